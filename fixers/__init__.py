@@ -1,0 +1,1 @@
+"""Built-in fixers: one module per fixer. Importing a module registers it."""

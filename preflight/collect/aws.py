@@ -1,0 +1,488 @@
+"""AWS collector: the only code that reads an AWS account.
+
+One paginated Describe call sequence per resource type per region, never one call per resource;
+the types are fetched concurrently on one shared client (botocore clients are thread-safe), with
+botocore's adaptive retry mode. A type that cannot be read is recorded in `Inventory.unreadable`
+with the permission that would make it readable, so rules report UNKNOWN instead of PASS.
+
+Other modules add data beyond the network (IAM, quotas, offerings...) with `@extra_collector`;
+an extra runs only when a selected rule `needs` it, and stores JSON-able data in
+`Inventory.extra[name]`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from preflight.errors import CredentialsError, PreflightError
+from preflight.inventory import model as m
+
+DENIED_CODES = frozenset({
+    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure",
+    "UnauthorizedAccess", "OptInRequired",
+})
+CREDENTIAL_CODES = frozenset({
+    "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
+    "InvalidAccessKeyId", "UnrecognizedClientException", "RequestExpired",
+})
+
+
+@dataclass
+class CallStats:
+    """API calls made in one run, counted from botocore's own events (so nothing escapes)."""
+
+    calls: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def hook(self, model: Any = None, **_: Any) -> None:
+        name = f"{model.service_model.service_name}:{model.name}" if model is not None else "?"
+        with self.lock:
+            self.calls[name] = self.calls.get(name, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+def client_config() -> botocore.config.Config:
+    return botocore.config.Config(
+        retries={"mode": "adaptive", "max_attempts": 8},
+        max_pool_connections=32,
+        connect_timeout=10,
+        read_timeout=60,
+        user_agent_extra="preflight",
+    )
+
+
+class AwsSession:
+    """A boto3 session plus endpoint and call accounting, shared by every collector of a run."""
+
+    def __init__(self, profile: str | None = None, region: str | None = None,
+                 endpoint_url: str | None = None, stats: CallStats | None = None) -> None:
+        try:
+            self.session = boto3.Session(profile_name=profile, region_name=region)
+        except botocore.exceptions.ProfileNotFound:
+            raise CredentialsError(f"AWS profile {profile!r} not found in your AWS config") from None
+        self.endpoint_url = endpoint_url
+        self.stats = stats or CallStats()
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str, region: str) -> Any:
+        with self._lock:
+            key = (service, region)
+            if key not in self._clients:
+                c = self.session.client(service, region_name=region, endpoint_url=self.endpoint_url,
+                                        config=client_config())
+                c.meta.events.register("before-call", self.stats.hook)
+                self._clients[key] = c
+            return self._clients[key]
+
+
+def known_regions(session: AwsSession) -> list[str]:
+    return sorted(set(session.session.get_available_regions("ec2")) | {"eu-south-1", "eu-south-2"})
+
+
+def check_region(session: AwsSession, region: str) -> None:
+    if not region:
+        raise PreflightError("no region given: pass --region (for example --region eu-south-1)")
+    if region not in known_regions(session):
+        raise PreflightError(f"unknown AWS region {region!r} (for example eu-south-1, us-east-1)")
+
+
+def caller_identity(session: AwsSession, region: str) -> dict[str, str]:
+    """STS GetCallerIdentity; a missing or rejected credential is a one-line CredentialsError."""
+    try:
+        ident = session.client("sts", region).get_caller_identity()
+    except botocore.exceptions.NoCredentialsError:
+        raise CredentialsError(
+            "no AWS credentials found: set AWS_PROFILE or pass --profile, or try --sandbox"
+        ) from None
+    except (botocore.exceptions.PartialCredentialsError, botocore.exceptions.TokenRetrievalError,
+            botocore.exceptions.SSOError) as exc:
+        raise CredentialsError(f"AWS credentials are not usable: {type(exc).__name__}") from None
+    except botocore.exceptions.EndpointConnectionError as exc:
+        raise PreflightError(f"cannot reach AWS endpoint: {exc.kwargs.get('endpoint_url', '')}") from None
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in CREDENTIAL_CODES:
+            raise CredentialsError(f"AWS rejected the credentials ({code}): check --profile or refresh them") from None
+        raise PreflightError(f"cannot identify the caller ({code})") from None
+    return {"account": ident.get("Account", ""), "arn": ident.get("Arn", ""), "user_id": ident.get("UserId", "")}
+
+
+# --- parsers: AWS shapes -> inventory dataclasses ---------------------------------------------
+
+def _tags(item: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in item.get("Tags") or [] if "Key" in t}
+
+
+def parse_vpc(v: dict[str, Any]) -> m.Vpc:
+    return m.Vpc(
+        id=v["VpcId"],
+        cidr_blocks=tuple(a["CidrBlock"] for a in v.get("CidrBlockAssociationSet") or []
+                          if a.get("CidrBlockState", {}).get("State", "associated") == "associated")
+        or ((v["CidrBlock"],) if v.get("CidrBlock") else ()),
+        ipv6_cidr_blocks=tuple(a["Ipv6CidrBlock"] for a in v.get("Ipv6CidrBlockAssociationSet") or []
+                               if a.get("Ipv6CidrBlock")),
+        is_default=bool(v.get("IsDefault")),
+        state=v.get("State", ""),
+        owner_id=v.get("OwnerId", ""),
+        tags=_tags(v),
+    )
+
+
+def parse_subnet(s: dict[str, Any]) -> m.Subnet:
+    return m.Subnet(
+        id=s["SubnetId"],
+        vpc_id=s.get("VpcId", ""),
+        cidr_block=s.get("CidrBlock", ""),
+        ipv6_cidr_blocks=tuple(a["Ipv6CidrBlock"] for a in s.get("Ipv6CidrBlockAssociationSet") or []
+                               if a.get("Ipv6CidrBlock")),
+        availability_zone=s.get("AvailabilityZone", ""),
+        availability_zone_id=s.get("AvailabilityZoneId", ""),
+        map_public_ip_on_launch=bool(s.get("MapPublicIpOnLaunch")),
+        assign_ipv6_address_on_creation=bool(s.get("AssignIpv6AddressOnCreation")),
+        default_for_az=bool(s.get("DefaultForAz")),
+        available_ip_address_count=int(s.get("AvailableIpAddressCount") or 0),
+        state=s.get("State", ""),
+        tags=_tags(s),
+    )
+
+
+_TARGETS = (
+    ("EgressOnlyInternetGatewayId", "egress_only_igw"),
+    ("NatGatewayId", "nat_gateway"),
+    ("TransitGatewayId", "transit_gateway"),
+    ("VpcPeeringConnectionId", "vpc_peering"),
+    ("CarrierGatewayId", "carrier_gateway"),
+    ("LocalGatewayId", "local_gateway"),
+    ("CoreNetworkArn", "core_network"),
+    ("InstanceId", "instance"),
+    ("NetworkInterfaceId", "network_interface"),
+)
+
+
+def parse_route(r: dict[str, Any]) -> m.Route:
+    kind, target = "unknown", ""
+    gw = r.get("GatewayId", "")
+    if gw == "local":
+        kind, target = "local", "local"
+    elif gw.startswith("igw-"):
+        kind, target = "internet_gateway", gw
+    elif gw.startswith("vpce-"):
+        kind, target = "vpc_endpoint", gw
+    elif gw.startswith("vgw-"):
+        kind, target = "virtual_private_gateway", gw
+    else:
+        for key, k in _TARGETS:
+            if r.get(key):
+                kind, target = k, r[key]
+                break
+    return m.Route(
+        destination_cidr=r.get("DestinationCidrBlock", ""),
+        destination_ipv6_cidr=r.get("DestinationIpv6CidrBlock", ""),
+        destination_prefix_list=r.get("DestinationPrefixListId", ""),
+        target_kind=kind,
+        target_id=target,
+        state=r.get("State", "active"),
+        origin=r.get("Origin", ""),
+    )
+
+
+def parse_route_table(t: dict[str, Any]) -> m.RouteTable:
+    return m.RouteTable(
+        id=t["RouteTableId"],
+        vpc_id=t.get("VpcId", ""),
+        routes=tuple(parse_route(r) for r in t.get("Routes") or []),
+        associations=tuple(
+            m.RouteTableAssociation(
+                id=a.get("RouteTableAssociationId", ""),
+                subnet_id=a.get("SubnetId", ""),
+                gateway_id=a.get("GatewayId", ""),
+                main=bool(a.get("Main")),
+                state=(a.get("AssociationState") or {}).get("State", "associated"),
+            )
+            for a in t.get("Associations") or []
+        ),
+        tags=_tags(t),
+    )
+
+
+def _attachments(item: dict[str, Any]) -> tuple[m.Attachment, ...]:
+    return tuple(m.Attachment(vpc_id=a.get("VpcId", ""), state=a.get("State", "")) for a in item.get("Attachments") or [])
+
+
+def parse_igw(g: dict[str, Any]) -> m.InternetGateway:
+    return m.InternetGateway(id=g["InternetGatewayId"], attachments=_attachments(g),
+                             owner_id=g.get("OwnerId", ""), tags=_tags(g))
+
+
+def parse_eigw(g: dict[str, Any]) -> m.EgressOnlyInternetGateway:
+    return m.EgressOnlyInternetGateway(id=g["EgressOnlyInternetGatewayId"], attachments=_attachments(g), tags=_tags(g))
+
+
+def parse_nat(n: dict[str, Any]) -> m.NatGateway:
+    return m.NatGateway(
+        id=n["NatGatewayId"], vpc_id=n.get("VpcId", ""), subnet_id=n.get("SubnetId", ""),
+        state=n.get("State", ""), connectivity_type=n.get("ConnectivityType", "public"),
+        public_ips=tuple(a["PublicIp"] for a in n.get("NatGatewayAddresses") or [] if a.get("PublicIp")),
+        tags=_tags(n),
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def parse_nacl(a: dict[str, Any]) -> m.NetworkAcl:
+    entries = []
+    for e in a.get("Entries") or []:
+        pr = e.get("PortRange") or {}
+        icmp = e.get("IcmpTypeCode") or {}
+        entries.append(m.NaclEntry(
+            rule_number=int(e.get("RuleNumber", 32767)), egress=bool(e.get("Egress")),
+            action=e.get("RuleAction", "deny"), protocol=str(e.get("Protocol", "-1")),
+            cidr_block=e.get("CidrBlock", ""), ipv6_cidr_block=e.get("Ipv6CidrBlock", ""),
+            port_from=_int_or_none(pr.get("From")), port_to=_int_or_none(pr.get("To")),
+            icmp_type=_int_or_none(icmp.get("Type")), icmp_code=_int_or_none(icmp.get("Code")),
+        ))
+    return m.NetworkAcl(
+        id=a["NetworkAclId"], vpc_id=a.get("VpcId", ""), is_default=bool(a.get("IsDefault")),
+        entries=tuple(entries),
+        associations=tuple(m.NaclAssociation(id=x.get("NetworkAclAssociationId", ""), subnet_id=x.get("SubnetId", ""))
+                           for x in a.get("Associations") or []),
+        tags=_tags(a),
+    )
+
+
+def parse_sg_rule(r: dict[str, Any]) -> m.SecurityGroupRule:
+    ref = r.get("ReferencedGroupInfo")
+    frm, to = r.get("FromPort"), r.get("ToPort")
+    proto = str(r.get("IpProtocol", "-1"))
+    if proto == "-1" or (proto in ("tcp", "udp", "6", "17") and frm == -1):
+        frm = to = None
+    return m.SecurityGroupRule(
+        id=r.get("SecurityGroupRuleId", ""), group_id=r.get("GroupId", ""), egress=bool(r.get("IsEgress")),
+        ip_protocol=proto, from_port=_int_or_none(frm), to_port=_int_or_none(to),
+        cidr_ipv4=r.get("CidrIpv4", ""), cidr_ipv6=r.get("CidrIpv6", ""), prefix_list_id=r.get("PrefixListId", ""),
+        referenced_group=m.UserIdGroupPair(
+            group_id=ref.get("GroupId", ""), user_id=ref.get("UserId", ""), vpc_id=ref.get("VpcId", ""),
+            vpc_peering_connection_id=ref.get("VpcPeeringConnectionId", ""), peering_status=ref.get("PeeringStatus", ""),
+        ) if ref else None,
+        description=r.get("Description", ""),
+    )
+
+
+def parse_instance(i: dict[str, Any]) -> m.Instance:
+    return m.Instance(
+        id=i["InstanceId"], instance_type=i.get("InstanceType", ""), state=(i.get("State") or {}).get("Name", ""),
+        subnet_id=i.get("SubnetId", ""), vpc_id=i.get("VpcId", ""),
+        availability_zone=(i.get("Placement") or {}).get("AvailabilityZone", ""), image_id=i.get("ImageId", ""),
+        key_name=i.get("KeyName", ""), private_ip=i.get("PrivateIpAddress", ""), public_ip=i.get("PublicIpAddress", ""),
+        ipv6_addresses=tuple(a["Ipv6Address"] for n in i.get("NetworkInterfaces") or []
+                             for a in n.get("Ipv6Addresses") or [] if a.get("Ipv6Address")),
+        group_ids=tuple(g["GroupId"] for g in i.get("SecurityGroups") or []),
+        network_interface_ids=tuple(n["NetworkInterfaceId"] for n in i.get("NetworkInterfaces") or []),
+        instance_profile_arn=(i.get("IamInstanceProfile") or {}).get("Arn", ""),
+        lifecycle=i.get("InstanceLifecycle", ""), tags=_tags(i),
+    )
+
+
+def parse_eni(n: dict[str, Any]) -> m.NetworkInterface:
+    return m.NetworkInterface(
+        id=n["NetworkInterfaceId"], subnet_id=n.get("SubnetId", ""), vpc_id=n.get("VpcId", ""),
+        private_ip=n.get("PrivateIpAddress", ""), public_ip=(n.get("Association") or {}).get("PublicIp", ""),
+        ipv6_addresses=tuple(a["Ipv6Address"] for a in n.get("Ipv6Addresses") or [] if a.get("Ipv6Address")),
+        group_ids=tuple(g["GroupId"] for g in n.get("Groups") or []),
+        instance_id=(n.get("Attachment") or {}).get("InstanceId", ""), status=n.get("Status", ""),
+        interface_type=n.get("InterfaceType", "interface"), tags=_tags(n),
+    )
+
+
+def parse_peering(p: dict[str, Any]) -> m.VpcPeeringConnection:
+    return m.VpcPeeringConnection(
+        id=p["VpcPeeringConnectionId"], requester_vpc_id=(p.get("RequesterVpcInfo") or {}).get("VpcId", ""),
+        accepter_vpc_id=(p.get("AccepterVpcInfo") or {}).get("VpcId", ""),
+        status=(p.get("Status") or {}).get("Code", ""), tags=_tags(p),
+    )
+
+
+@dataclass(frozen=True)
+class Fetcher:
+    operation: str  # boto3 method name on the ec2 client
+    result_key: str
+    permission: str
+    parse: Callable[[dict[str, Any]], Any]
+
+
+FETCHERS: dict[str, Fetcher] = {
+    "vpcs": Fetcher("describe_vpcs", "Vpcs", "ec2:DescribeVpcs", parse_vpc),
+    "subnets": Fetcher("describe_subnets", "Subnets", "ec2:DescribeSubnets", parse_subnet),
+    "route_tables": Fetcher("describe_route_tables", "RouteTables", "ec2:DescribeRouteTables", parse_route_table),
+    "internet_gateways": Fetcher("describe_internet_gateways", "InternetGateways",
+                                 "ec2:DescribeInternetGateways", parse_igw),
+    "egress_only_internet_gateways": Fetcher("describe_egress_only_internet_gateways", "EgressOnlyInternetGateways",
+                                             "ec2:DescribeEgressOnlyInternetGateways", parse_eigw),
+    "nat_gateways": Fetcher("describe_nat_gateways", "NatGateways", "ec2:DescribeNatGateways", parse_nat),
+    "network_acls": Fetcher("describe_network_acls", "NetworkAcls", "ec2:DescribeNetworkAcls", parse_nacl),
+    "security_groups": Fetcher("describe_security_groups", "SecurityGroups", "ec2:DescribeSecurityGroups", dict),
+    "security_group_rules": Fetcher("describe_security_group_rules", "SecurityGroupRules",
+                                    "ec2:DescribeSecurityGroupRules", parse_sg_rule),
+    "instances": Fetcher("describe_instances", "Reservations", "ec2:DescribeInstances", dict),
+    "network_interfaces": Fetcher("describe_network_interfaces", "NetworkInterfaces",
+                                  "ec2:DescribeNetworkInterfaces", parse_eni),
+    "vpc_peering_connections": Fetcher("describe_vpc_peering_connections", "VpcPeeringConnections",
+                                       "ec2:DescribeVpcPeeringConnections", parse_peering),
+}
+
+
+def fetch_all(client: Any, fetcher: Fetcher) -> list[dict[str, Any]]:
+    """Every page of one Describe call, as raw items."""
+    items: list[dict[str, Any]] = []
+    if client.can_paginate(fetcher.operation):
+        kwargs = {"PaginationConfig": {"PageSize": 1000}} if fetcher.operation in _PAGE_SIZED else {}
+        for page in client.get_paginator(fetcher.operation).paginate(**kwargs):
+            items.extend(page.get(fetcher.result_key) or [])
+    else:
+        items.extend(getattr(client, fetcher.operation)().get(fetcher.result_key) or [])
+    return items
+
+
+_PAGE_SIZED = frozenset({
+    "describe_security_group_rules", "describe_instances", "describe_network_interfaces", "describe_subnets",
+    "describe_route_tables", "describe_security_groups", "describe_vpcs", "describe_network_acls",
+    "describe_internet_gateways", "describe_nat_gateways", "describe_egress_only_internet_gateways",
+    "describe_vpc_peering_connections",
+})
+
+
+ExtraCollector = Callable[["AwsSession", str, Any], Any]
+EXTRA_COLLECTORS: dict[str, ExtraCollector] = {}
+
+
+def extra_collector(name: str) -> Callable[[ExtraCollector], ExtraCollector]:
+    """Register `fn(session, region, plan) -> JSON-able` run when a rule needs `name`.
+
+    Raise `Denied(permission, code)` for data that cannot be read; it becomes `unreadable`.
+    """
+    def deco(fn: ExtraCollector) -> ExtraCollector:
+        EXTRA_COLLECTORS[name] = fn
+        return fn
+    return deco
+
+
+class Denied(Exception):
+    def __init__(self, permission: str, code: str = "AccessDenied", message: str = "") -> None:
+        super().__init__(message or code)
+        self.permission, self.code, self.message = permission, code, message
+
+
+def _error_code(exc: botocore.exceptions.ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def _fetch_type(client: Any, name: str) -> tuple[str, list[dict[str, Any]] | m.Unreadable]:
+    fetcher = FETCHERS[name]
+    try:
+        return name, [fetcher.parse(item) for item in fetch_all(client, fetcher)]
+    except botocore.exceptions.ClientError as exc:
+        code = _error_code(exc)
+        if code in CREDENTIAL_CODES:
+            raise CredentialsError(f"AWS rejected the credentials ({code}): check --profile or refresh them") from None
+        return name, m.Unreadable(resource_type=name, error_code=code or "Error", permission=fetcher.permission,
+                                  message=str(exc.response.get("Error", {}).get("Message", ""))[:200])
+    except botocore.exceptions.EndpointConnectionError:
+        raise PreflightError(f"cannot reach the EC2 endpoint for {client.meta.region_name}") from None
+
+
+def collect(session: AwsSession, region: str, needs: set[str] | None = None, plan: Any = None,
+            identity: dict[str, str] | None = None, source: str = "aws") -> m.Inventory:
+    """Read one region. `needs` are extra collector names wanted by the selected rules."""
+    check_region(session, region)
+    ident = identity or caller_identity(session, region)
+    client = session.client("ec2", region)
+    t0 = time.perf_counter()
+    results: dict[str, Any] = {}
+    wanted_extras = [n for n in sorted(needs or ()) if n in EXTRA_COLLECTORS]
+    with ThreadPoolExecutor(max_workers=min(16, len(FETCHERS) + len(wanted_extras))) as pool:
+        futures = [pool.submit(_fetch_type, client, name) for name in FETCHERS]
+        extra_futures = {n: pool.submit(_run_extra, session, region, plan, n) for n in wanted_extras}
+        for fut in futures:
+            name, value = fut.result()
+            results[name] = value
+        extras = {n: f.result() for n, f in extra_futures.items()}
+    session.stats.seconds[f"collect:{region}"] = time.perf_counter() - t0
+
+    unreadable: list[m.Unreadable] = []
+    for name, value in list(results.items()):
+        if isinstance(value, m.Unreadable):
+            unreadable.append(value)
+            results[name] = []
+    extra: dict[str, Any] = {"identity": {"arn": ident.get("arn", "")}}
+    for name, value in extras.items():
+        if isinstance(value, m.Unreadable):
+            unreadable.append(value)
+        else:
+            extra[name] = value
+
+    # Security groups: metadata from DescribeSecurityGroups, rules (one peer each, with ids)
+    # from DescribeSecurityGroupRules. Either unreadable makes the groups unreadable.
+    rules_by_group: dict[str, list[m.SecurityGroupRule]] = {}
+    for r in results["security_group_rules"]:
+        rules_by_group.setdefault(r.group_id, []).append(r)
+    sgs = tuple(
+        m.SecurityGroup(id=g["GroupId"], group_name=g.get("GroupName", ""), vpc_id=g.get("VpcId", ""),
+                        owner_id=g.get("OwnerId", ""), description=g.get("Description", ""),
+                        rules=tuple(rules_by_group.get(g["GroupId"], ())), tags=_tags(g))
+        for g in results["security_groups"]
+    )
+    if any(u.resource_type == "security_group_rules" for u in unreadable):
+        unreadable = [u if u.resource_type != "security_group_rules" else
+                      m.Unreadable("security_groups", u.error_code, u.permission, u.message) for u in unreadable]
+    instances = tuple(parse_instance(i) for res in results["instances"] for i in res.get("Instances") or [])
+
+    return m.Inventory(
+        cloud="aws",
+        account=ident.get("account", ""),
+        region=region,
+        collected_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        source=source,
+        vpcs=tuple(results["vpcs"]),
+        subnets=tuple(results["subnets"]),
+        route_tables=tuple(results["route_tables"]),
+        internet_gateways=tuple(results["internet_gateways"]),
+        egress_only_internet_gateways=tuple(results["egress_only_internet_gateways"]),
+        nat_gateways=tuple(results["nat_gateways"]),
+        network_acls=tuple(results["network_acls"]),
+        security_groups=sgs,
+        instances=instances,
+        network_interfaces=tuple(results["network_interfaces"]),
+        vpc_peering_connections=tuple(results["vpc_peering_connections"]),
+        unreadable=tuple(sorted(set(unreadable), key=lambda u: u.resource_type)),
+        extra=extra,
+    )
+
+
+def _run_extra(session: AwsSession, region: str, plan: Any, name: str) -> Any:
+    try:
+        return EXTRA_COLLECTORS[name](session, region, plan)
+    except Denied as exc:
+        return m.Unreadable(resource_type=name, error_code=exc.code, permission=exc.permission, message=exc.message)
+    except botocore.exceptions.ClientError as exc:
+        code = _error_code(exc)
+        if code in CREDENTIAL_CODES:
+            raise CredentialsError(f"AWS rejected the credentials ({code}): check --profile or refresh them") from None
+        return m.Unreadable(resource_type=name, error_code=code or "Error", permission="",
+                            message=str(exc.response.get("Error", {}).get("Message", ""))[:200])

@@ -1,0 +1,124 @@
+"""Versioned JSON snapshots of inventories: `preflight snapshot` writes them, `--snapshot` reads them.
+
+The (de)serialiser is driven by the dataclasses' type hints, so a new field needs no code here.
+A snapshot that does not match the schema is refused with the JSON path of the first problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from preflight.errors import PreflightError
+from preflight.inventory.model import Inventory
+
+SCHEMA = "preflight-snapshot/v1"
+
+
+class SnapshotError(PreflightError):
+    pass
+
+
+def to_dict(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def from_dict(cls: Any, data: Any, where: str = "$") -> Any:
+    """Build `cls` from plain data, checking types; raise SnapshotError naming `where` on mismatch."""
+    origin = typing.get_origin(cls)
+    args = typing.get_args(cls)
+    if cls is Any:
+        return data
+    if origin in (typing.Union, types.UnionType):
+        if data is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return from_dict(inner[0], data, where)
+    if dataclasses.is_dataclass(cls):
+        if not isinstance(data, dict):
+            raise SnapshotError(f"{where}: expected an object, got {type(data).__name__}")
+        hints = _hints(cls)
+        kwargs = {}
+        names = {f.name for f in dataclasses.fields(cls)}
+        for key, value in data.items():
+            if key not in names:
+                raise SnapshotError(f"{where}.{key}: unknown field")
+            kwargs[key] = from_dict(hints[key], value, f"{where}.{key}")
+        return cls(**kwargs)
+    if origin is tuple:
+        if not isinstance(data, list):
+            raise SnapshotError(f"{where}: expected a list, got {type(data).__name__}")
+        return tuple(from_dict(args[0], x, f"{where}[{i}]") for i, x in enumerate(data))
+    if origin is dict:
+        if not isinstance(data, dict):
+            raise SnapshotError(f"{where}: expected an object, got {type(data).__name__}")
+        return {k: from_dict(args[1], v, f"{where}.{k}") for k, v in data.items()}
+    if cls is bool:
+        if not isinstance(data, bool):
+            raise SnapshotError(f"{where}: expected true/false, got {data!r}")
+        return data
+    if cls is int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise SnapshotError(f"{where}: expected an integer, got {data!r}")
+        return data
+    if cls is str:
+        if not isinstance(data, str):
+            raise SnapshotError(f"{where}: expected a string, got {data!r}")
+        return data
+    return data
+
+
+def dumps(inventories: list[Inventory]) -> str:
+    return json.dumps(
+        {"schema": SCHEMA, "inventories": [to_dict(inv) for inv in inventories]}, indent=1, sort_keys=True
+    )
+
+
+def loads(text: str, name: str = "snapshot") -> list[Inventory]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise SnapshotError(f"{name}: not a preflight snapshot (schema {found!r}, expected {SCHEMA!r})")
+    invs = data.get("inventories")
+    if not isinstance(invs, list):
+        raise SnapshotError(f"{name}: $.inventories: expected a list")
+    try:
+        return [from_dict(Inventory, inv, f"$.inventories[{i}]") for i, inv in enumerate(invs)]
+    except SnapshotError as exc:
+        raise SnapshotError(f"{name}: {exc}") from None
+    except TypeError as exc:  # pragma: no cover - defensive
+        raise SnapshotError(f"{name}: {exc}") from None
+
+
+def save(path: str | Path, inventories: list[Inventory]) -> None:
+    Path(path).write_text(dumps(inventories) + "\n")
+
+
+def load(path: str | Path) -> list[Inventory]:
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise SnapshotError(f"snapshot file not found: {p}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SnapshotError(f"cannot read snapshot {p}: {exc}") from None
+    return loads(text, str(p))

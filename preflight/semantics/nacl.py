@@ -1,0 +1,76 @@
+"""Network ACL semantics: ordered, first match wins, stateless, implicit deny at the end.
+
+Pure code over `NaclEntry` tuples; shared by NET007, `path` and `launch`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from preflight.inventory.model import NaclEntry, NetworkAcl
+
+PROTOCOL_NUMBERS = {"-1": "-1", "all": "-1", "tcp": "6", "udp": "17", "icmp": "1", "icmpv6": "58"}
+EPHEMERAL = (1024, 65535)
+
+
+def protocol_number(protocol: str) -> str:
+    return PROTOCOL_NUMBERS.get(str(protocol).lower(), str(protocol))
+
+
+def entry_matches(entry: NaclEntry, protocol: str, port: int | None, peer: str) -> bool:
+    """Does `entry` match a packet of `protocol` to/from `peer` (an address or CIDR) on `port`?
+
+    A CIDR peer matches only when wholly inside the entry's CIDR (so "all of 0.0.0.0/0 on 8000"
+    is matched only by an entry covering 0.0.0.0/0).
+    """
+    proto = protocol_number(protocol)
+    if entry.protocol != "-1" and entry.protocol != proto:
+        return False
+    net = ipaddress.ip_network(peer, strict=False)
+    cidr = entry.cidr_block if net.version == 4 else entry.ipv6_cidr_block
+    if not cidr:
+        return False
+    try:
+        if not net.subnet_of(ipaddress.ip_network(cidr, strict=False)):  # type: ignore[arg-type]
+            return False
+    except (ValueError, TypeError):
+        return False
+    if entry.protocol in ("6", "17") and port is not None:
+        lo = entry.port_from if entry.port_from is not None else 0
+        hi = entry.port_to if entry.port_to is not None else 65535
+        return lo <= port <= hi
+    return True
+
+
+def ordered(entries: Iterable[NaclEntry], egress: bool) -> list[NaclEntry]:
+    return sorted((e for e in entries if e.egress == egress), key=lambda e: e.rule_number)
+
+
+def first_match(
+    acl: NetworkAcl, egress: bool, protocol: str, port: int | None, peer: str
+) -> NaclEntry | None:
+    """The entry that decides the packet, or None when only the implicit `*` deny matches."""
+    for entry in ordered(acl.entries, egress):
+        if entry_matches(entry, protocol, port, peer):
+            return entry
+    return None
+
+
+def allows(acl: NetworkAcl, egress: bool, protocol: str, port: int | None, peer: str) -> bool:
+    entry = first_match(acl, egress, protocol, port, peer)
+    return entry is not None and entry.action == "allow"
+
+
+def blocked_ephemeral(acl: NetworkAcl, egress: bool, protocol: str, peer: str) -> list[int]:
+    """Boundary ports of the ephemeral range (1024-65535) that the ACL denies for return traffic.
+
+    Checks each distinct interval edge defined by the entries instead of all 64k ports.
+    """
+    points = {EPHEMERAL[0], EPHEMERAL[1]}
+    for e in acl.entries:
+        if e.egress == egress and e.port_from is not None and e.port_to is not None:
+            for p in (e.port_from - 1, e.port_from, e.port_to, e.port_to + 1):
+                if EPHEMERAL[0] <= p <= EPHEMERAL[1]:
+                    points.add(p)
+    return [p for p in sorted(points) if not allows(acl, egress, protocol, p, peer)]

@@ -1,0 +1,149 @@
+"""Route semantics: effective route table, effective route state, longest-prefix-match selection.
+
+One truth for every rule, fixer, `path` and `launch`. Pure: reads an Inventory, never a cloud.
+
+EC2's rules, as implemented here:
+- A subnet uses its explicitly associated route table, else its VPC's main route table.
+- A packet takes the most specific (longest prefix) matching route; IPv4 and IPv6 are separate.
+- A route whose target is gone (deleted NAT gateway, detached or deleted IGW) is a blackhole.
+  moto reports every route `active`, so the state is derived from the target as EC2 would.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from functools import cached_property
+
+from preflight.inventory.model import (
+    EgressOnlyInternetGateway,
+    Inventory,
+    InternetGateway,
+    NatGateway,
+    Route,
+    RouteTable,
+    Subnet,
+)
+
+IPV4_DEFAULT = "0.0.0.0/0"
+IPV6_DEFAULT = "::/0"
+DEAD_NAT_STATES = frozenset({"deleted", "deleting", "failed"})
+
+
+@dataclass(frozen=True)
+class RouteChoice:
+    table: RouteTable
+    association: str  # "explicit" | "main"
+
+
+class Topology:
+    """Indexes over one inventory, built once (linear time) and shared by rules via ctx.cached."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.subnets: dict[str, Subnet] = {s.id: s for s in inventory.subnets}
+        self.route_tables: dict[str, RouteTable] = {t.id: t for t in inventory.route_tables}
+        self.igws: dict[str, InternetGateway] = {g.id: g for g in inventory.internet_gateways}
+        self.eigws: dict[str, EgressOnlyInternetGateway] = {
+            g.id: g for g in inventory.egress_only_internet_gateways
+        }
+        self.nats: dict[str, NatGateway] = {n.id: n for n in inventory.nat_gateways}
+        self.explicit: dict[str, RouteTable] = {}
+        self.main: dict[str, RouteTable] = {}
+        for table in inventory.route_tables:
+            for assoc in table.associations:
+                if assoc.state not in ("associated", ""):
+                    continue
+                if assoc.main:
+                    self.main[table.vpc_id] = table
+                elif assoc.subnet_id:
+                    self.explicit[assoc.subnet_id] = table
+
+    @cached_property
+    def subnets_by_vpc(self) -> dict[str, list[Subnet]]:
+        out: dict[str, list[Subnet]] = {}
+        for s in self.inventory.subnets:
+            out.setdefault(s.vpc_id, []).append(s)
+        return out
+
+    @cached_property
+    def igws_by_vpc(self) -> dict[str, list[InternetGateway]]:
+        out: dict[str, list[InternetGateway]] = {}
+        for g in self.inventory.internet_gateways:
+            for vpc in g.attached_vpcs():
+                out.setdefault(vpc, []).append(g)
+        return out
+
+    def effective_route_table(self, subnet_id: str) -> RouteChoice | None:
+        table = self.explicit.get(subnet_id)
+        if table is not None:
+            return RouteChoice(table, "explicit")
+        subnet = self.subnets.get(subnet_id)
+        if subnet is None:
+            return None
+        main = self.main.get(subnet.vpc_id)
+        return RouteChoice(main, "main") if main is not None else None
+
+    def subnets_using(self, table: RouteTable) -> list[Subnet]:
+        """Subnets whose effective table is `table` (explicit ones, plus implicit ones if main)."""
+        out = [s for s in self.subnets_by_vpc.get(table.vpc_id, []) if self.explicit.get(s.id) is table]
+        if table.is_main:
+            out += [s for s in self.subnets_by_vpc.get(table.vpc_id, []) if s.id not in self.explicit]
+        return out
+
+    def route_state(self, route: Route, vpc_id: str) -> str:
+        """`active` or `blackhole`, judged from the target itself as EC2 would report it."""
+        if route.state == "blackhole":
+            return "blackhole"
+        kind, tid = route.target_kind, route.target_id
+        if kind == "internet_gateway":
+            igw = self.igws.get(tid)
+            if igw is None or vpc_id not in igw.attached_vpcs():
+                return "blackhole"
+        elif kind == "egress_only_igw":
+            eigw = self.eigws.get(tid)
+            if eigw is None or (eigw.attachments and vpc_id not in eigw.attached_vpcs()):
+                return "blackhole"
+        elif kind == "nat_gateway":
+            nat = self.nats.get(tid)
+            if nat is None or nat.state in DEAD_NAT_STATES:
+                return "blackhole"
+        return "active"
+
+    def select_route(self, table: RouteTable, destination: str) -> Route | None:
+        """Longest prefix match for an address or CIDR, within its IP family. Prefix lists are
+        not resolved (their CIDRs are not collected) and so never match."""
+        target = ipaddress.ip_network(destination, strict=False)
+        best: Route | None = None
+        best_len = -1
+        for route in table.routes:
+            dest = route.destination_cidr if target.version == 4 else route.destination_ipv6_cidr
+            if not dest:
+                continue
+            try:
+                net = ipaddress.ip_network(dest, strict=False)
+            except ValueError:
+                continue
+            if net.version == target.version and target.subnet_of(net) and net.prefixlen > best_len:  # type: ignore[arg-type]
+                best, best_len = route, net.prefixlen
+        return best
+
+    def default_route(self, table: RouteTable, version: int = 4) -> Route | None:
+        """The route a packet to the internet takes (longest prefix match for 0.0.0.0/0 or ::/0)."""
+        return self.select_route(table, IPV4_DEFAULT if version == 4 else IPV6_DEFAULT)
+
+    def internet_route(self, subnet_id: str, version: int = 4) -> tuple[RouteChoice | None, Route | None, str]:
+        """(table choice, default route, verdict) where verdict is one of:
+        ok, no_route_table, no_default_route, blackhole, not_igw, igw_not_attached."""
+        choice = self.effective_route_table(subnet_id)
+        if choice is None:
+            return None, None, "no_route_table"
+        route = self.default_route(choice.table, version)
+        if route is None:
+            return choice, None, "no_default_route"
+        if route.target_kind != "internet_gateway":
+            return choice, route, "not_igw"
+        if self.route_state(route, choice.table.vpc_id) == "blackhole":
+            igw = self.igws.get(route.target_id)
+            return choice, route, "igw_not_attached" if igw is not None else "blackhole"
+        return choice, route, "ok"
