@@ -1,0 +1,103 @@
+"""Shared fixtures: a moto server on 127.0.0.1 for end-to-end tests, fake credentials, and a way to
+run the installed `preflight` command against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+FAKE_CREDS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test may reach a real account, or read or write the user's own cache and state."""
+    for key, value in FAKE_CREDS.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("NO_COLOR", "1")
+
+
+@dataclass
+class MotoServer:
+    url: str
+
+    def reset(self) -> None:
+        req = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(req, timeout=10).read()
+
+    def client(self, service: str, region: str = "eu-south-1") -> Any:
+        return boto3.client(service, region_name=region, endpoint_url=self.url,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@pytest.fixture(scope="session")
+def _moto_server_process() -> Iterator[MotoServer]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        yield MotoServer(f"http://127.0.0.1:{server._server.server_port}")
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto_server(_moto_server_process: MotoServer) -> MotoServer:
+    """A moto server on loopback shared by the session, reset for each test."""
+    _moto_server_process.reset()
+    return _moto_server_process
+
+
+def preflight_exe() -> list[str]:
+    exe = shutil.which("preflight", path=str(Path(sys.executable).parent)) or shutil.which("preflight")
+    assert exe, "the preflight console script is not installed (pip install -e .)"
+    return [exe]
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: str | Path | None = None,
+            timeout: float = 120) -> Result:
+    """Run the installed `preflight` as a user would, in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run([*preflight_exe(), *args], capture_output=True, text=True, env=full_env,
+                          cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
