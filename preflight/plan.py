@@ -26,6 +26,9 @@ class Replicas:
     count: int = 0
     port_range: tuple[int, int] = (0, 0)
     service: str = ""
+    # Fixed ports, one per replica in order (replica i runs on instance i % count); empty means
+    # "allocate from port_range". PORT001 checks that fixed ports never collide on one host.
+    ports: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,11 +183,23 @@ def _replicas(value: Any) -> Replicas:
     _expect(value, dict, "replicas", "a mapping with count and port_range")
     count = _expect(value.get("count", 0), int, "replicas.count", "a whole number")
     rng = value.get("port_range")
+    fixed: list[int] = []
+    if value.get("ports") is not None:
+        raw = value["ports"]
+        if not isinstance(raw, list):
+            raise PlanError(f"replicas.ports: expected a list of ports (one per replica), got {raw!r}")
+        for p in raw:
+            one = parse_ports([p], "replicas.ports")
+            if len(one) != 1:
+                raise PlanError(f"replicas.ports: {p!r} is not one port (one port per replica)")
+            fixed.append(one[0])
+    if rng is None and fixed:
+        rng = f"{min(fixed)}-{max(fixed)}"
     if rng is None:
         raise PlanError("replicas.port_range: required, like 40000-40100")
     ports = parse_ports([rng] if isinstance(rng, str) else rng, "replicas.port_range")
     service = value.get("service", "")
-    return Replicas(count=count, port_range=(ports[0], ports[-1]), service=str(service))
+    return Replicas(count=count, port_range=(ports[0], ports[-1]), service=str(service), ports=tuple(fixed))
 
 
 def load_plan(path: str | Path) -> Plan:
