@@ -326,3 +326,23 @@ def allocate_replicas(allocator: PortAllocator, owner: str, hosts: Iterable[str]
     # Replica order: round-robin, as the placement above.
     by_host = {h: [p for hh, p in placed if hh == h] for h in hosts}
     return [(hosts[i % len(hosts)], by_host[hosts[i % len(hosts)]].pop(0)) for i in range(count)]
+
+
+# Tags a launch puts on its instances, so other machines (and PORT001) can see which replica
+# ports a host already carries: "40052,40053" in replica order.
+LAUNCH_TAG = "preflight:launch-id"
+REPLICA_PORTS_TAG = "preflight:replica-ports"
+
+
+def format_ports_tag(ports: Iterable[int]) -> str:
+    return ",".join(str(p) for p in ports)
+
+
+def parse_ports_tag(value: str) -> list[int]:
+    """Ports from a replica-ports tag; anything that is not a port is ignored (tags are user data)."""
+    out = []
+    for item in value.split(","):
+        item = item.strip()
+        if item.isdigit() and 1 <= int(item) <= 65535:
+            out.append(int(item))
+    return out

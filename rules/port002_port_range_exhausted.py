@@ -1,0 +1,56 @@
+"""PORT002 port-range-exhausted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.engine import Context, Finding, rule
+from preflight.ports import place_replicas
+from rules.port001_host_port_collision import plan_label
+
+
+@rule(
+    id="PORT002",
+    name="port-range-exhausted",
+    severity="high",
+    summary="The replica port range cannot fit the plan's replicas",
+    rationale="The launch would run instances and then fail to place the last replicas.",
+    remediation="Widen replicas.port_range, or raise count so replicas spread over more instances.",
+)
+def check(ctx: Context) -> Iterator[Finding]:
+    """What it does:
+    Places the plan's replicas round-robin over its `count` instances, with ports from
+    `replicas.port_range`, exactly as `preflight launch` will, and fails when some replica gets
+    no port.
+
+    Why is this bad?
+    The launch would pay for instances and then stop at the port stage, or, with a naive
+    allocator, reuse a port and lose a replica.
+
+    Example:
+    count: 1, replicas: {count: 10, port_range: 40050-40057} has 8 ports for 10 replicas.
+
+    Fix safety:
+    No fixer: widening the range may collide with other services, which only the user knows.
+    """
+    plan = ctx.plan
+    replicas = getattr(plan, "replicas", None)
+    if replicas is None or replicas.count < 1 or replicas.ports or (plan.region and plan.region != ctx.region):
+        return
+    hosts = max(1, plan.count)
+    lo, hi = replicas.port_range
+    placed = place_replicas([str(i) for i in range(hosts)], replicas.count, (lo, hi))
+    if len(placed) >= replicas.count:
+        return
+    size = hi - lo + 1
+    per_host = -(-replicas.count // hosts)
+    service = f" of {replicas.service}" if replicas.service else ""
+    yield ctx.fail(
+        plan_label(plan),
+        f"{replicas.count} replicas{service} on {hosts} instance(s) need {per_host} port(s) per instance, "
+        f"but replicas.port_range {lo}-{hi} has {size}, so {replicas.count - len(placed)} replica(s) would get "
+        f"no port. Widen it to at least {lo}-{lo + per_host - 1}, or raise count to "
+        f"{-(-replicas.count // size)}",
+        path=(plan_label(plan),),
+        details={"replicas": replicas.count, "hosts": hosts, "range": [lo, hi], "unplaced": replicas.count - len(placed)},
+    )
