@@ -1,0 +1,55 @@
+"""Markdown output, for a pull-request comment or `$GITHUB_STEP_SUMMARY`: a summary line, a table of
+findings, then one collapsible block per finding with the evidence path and the exact fix."""
+
+from __future__ import annotations
+
+from preflight.engine import SEVERITIES, Report
+from preflight.report import reporter
+
+
+def cell(text: str) -> str:
+    """Text safe inside a table cell: no pipes or line breaks."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
+
+
+def code(text: str) -> str:
+    return f"`{text}`" if "`" not in text else f"`` {text} ``"
+
+
+@reporter("markdown")
+def render_markdown(report: Report) -> str:
+    s = report.summary()
+    where = ", ".join(report.regions) or "-"
+    accounts = sorted({inv.account for inv in report.inventories if inv.account})
+    out = [f"## preflight check: {where}" + (f" (account {', '.join(accounts)})" if accounts else ""), ""]
+    if not report.findings:
+        out.append(f"**No problems found**: {s['rules_run']} rules passed.")
+    else:
+        parts = [f"{n} {sev}" for sev, n in reversed(s["by_severity"].items()) if n]
+        unknown = f", {s['unknown']} unknown" if s["unknown"] else ""
+        out.append(f"**{s['fail']} failed** ({', '.join(parts) or 'none'}){unknown}; {s['rules_run']} rules run.")
+    for inv, u in report.unreadable:
+        need = f"; grant {code(u.permission)}" if u.permission else ""
+        out.append(f"\n> :warning: could not read {u.resource_type} in {inv.region} ({u.error_code}){need}")
+    if report.findings:
+        out += ["", "| severity | rule | resource | region | problem |", "|---|---|---|---|---|"]
+        order = {sev: i for i, sev in enumerate(reversed(SEVERITIES))}
+        for f in sorted(report.findings, key=lambda f: order[f.severity]):
+            status = "" if f.status == "FAIL" else " (UNKNOWN)"
+            out.append(f"| {f.severity}{status} | {f.rule} {cell(f.name)} | {code(f.resource)} | {f.region} | "
+                       f"{cell(f.message)} |")
+        out += ["", "### How to fix", ""]
+        for f in report.findings:
+            out.append(f"<details><summary><b>{f.rule}</b> {cell(f.name)} on <code>{cell(f.resource)}</code>"
+                       f"</summary>\n")
+            out.append(f.message + "\n")
+            if f.path:
+                out.append("Path: " + " → ".join(code(p) for p in f.path) + "\n")
+            if f.fix and f.fix.description:
+                out.append(f"Fix: {f.fix.description}\n")
+            if f.fix and f.fix.commands:
+                out += ["```sh", *f.fix.commands, "```", ""]
+            if f.fix and f.fix.fixer:
+                out.append(f"Or run `preflight fix --apply` (fixer `{f.fix.fixer}`).\n")
+            out.append("</details>\n")
+    return "\n".join(out).rstrip("\n") + "\n"
