@@ -58,3 +58,21 @@ def explain_rule(rule_id: str) -> str:
     if m.references:
         out += ["References:", *[f"  {ref}" for ref in m.references], ""]
     return "\n".join(out)
+
+
+def update_readme(path: str = "README.md") -> bool:
+    """Rewrite the generated rule table in the README; True when it changed."""
+    from pathlib import Path
+
+    p = Path(path)
+    text = p.read_text()
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    new = f"{head}{README_BEGIN}\n{markdown_table()}{README_END}{tail}"
+    if new != text:
+        p.write_text(new)
+    return new != text
+
+
+if __name__ == "__main__":  # python -m preflight.catalogue
+    print("README.md updated" if update_readme() else "README.md already current")

@@ -110,7 +110,7 @@ def to_dot(g: nx.MultiDiGraph, highlight: list[str] | None = None) -> str:
     consecutive highlighted nodes."""
     hl = list(highlight or [])
     hl_nodes = set(hl)
-    hl_edges = set(zip(hl, hl[1:]))
+    hl_edges = set(zip(hl, hl[1:], strict=False))
     lines = ["digraph preflight {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica"];']
     for node in sorted(g.nodes):
         style = ', color=red, penwidth=2' if node in hl_nodes else ""

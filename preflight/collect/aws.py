@@ -221,7 +221,8 @@ def parse_route_table(t: dict[str, Any]) -> m.RouteTable:
 
 
 def _attachments(item: dict[str, Any]) -> tuple[m.Attachment, ...]:
-    return tuple(m.Attachment(vpc_id=a.get("VpcId", ""), state=a.get("State", "")) for a in item.get("Attachments") or [])
+    return tuple(m.Attachment(vpc_id=a.get("VpcId", ""), state=a.get("State", ""))
+                 for a in item.get("Attachments") or [])
 
 
 def parse_igw(g: dict[str, Any]) -> m.InternetGateway:
@@ -279,7 +280,8 @@ def parse_sg_rule(r: dict[str, Any]) -> m.SecurityGroupRule:
         cidr_ipv4=r.get("CidrIpv4", ""), cidr_ipv6=r.get("CidrIpv6", ""), prefix_list_id=r.get("PrefixListId", ""),
         referenced_group=m.UserIdGroupPair(
             group_id=ref.get("GroupId", ""), user_id=ref.get("UserId", ""), vpc_id=ref.get("VpcId", ""),
-            vpc_peering_connection_id=ref.get("VpcPeeringConnectionId", ""), peering_status=ref.get("PeeringStatus", ""),
+            vpc_peering_connection_id=ref.get("VpcPeeringConnectionId", ""),
+            peering_status=ref.get("PeeringStatus", ""),
         ) if ref else None,
         description=r.get("Description", ""),
     )

@@ -165,7 +165,8 @@ class Seeder:
                                 AssociationId=assoc["NetworkAclAssociationId"], NetworkAclId=aid)
         return self._tag(aid, name)
 
-    def public_vpc(self, cidr: str = "10.0.0.0/16", subnet_cidr: str = "10.0.1.0/24", name: str = "app") -> dict[str, str]:
+    def public_vpc(self, cidr: str = "10.0.0.0/16", subnet_cidr: str = "10.0.1.0/24",
+                   name: str = "app") -> dict[str, str]:
         """A healthy public layout: VPC, attached IGW, subnet mapping public IPs, default route."""
         vpc = self.vpc(cidr, f"{name}-vpc")
         igw = self.igw(vpc, f"{name}-igw")

@@ -94,7 +94,7 @@ def loads(text: str, name: str = "snapshot") -> list[Inventory]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SnapshotError(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+        raise SnapshotError(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise SnapshotError(f"{name}: not a preflight snapshot (schema {found!r}, expected {SCHEMA!r})")

@@ -1,0 +1,85 @@
+"""The AWS collector through real boto3 against moto in process."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from preflight import engine
+from preflight.collect import aws
+from preflight.graph import build
+
+
+@pytest.fixture
+def session():
+    with mock_aws():
+        yield aws.AwsSession(region="eu-south-1")
+
+
+def deny(session: aws.AwsSession, operation: str, code: str = "UnauthorizedOperation") -> None:
+    """Make one EC2 operation answer AccessDenied-style errors, as a real restricted role would."""
+    class Resp:
+        status_code = 403
+        headers: dict = {}
+
+    def handler(**_):
+        return Resp(), {"Error": {"Code": code, "Message": "You are not authorized to perform this operation."},
+                        "ResponseMetadata": {"HTTPStatusCode": 403}}
+    session.client("ec2", "eu-south-1").meta.events.register(f"before-call.ec2.{operation}", handler)
+
+
+def test_one_call_sequence_per_type_and_dangling_references_tolerated(session):
+    ec2 = boto3.client("ec2", region_name="eu-south-1")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    for i in range(25):
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24")
+    # Deleting the default VPC in moto leaves its NACL associated with subnets that are gone.
+    default = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [default]}])["Subnets"]:
+        ec2.delete_subnet(SubnetId=s["SubnetId"])
+    ec2.delete_vpc(VpcId=default)
+    inv = aws.collect(session, "eu-south-1")
+    assert len([s for s in inv.subnets if s.vpc_id == vpc]) == 25
+    calls = session.stats.calls
+    describe = {k: v for k, v in calls.items() if k.startswith("ec2:Describe")}
+    assert set(describe.values()) == {1}, describe  # never one call per subnet
+    assert len(describe) == len(aws.FETCHERS)
+    g = build(inv)  # a NACL associated to deleted subnets must not crash the graph
+    assert all(g.nodes[n]["kind"] != "missing" for n in g.nodes)
+    assert inv.account == "123456789012" and inv.unreadable == ()
+
+
+def test_unreadable_type_is_recorded_and_rules_report_unknown(session):
+    deny(session, "DescribeRouteTables")
+    inv = aws.collect(session, "eu-south-1")
+    assert [(u.resource_type, u.error_code, u.permission) for u in inv.unreadable] == [
+        ("route_tables", "UnauthorizedOperation", "ec2:DescribeRouteTables")]
+    rules = [r for r in engine.load_rules().values() if "route_tables" in r.meta.needs]
+    assert rules, "some rule must need route tables"
+    report = engine.run([inv], rules)
+    assert {f.rule for f in report.findings} == {r.id for r in rules}
+    assert all(f.status == "UNKNOWN" and "ec2:DescribeRouteTables" in f.message for f in report.findings)
+    assert report.exit_code() == 3
+
+
+def test_unreadable_security_group_rules_make_groups_unreadable(session):
+    deny(session, "DescribeSecurityGroupRules", "AccessDenied")
+    inv = aws.collect(session, "eu-south-1")
+    assert {u.resource_type for u in inv.unreadable} == {"security_groups"}
+
+
+def test_rejected_credentials_are_a_one_line_error(session):
+    deny(session, "DescribeVpcs", "AuthFailure")  # AuthFailure is a denial, not a credential error
+    inv = aws.collect(session, "eu-south-1")
+    assert "vpcs" in inv.unreadable_types()
+    sts = session.client("sts", "eu-south-1")
+
+    class Resp:
+        status_code = 403
+        headers: dict = {}
+    sts.meta.events.register("before-call.sts.GetCallerIdentity", lambda **_: (
+        Resp(), {"Error": {"Code": "ExpiredToken", "Message": "secret-token-should-not-leak"}}))
+    with pytest.raises(aws.CredentialsError) as exc:
+        aws.caller_identity(session, "eu-south-1")
+    assert "ExpiredToken" in str(exc.value) and "secret-token" not in str(exc.value)
