@@ -1,0 +1,1 @@
+"""`preflight launch`: check -> fix -> security group -> run instances -> wait -> ports -> verify -> record."""
