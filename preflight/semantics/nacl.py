@@ -6,9 +6,10 @@ Pure code over `NaclEntry` tuples; shared by NET007, `path` and `launch`.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 from collections.abc import Iterable
 
-from preflight.inventory.model import NaclEntry, NetworkAcl
+from preflight.inventory.model import Inventory, NaclEntry, NetworkAcl
 
 PROTOCOL_NUMBERS = {"-1": "-1", "all": "-1", "tcp": "6", "udp": "17", "icmp": "1", "icmpv6": "58"}
 EPHEMERAL = (1024, 65535)
@@ -25,7 +26,8 @@ def entry_matches(entry: NaclEntry, protocol: str, port: int | None, peer: str) 
     is matched only by an entry covering 0.0.0.0/0).
     """
     proto = protocol_number(protocol)
-    if entry.protocol != "-1" and entry.protocol != proto:
+    entry_proto = protocol_number(entry.protocol)  # snapshots may say "tcp" where AWS says "6"
+    if entry_proto != "-1" and entry_proto != proto:
         return False
     net = ipaddress.ip_network(peer, strict=False)
     cidr = entry.cidr_block if net.version == 4 else entry.ipv6_cidr_block
@@ -36,7 +38,7 @@ def entry_matches(entry: NaclEntry, protocol: str, port: int | None, peer: str) 
             return False
     except (ValueError, TypeError):
         return False
-    if entry.protocol in ("6", "17") and port is not None:
+    if entry_proto in ("6", "17") and port is not None:
         lo = entry.port_from if entry.port_from is not None else 0
         hi = entry.port_to if entry.port_to is not None else 65535
         return lo <= port <= hi
@@ -74,3 +76,53 @@ def blocked_ephemeral(acl: NetworkAcl, egress: bool, protocol: str, peer: str) -
                 if EPHEMERAL[0] <= p <= EPHEMERAL[1]:
                     points.add(p)
     return [p for p in sorted(points) if not allows(acl, egress, protocol, p, peer)]
+
+
+def subnet_acls(inventory: Inventory) -> dict[str, NetworkAcl]:
+    """The network ACL of each subnet of the inventory: its associated ACL, else its VPC's default.
+
+    Associations that name subnets not in the inventory (moto leaves the deleted default VPC's
+    ACL behind with such associations) are ignored.
+    """
+    subnet_ids = {s.id for s in inventory.subnets}
+    default_by_vpc: dict[str, NetworkAcl] = {}
+    out: dict[str, NetworkAcl] = {}
+    for acl in inventory.network_acls:
+        if acl.is_default:
+            default_by_vpc.setdefault(acl.vpc_id, acl)
+        for assoc in acl.associations:
+            if assoc.subnet_id in subnet_ids:
+                out[assoc.subnet_id] = acl
+    for subnet in inventory.subnets:
+        if subnet.id not in out and subnet.vpc_id in default_by_vpc:
+            out[subnet.id] = default_by_vpc[subnet.vpc_id]
+    return out
+
+
+def port_decisions(acl: NetworkAcl, egress: bool, protocol: str, peer: str,
+                   lo: int = EPHEMERAL[0], hi: int = EPHEMERAL[1]) -> list[tuple[int, int, NaclEntry | None]]:
+    """Split ports lo..hi into maximal ranges decided by one entry (None: the implicit deny).
+
+    Linear in the number of entries times the number of range edges, never in 64k ports.
+    """
+    edges = {lo, hi + 1}
+    for e in acl.entries:
+        if e.egress == egress and e.port_from is not None and e.port_to is not None:
+            for p in (e.port_from, e.port_to + 1):
+                if lo < p <= hi:
+                    edges.add(p)
+    points = sorted(edges)
+    out: list[tuple[int, int, NaclEntry | None]] = []
+    for start, stop in itertools.pairwise(points):
+        entry = first_match(acl, egress, protocol, start, peer)
+        if out and out[-1][2] == entry and out[-1][1] == start - 1:
+            out[-1] = (out[-1][0], stop - 1, entry)
+        else:
+            out.append((start, stop - 1, entry))
+    return out
+
+
+def denied_ranges(acl: NetworkAcl, egress: bool, protocol: str, peer: str,
+                  lo: int = EPHEMERAL[0], hi: int = EPHEMERAL[1]) -> list[tuple[int, int, NaclEntry | None]]:
+    """The ranges of `port_decisions` that are denied (by a deny entry or the implicit deny)."""
+    return [d for d in port_decisions(acl, egress, protocol, peer, lo, hi) if d[2] is None or d[2].action != "allow"]

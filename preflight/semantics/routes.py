@@ -17,8 +17,8 @@ from functools import cached_property
 
 from preflight.inventory.model import (
     EgressOnlyInternetGateway,
-    Inventory,
     InternetGateway,
+    Inventory,
     NatGateway,
     Route,
     RouteTable,
@@ -34,6 +34,31 @@ DEAD_NAT_STATES = frozenset({"deleted", "deleting", "failed"})
 class RouteChoice:
     table: RouteTable
     association: str  # "explicit" | "main"
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """Can an instance launched in `subnet` be reached from the internet? (see `public_reachability`)"""
+
+    subnet: Subnet
+    choice: RouteChoice | None  # the effective route table
+    route: Route | None  # the IPv4 default route (longest prefix match for 0.0.0.0/0)
+    verdict: str  # Topology.internet_route verdict for IPv4
+    public_ip: bool  # the instance gets a public IPv4 (subnet maps one, or the launch asks for one)
+    ipv6_route: Route | None = None
+    ipv6_verdict: str = ""  # "" when the subnet has no IPv6 CIDR
+
+    @property
+    def ipv4_usable(self) -> bool:
+        return self.verdict == "ok" and self.public_ip
+
+    @property
+    def ipv6_usable(self) -> bool:
+        return self.ipv6_verdict == "ok" and self.subnet.assign_ipv6_address_on_creation
+
+    @property
+    def usable(self) -> bool:
+        return self.subnet.state in ("available", "") and (self.ipv4_usable or self.ipv6_usable)
 
 
 class Topology:
@@ -147,3 +172,21 @@ class Topology:
             igw = self.igws.get(route.target_id)
             return choice, route, "igw_not_attached" if igw is not None else "blackhole"
         return choice, route, "ok"
+
+    def public_reachability(self, subnet_id: str, public_ip: bool | None = None) -> Reachability | None:
+        """Reachability of a new instance in `subnet_id` from the internet.
+
+        IPv4 needs an active 0.0.0.0/0 route to an internet gateway attached to the subnet's VPC
+        and a public IP (`public_ip`: True when the launch asks for one, None to use the subnet's
+        MapPublicIpOnLaunch). IPv6 needs an active ::/0 route to an attached internet gateway (an
+        egress-only gateway is outbound only) and AssignIpv6AddressOnCreation.
+        """
+        subnet = self.subnets.get(subnet_id)
+        if subnet is None:
+            return None
+        choice, route, verdict = self.internet_route(subnet_id, 4)
+        v6_route, v6_verdict = None, ""
+        if subnet.ipv6_cidr_blocks:
+            _, v6_route, v6_verdict = self.internet_route(subnet_id, 6)
+        return Reachability(subnet, choice, route, verdict, bool(public_ip) or subnet.map_public_ip_on_launch,
+                            v6_route, v6_verdict)

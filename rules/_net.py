@@ -1,0 +1,243 @@
+"""Helpers shared by the NET rules: plan scope, labels, and the AWS CLI commands of their fixes.
+
+Not a rule module (no `@rule`), so importing it registers nothing. The route and NACL semantics
+themselves live in preflight.semantics (one truth, shared with `path` and `launch`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from preflight.inventory.model import InternetGateway, Route, Subnet
+from preflight.semantics.routes import Reachability, Topology
+
+TARGET_WORDS = {
+    "internet_gateway": "internet gateway",
+    "egress_only_igw": "egress-only internet gateway",
+    "nat_gateway": "NAT gateway",
+    "transit_gateway": "transit gateway",
+    "vpc_peering": "VPC peering connection",
+    "instance": "instance",
+    "network_interface": "network interface",
+    "vpc_endpoint": "VPC endpoint",
+    "virtual_private_gateway": "virtual private gateway",
+    "local": "the VPC itself",
+}
+
+
+def topo(ctx: Any) -> Topology:
+    """The run's one Topology (built with the graph), or one cached on the context."""
+    found = ctx.graph.graph.get("topology") if ctx.graph is not None else None
+    if found is not None and found.inventory is ctx.inventory:
+        return found
+    return ctx.cached("topology", lambda: Topology(ctx.inventory))
+
+
+# --- plan --------------------------------------------------------------------------------------
+
+def plan_get(ctx: Any, name: str, default: Any = None) -> Any:
+    value = getattr(ctx.plan, name, None) if ctx.plan is not None else None
+    return default if value is None else value
+
+
+def plan_subnets(ctx: Any) -> tuple[str, ...]:
+    return tuple(plan_get(ctx, "subnets", ()) or ())
+
+
+def plan_vpc(ctx: Any) -> str:
+    return plan_get(ctx, "vpc", "") or ""
+
+
+def plan_public_ip(ctx: Any) -> bool | None:
+    value = getattr(ctx.plan, "public_ip", None) if ctx.plan is not None else None
+    return value if isinstance(value, bool) else None
+
+
+def in_plan_scope(ctx: Any, subnet: Subnet) -> bool:
+    """Is `subnet` where the plan's launch may land? (everything when the plan names none)"""
+    named = plan_subnets(ctx)
+    if named:
+        return subnet.id in named
+    vpc = plan_vpc(ctx)
+    return not vpc or subnet.vpc_id == vpc
+
+
+def launch_public_ip(ctx: Any, subnet: Subnet) -> bool | None:
+    """True when the plan asks for a public IP for instances in `subnet`, else None."""
+    return True if plan_public_ip(ctx) is True and in_plan_scope(ctx, subnet) else None
+
+
+# --- words -------------------------------------------------------------------------------------
+
+def label(resource: Any) -> str:
+    name = getattr(resource, "name", "")
+    return f"{resource.id} ({name})" if name else resource.id
+
+
+def target_words(route: Route) -> str:
+    return f"{TARGET_WORDS.get(route.target_kind, route.target_kind)} {route.target_id}".strip()
+
+
+def association_words(choice: Any) -> str:
+    return "explicitly associated" if choice.association == "explicit" else "the VPC's main route table"
+
+
+def route_problem(t: Topology, r: Reachability) -> str:
+    """Why the subnet's IPv4 default route does not reach the internet (empty when it does)."""
+    s = r.subnet
+    if r.verdict == "ok":
+        return ""
+    if r.verdict == "no_route_table":
+        return f"has no route table (no explicit association, and {s.vpc_id} has no main route table)"
+    table = r.choice.table  # type: ignore[union-attr]
+    where = f"its route table {table.id} ({association_words(r.choice)})"
+    attached = t.igws_by_vpc.get(s.vpc_id, [])
+    if r.verdict == "no_default_route":
+        if attached:
+            tail = f"; internet gateway {attached[0].id} is attached to {s.vpc_id} but no route uses it"
+        else:
+            tail = f"; and {s.vpc_id} has no internet gateway attached"
+        main = t.main.get(s.vpc_id)
+        if r.choice.association == "explicit" and main is not None:  # type: ignore[union-attr]
+            mr = t.default_route(main)
+            if (mr is not None and mr.target_kind == "internet_gateway"
+                    and t.route_state(mr, s.vpc_id) == "active"):
+                tail += (f"; the main route table {main.id} has one (to {mr.target_id}), but the explicit "
+                         f"association overrides it")
+        return f"{where} has no 0.0.0.0/0 route{tail}"
+    route = r.route
+    assert route is not None
+    if r.verdict == "not_igw":
+        return (f"{where} sends 0.0.0.0/0 to {target_words(route)}, not to an internet gateway, "
+                f"so the subnet is private")
+    if r.verdict == "blackhole":
+        return f"{where} sends 0.0.0.0/0 to {route.target_id}, which no longer exists (blackhole route)"
+    igw = t.igws.get(route.target_id)
+    elsewhere = igw.attached_vpcs() if igw is not None else ()
+    state = f"attached to {', '.join(elsewhere)} instead" if elsewhere else "detached from every VPC"
+    return (f"{where} sends 0.0.0.0/0 to internet gateway {route.target_id}, which is not attached to "
+            f"{s.vpc_id} ({state}), so the route is a blackhole")
+
+
+# --- AWS CLI commands ---------------------------------------------------------------------------
+
+def cli(region: str, command: str, *args: str) -> str:
+    return " ".join(("aws ec2", command, "--region", region, *args))
+
+
+def create_route(region: str, table: str, igw: str, destination: str = "0.0.0.0/0") -> str:
+    dest = "--destination-ipv6-cidr-block" if ":" in destination else "--destination-cidr-block"
+    return cli(region, "create-route", "--route-table-id", table, dest, destination, "--gateway-id", igw)
+
+
+def replace_route(region: str, table: str, igw: str, destination: str = "0.0.0.0/0") -> str:
+    dest = "--destination-ipv6-cidr-block" if ":" in destination else "--destination-cidr-block"
+    return cli(region, "replace-route", "--route-table-id", table, dest, destination, "--gateway-id", igw)
+
+
+def delete_route(region: str, table: str, route: Route) -> str:
+    if route.destination_cidr:
+        dest = ("--destination-cidr-block", route.destination_cidr)
+    elif route.destination_ipv6_cidr:
+        dest = ("--destination-ipv6-cidr-block", route.destination_ipv6_cidr)
+    else:
+        dest = ("--destination-prefix-list-id", route.destination_prefix_list)
+    return cli(region, "delete-route", "--route-table-id", table, *dest)
+
+
+def map_public_ip(region: str, subnet: str) -> str:
+    return cli(region, "modify-subnet-attribute", "--subnet-id", subnet, "--map-public-ip-on-launch")
+
+
+def attach_igw(region: str, igw: str, vpc: str) -> str:
+    return cli(region, "attach-internet-gateway", "--internet-gateway-id", igw, "--vpc-id", vpc)
+
+
+def create_igw(region: str, var: str = "IGW") -> str:
+    return (f"{var}=$(aws ec2 create-internet-gateway --region {region} "
+            f"--query InternetGateway.InternetGatewayId --output text)")
+
+
+def loose_igws(t: Topology) -> list[InternetGateway]:
+    """Internet gateways attached to no VPC, by id."""
+    return sorted((g for g in t.igws.values() if not g.attached_vpcs()), key=lambda g: g.id)
+
+
+def usable_igw(t: Topology, region: str, vpc: str, prefer: str = "") -> tuple[str, list[str], str]:
+    """(igw id or shell variable, commands to get it attached to `vpc`, fixer that does that).
+
+    Reuses the gateway already attached to `vpc`; else attaches a detached one (`prefer` first);
+    else creates one.
+    """
+    attached = t.igws_by_vpc.get(vpc, [])
+    if attached:
+        return attached[0].id, [], ""
+    loose = loose_igws(t)
+    chosen = next((g for g in loose if g.id == prefer), loose[0] if loose else None)
+    if chosen is not None:
+        return chosen.id, [attach_igw(region, chosen.id, vpc)], "igw-attach"
+    return "$IGW", [create_igw(region), attach_igw(region, "$IGW", vpc)], "multi"
+
+
+def default_route_commands(t: Topology, region: str, r: Reachability) -> tuple[list[str], str | None, str]:
+    """Commands that give the subnet an active 0.0.0.0/0 route to an attached internet gateway.
+
+    Returns (commands, fixer id able to apply them or None, description of their blast radius).
+    """
+    s = r.subnet
+    if r.verdict == "ok":
+        return [], None, ""
+    route = r.route
+    prefer = route.target_id if route is not None and route.target_kind == "internet_gateway" else ""
+    igw, cmds, _how = usable_igw(t, region, s.vpc_id, prefer)
+    if r.verdict == "igw_not_attached" and prefer and igw == prefer:
+        # The route already points at a detached gateway: attaching it makes the route active.
+        return cmds, "igw-attach", f"attach {igw} to {s.vpc_id}; the existing 0.0.0.0/0 route then works"
+    if r.choice is None:
+        cmds += [
+            (f"RTB=$(aws ec2 create-route-table --region {region} --vpc-id {s.vpc_id} "
+            f"--query RouteTable.RouteTableId --output text)"),
+            cli(region, "associate-route-table", "--route-table-id", "$RTB", "--subnet-id", s.id),
+            create_route(region, "$RTB", igw),
+        ]
+        return cmds, None, f"give {s.id} its own route table with a default route to {igw}"
+    table = r.choice.table
+    if r.verdict == "no_default_route":
+        cmds.append(create_route(region, table.id, igw))
+        fixer = "route-add-default" if len(cmds) == 1 else None
+    else:
+        cmds.append(replace_route(region, table.id, igw))
+        fixer = "route-replace-blackhole" if r.verdict in ("blackhole", "igw_not_attached") and len(cmds) == 1 \
+            else None
+    desc = f"route 0.0.0.0/0 from {table.id} to {igw}"
+    sharing = [x.id for x in t.subnets_using(table) if x.id != s.id]
+    if sharing:
+        shown = ", ".join(sharing[:5]) + (f" and {len(sharing) - 5} more" if len(sharing) > 5 else "")
+        kind = "main route table" if r.choice.association == "main" else "route table"
+        desc += (f"; careful: {table.id} is the {kind} of {len(sharing)} other subnet(s) ({shown}), which "
+                 f"become internet-routed too — to limit the change, give {s.id} its own route table")
+    if r.verdict == "not_igw" and route is not None:
+        desc += f"; this replaces the route to {target_words(route)}, so the subnet stops being private"
+    return cmds, fixer, desc
+
+
+def first_free_cidr(vpc_cidr: str, taken: list[str], prefix: int = 24) -> str:
+    """The first /24 (or the block itself if smaller) of `vpc_cidr` overlapping no taken CIDR."""
+    try:
+        block = ipaddress.ip_network(vpc_cidr, strict=False)
+    except ValueError:
+        return "<cidr>"
+    used = []
+    for c in taken:
+        try:
+            used.append(ipaddress.ip_network(c, strict=False))
+        except ValueError:
+            continue
+    size = max(prefix, block.prefixlen)
+    for i, candidate in enumerate(block.subnets(new_prefix=size)):
+        if i > 4096:
+            break
+        if not any(candidate.overlaps(u) for u in used):
+            return str(candidate)
+    return "<cidr>"

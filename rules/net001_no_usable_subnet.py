@@ -1,0 +1,221 @@
+"""NET001 no-usable-subnet."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from preflight.engine import Finding, rule
+from preflight.semantics.routes import Reachability, Topology
+from rules import _net
+
+MAX_LISTED = 10
+
+
+@rule(
+    id="NET001",
+    name="no-usable-subnet",
+    severity="high",
+    summary="No subnet can host an instance reachable from the internet",
+    rationale=(
+        "A launcher that needs a reachable instance looks for a subnet with a default route to an attached "
+        "internet gateway and a public IP. When none qualifies it fails with a vague 'No usable subnets "
+        "found', after the user has waited for it."
+    ),
+    remediation=(
+        "Add 0.0.0.0/0 -> igw-… to the subnet's route table and make the subnet map public IPs on launch "
+        "(or ask for a public IP in the plan)"
+    ),
+    references=(
+        "https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Internet_Gateway.html",
+        "https://docs.aws.amazon.com/vpc/latest/userguide/modify-subnets.html",
+    ),
+    needs={"vpcs", "subnets", "route_tables", "internet_gateways"},
+)
+def check(ctx: Any) -> Iterator[Finding]:
+    """What it does:
+    Looks for at least one subnet, in the region or in the VPC/subnets the plan names, where a new
+    instance would be reachable from the internet: the subnet's effective route table (its explicit
+    association, else the VPC's main table) has an active 0.0.0.0/0 route to an internet gateway
+    attached to the subnet's VPC, and the instance gets a public IP (the subnet maps public IPs on
+    launch, or the plan sets `public_ip: true`). A subnet with an active ::/0 route to an attached
+    internet gateway that assigns IPv6 addresses on creation also qualifies; an egress-only gateway
+    does not (it is outbound only). When no subnet qualifies, it reports once, on the VPC of the
+    closest candidate (the region name when there is no VPC), listing every candidate subnet with
+    the first reason it was rejected. A plan with `public_ip: false` wants no reachable instance, so
+    the rule stays silent.
+
+    Why is this bad?
+    Tools that launch clusters (SkyPilot, Ray, preflight launch) pick such a subnet; without one they
+    stop with "No usable subnets found" and no hint of which route or attribute is missing.
+
+    Example:
+    The default VPC of eu-south-1 was deleted; vpc-1 has igw-1 attached, but subnet-1's route table
+    rtb-1 has no 0.0.0.0/0 route and subnet-1 does not map public IPs on launch. Fix:
+    `aws ec2 create-route --route-table-id rtb-1 --destination-cidr-block 0.0.0.0/0 --gateway-id igw-1`
+    and `aws ec2 modify-subnet-attribute --subnet-id subnet-1 --map-public-ip-on-launch`.
+
+    Fix safety:
+    Adding a default route to a route table shared by other subnets (for example the main table)
+    makes those subnets internet-routed too; the fix description names them. Mapping public IPs only
+    affects instances launched later.
+    """
+    if _net.plan_public_ip(ctx) is False:
+        return
+    t = _net.topo(ctx)
+    inv = ctx.inventory
+    region = inv.region
+    named, plan_vpc = _net.plan_subnets(ctx), _net.plan_vpc(ctx)
+    vpcs = {v.id: v for v in inv.vpcs}
+
+    if plan_vpc and plan_vpc not in vpcs and not named:
+        yield ctx.fail(
+            plan_vpc,
+            f"The plan's VPC {plan_vpc} does not exist in {region}, so no subnet there can host the launch. "
+            f"Existing VPCs: {', '.join(sorted(vpcs)) or 'none'}.",
+            path=[plan_vpc],
+            details={"candidates": []},
+        )
+        return
+
+    if named:
+        missing = [sid for sid in named if sid not in t.subnets]
+        candidates = [t.subnets[sid] for sid in named if sid in t.subnets]
+    else:
+        missing = []
+        candidates = [s for s in inv.subnets if not plan_vpc or s.vpc_id == plan_vpc]
+
+    rejected: list[tuple[tuple[int, ...], Any, Reachability | None, list[str]]] = []
+    for s in candidates:
+        reach = t.public_reachability(s.id, _net.launch_public_ip(ctx, s))
+        if reach is not None and reach.usable and not (plan_vpc and s.vpc_id != plan_vpc):
+            return  # one usable subnet is enough
+        reasons = _reasons(t, reach, plan_vpc) if reach is not None else ["not found"]
+        rejected.append((_rank(reach, plan_vpc), s, reach, reasons))
+    rejected.sort(key=lambda x: (x[0], x[1].id))
+
+    scope = f"VPC {plan_vpc}" if plan_vpc and not named else ("the plan's subnets" if named else region)
+    lines = [f"{_net.label(s)} in {s.vpc_id}: {_first_and_more(reasons)}" for _, s, _, reasons in rejected]
+    lines += [f"{sid}: named by the plan but not found in {region}" for sid in missing]
+    details: dict[str, Any] = {
+        "candidates": [{"subnet": s.id, "vpc": s.vpc_id, "reasons": reasons} for _, s, _, reasons in rejected]
+        + [{"subnet": sid, "vpc": "", "reasons": ["not found"]} for sid in missing],
+    }
+
+    if not rejected:
+        yield from _no_candidates(ctx, t, vpcs, plan_vpc, missing, lines, details)
+        return
+
+    _, best, reach, _ = rejected[0]
+    assert reach is not None
+    commands, description = _commands(t, region, reach)
+    path = [best.vpc_id, best.id]
+    if reach.choice is not None:
+        path.append(reach.choice.table.id)
+    igw = _igw_in_play(t, reach)
+    if igw:
+        path.append(igw)
+    if reach.ipv6_route is not None and reach.ipv6_route.target_id and reach.ipv6_verdict != "ok":
+        path.append(reach.ipv6_route.target_id)
+    listed = lines[:MAX_LISTED] + ([f"... and {len(lines) - MAX_LISTED} more"] if len(lines) > MAX_LISTED else [])
+    message = (
+        f"No subnet in {scope} can host an instance reachable from the internet "
+        f"({len(lines)} candidate{'s' if len(lines) != 1 else ''} rejected); a launcher would stop with "
+        f"'No usable subnets found'. Closest: {best.id} in {best.vpc_id}"
+        + (f", route table {reach.choice.table.id}" if reach.choice else "")
+        + (f", internet gateway {igw}" if igw else "")
+        + ". Candidates: " + "; ".join(listed) + "."
+    )
+    yield ctx.fail(best.vpc_id, message, path=path, details=details,
+                   fix=ctx.fix(*commands, description=description, fixer=None))
+
+
+def _reasons(t: Topology, r: Reachability, plan_vpc: str) -> list[str]:
+    s = r.subnet
+    out: list[str] = []
+    if s.state not in ("available", ""):
+        out.append(f"is {s.state}, not available")
+    if plan_vpc and s.vpc_id != plan_vpc:
+        out.append(f"is in {s.vpc_id}, not in the plan's VPC {plan_vpc}")
+    problem = _net.route_problem(t, r)
+    if problem:
+        out.append(problem)
+    if not r.public_ip:
+        out.append("does not map public IPs on launch (MapPublicIpOnLaunch is false) and the plan does not "
+                   "ask for a public IP, so instances get no public address")
+    if r.ipv6_verdict == "not_igw" and r.ipv6_route is not None and r.ipv6_route.target_kind == "egress_only_igw":
+        out.append(f"its ::/0 route goes to egress-only gateway {r.ipv6_route.target_id}, which carries "
+                   f"outbound IPv6 only, never inbound")
+    return out or ["not reachable from the internet"]
+
+
+def _rank(r: Reachability | None, plan_vpc: str) -> tuple[int, ...]:
+    """Closest candidate first: fewest problems; intentionally private subnets last."""
+    if r is None:
+        return (9, 9)
+    problems = (int(r.verdict != "ok") + int(not r.public_ip) + int(r.subnet.state not in ("available", ""))
+                + int(bool(plan_vpc) and r.subnet.vpc_id != plan_vpc))
+    return (int(r.verdict == "not_igw"), problems)
+
+
+def _first_and_more(reasons: list[str]) -> str:
+    if len(reasons) == 1:
+        return reasons[0]
+    return f"{reasons[0]} (also: {'; '.join(reasons[1:])})"
+
+
+def _igw_in_play(t: Topology, r: Reachability) -> str:
+    attached = t.igws_by_vpc.get(r.subnet.vpc_id, [])
+    if attached:
+        return attached[0].id
+    if r.route is not None and r.route.target_kind == "internet_gateway":
+        return r.route.target_id
+    loose = _net.loose_igws(t)
+    return loose[0].id if loose else ""
+
+
+def _commands(t: Topology, region: str, r: Reachability) -> tuple[list[str], str]:
+    commands, _, description = _net.default_route_commands(t, region, r)
+    parts = [description] if description else []
+    if not r.public_ip:
+        commands.append(_net.map_public_ip(region, r.subnet.id))
+        parts.append(f"make {r.subnet.id} map public IPs on launch (only instances launched later get one)")
+    return commands, "; ".join(parts)
+
+
+def _no_candidates(ctx: Any, t: Topology, vpcs: dict[str, Any], plan_vpc: str, missing: list[str],
+                   lines: list[str], details: dict[str, Any]) -> Iterator[Finding]:
+    region = ctx.inventory.region
+    if missing:
+        vpc = plan_vpc or region
+        yield ctx.fail(vpc, f"None of the plan's subnets exist in {region}: " + "; ".join(lines) + ".",
+                       path=[vpc, *missing], details=details)
+        return
+    target = vpcs.get(plan_vpc) if plan_vpc else (sorted(vpcs.values(), key=lambda v: (not v.is_default, v.id))
+                                                  or [None])[0]
+    if target is None:
+        yield ctx.fail(
+            region,
+            f"The region {region} has no VPC at all, so no instance can be launched there. Create the default "
+            f"VPC (a public subnet in every zone, with an internet gateway and a default route).",
+            path=[region], details=details,
+            fix=ctx.fix(_net.cli(region, "create-default-vpc"), description="create the default VPC", fixer=None),
+        )
+        return
+    cidr = _net.first_free_cidr(target.cidr_blocks[0] if target.cidr_blocks else "", [])
+    igw, cmds, _ = _net.usable_igw(t, region, target.id)
+    cmds = [*cmds,
+            f"SUBNET=$(aws ec2 create-subnet --region {region} --vpc-id {target.id} --cidr-block {cidr} "
+            f"--query Subnet.SubnetId --output text)",
+            f"RTB=$(aws ec2 create-route-table --region {region} --vpc-id {target.id} "
+            f"--query RouteTable.RouteTableId --output text)",
+            _net.cli(region, "associate-route-table", "--route-table-id", "$RTB", "--subnet-id", "$SUBNET"),
+            _net.create_route(region, "$RTB", igw),
+            _net.map_public_ip(region, "$SUBNET")]
+    yield ctx.fail(
+        target.id,
+        f"VPC {target.id} has no subnet, so no instance can be launched in {region}"
+        + (" (the plan names this VPC)" if plan_vpc else "") + ". Create a public subnet in it.",
+        path=[target.id], details=details,
+        fix=ctx.fix(*cmds, description=f"create a public subnet {cidr} in {target.id}", fixer=None),
+    )

@@ -1,0 +1,113 @@
+"""NET003 internet-gateway-not-attached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from preflight.engine import Finding, rule
+from rules import _net
+
+
+@rule(
+    id="NET003",
+    name="internet-gateway-not-attached",
+    severity="high",
+    summary="A route targets an internet gateway that is detached or attached to another VPC, "
+            "or an internet gateway exists detached",
+    rationale=(
+        "An internet gateway only carries traffic for the one VPC it is attached to. Routes to a detached "
+        "gateway, or to another VPC's, are blackholes; a detached gateway is usually a half-finished setup."
+    ),
+    remediation="Attach the gateway to the VPC whose routes use it (or point the routes at that VPC's gateway)",
+    references=("https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Internet_Gateway.html",),
+    needs={"vpcs", "route_tables", "internet_gateways"},
+    fixer="igw-attach",
+)
+def check(ctx: Any) -> Iterator[Finding]:
+    """What it does:
+    Reports each internet gateway (the finding's resource) that (a) is the target of a route in a
+    VPC it is not attached to, while it is attached to no VPC at all; (b) is the target of a route
+    in a VPC while it is attached to another VPC; or (c) exists attached to no VPC and no route uses
+    it. The route tables involved are in the evidence path.
+
+    Why is this bad?
+    Traffic routed to the gateway is dropped, so instances in the subnets using those route tables
+    have no internet access — launches hang waiting for the instance to be reachable.
+
+    Example:
+    rtb-1 in vpc-1 has 0.0.0.0/0 -> igw-1, and igw-1 was detached. Fix:
+    `aws ec2 attach-internet-gateway --internet-gateway-id igw-1 --vpc-id vpc-1`.
+
+    Fix safety:
+    Attaching a detached gateway changes nothing until routes use it. When the gateway belongs to
+    another VPC, the fix re-points the routes at this VPC's own gateway instead (creating one if
+    needed) and leaves the other VPC untouched.
+    """
+    t = _net.topo(ctx)
+    region = ctx.inventory.region
+    users: dict[str, list[tuple[str, str, str]]] = {}  # igw -> [(table, vpc, destination)]
+    for table in ctx.inventory.route_tables:
+        for route in table.routes:
+            if route.target_kind == "internet_gateway" and route.target_id:
+                users.setdefault(route.target_id, []).append((table.id, table.vpc_id, route.destination))
+
+    for igw in sorted(t.igws.values(), key=lambda g: g.id):
+        attached = igw.attached_vpcs()
+        wrong = [u for u in users.get(igw.id, []) if u[1] not in attached]
+        if not attached and wrong:
+            vpcs = sorted({u[1] for u in wrong})
+            tables = sorted({u[0] for u in wrong})
+            target = vpcs[0]
+            others = f" (routes in {', '.join(vpcs[1:])} use it too; a gateway serves one VPC)" if len(vpcs) > 1 else ""
+            yield ctx.fail(
+                igw.id,
+                f"Internet gateway {_net.label(igw)} is not attached to any VPC, but route table(s) "
+                f"{', '.join(tables)} in {target} send traffic to it, so those routes are blackholes and their "
+                f"subnets have no internet access{others}.",
+                path=[igw.id, *tables, target],
+                fix=ctx.fix(_net.attach_igw(region, igw.id, target),
+                            description=f"attach {igw.id} to {target}; the existing routes then work"),
+                details={"route_tables": tables, "vpcs": vpcs},
+            )
+        elif wrong:
+            tables = sorted({u[0] for u in wrong})
+            commands: list[str] = []
+            fixes: list[str] = []
+            for vpc in sorted({u[1] for u in wrong}):
+                own, get, _ = _net.usable_igw(t, region, vpc)
+                if own == igw.id:  # cannot happen: igw is attached elsewhere
+                    continue
+                commands += get
+                for table_id, _, dest in sorted(u for u in wrong if u[1] == vpc):
+                    commands.append(_net.replace_route(region, table_id, own, dest))
+                fixes.append(f"route {vpc}'s tables to {own}")
+            yield ctx.fail(
+                igw.id,
+                f"Internet gateway {_net.label(igw)} is attached to {', '.join(attached)}, but route table(s) "
+                f"{', '.join(tables)} in another VPC send traffic to it; a gateway only serves its own VPC, so "
+                f"those routes are blackholes.",
+                path=[igw.id, *tables],
+                fix=ctx.fix(*commands, description="; ".join(fixes) + f" (leaves {igw.id} where it is)",
+                            fixer=None),
+                details={"route_tables": tables, "attached_to": list(attached)},
+            )
+        elif not attached:
+            bare = sorted(v.id for v in ctx.inventory.vpcs if not t.igws_by_vpc.get(v.id))
+            if len(bare) == 1:
+                fix = ctx.fix(_net.attach_igw(region, igw.id, bare[0]),
+                              description=f"attach {igw.id} to {bare[0]}, the only VPC without an internet gateway")
+            else:
+                fix = ctx.fix(_net.cli(region, "delete-internet-gateway", "--internet-gateway-id", igw.id),
+                              description=f"delete the unused {igw.id}, or attach it with attach-internet-gateway "
+                                          f"to the VPC that should reach the internet",
+                              fixer=None)
+            yield ctx.fail(
+                igw.id,
+                f"Internet gateway {_net.label(igw)} is not attached to any VPC and no route uses it; a VPC "
+                f"meant to reach the internet through it cannot"
+                + (f" ({bare[0]} has no internet gateway attached)" if len(bare) == 1 else "") + ".",
+                path=[igw.id, *bare[:1]],
+                fix=fix,
+                details={"vpcs_without_igw": bare},
+            )

@@ -1,0 +1,117 @@
+"""NET004 blackhole-route."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from preflight.engine import Finding, rule
+from preflight.inventory.model import Route, RouteTable
+from preflight.semantics.routes import DEAD_NAT_STATES, Topology
+from rules import _net
+
+
+@rule(
+    id="NET004",
+    name="blackhole-route",
+    severity="medium",
+    summary="A route's target was deleted or detached, so the route drops traffic (blackhole)",
+    rationale=(
+        "Longest prefix match still selects a blackhole route: traffic for its destination is dropped instead "
+        "of falling back to a less specific route. A deleted NAT gateway silently cuts private subnets off."
+    ),
+    remediation="Point the route at a live target (replace-route) or delete it",
+    references=("https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html#route-table-routes",),
+    needs={"route_tables", "internet_gateways", "egress_only_internet_gateways", "nat_gateways"},
+    fixer="route-replace-blackhole",
+)
+def check(ctx: Any) -> Iterator[Finding]:
+    """What it does:
+    Reports each route table (the finding's resource) holding routes whose state is `blackhole`.
+    The state is judged from the target itself, as EC2 does: a NAT gateway that is deleted, deleting
+    or failed (or gone), an internet gateway that is gone or not attached to the table's VPC, an
+    egress-only gateway that is gone. (moto always reports `active`; AWS's own `blackhole` state is
+    honoured too.)
+
+    Why is this bad?
+    Subnets using the table lose connectivity to the route's destination — for 0.0.0.0/0 via a
+    deleted NAT gateway, private instances can no longer download packages or reach AWS APIs, so
+    bootstrapping fails.
+
+    Example:
+    rtb-1 has 0.0.0.0/0 -> nat-1, and nat-1 was deleted. Fix: point it at a live NAT gateway,
+    `aws ec2 replace-route --route-table-id rtb-1 --destination-cidr-block 0.0.0.0/0 --nat-gateway-id nat-2`,
+    or remove it with `aws ec2 delete-route --route-table-id rtb-1 --destination-cidr-block 0.0.0.0/0`.
+
+    Fix safety:
+    Replacing with a NAT gateway in another zone adds cross-zone traffic; deleting a default route
+    leaves the subnets without internet access rather than with a broken one.
+    """
+    t = _net.topo(ctx)
+    region = ctx.inventory.region
+    for table in ctx.inventory.route_tables:
+        dead = [r for r in table.routes if r.target_kind != "local" and t.route_state(r, table.vpc_id) == "blackhole"]
+        if not dead:
+            continue
+        commands: list[str] = []
+        notes: list[str] = []
+        why: list[str] = []
+        only_attach = True
+        for route in dead:
+            why.append(f"{route.destination} -> {route.target_id or '?'} ({_reason(t, route, table)})")
+            cmds, note = _repair(t, region, table, route)
+            only_attach = only_attach and all(" attach-internet-gateway " in c for c in cmds)
+            commands += cmds
+            notes.append(note)
+        subnets = [s.id for s in t.subnets_using(table)]
+        used = (f"used by {', '.join(subnets[:5])}" + (f" and {len(subnets) - 5} more" if len(subnets) > 5 else "")
+                if subnets else "not used by any subnet")
+        yield ctx.fail(
+            table.id,
+            f"Route table {_net.label(table)} in {table.vpc_id} has {len(dead)} blackhole route(s): "
+            f"{'; '.join(why)}. Traffic to those destinations is dropped (the table is {used}).",
+            path=[table.id, *dict.fromkeys(r.target_id for r in dead if r.target_id), *subnets[:5]],
+            fix=ctx.fix(*commands, description="; ".join(notes), fixer="igw-attach" if only_attach else ""),
+            details={"routes": [{"destination": r.destination, "target": r.target_id, "target_kind": r.target_kind}
+                                for r in dead], "subnets": subnets},
+        )
+
+
+def _reason(t: Topology, route: Route, table: RouteTable) -> str:
+    kind, tid = route.target_kind, route.target_id
+    word = _net.TARGET_WORDS.get(kind, kind)
+    if kind == "nat_gateway":
+        nat = t.nats.get(tid)
+        if nat is not None and nat.state in DEAD_NAT_STATES:
+            return f"{word} is {nat.state}"
+        return f"{word} no longer exists"
+    if kind == "internet_gateway":
+        igw = t.igws.get(tid)
+        if igw is None:
+            return f"{word} no longer exists"
+        elsewhere = igw.attached_vpcs()
+        return f"{word} is attached to {', '.join(elsewhere)}" if elsewhere else f"{word} is detached"
+    if kind == "egress_only_igw" and tid not in t.eigws:
+        return f"{word} no longer exists"
+    return f"{word} is unavailable (EC2 reports the route as blackhole)"
+
+
+def _repair(t: Topology, region: str, table: RouteTable, route: Route) -> tuple[list[str], str]:
+    dest = route.destination
+    if route.target_kind == "internet_gateway" and not route.destination_prefix_list:
+        igw, get, _ = _net.usable_igw(t, region, table.vpc_id, prefer=route.target_id)
+        if igw == route.target_id:
+            return get, f"attach {igw} to {table.vpc_id} so {dest} works again"
+        if not get:
+            return ([_net.replace_route(region, table.id, igw, dest)],
+                    f"point {dest} at {igw}, attached to {table.vpc_id}")
+    if route.target_kind == "nat_gateway" and route.destination_cidr:
+        live = sorted((n for n in t.nats.values() if n.vpc_id == table.vpc_id and n.state == "available"),
+                      key=lambda n: n.id)
+        if live:
+            return ([_net.cli(region, "replace-route", "--route-table-id", table.id, "--destination-cidr-block",
+                              route.destination_cidr, "--nat-gateway-id", live[0].id)],
+                    f"point {dest} at {live[0].id}, a live NAT gateway in {table.vpc_id}")
+        return ([_net.delete_route(region, table.id, route)],
+                f"delete the dead {dest} route (or create a NAT gateway in a public subnet and replace-route to it)")
+    return [_net.delete_route(region, table.id, route)], f"delete the dead {dest} route"
