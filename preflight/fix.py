@@ -1,0 +1,486 @@
+"""Fixers: turn findings into a plan of AWS calls, show it, apply it only when asked, journal it.
+
+Flow of `preflight fix`: check -> `build_plan(findings)` -> `show` (dry run, the default) ->
+with `--apply`: `apply_changes` (journal line written BEFORE each call) -> re-check -> report.
+
+The contract for fixer authors (security-group fixers here; network fixers, `preflight undo` and
+`preflight launch` build on it):
+
+- A fixer is a function registered with
+  `@fixer(id="sg-open-missing-ports", fixes=("SG010",), permissions=("ec2:Authorize…",), summary=…)`
+  in a module of the top-level `fixers` package, or in a plugin module named by an entry point
+  of the group `preflight.fixers`. It receives `(ctx: FixContext, findings: list[Finding])` — the
+  FAIL findings of one region whose rule is in `fixes` — and yields `Change`s (and `Refusal`s for
+  what it will not do without a flag, such as opening an admin port to the world without
+  `--allow-world`). It never calls AWS while planning: it reads `ctx.inventory` and `ctx.plan`.
+- A `Change` is plain data: `description` (for humans), `call` (a `Call`: service, boto3
+  operation, params, region), `cli` (the AWS CLI equivalent, derived from `call`), `undo` (the
+  `Call` that reverses it, or None when nothing can), `permissions` (IAM actions the call needs),
+  `before` (the previous value, JSON-able), and `safe` (False for changes touching shared
+  resources, like a main route table). Optional hooks, never journalled:
+  `guard(actx, change) -> Change | None` runs right before the call on fresh reads and returns the
+  change to make (possibly narrowed) or None when there is nothing left to do; it is how every
+  fixer stays idempotent when its plan is stale. `recover(actx, change, error) -> ALREADY | Change
+  | None` handles a ClientError: ALREADY when the desired state now holds (someone else did it),
+  a narrowed Change to retry, None to fail. `undo_from_response(response) -> Call | None` refines
+  the undo from the call's answer (e.g. the new rule ids).
+- `apply_changes` refuses the whole plan when it has more changes than `--max-changes`, stops at
+  the first failure (later changes are not attempted; re-running `fix --apply` finishes the job
+  because plans are computed from the account's current state), and returns one `Outcome` per
+  change.
+
+The journal (`Journal`): one JSON object per line in
+`platformdirs.user_state_dir("preflight")/journal/<run-id>.jsonl` (tests redirect it with
+`XDG_STATE_HOME` or `PREFLIGHT_JOURNAL_DIR`). Line 1 is `{"event": "run", ...}` with the command,
+account, region(s) and source. Then for each call: `{"event": "begin", "seq", "change": {...}}`
+written and fsynced BEFORE the call, followed by exactly one of `done` (with the final `undo`),
+`already` (nothing changed by us, `undo` null) or `failed` (with the error code). An undo tool
+reverses the `done` entries in reverse `seq` order; a `begin` with no outcome (the process died
+during the call) is "in doubt": its planned undo may be tried, tolerating NotFound answers.
+Journals never hold credentials; params are EC2 resource ids, CIDRs and ports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import importlib.metadata
+import json
+import os
+import pkgutil
+import re
+import secrets
+import shlex
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from preflight.engine import Finding
+from preflight.errors import PreflightError
+
+JOURNAL_VERSION = 1
+MAX_ATTEMPTS = 3
+
+
+# --- calls and changes --------------------------------------------------------------------------
+
+def _kebab(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).replace("_", "-").lower()
+
+
+def aws_cli(service: str, operation: str, params: dict[str, Any], region: str = "") -> str:
+    """The AWS CLI command equivalent to a boto3 call (structures passed as JSON)."""
+    parts = ["aws", service, _kebab(operation)]
+    for key, value in params.items():
+        flag = f"--{_kebab(key)}"
+        if isinstance(value, bool):
+            parts.append(flag if value else f"--no-{_kebab(key)}")
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int)) for v in value):
+            parts += [flag, *(shlex.quote(str(v)) for v in value)]
+        elif isinstance(value, (dict, list, tuple)):
+            parts += [flag, shlex.quote(json.dumps(value, separators=(",", ":")))]
+        else:
+            parts += [flag, shlex.quote(str(value))]
+    if region:
+        parts += ["--region", region]
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Call:
+    service: str
+    operation: str  # boto3 client method, snake_case
+    params: dict[str, Any]
+    region: str = ""
+
+    def cli(self) -> str:
+        return aws_cli(self.service, self.operation, self.params, self.region)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"service": self.service, "operation": self.operation, "params": self.params,
+                "region": self.region, "cli": self.cli()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Call:
+        return cls(data["service"], data["operation"], dict(data.get("params") or {}), data.get("region", ""))
+
+
+class _Already:
+    def __repr__(self) -> str:
+        return "ALREADY"
+
+
+ALREADY = _Already()  # recover()/guard answer: the desired state holds, nothing changed by us
+
+
+@dataclass(frozen=True)
+class Change:
+    fixer: str
+    resource: str
+    description: str
+    call: Call
+    undo: Call | None
+    permissions: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()  # rule ids whose findings this change fixes
+    before: Any = None
+    safe: bool = True
+    data: dict[str, Any] = field(default_factory=dict, compare=False)  # fixer-private, JSON-able
+    guard: Callable[[ApplyContext, Change], Change | None] | None = field(default=None, compare=False, repr=False)
+    recover: Callable[[ApplyContext, Change, Exception], Any] | None = field(default=None, compare=False, repr=False)
+    undo_from_response: Callable[[dict[str, Any]], Call | None] | None = field(default=None, compare=False,
+                                                                                repr=False)
+
+    @property
+    def cli(self) -> str:
+        return self.call.cli()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fixer": self.fixer, "resource": self.resource, "description": self.description,
+            "rules": list(self.rules), "cli": self.cli, "call": self.call.to_dict(),
+            "undo": self.undo.to_dict() if self.undo else None, "permissions": list(self.permissions),
+            "before": self.before, "safe": self.safe,
+        }
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Something a fixer will not do as asked, and the flag or action that would allow it."""
+
+    fixer: str
+    resource: str
+    reason: str
+    rules: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fixer": self.fixer, "resource": self.resource, "reason": self.reason, "rules": list(self.rules)}
+
+
+# --- registry -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FixerMeta:
+    id: str
+    fixes: tuple[str, ...]
+    permissions: tuple[str, ...]
+    summary: str
+    safe: bool = True
+    doc: str = ""
+    module: str = ""
+
+
+@dataclass(frozen=True)
+class Fixer:
+    meta: FixerMeta
+    plan: Callable[[FixContext, list[Finding]], Iterable[Change | Refusal]]
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+
+_FIXERS: dict[str, Fixer] = {}
+
+
+def fixer(*, id: str, fixes: Iterable[str], permissions: Iterable[str] = (), summary: str = "",
+          safe: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a fixer: `def plan(ctx: FixContext, findings) -> Iterable[Change | Refusal]`."""
+
+    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
+        meta = FixerMeta(id=id, fixes=tuple(fixes), permissions=tuple(permissions), summary=summary,
+                         safe=safe, doc=(func.__doc__ or "").strip(), module=func.__module__)
+        existing = _FIXERS.get(id)
+        if existing is not None and existing.meta.module != meta.module:
+            raise ValueError(f"fixer id {id} registered twice ({existing.meta.module}, {meta.module})")
+        _FIXERS[id] = Fixer(meta, func)
+        return func
+
+    return deco
+
+
+_LOADED = False
+
+
+def load_fixers() -> dict[str, Fixer]:
+    """Import built-in fixers and `preflight.fixers` entry-point plugins once."""
+    global _LOADED
+    if not _LOADED:
+        import fixers as builtin
+
+        for mod in pkgutil.iter_modules(builtin.__path__):
+            importlib.import_module(f"fixers.{mod.name}")
+        for ep in importlib.metadata.entry_points(group="preflight.fixers"):
+            try:
+                ep.load()
+            except Exception as exc:  # a broken plugin must not take the command down
+                raise PreflightError(f"fixer plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from None
+        _LOADED = True
+    return dict(sorted(_FIXERS.items()))
+
+
+def fixers_for(rule_id: str) -> list[Fixer]:
+    return [f for f in load_fixers().values() if rule_id in f.meta.fixes]
+
+
+# --- planning -------------------------------------------------------------------------------------
+
+@dataclass
+class FixContext:
+    """What a fixer sees while planning: one region's inventory, the plan, config and flags."""
+
+    inventory: Any
+    plan: Any = None
+    config: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # allow_world, ... (CLI flags)
+
+    @property
+    def region(self) -> str:
+        return self.inventory.region
+
+    def option(self, key: str, default: Any = None) -> Any:
+        if key in self.options:
+            return self.options[key]
+        return self.config.get(key, default)
+
+
+@dataclass
+class FixPlan:
+    changes: list[Change] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+    unfixable: list[Finding] = field(default_factory=list)  # FAIL findings no fixer handles
+    targeted: list[Finding] = field(default_factory=list)  # findings some fixer was asked to fix
+
+    @property
+    def permissions(self) -> list[str]:
+        return sorted({p for c in self.changes for p in c.permissions})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "changes": [c.to_dict() for c in self.changes],
+            "refusals": [r.to_dict() for r in self.refusals],
+            "permissions": self.permissions,
+            "unfixable": [f.to_dict() for f in self.unfixable],
+        }
+
+
+def choose_fixer(finding: Finding) -> Fixer | None:
+    registry = load_fixers()
+    if finding.fix and finding.fix.fixer and finding.fix.fixer in registry:
+        chosen = registry[finding.fix.fixer]
+        if finding.rule in chosen.meta.fixes:
+            return chosen
+    candidates = fixers_for(finding.rule)
+    return candidates[0] if candidates else None
+
+
+def build_plan(findings: Iterable[Finding], inventories: Iterable[Any], plan: Any = None,
+               config: dict[str, Any] | None = None, options: dict[str, Any] | None = None,
+               only: Iterable[str] = ()) -> FixPlan:
+    """Ask each fixer for the changes that fix its findings, region by region. No AWS calls."""
+    only = set(only)
+    out = FixPlan()
+    by_region = {inv.region: inv for inv in inventories}
+    work: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.status != "FAIL":
+            continue
+        fx = choose_fixer(f)
+        if fx is None or (only and fx.id not in only):
+            out.unfixable.append(f)
+            continue
+        out.targeted.append(f)
+        work.setdefault((f.region, fx.id), []).append(f)
+    registry = load_fixers()
+    seen: set[str] = set()
+    for (region, fixer_id), group in sorted(work.items()):
+        inv = by_region.get(region)
+        if inv is None:
+            continue
+        ctx = FixContext(inventory=inv, plan=plan, config=dict(config or {}), options=dict(options or {}))
+        for item in registry[fixer_id].plan(ctx, group) or ():
+            if isinstance(item, Refusal):
+                out.refusals.append(item)
+                continue
+            key = json.dumps(item.call.to_dict(), sort_keys=True, default=str)
+            if key not in seen:  # two findings asking for the very same call get one
+                seen.add(key)
+                out.changes.append(item)
+    return out
+
+
+# --- journal --------------------------------------------------------------------------------------
+
+def journal_dir() -> Path:
+    override = os.environ.get("PREFLIGHT_JOURNAL_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("preflight")) / "journal"
+
+
+def new_run_id() -> str:
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{now}-{secrets.token_hex(3)}"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Journal:
+    """Append-only JSON lines, flushed and fsynced line by line (see the module docstring)."""
+
+    def __init__(self, run_id: str | None = None, directory: Path | str | None = None,
+                 header: dict[str, Any] | None = None) -> None:
+        self.run_id = run_id or new_run_id()
+        self.directory = Path(directory) if directory else journal_dir()
+        self.path = self.directory / f"{self.run_id}.jsonl"
+        self._seq = 0
+        self._header = header or {}
+        self._opened = False
+
+    def _open(self) -> None:
+        if self._opened:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PreflightError(f"cannot create the journal directory {self.directory}: {exc.strerror}") from None
+        self._opened = True
+        self._append({"event": "run", "run": self.run_id, "time": _now(), "version": JOURNAL_VERSION,
+                      **self._header})
+
+    def _append(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, sort_keys=True, default=str)
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def begin(self, change: Change) -> int:
+        self._open()
+        self._seq += 1
+        self._append({"event": "begin", "run": self.run_id, "seq": self._seq, "time": _now(),
+                      "change": change.to_dict()})
+        return self._seq
+
+    def outcome(self, seq: int, event: str, undo: Call | None = None, error: str = "",
+                result: dict[str, Any] | None = None) -> None:
+        self._append({"event": event, "run": self.run_id, "seq": seq, "time": _now(),
+                      "undo": undo.to_dict() if undo else None, "error": error, "result": result or {}})
+
+
+def read_journal(path: str | Path) -> list[dict[str, Any]]:
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise PreflightError(f"journal not found: {p}") from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            raise PreflightError(f"{p}:{n}: not a JSON line (the journal is damaged)") from None
+    return out
+
+
+# --- applying -------------------------------------------------------------------------------------
+
+class ApplyContext:
+    """What guards and recover hooks may use while applying: counted clients of the session."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def client(self, service: str, region: str) -> Any:
+        return self.session.client(service, region)
+
+
+@dataclass
+class Outcome:
+    change: Change
+    status: str  # applied | already | failed | not-attempted
+    error: str = ""
+    seq: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "error": self.error, "change": self.change.to_dict()}
+
+
+def error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", "")) or type(exc).__name__
+
+
+def _invoke(actx: ApplyContext, call: Call) -> dict[str, Any]:
+    client = actx.client(call.service, call.region)
+    return getattr(client, call.operation)(**call.params)
+
+
+def apply_changes(changes: list[Change], session: Any, journal: Journal, *,
+                  max_changes: int | None = None) -> list[Outcome]:
+    """Make the changes in order, journalling each call first; stop at the first failure."""
+    if max_changes is not None and len(changes) > max_changes:
+        raise PreflightError(
+            f"the fix plan has {len(changes)} changes, more than --max-changes {max_changes}; nothing was changed "
+            "(narrow it with --select, or raise --max-changes)")
+    import botocore.exceptions
+
+    actx = ApplyContext(session)
+    outcomes: list[Outcome] = []
+    failed = False
+    for change in changes:
+        if failed:
+            outcomes.append(Outcome(change, "not-attempted"))
+            continue
+        current: Change | None = change
+        if change.guard is not None:
+            try:
+                current = change.guard(actx, change)
+            except botocore.exceptions.ClientError as exc:
+                outcomes.append(Outcome(change, "failed", f"re-reading before the change: {error_code(exc)}"))
+                failed = True
+                continue
+        if current is None:
+            outcomes.append(Outcome(change, "already"))
+            continue
+        outcome: Outcome | None = None
+        for _ in range(MAX_ATTEMPTS):
+            seq = journal.begin(current)
+            try:
+                response = _invoke(actx, current.call)
+            except botocore.exceptions.ClientError as exc:
+                code = error_code(exc)
+                answer = None
+                if current.recover is not None:
+                    try:
+                        answer = current.recover(actx, current, exc)
+                    except botocore.exceptions.ClientError as inner:
+                        code = f"{code}, then {error_code(inner)} while re-reading"
+                if answer is ALREADY:
+                    journal.outcome(seq, "already", error=code)
+                    outcome = Outcome(current, "already", code, seq)
+                    break
+                if isinstance(answer, Change):
+                    journal.outcome(seq, "retry", error=code)
+                    current = answer
+                    continue
+                journal.outcome(seq, "failed", error=code)
+                outcome = Outcome(current, "failed", code, seq)
+                break
+            undo = current.undo
+            if current.undo_from_response is not None:
+                undo = current.undo_from_response(response) or current.undo
+            journal.outcome(seq, "done", undo=undo)
+            outcome = Outcome(current, "applied", "", seq)
+            break
+        if outcome is None:
+            outcome = Outcome(current, "failed", f"still conflicting after {MAX_ATTEMPTS} attempts")
+        outcomes.append(outcome)
+        failed = outcome.status == "failed"
+    return outcomes

@@ -1,0 +1,104 @@
+"""SG010 plan-port-not-open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.engine import Context, Finding, rule
+from preflight.fix import aws_cli
+from preflight.semantics.secgroups import (
+    contains, format_ranges, ip_permissions, label, missing_ports, open_ports, plan_group_ref, ranges,
+    resolve_group, rules_admitting,
+)
+
+
+@rule(
+    id="SG010",
+    name="plan-port-not-open",
+    severity="high",
+    summary="A port the plan needs is not open on the plan's security group for the plan's source",
+    rationale="The launch succeeds but the service is unreachable on the missing ports.",
+    remediation="Authorize exactly the missing ports (preflight fix adds them in one call)",
+    needs={"security_groups"},
+    fixer="sg-open-missing-ports",
+)
+def check(ctx: Context) -> Iterator[Finding]:
+    """What it does
+    For the plan's security group (`security_group`: an id, or a name looked up in the plan's VPC)
+    and the plan's `ports` and `source_cidr` (default 0.0.0.0/0), computes the exact set of tcp ports
+    open to that source from EVERY rule of the group, in whatever order AWS returns them, and lists
+    the ports that are missing, the ones already open and the rules that open them. A `-1` rule
+    covers every port only for the sources inside its CIDR.
+
+    Why is this bad?
+    The instances start, but clients cannot reach the service on the missing ports. Adding the
+    ports blindly is worse: a port already open makes AWS answer InvalidPermission.Duplicate (the
+    incident behind this rule: a scan that stopped at the `-1` rule re-added port 8000).
+
+    Example
+    Group with `-1` from 10.0.0.0/16 and tcp 8000 from 0.0.0.0/0; plan ports 8000, 8002, 8004 from
+    0.0.0.0/0 -> 8002 and 8004 are missing, 8000 is open by the tcp rule.
+
+    Fix safety
+    Safe: `sg-open-missing-ports` adds only the missing ports in one call, re-reads the group right
+    before, treats a concurrent InvalidPermission.Duplicate as success only if the ports are then
+    open, and refuses to open an admin port to the world without `--allow-world`.
+
+    A plan naming a group that does not exist is reported here (resource = the name or id given;
+    `preflight launch` creates a missing named group); `preflight fix` rejects it as bad input.
+    """
+    plan = ctx.plan
+    ref = plan_group_ref(plan, ctx.region)
+    if not ref or not getattr(plan, "ports", ()):
+        return
+    vpc = getattr(plan, "vpc", "")
+    source = plan.source_cidr or "0.0.0.0/0"
+    where = f" in {vpc}" if vpc else ""
+    matches = resolve_group(ctx.inventory.security_groups, ref, vpc)
+    if not matches:
+        create = () if ref.startswith("sg-") else (aws_cli(
+            "ec2", "create_security_group",
+            {"GroupName": ref, "Description": "preflight launch", **({"VpcId": vpc} if vpc else {})}, ctx.region),)
+        yield ctx.fail(
+            ref,
+            f"the plan's security group {ref!r} does not exist{where} in {ctx.region}, so none of the plan's ports "
+            f"({format_ranges(ranges(plan.ports))}) is open; fix the name or id in the plan, or create the group "
+            "(preflight launch creates a missing named group).",
+            path=[ref],
+            fix=ctx.fix(*create, description="create the group, then open the ports", fixer=None),
+            details={"group_missing": True, "missing": list(plan.ports), "source": source},
+        )
+        return
+    if len(matches) > 1:
+        yield ctx.unknown(
+            ref,
+            f"the plan's security group name {ref!r} matches {len(matches)} groups "
+            f"({', '.join(f'{g.id} in {g.vpc_id}' for g in matches)}); set `vpc` in the plan or use the group id.",
+            path=[g.id for g in matches],
+        )
+        return
+    group = matches[0]
+    missing = missing_ports([group], plan.ports, source)
+    if not missing:
+        return
+    opened = open_ports([group], "tcp", source)
+    already = [p for p in plan.ports if contains(opened, p)]
+    by_rule: dict[str, list[int]] = {}
+    for p in already:
+        for r in rules_admitting([group], "tcp", p, source):
+            by_rule.setdefault(r.id, []).append(p)
+    open_text = ("; already open: " + "; ".join(f"{format_ranges(ranges(ps))} by {rid}" for rid, ps in by_rule.items())
+                 if by_rule else "; none of the plan's ports is open to it yet")
+    perms = ip_permissions("tcp", ranges(missing), source)
+    yield ctx.fail(
+        group.id,
+        f"port(s) {format_ranges(ranges(missing))} (tcp) needed by the plan are not open to {source} on security group "
+        f"{label(group)}{open_text}. The service will be unreachable on the missing ports; authorize exactly those "
+        "(adding an already-open port fails with InvalidPermission.Duplicate).",
+        path=[group.id, *by_rule],
+        fix=ctx.fix(aws_cli("ec2", "authorize_security_group_ingress", {"GroupId": group.id, "IpPermissions": perms},
+                            ctx.region),
+                    description=f"authorize tcp {format_ranges(ranges(missing))} from {source} on {group.id}"),
+        details={"group": group.id, "missing": missing, "open": {rid: ps for rid, ps in by_rule.items()},
+                 "source": source, "protocol": "tcp"},
+    )
