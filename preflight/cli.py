@@ -109,6 +109,8 @@ def check(
     fmt: str = typer.Option("table", "--format", "-f", help="table, json (more with preflight report formats)."),
     output: str = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     fail_on: str = typer.Option("low", "--fail-on", help="Lowest severity that makes the exit code 1."),
+    dry_run_launch: bool = typer.Option(False, "--dry-run-launch",
+                                        help="Also ask EC2 RunInstances with DryRun=True for the plan (CMP006)."),
 ) -> int:
     """Check an account (or --sandbox / --snapshot) and report what will make a launch fail."""
     from preflight.report import render
@@ -118,6 +120,8 @@ def check(
         raise PreflightError(f"--fail-on: {fail_on!r} is not one of {', '.join(engine.SEVERITIES)}")
     opts = common(region, profile, endpoint_url, sandbox, snapshot, plan, ports, security_group, source_cidr,
                   select, ignore)
+    if not dry_run_launch:  # CMP006 calls RunInstances (DryRun=True): only when asked for
+        opts.ignore.append("CMP006")
     from preflight.report import formats
     if fmt not in formats():
         raise PreflightError(f"unknown format {fmt!r} (one of: {', '.join(formats())})")
