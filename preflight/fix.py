@@ -125,7 +125,7 @@ class Change:
     rules: tuple[str, ...] = ()  # rule ids whose findings this change fixes
     before: Any = None
     safe: bool = True
-    data: dict[str, Any] = field(default_factory=dict, compare=False)  # fixer-private, JSON-able
+    data: dict[str, Any] = field(default_factory=dict, compare=False)  # fixer-private, never journalled
     guard: Callable[[ApplyContext, Change], Change | None] | None = field(default=None, compare=False, repr=False)
     recover: Callable[[ApplyContext, Change, Exception], Any] | None = field(default=None, compare=False, repr=False)
     undo_from_response: Callable[[dict[str, Any]], Call | None] | None = field(default=None, compare=False,

@@ -1,0 +1,91 @@
+"""sg-remove-duplicate-rules: revoke duplicate (SG001) and redundant (SG002) rules by rule id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fixers._sgread import read_group
+from preflight.engine import Finding
+from preflight.fix import ALREADY, ApplyContext, Call, Change, FixContext, Refusal, error_code, fixer
+from preflight.inventory.model import SecurityGroup
+from preflight.semantics.secgroups import analyse_group, label, rule_permission
+
+ID = "sg-remove-duplicate-rules"
+PERMISSIONS = ("ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:DescribeSecurityGroupRules",
+               "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress")
+_GONE = {"InvalidPermission.NotFound", "InvalidSecurityGroupRuleId.NotFound"}
+
+
+def _removable(group: SecurityGroup, egress: bool) -> list[str]:
+    analysis = analyse_group(group)
+    return [a.rule_id for a in analysis.removable() if a.egress == egress]
+
+
+def _change(region: str, group: SecurityGroup, egress: bool, rule_ids: list[str], rules: tuple[str, ...]) -> Change:
+    by_id = {r.id: r for r in group.rules}
+    direction = "egress" if egress else "ingress"
+    removed = [by_id[i] for i in rule_ids]
+    return Change(
+        fixer=ID,
+        resource=group.id,
+        description=f"revoke {direction} rule(s) {', '.join(rule_ids)} on {label(group)} "
+                    "(duplicates/covered; the rules that cover them stay)",
+        call=Call("ec2", f"revoke_security_group_{direction}",
+                  {"GroupId": group.id, "SecurityGroupRuleIds": rule_ids}, region),
+        undo=Call("ec2", f"authorize_security_group_{direction}",
+                  {"GroupId": group.id, "IpPermissions": [rule_permission(r) for r in removed]}, region),
+        permissions=PERMISSIONS,
+        rules=rules,
+        before={"rules": [rule_permission(r) | {"SecurityGroupRuleId": r.id} for r in removed]},
+        data={"group": group, "egress": egress, "rule_ids": rule_ids},
+        guard=_guard,
+        recover=_recover,
+    )
+
+
+def _recheck(actx: ApplyContext, change: Change) -> list[str]:
+    """Of the planned ids, those that still exist and are still redundant on a fresh read."""
+    fresh = read_group(actx.client("ec2", change.call.region), change.data["group"])
+    still = set(_removable(fresh, change.data["egress"]))
+    return [i for i in change.data["rule_ids"] if i in still]
+
+
+def _guard(actx: ApplyContext, change: Change) -> Change | None:
+    """Revoke only what is still redundant now: a covering rule removed meanwhile keeps its twins."""
+    ids = _recheck(actx, change)
+    if not ids:
+        return None
+    if ids == change.data["rule_ids"]:
+        return change
+    return _change(change.call.region, change.data["group"], change.data["egress"], ids, change.rules)
+
+
+def _recover(actx: ApplyContext, change: Change, exc: Exception) -> Any:
+    if error_code(exc) not in _GONE:
+        return None
+    ids = _recheck(actx, change)
+    return ALREADY if not ids else _guard(actx, change)
+
+
+@fixer(id=ID, fixes=("SG001", "SG002"), permissions=PERMISSIONS,
+       summary="Revoke duplicate and covered security-group rules by SecurityGroupRuleId, keeping the access identical")
+def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]:
+    """Revokes exactly the rules SG001/SG002 report, by SecurityGroupRuleId, one call per group and
+    direction. Never revokes by IpPermissions, which would remove every CIDR of a permission entry.
+    Right before the call it re-reads the group and revokes only rules that are still duplicate or
+    covered, so a covering rule deleted meanwhile never leaves its twin's access cut.
+    """
+    groups = {g.id: g for g in ctx.inventory.security_groups}
+    by_group: dict[str, set[str]] = {}
+    for f in findings:
+        by_group.setdefault(f.resource, set()).add(f.rule)
+    for gid, rules in sorted(by_group.items()):
+        group = groups.get(gid)
+        if group is None:
+            yield Refusal(ID, gid, f"security group {gid} is not in the inventory any more", tuple(sorted(rules)))
+            continue
+        for egress in (False, True):
+            ids = _removable(group, egress)
+            if ids:
+                yield _change(ctx.region, group, egress, ids, tuple(sorted(rules)))
