@@ -16,7 +16,7 @@ from preflight.semantics.secgroups import (
 ID = "sg-open-missing-ports"
 PERMISSIONS = ("ec2:AuthorizeSecurityGroupIngress", "ec2:DescribeSecurityGroupRules",
                "ec2:RevokeSecurityGroupIngress")
-DESCRIPTION = "preflight: port needed by the launch plan"
+DESCRIPTION = "preflight: launch plan port"
 
 
 def _change(ctx_region: str, group: Any, ports: list[int], source: str, before: list[int]) -> Change:
@@ -30,7 +30,7 @@ def _change(ctx_region: str, group: Any, ports: list[int], source: str, before: 
                   ctx_region),
         undo=Call("ec2", "revoke_security_group_ingress",
                   {"GroupId": group.id, "IpPermissions": ip_permissions("tcp", spans, source)}, ctx_region),
-        permissions=PERMISSIONS,
+        permissions=("ec2:AuthorizeSecurityGroupIngress", "ec2:DescribeSecurityGroupRules"),
         rules=("SG010",),
         before={"open_plan_ports": before},
         data={"ports": ports, "source": source, "group": group},

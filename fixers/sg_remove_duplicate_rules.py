@@ -35,7 +35,7 @@ def _change(region: str, group: SecurityGroup, egress: bool, rule_ids: list[str]
                   {"GroupId": group.id, "SecurityGroupRuleIds": rule_ids}, region),
         undo=Call("ec2", f"authorize_security_group_{direction}",
                   {"GroupId": group.id, "IpPermissions": [rule_permission(r) for r in removed]}, region),
-        permissions=PERMISSIONS,
+        permissions=(f"ec2:RevokeSecurityGroup{direction.title()}", "ec2:DescribeSecurityGroupRules"),
         rules=rules,
         before={"rules": [rule_permission(r) | {"SecurityGroupRuleId": r.id} for r in removed]},
         data={"group": group, "egress": egress, "rule_ids": rule_ids},

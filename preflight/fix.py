@@ -484,3 +484,149 @@ def apply_changes(changes: list[Change], session: Any, journal: Journal, *,
         outcomes.append(outcome)
         failed = outcome.status == "failed"
     return outcomes
+
+
+# --- the `preflight fix` command's core (the CLI only parses flags and calls this) --------------
+
+@dataclass
+class FixRun:
+    mode: str  # "dry-run" | "apply"
+    fix_plan: FixPlan
+    outcomes: list[Outcome] = field(default_factory=list)
+    journal: str = ""
+    fixed: list[Finding] = field(default_factory=list)
+    remaining: list[Finding] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+
+    def exit_code(self) -> int:
+        """Dry run: 0 nothing to change, 1 changes or refusals pending. Apply: 0 every targeted
+        finding is gone on the re-check and nothing failed, else 1."""
+        if self.mode == "dry-run":
+            return 1 if self.fix_plan.changes or self.fix_plan.refusals else 0
+        if any(o.status == "failed" for o in self.outcomes) or self.remaining:
+            return 1
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": "preflight-fix/v1", "mode": self.mode, "regions": self.regions,
+            **self.fix_plan.to_dict(),
+            "outcomes": [o.to_dict() for o in self.outcomes], "journal": self.journal,
+            "recheck": {"fixed": [f.to_dict() for f in self.fixed], "remaining": [f.to_dict() for f in self.remaining]},
+            "exit_code": self.exit_code(),
+        }
+
+
+def fixable_rule_ids() -> set[str]:
+    return {rid for f in load_fixers().values() for rid in f.meta.fixes}
+
+
+def _validate_plan_group(inventories: list[Any], plan: Any) -> None:
+    """A --security-group / plan group that does not exist is bad input for `fix` (exit 2)."""
+    from preflight.semantics.secgroups import plan_group_ref, resolve_group
+
+    refs = [(inv, plan_group_ref(plan, inv.region)) for inv in inventories]
+    refs = [(inv, ref) for inv, ref in refs if ref]
+    if not refs:
+        return
+    ref = refs[0][1]
+    vpc = getattr(plan, "vpc", "")
+    if not any(resolve_group(inv.security_groups, ref, vpc) for inv, _ in refs):
+        where = f" in {vpc}" if vpc else ""
+        regions = ", ".join(inv.region for inv, _ in refs)
+        raise PreflightError(f"security group {ref!r} not found{where} in {regions}: check --security-group or the "
+                             "plan's security_group (nothing was changed)")
+
+
+def run_fix(source: Any, plan: Any, select: list[str], ignore: list[str], *, apply: bool = False,
+            options: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
+            max_changes: int | None = None, only: Iterable[str] = (), command: str = "") -> FixRun:
+    """check -> plan -> (apply with journal -> re-check). `source` is a runner.Source kept open."""
+    from preflight import engine
+
+    if max_changes is not None and max_changes < 0:
+        raise PreflightError(f"--max-changes: must be 0 or more, got {max_changes}")
+    if apply and getattr(source.target, "snapshot", None):
+        raise PreflightError("--apply needs a live account or --sandbox, not --snapshot (a snapshot cannot change)")
+    registry = load_fixers()
+    unknown = [f for f in only if f not in registry]
+    if unknown:
+        raise PreflightError(f"unknown fixer {unknown[0]!r} (known: {', '.join(registry)})")
+    all_rules = engine.load_rules()
+    chosen = engine.select_rules(all_rules, select, ignore)
+    fixable = fixable_rule_ids()
+    rule_ids = [r.id for r in chosen if r.id in fixable]
+    if not rule_ids:
+        raise PreflightError("no selected rule has a fixer (fixable: " + ", ".join(sorted(fixable)) + ")")
+
+    def check() -> engine.Report:
+        rules = [all_rules[rid] for rid in rule_ids]
+        needs = set().union(*(r.meta.needs for r in rules))
+        inventories = source.collect(needs, plan)
+        return engine.run(inventories, rules, plan, config)
+
+    report = check()
+    _validate_plan_group(report.inventories, plan)
+    fplan = build_plan(report.findings, report.inventories, plan, config, options, only)
+    regions = [inv.region for inv in report.inventories]
+    run = FixRun(mode="apply" if apply else "dry-run", fix_plan=fplan, regions=regions)
+    if not apply:
+        return run
+    header = {"command": command, "regions": regions, "account": report.inventories[0].account if report.inventories
+              else "", "source": report.inventories[0].source if report.inventories else ""}
+    journal = Journal(header=header)
+    run.outcomes = apply_changes(fplan.changes, source.session, journal, max_changes=max_changes)
+    run.journal = str(journal.path) if journal._opened else ""
+    after = check()
+    still = {f.key() for f in after.findings if f.status == "FAIL"}
+    run.fixed = [f for f in fplan.targeted if f.key() not in still]
+    run.remaining = [f for f in after.findings if f.status == "FAIL" and f.rule in fixable
+                     and (not only or (choose_fixer(f) is not None and choose_fixer(f).id in set(only)))]
+    return run
+
+
+_MARK = {"applied": "applied", "already": "already ok", "failed": "FAILED", "not-attempted": "not attempted"}
+
+
+def render_fix(run: FixRun, fmt: str = "table") -> str:
+    if fmt == "json":
+        return json.dumps(run.to_dict(), indent=2, sort_keys=False, default=str) + "\n"
+    p = run.fix_plan
+    lines: list[str] = []
+    if run.mode == "dry-run":
+        lines.append(f"preflight fix: {len(p.changes)} change(s) planned in {', '.join(run.regions)} "
+                     "(dry run, nothing changed; add --apply to make them)")
+    else:
+        lines.append(f"preflight fix --apply: {len(p.changes)} change(s) in {', '.join(run.regions)}")
+    lines.append("")
+    status = {id(o.change): o for o in run.outcomes}
+    for n, c in enumerate(p.changes, 1):
+        outcome = run.outcomes[n - 1] if run.mode == "apply" and n <= len(run.outcomes) else status.get(id(c))
+        if outcome is not None:
+            c = outcome.change  # a guard may have narrowed it to what was really missing
+        tag = f"[{_MARK.get(outcome.status, outcome.status)}] " if outcome else ""
+        err = f" ({outcome.error})" if outcome and outcome.error else ""
+        lines.append(f"{n}. {tag}{c.description}{err}")
+        lines.append(f"   fixes {', '.join(c.rules)} with {c.fixer}{'' if c.safe else ' (UNSAFE: shared resource)'}")
+        lines.append(f"   $ {c.cli}")
+        if c.undo:
+            lines.append(f"   undo: {c.undo.cli()}")
+    if not p.changes:
+        lines.append("nothing to change.")
+    if p.refusals:
+        lines += ["", "Refused:"]
+        lines += [f"  - {r.resource}: {r.reason}" for r in p.refusals]
+    if p.changes:
+        lines += ["", f"Permissions needed: {', '.join(p.permissions)}"]
+    if p.unfixable:
+        shown = ", ".join(f"{f.rule} {f.resource}" for f in p.unfixable[:8])
+        more = f" and {len(p.unfixable) - 8} more" if len(p.unfixable) > 8 else ""
+        lines += ["", f"No fixer for {len(p.unfixable)} finding(s): {shown}{more} (see preflight check)"]
+    if run.mode == "apply":
+        lines.append("")
+        if run.journal:
+            lines.append(f"Journal: {run.journal}")
+        fixed = ", ".join(f"{f.rule} {f.resource}" for f in run.fixed) or "none"
+        remaining = ", ".join(f"{f.rule} {f.resource}" for f in run.remaining) or "none"
+        lines.append(f"Re-check: fixed {fixed}; remaining {remaining}")
+    return "\n".join(lines) + "\n"
