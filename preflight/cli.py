@@ -16,7 +16,7 @@ import click
 import typer
 from rich.console import Console
 
-from preflight import __version__, engine
+from preflight import __version__
 from preflight.errors import PreflightError
 
 EXIT_HELP = (
@@ -50,6 +50,17 @@ SgOpt = typer.Option(None, "--security-group", help="Security group (id or name)
 SourceOpt = typer.Option(None, "--source-cidr", help="Where traffic to the ports comes from (default 0.0.0.0/0).")
 SelectOpt = typer.Option([], "--select", help="Rule ids or prefixes to run (repeatable or comma-separated).")
 IgnoreOpt = typer.Option([], "--ignore", help="Rule ids or prefixes to skip (repeatable or comma-separated).")
+# --- check's CI-gate options --------------------------------------------------------------------
+ProfilesOpt = typer.Option([], "--profile", help="AWS profile from your AWS config (repeatable: one account each).")
+AllRegionsOpt = typer.Option(False, "--all-regions", help="Check every region enabled for the account.")
+FailOnOpt = typer.Option(None, "--fail-on",
+                         help="Lowest severity that makes the exit code 1 (default: the config's fail-on, else low).")
+ConfigOpt = typer.Option(None, "--config",
+                         help="Config file (default: the nearest .preflight.toml, or pyproject.toml with "
+                              "[tool.preflight], from the current directory upward).")
+BaselineOpt = typer.Option(None, "--baseline", help="Fail only on findings that are not in this baseline file.")
+WriteBaselineOpt = typer.Option(None, "--write-baseline", help="Record the current findings as a baseline file.")
+StatsOpt = typer.Option(False, "--stats", help="Print API calls, pages, seconds per stage and resources seen.")
 
 
 @dataclass
@@ -66,7 +77,7 @@ def _split(values: list[str]) -> list[str]:
     return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
-def common(region: list[str], profile: str | None, endpoint_url: str | None, sandbox: str | None,
+def common(region: list[str], profile: str | list[str] | None, endpoint_url: str | None, sandbox: str | None,
            snapshot: str | None, plan_file: str | None, ports: str | None = None,
            security_group: str | None = None, source_cidr: str | None = None,
            select: list[str] | None = None, ignore: list[str] | None = None, **plan_overrides: Any) -> Common:
@@ -74,10 +85,17 @@ def common(region: list[str], profile: str | None, endpoint_url: str | None, san
     from preflight.runner import Target
 
     plan = load_plan(plan_file) if plan_file else None
+    if plan is None and sandbox:  # a scenario's own plan fields, under the command-line flags
+        from preflight.collect.sandbox import get_scenario
+        from preflight.plan import plan_from_dict
+
+        scenario_plan = get_scenario(sandbox).plan
+        plan = plan_from_dict(scenario_plan, f"sandbox scenario {sandbox}") if scenario_plan else None
     plan = with_overrides(plan, ports=ports, security_group=security_group, source_cidr=source_cidr,
                           **plan_overrides)
-    target = Target(regions=_split(region), profile=profile, endpoint_url=endpoint_url, sandbox=sandbox,
-                    snapshot=snapshot)
+    profiles = _split(profile) if isinstance(profile, list) else ([profile] if profile else [])
+    target = Target(regions=_split(region), profile=profiles[0] if profiles else None, profiles=profiles,
+                    endpoint_url=endpoint_url, sandbox=sandbox, snapshot=snapshot)
     return Common(target=target, plan=plan, select=_split(select or []), ignore=_split(ignore or []))
 
 
@@ -96,6 +114,68 @@ def emit(text: str, output: str | None) -> None:
 @app.command(epilog=EXIT_HELP)
 def check(
     region: list[str] = RegionOpt,
+    profile: list[str] = ProfilesOpt,
+    all_regions: bool = AllRegionsOpt,
+    endpoint_url: str = EndpointOpt,
+    sandbox: str = SandboxOpt,
+    snapshot: str = SnapshotOpt,
+    plan: str = PlanOpt,
+    ports: str = PortsOpt,
+    security_group: str = SgOpt,
+    source_cidr: str = SourceOpt,
+    select: list[str] = SelectOpt,
+    ignore: list[str] = IgnoreOpt,
+    fmt: str = typer.Option("table", "--format", "-f",
+                            help="table, json, sarif, junit, github (annotations) or markdown."),
+    output: str = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    fail_on: str = FailOnOpt,
+    config: str = ConfigOpt,
+    baseline: str = BaselineOpt,
+    write_baseline: str = WriteBaselineOpt,
+    stats: bool = StatsOpt,
+    dry_run_launch: bool = typer.Option(False, "--dry-run-launch",
+                                        help="Also ask EC2 RunInstances with DryRun=True for the plan (CMP006)."),
+) -> int:
+    """Check an account (or --sandbox / --snapshot) and report what will make a launch fail."""
+    import time
+
+    from preflight.report import render
+    from preflight.runner import gate_settings, open_target, render_stats, run_gate
+
+    opts = common(region, profile, endpoint_url, sandbox, snapshot, plan, ports, security_group, source_cidr,
+                  select, ignore)
+    opts.target.all_regions = all_regions
+    if not dry_run_launch:  # CMP006 calls RunInstances (DryRun=True): only when asked for
+        opts.ignore.append("CMP006")
+    from preflight.report import formats
+    if fmt not in formats():
+        raise PreflightError(f"unknown format {fmt!r} (one of: {', '.join(formats())})")
+    gate = gate_settings(config, opts.select, opts.ignore, fail_on, baseline, plan)
+    with open_target(opts.target, opts.plan) as source:
+        with err.status("Reading the account and checking…", spinner="dots"):
+            report, notes = run_gate(source, opts.plan, gate, write_baseline)
+    t0 = time.perf_counter()
+    text = render(report, fmt)
+    report.stats["report_seconds"] = time.perf_counter() - t0
+    for line in notes:
+        err.print(f"preflight: {line}", markup=False)
+    emit(text, output)
+    if stats:
+        err.print(render_stats(report), markup=False, end="")
+    # Writing a baseline accepts what was found: only an incomplete check (3) is still reported.
+    code = report.exit_code(gate.fail_on)
+    return 0 if write_baseline and code == 1 else code
+
+
+FIX_EXIT_HELP = (
+    "Exit codes: dry run 0 nothing to change, 1 changes planned; --apply 0 every fixable finding is gone "
+    "on the re-check, 1 something is left or failed; 2 usage or input error (nothing changed)."
+)
+
+
+@app.command(epilog=FIX_EXIT_HELP)
+def fix(
+    region: list[str] = RegionOpt,
     profile: str = ProfileOpt,
     endpoint_url: str = EndpointOpt,
     sandbox: str = SandboxOpt,
@@ -106,30 +186,33 @@ def check(
     source_cidr: str = SourceOpt,
     select: list[str] = SelectOpt,
     ignore: list[str] = IgnoreOpt,
-    fmt: str = typer.Option("table", "--format", "-f", help="table, json (more with preflight report formats)."),
-    output: str = typer.Option(None, "--output", "-o", help="Write the report to this file."),
-    fail_on: str = typer.Option("low", "--fail-on", help="Lowest severity that makes the exit code 1."),
-    dry_run_launch: bool = typer.Option(False, "--dry-run-launch",
-                                        help="Also ask EC2 RunInstances with DryRun=True for the plan (CMP006)."),
+    apply: bool = typer.Option(False, "--apply", help="Make the changes (default: show the plan, change nothing)."),
+    allow_world: bool = typer.Option(False, "--allow-world",
+                                     help="Allow opening admin ports (22, 3389, databases) to 0.0.0.0/0 or ::/0."),
+    max_changes: int = typer.Option(None, "--max-changes", help="Refuse to apply a plan with more changes than N."),
+    fixer: list[str] = typer.Option([], "--fixer", help="Only these fixers (repeatable or comma-separated)."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    config_file: str = typer.Option(None, "--config", help="Config file (default: nearest .preflight.toml)."),
 ) -> int:
-    """Check an account (or --sandbox / --snapshot) and report what will make a launch fail."""
-    from preflight.report import render
-    from preflight.runner import open_target, run_check
+    """Fix what check finds: print the plan of AWS calls (dry run), or make them with --apply,
+    journalling each call first, then re-check."""
+    from preflight.config import load_config
+    from preflight.fix import render_fix, run_fix
+    from preflight.runner import open_target
 
-    if fail_on not in engine.SEVERITIES:
-        raise PreflightError(f"--fail-on: {fail_on!r} is not one of {', '.join(engine.SEVERITIES)}")
+    if fmt not in ("table", "json"):
+        raise PreflightError(f"unknown format {fmt!r} (table or json)")
     opts = common(region, profile, endpoint_url, sandbox, snapshot, plan, ports, security_group, source_cidr,
                   select, ignore)
-    if not dry_run_launch:  # CMP006 calls RunInstances (DryRun=True): only when asked for
-        opts.ignore.append("CMP006")
-    from preflight.report import formats
-    if fmt not in formats():
-        raise PreflightError(f"unknown format {fmt!r} (one of: {', '.join(formats())})")
+    options = {"allow_world": allow_world}
+    rule_options = load_config(config_file).rule_options()
     with open_target(opts.target, opts.plan) as source:
-        with err.status("Reading the account and checking…", spinner="dots"):
-            report = run_check(source, opts.plan, opts.select, opts.ignore)
-    emit(render(report, fmt), output)
-    return report.exit_code(fail_on)
+        with err.status("Reading the account and planning fixes…", spinner="dots"):
+            result = run_fix(source, opts.plan, opts.select, opts.ignore, apply=apply, options=options,
+                             config=rule_options, max_changes=max_changes, only=_split(fixer),
+                             command=" ".join(["preflight", *sys.argv[1:]]))
+    sys.stdout.write(render_fix(result, fmt))
+    return result.exit_code()
 
 
 @app.command("snapshot")
@@ -175,6 +258,57 @@ def graph(
     parts = [(g.to_dot if fmt == "dot" else g.to_json)(g.build(inv)) for inv in inventories]
     emit("".join(parts), output)
     return 0
+
+
+PATH_HELP = "Exit codes: 0 reachable; 1 unreachable; 2 usage or input error; 3 unknown (data unreadable)."
+
+
+@app.command("path", epilog=PATH_HELP)
+def path_cmd(
+    src: str = typer.Option(..., "--from", help="Instance, ENI or subnet (id or Name tag), IP or CIDR, or 'internet'."),
+    dst: str = typer.Option(..., "--to", help="Instance, ENI or subnet (id or Name tag), IP or CIDR, or 'internet'."),
+    port: str = typer.Option(None, "--port", "-p", help="Destination port (tcp, udp)."),
+    protocol: str = typer.Option(None, "--protocol", help="tcp, udp, icmp or all (default tcp with --port, else all)."),
+    ipv6: bool = typer.Option(False, "--ipv6", help="Check the IPv6 path (implied by an IPv6 address or CIDR)."),
+    region: list[str] = RegionOpt,
+    profile: str = ProfileOpt,
+    endpoint_url: str = EndpointOpt,
+    sandbox: str = SandboxOpt,
+    snapshot: str = SnapshotOpt,
+    plan: str = PlanOpt,
+    security_group: str = typer.Option(None, "--security-group",
+                                       help="Groups (ids or names, comma-separated) of an instance launched in a "
+                                            "subnet SRC/DST (default: the plan's, else the VPC's default group)."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or dot."),
+    output: str = typer.Option(None, "--output", "-o", help="Write to this file."),
+    all_blockers: bool = typer.Option(False, "--all-blockers", help="Show every blocking hop, not just the first."),
+) -> int:
+    """Can a packet get from --from to --to? Hop by hop (gateway, route, address, network ACL,
+    security group), offline, IPv4 and IPv6; names the first blocking hop and the fix."""
+    from preflight.report.path import FORMATS, render
+    from preflight.runner import open_target
+    from preflight.semantics import reach
+
+    if fmt not in FORMATS:
+        raise PreflightError(f"unknown format {fmt!r} (one of: {', '.join(FORMATS)})")
+    port_no: int | None = None
+    if port is not None:
+        try:
+            port_no = int(port)
+        except ValueError:
+            raise PreflightError(f"--port: {port!r} is not a port number") from None
+    proto = protocol or ("tcp" if port_no is not None else "all")
+    opts = common(region, profile, endpoint_url, sandbox, snapshot, plan, security_group=security_group)
+    groups = tuple(_split([opts.plan.security_group])) if opts.plan.security_group else ()
+    public_ip = opts.plan.public_ip if opts.plan.has("public_ip") else None
+    reach.path_validate(proto, port_no)  # bad input fails before reading the account
+    with open_target(opts.target, opts.plan) as source:
+        with err.status("Reading the account…", spinner="dots"):
+            inventories = source.collect()
+    result, inventory = reach.path_in(inventories, src, dst, proto, port_no, security_groups=groups,
+                                      public_ip=public_ip, version=6 if ipv6 else None)
+    emit(render(result, fmt, inventory, all_blockers), output)
+    return result.exit_code()
 
 
 @app.command("rules")
