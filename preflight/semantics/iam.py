@@ -353,9 +353,6 @@ def evaluate(request: Request | str, identity: Sequence[Policy], boundary: Seque
     req = Request(request) if isinstance(request, str) else request
     everything = [*identity, *boundary, *(p for level in scps for p in level)]
     deny, deny_yes, deny_maybe = _layer(everything, req, "Deny")
-    if deny is Tri.YES:
-        return Verdict(req.action, req.resource, Decision.DENY, denied_by=tuple(deny_yes),
-                       reason="explicitly denied by " + ", ".join(r.label() for r in deny_yes))
     gates: list[tuple[str, Sequence[Policy]]] = [("identity policies", identity)]
     if boundary:
         gates.append(("permission boundary", boundary))
@@ -372,6 +369,11 @@ def evaluate(request: Request | str, identity: Sequence[Policy], boundary: Seque
         if m is Tri.NO and not missing_gate:
             missing_gate = gate
         result = tri_and(result, m)
+    if deny is Tri.YES:
+        # allowed_by still lists the Allows it overrides: that is what IAM004 reports.
+        return Verdict(req.action, req.resource, Decision.DENY, allowed_by=tuple(allowed_by),
+                       denied_by=tuple(deny_yes),
+                       reason="explicitly denied by " + ", ".join(r.label() for r in deny_yes))
     if result is Tri.NO:
         return Verdict(req.action, req.resource, Decision.IMPLICIT_DENY, allowed_by=tuple(allowed_by),
                        reason=f"no statement in the {missing_gate} allows it")
