@@ -411,14 +411,14 @@ def analyse_group(group: SecurityGroup) -> GroupAnalysis:
             if len(same) > 1:
                 dups.append(Duplicate(same[0], tuple(same[1:])))
         kept = sorted(uniques, key=_breadth)
-        removed: set[str] = set()
+        removed: set[int] = set()  # by object identity: the analysis never trusts ids to be unique
         for atom in list(kept):
-            others = [o for o in kept if o.rule_id != atom.rule_id and o.rule_id not in removed]
+            others = [o for o in kept if o is not atom and id(o) not in removed]
             cover = _covered(atom, others)
             if cover:
                 redundant.append(Redundant(atom, cover))
-                removed.add(atom.rule_id)
-        survivors = [a for a in kept if a.rule_id not in removed and a.protocol in PORTED and a.ports]
+                removed.add(id(atom))
+        survivors = [a for a in kept if id(a) not in removed and a.protocol in PORTED and a.ports]
         survivors.sort(key=lambda a: (a.protocol, a.ports, a.rule_id))
         for i, a in enumerate(survivors):
             for b in survivors[i + 1:]:
