@@ -32,6 +32,7 @@ class Target:
     sandbox: str | None = None
     snapshot: str | None = None
     all_regions: bool = False
+    profiles: list[str] = field(default_factory=list)  # several accounts: --profile repeated
 
 
 @dataclass
@@ -41,6 +42,10 @@ class Source:
     seeder: Any = None  # sandbox Seeder
     regions: list[str] = field(default_factory=list)
     identity: dict[str, str] | None = None
+    others: list[Source] = field(default_factory=list)  # one Source per further --profile (account)
+
+    def sessions(self) -> list[Any]:
+        return [s.session for s in (self, *self.others) if s.session is not None]
 
     def collect(self, needs: set[str] | None = None, plan: Plan | None = None) -> list[Inventory]:
         """Read every region (concurrently, bounded) or load the snapshot."""
@@ -54,12 +59,17 @@ class Source:
             return invs
         from preflight.collect import aws
 
-        if self.identity is None:
-            self.identity = aws.caller_identity(self.session, self.regions[0])
+        sources: list[Source] = []
+        for s in (self, *self.others):
+            if s.identity is None:
+                s.identity = aws.caller_identity(s.session, s.regions[0])
+            # Two profiles for the same account would report every finding twice.
+            if all(s.identity.get("account") != o.identity.get("account") for o in sources if o.identity):
+                sources.append(s)
         src = f"sandbox:{self.target.sandbox}" if self.target.sandbox else "aws"
-        with ThreadPoolExecutor(max_workers=min(MAX_REGION_WORKERS, len(self.regions))) as pool:
-            futures = [pool.submit(aws.collect, self.session, r, needs, plan, self.identity, src)
-                       for r in self.regions]
+        jobs = [(s, r) for s in sources for r in s.regions]
+        with ThreadPoolExecutor(max_workers=min(MAX_REGION_WORKERS, len(jobs))) as pool:
+            futures = [pool.submit(aws.collect, s.session, r, needs, plan, s.identity, src) for s, r in jobs]
             return [f.result() for f in futures]
 
 
@@ -68,7 +78,7 @@ def resolve_regions(target: Target, plan: Plan | None, session: Any) -> list[str
 
     regions = list(dict.fromkeys(target.regions))
     if target.all_regions:
-        regions = aws.known_regions(session)
+        regions = enabled_regions(session)
     if not regions and plan is not None and plan.region:
         regions = [plan.region]
     if not regions:
@@ -80,6 +90,22 @@ def resolve_regions(target: Target, plan: Plan | None, session: Any) -> list[str
     for r in regions:
         aws.check_region(session, r)
     return regions
+
+
+def enabled_regions(session: Any) -> list[str]:
+    """The regions enabled for the account (DescribeRegions, one call): opt-in regions that are not
+    enabled would only answer AuthFailure."""
+    from preflight.collect import aws
+
+    home = session.session.region_name or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    try:
+        found = session.client("ec2", home).describe_regions()["Regions"]
+    except Exception as exc:  # noqa: BLE001 - one line for any botocore failure
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+        raise PreflightError(f"--all-regions: cannot list the account's regions ({code}); "
+                             "grant ec2:DescribeRegions or pass --region") from None
+    known = set(aws.known_regions(session))
+    return sorted(r["RegionName"] for r in found if r.get("RegionName") in known)
 
 
 @contextlib.contextmanager
@@ -94,15 +120,18 @@ def open_target(target: Target, plan: Plan | None = None) -> Iterator[Source]:
 
         region = (target.regions or [plan.region if plan and plan.region else DEFAULT_REGION])[0]
         with sandbox(target.sandbox, region) as (session, seeder):
-            session.stats.calls.clear()  # count what preflight reads, not what the seeding wrote
+            session.stats.clear()  # count what preflight reads, not what the seeding wrote
             regions = resolve_regions(Target(regions=target.regions or [region]), plan, session)
             yield Source(target, session=session, seeder=seeder, regions=regions)
         return
     from preflight.collect.aws import AwsSession
 
     endpoint = target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-    session = AwsSession(profile=target.profile, endpoint_url=endpoint)
-    yield Source(target, session=session, regions=resolve_regions(target, plan, session))
+    profiles = list(dict.fromkeys(target.profiles)) or [target.profile]
+    sessions = [AwsSession(profile=p, endpoint_url=endpoint) for p in profiles]
+    sources = [Source(target, session=s, regions=resolve_regions(target, plan, s)) for s in sessions]
+    sources[0].others = sources[1:]
+    yield sources[0]
 
 
 def needs_of(rules: list[engine.Rule]) -> set[str]:
@@ -118,7 +147,111 @@ def run_check(source: Source, plan: Plan | None, select: list[str], ignore: list
     t1 = time.perf_counter()
     report = engine.run(inventories, rules, plan, config)
     report.stats["collect_seconds"] = t1 - t0
-    if source.session is not None:
-        report.stats["api_calls"] = dict(sorted(source.session.stats.calls.items()))
-        report.stats["api_calls_total"] = source.session.stats.total
+    report.stats["resources"] = resources_seen(inventories)
+    sessions = source.sessions()
+    if sessions:
+        calls: dict[str, int] = {}
+        pages: dict[str, int] = {}
+        for s in sessions:
+            for name, n in s.stats.calls.items():
+                calls[name] = calls.get(name, 0) + n
+            for name, n in s.stats.pages.items():
+                pages[name] = pages.get(name, 0) + n
+        report.stats["api_calls"] = dict(sorted(calls.items()))
+        report.stats["api_calls_total"] = sum(calls.values())
+        report.stats["api_pages"] = dict(sorted(pages.items()))
+        report.stats["api_pages_total"] = sum(pages.values())
+        report.stats["api_retries"] = sum(s.stats.retries for s in sessions)
+        report.stats["collect_seconds_by_region"] = {
+            k.split(":", 1)[1]: v for s in sessions for k, v in s.stats.seconds.items() if k.startswith("collect:")}
     return report
+
+
+def resources_seen(inventories: list[Inventory]) -> dict[str, int]:
+    from preflight.inventory.model import RESOURCE_TYPES
+
+    counts = {t: sum(len(getattr(inv, t)) for inv in inventories) for t in RESOURCE_TYPES}
+    counts["security_group_rules"] = sum(len(g.rules) for inv in inventories for g in inv.security_groups)
+    return counts
+
+
+@dataclass
+class Gate:
+    """What decides the exit code of `check`: config file, rule selection, threshold, baseline."""
+
+    config: Any  # preflight.config.Config
+    select: list[str]
+    ignore: list[str]
+    fail_on: str
+    baseline: set[tuple[str, str, str, str]] | None = None
+    anchor_file: str | None = None
+
+
+def _relative_to_cwd(path: str | os.PathLike[str] | None) -> str | None:
+    if not path:
+        return None
+    full = os.path.abspath(path)
+    cwd = os.getcwd()
+    return os.path.relpath(full, cwd).replace(os.sep, "/") if full.startswith(cwd + os.sep) else None
+
+
+def gate_settings(config_file: str | None, select: list[str], ignore: list[str], fail_on: str | None,
+                  baseline_file: str | None = None, plan_file: str | None = None) -> Gate:
+    """Merge the config file with the command line (which wins for select and fail-on, and adds to
+    ignore), check every rule code, and load the baseline: all before reading the account."""
+    from preflight import baseline
+    from preflight.config import load_config
+
+    cfg = load_config(config_file)
+    cfg.check_rule_codes(engine.load_rules())
+    chosen = fail_on or cfg.fail_on or "low"
+    if chosen not in engine.SEVERITIES:
+        raise PreflightError(f"--fail-on: {chosen!r} is not one of {', '.join(engine.SEVERITIES)}")
+    keys = baseline.load(baseline_file) if baseline_file else None
+    anchor = _relative_to_cwd(plan_file) or _relative_to_cwd(cfg.path)
+    return Gate(cfg, list(select) or list(cfg.select), [*cfg.ignore, *ignore], chosen, keys, anchor)
+
+
+def run_gate(source: Source, plan: Plan | None, gate: Gate,
+             write_baseline: str | None = None) -> tuple[engine.Report, list[str]]:
+    """Check, then apply suppressions and the baseline. Returns the report and lines for stderr."""
+    from preflight import baseline
+
+    report = run_check(source, plan, gate.select, gate.ignore, gate.config.rule_options())
+    if gate.anchor_file:
+        report.stats["anchor_file"] = gate.anchor_file
+    notes = [f"warning: {w}" for w in gate.config.apply_suppressions(report)]
+    if report.stats.get("suppressed"):
+        notes.append(f"{len(report.stats['suppressed'])} finding(s) suppressed by {gate.config.path}")
+    if write_baseline:
+        n = baseline.write(write_baseline, report.findings)
+        notes.append(f"baseline of {n} finding(s) written to {write_baseline}")
+    if gate.baseline is not None:
+        st = baseline.apply(report, gate.baseline)
+        notes.append(f"baseline: {st['known']} known finding(s) hidden, {st['new']} new")
+        for e in st["fixed"]:
+            notes.append(f"baseline: {e['rule']} on {e['resource']} ({e['region']}) is fixed; "
+                         "remove it from the baseline (or rewrite it with --write-baseline)")
+    return report, notes
+
+
+def render_stats(report: engine.Report) -> str:
+    """`--stats`: API calls and pages, seconds per stage, resources seen (for stderr)."""
+    st = report.stats
+    lines = [f"stats: {len(report.inventories)} inventor{'y' if len(report.inventories) == 1 else 'ies'} "
+             f"({', '.join(report.regions) or '-'}), {len(report.rules)} rules"]
+    if "api_calls_total" in st:
+        lines.append(f"  api calls: {st['api_calls_total']}, pages: {st.get('api_pages_total', 0)}, "
+                     f"retries: {st.get('api_retries', 0)}")
+        pages = st.get("api_pages", {})
+        for name, n in st["api_calls"].items():
+            lines.append(f"    {name:<45} {n:>5} calls {pages.get(name, 0):>5} pages")
+    stages = [("collect", st.get("collect_seconds")), ("graph", st.get("graph_seconds")),
+              ("rules", st.get("rules_seconds")), ("report", st.get("report_seconds"))]
+    known = [(k, v) for k, v in stages if v is not None]
+    lines.append("  seconds: " + ", ".join(f"{k} {v:.3f}" for k, v in known)
+                 + f", total {sum(v for _, v in known):.3f}")
+    res = st.get("resources", {})
+    if res:
+        lines.append("  resources: " + (", ".join(f"{k} {v}" for k, v in res.items() if v) or "none"))
+    return "\n".join(lines) + "\n"

@@ -45,10 +45,30 @@ class CallStats:
     lock: threading.Lock = field(default_factory=threading.Lock)
     seconds: dict[str, float] = field(default_factory=dict)
 
+    # Responses received per operation (a paginated sequence of N pages is N calls and N pages;
+    # an error response counts as a call but not as a page) and botocore's retry attempts.
+    pages: dict[str, int] = field(default_factory=dict)
+    retries: int = 0
+
     def hook(self, model: Any = None, **_: Any) -> None:
         name = f"{model.service_model.service_name}:{model.name}" if model is not None else "?"
         with self.lock:
             self.calls[name] = self.calls.get(name, 0) + 1
+
+    def after_hook(self, model: Any = None, http_response: Any = None, parsed: Any = None, **_: Any) -> None:
+        name = f"{model.service_model.service_name}:{model.name}" if model is not None else "?"
+        meta = (parsed or {}).get("ResponseMetadata", {}) if isinstance(parsed, dict) else {}
+        ok = getattr(http_response, "status_code", 200) < 300
+        with self.lock:
+            if ok:
+                self.pages[name] = self.pages.get(name, 0) + 1
+            self.retries += int(meta.get("RetryAttempts", 0) or 0)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.pages.clear()
+            self.retries = 0
 
     @property
     def total(self) -> int:
@@ -86,6 +106,7 @@ class AwsSession:
                 c = self.session.client(service, region_name=region, endpoint_url=self.endpoint_url,
                                         config=client_config())
                 c.meta.events.register("before-call", self.stats.hook)
+                c.meta.events.register("after-call", self.stats.after_hook)
                 self._clients[key] = c
             return self._clients[key]
 
