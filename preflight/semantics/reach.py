@@ -364,9 +364,11 @@ class _Resolver:
                         ep = self._instance(inst, text) if inst else self._eni(eni, text)
                         return replace(ep, cidr=str(net))
             return self._subnet_endpoint(subnet, text, address=str(net))
-        for s in self.inv.subnets:
-            if _overlaps(s.cidr_block, net) or any(_overlaps(c, net) for c in s.ipv6_cidr_blocks):
-                raise PreflightError(f"{text} spans part of {s.id} and more; give a range inside one subnet")
+        touched = [s.id for s in self.inv.subnets
+                   if _overlaps(s.cidr_block, net) or any(_overlaps(c, net) for c in s.ipv6_cidr_blocks)]
+        if touched:
+            raise PreflightError(f"{text} is not inside one subnet (it overlaps {', '.join(touched)}); give a range "
+                                 f"inside one subnet, or a subnet, instance or ENI id")
         for vpc in self.inv.vpcs:
             if any(_overlaps(c, net) for c in (*vpc.cidr_blocks, *vpc.ipv6_cidr_blocks)):
                 raise PreflightError(f"{text} is inside {vpc.id} but in none of its subnets")

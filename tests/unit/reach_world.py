@@ -88,14 +88,16 @@ def healthy() -> Inventory:
         egress_only_internet_gateways=(EgressOnlyInternetGateway(id=EIGW, attachments=(Attachment(VPC, "attached"),)),),
         nat_gateways=(NatGateway(id=NAT, vpc_id=VPC, subnet_id=PUB, public_ips=("198.51.100.7",)),),
         network_acls=(NetworkAcl(id=ACL, vpc_id=VPC, is_default=True, entries=allow_all_entries(),
-                                 associations=(NaclAssociation("aclassoc-1", PUB), NaclAssociation("aclassoc-2", PRIV))),),
+                                 associations=(NaclAssociation("aclassoc-1", PUB),
+                                               NaclAssociation("aclassoc-2", PRIV))),),
         security_groups=(
             SecurityGroup(id=SG_WEB, group_name="web", vpc_id=VPC, rules=(
                 sg_rule("sgr-8000", SG_WEB, lo=8000, cidr="0.0.0.0/0"),
                 sg_rule("sgr-8000v6", SG_WEB, lo=8000, cidr6="::/0"),
                 sg_rule("sgr-22", SG_WEB, lo=22, cidr="10.0.0.0/16")) + egress_all(SG_WEB)),
             SecurityGroup(id=SG_DEFAULT, group_name="default", vpc_id=VPC,
-                          rules=(sg_rule("sgr-self", SG_DEFAULT, proto="-1", ref=SG_DEFAULT),) + egress_all(SG_DEFAULT)),
+                          rules=(sg_rule("sgr-self", SG_DEFAULT, proto="-1", ref=SG_DEFAULT),)
+                          + egress_all(SG_DEFAULT)),
         ),
         instances=(
             Instance(id=WEB, state="running", subnet_id=PUB, vpc_id=VPC, private_ip="10.0.1.10",
@@ -127,7 +129,9 @@ def change(collection: str, rid: str, **changes: Any) -> Mut:
 
 
 def drop(collection: str, rid: str) -> Mut:
-    return lambda inv: dataclasses.replace(inv, **{collection: tuple(x for x in getattr(inv, collection) if x.id != rid)})
+    def f(inv: Inventory) -> Inventory:
+        return dataclasses.replace(inv, **{collection: tuple(x for x in getattr(inv, collection) if x.id != rid)})
+    return f
 
 
 def drop_routes(table: str, *destinations: str) -> Mut:
