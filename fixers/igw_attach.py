@@ -1,0 +1,80 @@
+"""igw-attach: give a VPC an attached internet gateway (NET003, and NET004 when attaching is the repair)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fixers import _netfix as nf
+from preflight.engine import Finding
+from preflight.fix import Change, FixContext, Refusal, fixer
+from preflight.semantics.routes import Topology
+
+ID = "igw-attach"
+PERMISSIONS = ("ec2:AttachInternetGateway", "ec2:DetachInternetGateway", "ec2:CreateInternetGateway",
+               "ec2:DeleteInternetGateway", "ec2:CreateTags", "ec2:DescribeInternetGateways")
+
+
+def igw_changes(t: Topology, region: str, vpc: str, rules: tuple[str, ...], fixer_id: str,
+                prefer: str = "") -> tuple[str, list[Change]]:
+    """(gateway id or `$IGW`, changes) so that `vpc` has an attached internet gateway.
+
+    Reuses the one attached; else attaches a detached one (`prefer` first, e.g. the one the VPC's
+    routes already point at); else creates one, tagged so a re-run finds it instead of making another.
+    """
+    attached = t.igws_by_vpc.get(vpc, [])
+    if attached:
+        return attached[0].id, []
+    loose = sorted((g for g in t.igws.values() if not g.attached_vpcs()), key=lambda g: g.id)
+    # A loose gateway some other VPC's routes point at belongs to that VPC: only take `prefer` or
+    # one no route uses.
+    used = {r.target_id: tb.vpc_id for tb in t.inventory.route_tables for r in tb.routes
+            if r.target_kind == "internet_gateway"}
+    chosen = next((g for g in loose if g.id == prefer), None) or next(
+        (g for g in loose if used.get(g.id, vpc) == vpc), None)
+    if chosen is not None:
+        return chosen.id, [nf.attach_igw(region, chosen.id, vpc, rules, fixer_id)]
+    return nf.IGW, [nf.create_igw(region, vpc, rules, fixer_id), nf.attach_igw(region, nf.IGW, vpc, rules, fixer_id)]
+
+
+@fixer(id=ID, fixes=("NET003", "NET004"), permissions=PERMISSIONS,
+       summary="Attach the detached internet gateway a VPC's routes use, or create and attach one")
+def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]:
+    """For NET003 on a detached gateway whose routes live in one VPC (or that is unused while exactly
+    one VPC has no gateway): attach it there, which turns the blackhole routes active again. For a
+    VPC routing to another VPC's gateway: create and attach a gateway of its own (the routes are then
+    re-pointed by route-replace-blackhole on the next check). For NET004 whose repair is an attach:
+    the same. Undo detaches (and deletes what it created).
+    """
+    t = Topology(ctx.inventory)
+    region = ctx.region
+    done: set[str] = set()
+    for f in findings:
+        if f.rule == "NET004":
+            table = t.route_tables.get(f.resource)
+            targets = [r.target_id for r in (table.routes if table else ())
+                       if r.target_kind == "internet_gateway" and t.route_state(r, table.vpc_id) == "blackhole"]
+            if table is None or not targets:
+                continue
+            vpcs, prefer = [table.vpc_id], targets[0]
+        else:
+            igw = t.igws.get(f.resource)
+            if igw is None:
+                continue
+            attached = igw.attached_vpcs()
+            vpcs = list(f.details.get("vpcs") or f.details.get("vpcs_without_igw") or [])
+            if attached:  # routes in other VPCs use a gateway that belongs elsewhere
+                vpcs = sorted({tb.vpc_id for tb in ctx.inventory.route_tables for r in tb.routes
+                               if r.target_id == igw.id and tb.vpc_id not in attached})
+            elif len(vpcs) != 1:
+                yield Refusal(ID, igw.id, (
+                    f"{igw.id} is detached and it is not clear which VPC it belongs to ({len(vpcs)} candidates): "
+                    f"attach it with `aws ec2 attach-internet-gateway --internet-gateway-id {igw.id} --vpc-id VPC "
+                    f"--region {region}` or delete it"), (f.rule,))
+                continue
+            prefer = "" if attached else igw.id
+        for vpc in vpcs:
+            if vpc in done:
+                continue
+            done.add(vpc)
+            _, changes = igw_changes(t, region, vpc, (f.rule,), ID, prefer)
+            yield from changes

@@ -1,0 +1,61 @@
+"""subnet-make-public: when no subnet can host a reachable instance (NET001), make the closest one public."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fixers import _netfix as nf
+from fixers.igw_attach import igw_changes
+from fixers.route_add_default import route_changes
+from preflight.engine import Finding
+from preflight.fix import Change, FixContext, Refusal, fixer
+from preflight.semantics.routes import Topology
+
+ID = "subnet-make-public"
+PERMISSIONS = ("ec2:CreateRoute", "ec2:DeleteRoute", "ec2:ReplaceRoute", "ec2:CreateRouteTable",
+               "ec2:DeleteRouteTable", "ec2:AssociateRouteTable", "ec2:DisassociateRouteTable", "ec2:CreateTags",
+               "ec2:CreateInternetGateway", "ec2:AttachInternetGateway", "ec2:DetachInternetGateway",
+               "ec2:DeleteInternetGateway", "ec2:ModifySubnetAttribute", "ec2:DescribeRouteTables",
+               "ec2:DescribeInternetGateways", "ec2:DescribeSubnets")
+
+
+@fixer(id=ID, fixes=("NET001",), permissions=PERMISSIONS,
+       summary="Give the closest candidate subnet a default route to an internet gateway and public IPs")
+def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]:
+    """The eu-south-1 incident's fix, as one plan: for the candidate subnet NET001 ranks closest
+    (in the plan's subnets or VPC when it names them), add 0.0.0.0/0 -> the VPC's internet gateway
+    to its route table (with route-add-default's care for a shared main table, and attaching or
+    creating the gateway when the VPC has none), and make it map public IPs on launch unless the
+    plan asks for a public IP itself. A candidate whose default route goes to a NAT gateway is
+    private by design and is not touched.
+    """
+    t = Topology(ctx.inventory)
+    region = ctx.region
+    plan_public = getattr(ctx.plan, "public_ip", None) is True
+    for f in findings:
+        candidates = [c["subnet"] for c in f.details.get("candidates") or [] if c.get("subnet") in t.subnets]
+        if not candidates:
+            yield Refusal(ID, f.resource, f"no subnet to make public in {f.resource}: create one first "
+                                          f"(`aws ec2 create-subnet --vpc-id VPC --cidr-block CIDR --region {region}`)",
+                          ("NET001",))
+            continue
+        subnet = t.subnets[candidates[0]]
+        choice, route, verdict = t.internet_route(subnet.id, 4)
+        rules = ("NET001",)
+        if verdict == "not_igw":
+            yield Refusal(ID, subnet.id, f"the closest candidate {subnet.id} routes 0.0.0.0/0 to "
+                                         f"{route.target_id if route else '?'}: it is private by design; name the "
+                                         f"subnet to make public in the plan (subnets: [...]) or fix it by hand",
+                          rules)
+            continue
+        if verdict != "ok":
+            prefer = route.target_id if route is not None and route.target_kind == "internet_gateway" else ""
+            igw, changes = igw_changes(t, region, subnet.vpc_id, rules, ID, prefer)
+            yield from changes
+            if not (verdict == "igw_not_attached" and igw == prefer):
+                yield from route_changes(t, region, subnet, choice.table if choice else None,
+                                         choice.association if choice else "", igw, verdict, route, rules, ID)
+        if not subnet.map_public_ip_on_launch and not plan_public:
+            yield nf.map_public_ip(region, subnet.id, rules, ID,
+                                   f"make {subnet.id} map public IPv4 addresses on launch (instances launched from "
+                                   f"now on get one)")

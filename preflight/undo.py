@@ -1,0 +1,179 @@
+"""`preflight undo JOURNAL`: reverse what a `fix --apply` (or a launch's fix stage) changed.
+
+The journal (see preflight.fix) has a `begin` line written before each call and one outcome line
+after it. Undo walks the changes in reverse order:
+
+- `done`: run its recorded undo call (the one refined from the call's response, e.g. the id of
+  the route table it created);
+- `begin` with no outcome: the process died during the call, so it is *in doubt*; its planned
+  undo is tried, and a NotFound answer means the call never happened;
+- `already`, `failed`, `retry`: nothing was changed by us, nothing to undo.
+
+An undo call answered with NotFound (the route, association or gateway is already gone) counts as
+undone. Undo stops at the first real failure, since later steps may depend on it (a route table
+cannot be deleted while a subnet is still associated). Each step's result is appended to the same
+journal as an `undone` line, so running undo twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from preflight.errors import PreflightError
+from preflight.fix import Call, error_code, read_journal
+
+GONE_CODES = frozenset({
+    "InvalidRoute.NotFound", "InvalidRouteTableID.NotFound", "InvalidAssociationID.NotFound",
+    "InvalidInternetGatewayID.NotFound", "Gateway.NotAttached", "InvalidPermission.NotFound",
+    "InvalidGroup.NotFound", "InvalidInstanceID.NotFound", "InvalidSubnetID.NotFound",
+    "InvalidSecurityGroupRuleId.NotFound", "InvalidNetworkInterfaceID.NotFound",
+})
+
+
+@dataclass
+class UndoStep:
+    seq: int
+    description: str
+    call: Call | None
+    in_doubt: bool = False
+    status: str = "planned"  # planned | undone | gone | failed | not-undoable | not-attempted
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "description": self.description, "in_doubt": self.in_doubt,
+                "call": self.call.to_dict() if self.call else None, "status": self.status, "error": self.error}
+
+
+@dataclass
+class UndoRun:
+    journal: str
+    header: dict[str, Any]
+    steps: list[UndoStep] = field(default_factory=list)
+    applied: bool = False
+    already_undone: int = 0
+
+    def exit_code(self) -> int:
+        if any(s.status == "failed" for s in self.steps):
+            return 1
+        if not self.applied:
+            return 1 if any(s.call for s in self.steps) else 0
+        return 1 if any(s.status == "not-undoable" for s in self.steps) else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": "preflight-undo/v1", "journal": self.journal, "applied": self.applied,
+                "run": self.header.get("run", ""), "already_undone": self.already_undone,
+                "steps": [s.to_dict() for s in self.steps], "exit_code": self.exit_code()}
+
+
+def plan_undo(path: str | Path) -> UndoRun:
+    """Read a journal and list the undo steps, newest change first. No AWS calls."""
+    entries = read_journal(path)
+    if not entries or entries[0].get("event") != "run":
+        raise PreflightError(f"{path}: not a preflight journal (no run header on line 1)")
+    begins: dict[int, dict[str, Any]] = {}
+    outcomes: dict[int, dict[str, Any]] = {}
+    undone: set[int] = set()
+    for e in entries[1:]:
+        event, seq = e.get("event"), e.get("seq")
+        if not isinstance(seq, int):
+            continue
+        if event == "begin":
+            begins[seq] = e
+        elif event == "undone":
+            if e.get("status") in ("undone", "gone"):
+                undone.add(seq)
+        else:
+            outcomes[seq] = e
+    run = UndoRun(journal=str(path), header=entries[0])
+    for seq in sorted(begins, reverse=True):
+        change = begins[seq].get("change") or {}
+        out = outcomes.get(seq)
+        if out is not None and out.get("event") != "done":
+            continue  # already / failed / retry: nothing of ours to reverse
+        if seq in undone:
+            run.already_undone += 1
+            continue
+        raw = (out or {}).get("undo") or change.get("undo")
+        step = UndoStep(seq=seq, description=change.get("description", ""), call=Call.from_dict(raw) if raw else None,
+                        in_doubt=out is None)
+        if step.call is None:
+            step.status = "not-undoable"
+            step.error = ("in doubt and no undo is known: check by hand" if out is None else
+                          f"no automatic undo; before: {json.dumps(change.get('before'), default=str)}")
+        run.steps.append(step)
+    return run
+
+
+def _append(path: str | Path, record: dict[str, Any]) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def check_target(run: UndoRun, session: Any, identity: dict[str, str] | None) -> None:
+    """Refuse to undo in another account than the journal's, or a sandbox run that no longer exists."""
+    source = str(run.header.get("source", ""))
+    if source.startswith("sandbox") and not getattr(session, "sandbox_ok", False):
+        raise PreflightError(f"{run.journal} was written in the in-process sandbox, which ended with that command; "
+                             "there is nothing to undo (nothing was changed in any real account)")
+    want = str(run.header.get("account", ""))
+    have = (identity or {}).get("account", "")
+    if want and have and want != have:
+        raise PreflightError(f"{run.journal} was written in account {want}, but these credentials are for {have}: "
+                             "nothing was changed (use the profile of that account)")
+
+
+def apply_undo(run: UndoRun, session: Any) -> UndoRun:
+    """Make the undo calls in order, appending an `undone` line per step to the journal."""
+    import botocore.exceptions
+
+    run.applied = True
+    failed = False
+    for step in run.steps:
+        if step.call is None:
+            continue
+        if failed:
+            step.status = "not-attempted"
+            continue
+        call = step.call
+        try:
+            getattr(session.client(call.service, call.region), call.operation)(**call.params)
+            step.status = "undone"
+        except botocore.exceptions.ClientError as exc:
+            code = error_code(exc)
+            if code in GONE_CODES:
+                step.status, step.error = "gone", code
+            else:
+                step.status, step.error = "failed", code
+                failed = True
+        _append(run.journal, {"event": "undone", "seq": step.seq, "status": step.status, "error": step.error,
+                              "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")})
+    return run
+
+
+def render_undo(run: UndoRun, fmt: str = "table") -> str:
+    if fmt == "json":
+        return json.dumps(run.to_dict(), indent=2) + "\n"
+    todo = [s for s in run.steps if s.call]
+    head = (f"preflight undo --apply: {len(todo)} step(s) from {run.journal}" if run.applied else
+            f"preflight undo: {len(todo)} step(s) to reverse {run.journal} (dry run, nothing changed; add --apply)")
+    lines = [head, ""]
+    marks = {"undone": "undone", "gone": "already gone", "failed": "FAILED", "not-attempted": "not attempted",
+             "not-undoable": "cannot undo"}
+    for s in run.steps:
+        tag = f"[{marks[s.status]}] " if s.status in marks and (run.applied or s.status == "not-undoable") else ""
+        doubt = " (in doubt: the run stopped during this call)" if s.in_doubt else ""
+        err = f" ({s.error})" if s.error else ""
+        lines.append(f"{s.seq}. {tag}undo: {s.description}{doubt}{err}")
+        if s.call:
+            lines.append(f"   $ {s.call.cli()}")
+    if not run.steps:
+        lines.append("nothing to undo" + (f" ({run.already_undone} change(s) already undone)" if run.already_undone
+                                          else "") + ".")
+    return "\n".join(lines) + "\n"
