@@ -135,6 +135,15 @@ def check(
     stats: bool = StatsOpt,
     dry_run_launch: bool = typer.Option(False, "--dry-run-launch",
                                         help="Also ask EC2 RunInstances with DryRun=True for the plan (CMP006)."),
+    cloud: str = typer.Option(None, "--cloud", help="aws (default) or gcp (default: the plan's cloud)."),
+    project: str = typer.Option(None, "--project", help="GCP project id (default: the plan's project)."),
+    gcp_credentials: str = typer.Option(None, "--gcp-credentials",
+                                        help="GCP credentials JSON (service-account key); default: ADC."),
+    gcp_endpoint: str = typer.Option(None, "--gcp-endpoint", envvar="PREFLIGHT_GCP_ENDPOINT",
+                                     help="Another GCP API endpoint (tests, emulators)."),
+    simulate: bool = typer.Option(False, "--simulate",
+                                  help="Ask IAM (SimulatePrincipalPolicy) instead of evaluating policies locally."),
+    refresh: bool = typer.Option(False, "--refresh", help="Ignore cached permission verdicts and re-check."),
 ) -> int:
     """Check an account (or --sandbox / --snapshot) and report what will make a launch fail."""
     import time
@@ -150,8 +159,18 @@ def check(
     from preflight.report import formats
     if fmt not in formats():
         raise PreflightError(f"unknown format {fmt!r} (one of: {', '.join(formats())})")
+    from preflight import engine as rule_engine
+    from preflight.collect.gcp import non_gcp_rule_ids, open_gcp_target, resolve_cloud
+    from preflight.permissions import configure_run
+
+    on_gcp = resolve_cloud(cloud, opts.plan, sandbox) == "gcp"
+    configure_run(sandbox=bool(sandbox), refresh=refresh, simulate=simulate)
+    if on_gcp:  # only rules that can judge a GCP project run
+        opts.ignore.extend(non_gcp_rule_ids(rule_engine.load_rules()))
     gate = gate_settings(config, opts.select, opts.ignore, fail_on, baseline, plan)
-    with open_target(opts.target, opts.plan) as source:
+    opened = (open_gcp_target(opts.target, opts.plan, project, gcp_credentials, gcp_endpoint) if on_gcp
+              else open_target(opts.target, opts.plan))
+    with opened as source:
         with err.status("Reading the account and checking…", spinner="dots"):
             report, notes = run_gate(source, opts.plan, gate, write_baseline)
     t0 = time.perf_counter()

@@ -234,3 +234,13 @@ def fix_commands(a: Assessment, perms: list[str]) -> tuple[str, ...]:
         return (f"aws iam put-role-policy --role-name {a.name} --policy-name preflight-launch "
                 f"--policy-document '{doc}'",)
     return ()
+
+
+def configure_run(sandbox: bool = False, refresh: bool = False, simulate: bool = False) -> None:
+    """Per-run settings from the command line. Sandboxes never use the cache: their identities
+    (fresh keys each run) are made up, and their verdicts must not mix with real ones."""
+    from preflight import permcache
+    from preflight.collect import aws_iam
+
+    permcache.configure(enabled=not sandbox, refresh=refresh)
+    aws_iam.OPTIONS.simulate = simulate
