@@ -50,7 +50,11 @@ def _code(exc: botocore.exceptions.ClientError) -> str:
 
 
 def _message(exc: botocore.exceptions.ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message", ""))
+    msg = str(exc.response.get("Error", {}).get("Message", ""))
+    if msg.lstrip().startswith("<"):  # an HTML error page (a proxy, an emulator): not worth quoting
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "")
+        return f"the endpoint answered HTTP {status} without an AWS error"
+    return msg
 
 
 def _raise_unreadable(exc: Exception, permission: str) -> None:
@@ -197,7 +201,8 @@ def collect_images(session: Any, region: str, plan: Any) -> dict[str, Any]:
         return {}
     client = session.client("ec2", region)
     try:
-        found = client.describe_images(ImageIds=[image]).get("Images") or []
+        found = client.describe_images(ImageIds=[image], IncludeDeprecated=True,
+                                       IncludeDisabled=True).get("Images") or []
     except botocore.exceptions.ClientError as exc:
         code = _code(exc)
         if code.startswith("InvalidAMIID"):

@@ -79,8 +79,20 @@ def serve_quotas(seeder: Seeder, values: dict[str, float]) -> None:
     client.meta.events.register("before-call", answer, unique_id="preflight-sandbox-quotas")
 
 
+# Images moto 5 ships in every region; looked up by id (fast) before a full search (slow in moto).
+KNOWN_MOTO_IMAGES = {"x86_64": "ami-03cf127a", "arm64": "ami-0e9271c829888680e"}
+
+
 def amazon_image(seeder: Seeder, architecture: str = "x86_64") -> str:
     """An image moto ships in every region (for instances that are already running)."""
+    known = KNOWN_MOTO_IMAGES.get(architecture)
+    if known:
+        try:
+            found = seeder.ec2.describe_images(ImageIds=[known])["Images"]
+            if found and found[0].get("Architecture") == architecture:
+                return known
+        except Exception:  # noqa: BLE001 - another moto version: fall back to searching
+            pass
     images = seeder.ec2.describe_images(Owners=["amazon"], Filters=[
         {"Name": "architecture", "Values": [architecture]}, {"Name": "state", "Values": ["available"]}])["Images"]
     return sorted(i["ImageId"] for i in images)[0]
