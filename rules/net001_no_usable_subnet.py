@@ -90,7 +90,8 @@ def check(ctx: Any) -> Iterator[Finding]:
         reach = t.public_reachability(s.id, _net.launch_public_ip(ctx, s))
         if reach is not None and reach.usable and not (plan_vpc and s.vpc_id != plan_vpc):
             return  # one usable subnet is enough
-        reasons = _reasons(t, reach, plan_vpc) if reach is not None else ["not found"]
+        planned = bool(getattr(ctx.plan, "given", ()))
+        reasons = _reasons(t, reach, plan_vpc, planned) if reach is not None else ["not found"]
         rejected.append((_rank(reach, plan_vpc), s, reach, reasons))
     rejected.sort(key=lambda x: (x[0], x[1].id))
 
@@ -118,19 +119,21 @@ def check(ctx: Any) -> Iterator[Finding]:
     if reach.ipv6_route is not None and reach.ipv6_route.target_id and reach.ipv6_verdict != "ok":
         path.append(reach.ipv6_route.target_id)
     listed = lines[:MAX_LISTED] + ([f"... and {len(lines) - MAX_LISTED} more"] if len(lines) > MAX_LISTED else [])
+    n = len(lines)
+    closest = "" if n == 1 else (
+        f" The fix below is for the closest candidate, {best.id}"
+        + (f" (route table {reach.choice.table.id}" + (f", internet gateway {igw})" if igw else ")")
+           if reach.choice else "") + ".")
     message = (
-        f"No subnet in {scope} can host an instance reachable from the internet "
-        f"({len(lines)} candidate{'s' if len(lines) != 1 else ''} rejected); a launcher would stop with "
-        f"'No usable subnets found'. Closest: {best.id} in {best.vpc_id}"
-        + (f", route table {reach.choice.table.id}" if reach.choice else "")
-        + (f", internet gateway {igw}" if igw else "")
-        + ". Candidates: " + "; ".join(listed) + "."
+        f"No subnet in {scope} can host an instance reachable from the internet, so a launcher would stop with "
+        f"'No usable subnets found'. {n} candidate{'s' if n != 1 else ''} rejected: " + "; ".join(listed) + "."
+        + closest
     )
     yield ctx.fail(best.vpc_id, message, path=path, details=details,
                    fix=ctx.fix(*commands, description=description, fixer=None))
 
 
-def _reasons(t: Topology, r: Reachability, plan_vpc: str) -> list[str]:
+def _reasons(t: Topology, r: Reachability, plan_vpc: str, has_plan: bool) -> list[str]:
     s = r.subnet
     out: list[str] = []
     if s.state not in ("available", ""):
@@ -141,8 +144,9 @@ def _reasons(t: Topology, r: Reachability, plan_vpc: str) -> list[str]:
     if problem:
         out.append(problem)
     if not r.public_ip:
-        out.append("does not map public IPs on launch (MapPublicIpOnLaunch is false) and the plan does not "
-                   "ask for a public IP, so instances get no public address")
+        out.append("does not map public IPs on launch (MapPublicIpOnLaunch is false)"
+                   + (" and the plan does not ask for one" if has_plan else "")
+                   + ", so instances get no public address")
     if r.ipv6_verdict == "not_igw" and r.ipv6_route is not None and r.ipv6_route.target_kind == "egress_only_igw":
         out.append(f"its ::/0 route goes to egress-only gateway {r.ipv6_route.target_id}, which carries "
                    f"outbound IPv6 only, never inbound")

@@ -29,3 +29,11 @@ def test_no_default_vpc_scenario_through_moto():
     found = run_rules("no-default-vpc", select=["NET"])
     assert found.one("NET006").resource == REGION
     assert found.rules() == {"NET006"}
+
+
+def test_moto_default_for_az_quirk_on_custom_subnets_does_not_count_as_a_default_vpc():
+    # moto marks the first subnet created in each zone DefaultForAz, even in a custom VPC.
+    found = run_rules("no-default-route", select=["NET006"])
+    inv = found.inventories[0]
+    assert not any(v.is_default for v in inv.vpcs)
+    assert found.one("NET006").resource == REGION
