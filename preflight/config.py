@@ -10,9 +10,10 @@ pyproject.toml, and a pyproject.toml without a `[tool.preflight]` table is skipp
     admin-ports = [22, 3389, 5432]    # ports rules treat as administrative (ctx.option("admin_ports"))
     [severity]                        # severity overrides per rule id
     NET006 = "low"
-    [quotas]                          # quota values rules may assume (ctx.option("quotas"))
-    "L-1216C47A" = 256
-    [options]                         # free-form options for rule plugins (ctx.option(key))
+    [quotas]                          # quota values rules assume, e.g. an account that raised them
+    sg-rule-quota = 120               # SG005 (or {inbound = 120, outbound = 60})
+    [options]                         # free-form options for rules and plugins
+    iam-unused-days = 60              # IAM005
     [[suppress]]                      # accept one finding (or a glob of them), with a reason
     rule = "NET005"                   # id, prefix or glob
     resource = "subnet-0abc*"         # glob
@@ -22,6 +23,9 @@ pyproject.toml, and a pyproject.toml without a `[tool.preflight]` table is skipp
     account = "123456789012"          # optional glob, default every account
 
 (in pyproject.toml the tables are `[tool.preflight.severity]`, `[[tool.preflight.suppress]]`...)
+
+Keys of `[quotas]` and `[options]` reach rules as `ctx.option(name)` with `-` turned into `_`
+(`sg-rule-quota` -> `ctx.option("sg_rule_quota")`); all quotas are also `ctx.option("quotas")`.
 
 An expired suppression stops suppressing: the finding comes back, its message says which
 suppression expired and when, and a warning line names the file and line of the suppression so it
@@ -94,7 +98,9 @@ class Config:
 
     def rule_options(self) -> dict[str, Any]:
         """What rules see through ctx.option(): free-form options plus the typed keys."""
-        opts: dict[str, Any] = dict(self.options)
+        opts: dict[str, Any] = {k.replace("-", "_"): v for k, v in self.options.items()}
+        for k, v in self.quotas.items():
+            opts.setdefault(k.replace("-", "_"), v)
         opts["severity_overrides"] = dict(self.severity)
         opts["quotas"] = dict(self.quotas)
         if self.admin_ports is not None:
@@ -288,9 +294,13 @@ def parse_config(text: str, path: Path) -> Config:
             raise _err(path, loc.line("severity", rid),
                        f"severity.{rid}: {sev!r} is not one of {', '.join(SEVERITIES)}")
         cfg.severity[rid.upper()] = sev
+    def quota_ok(v: Any) -> bool:
+        return not isinstance(v, bool) and isinstance(v, (int, float)) and v >= 0
+
     for name, value in table.get("quotas", {}).items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise _err(path, loc.line("quotas", name), f"quotas.{name}: expected a non-negative number, got {value!r}")
+        if not (quota_ok(value) or (isinstance(value, dict) and value and all(map(quota_ok, value.values())))):
+            raise _err(path, loc.line("quotas", name),
+                       f"quotas.{name}: expected a non-negative number (or a table of them), got {value!r}")
         cfg.quotas[name] = value
     cfg.options = dict(table.get("options", {}))
 

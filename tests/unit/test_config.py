@@ -30,10 +30,10 @@ admin-ports = [3389, 22, 22]
 NET005 = "low"
 
 [tool.preflight.quotas]
-"L-1216C47A" = 256
+sg-rule-quota = {inbound = 120}
 
 [tool.preflight.options]
-max_fanout = 3
+max-fanout = 3
 
 [[tool.preflight.suppress]]
 rule = "NET002"
@@ -55,7 +55,8 @@ def test_pyproject_table_is_read(tmp_path):
     assert cfg.admin_ports == [22, 3389]
     assert cfg.severity == {"NET005": "low"}
     assert cfg.rule_options() == {"max_fanout": 3, "severity_overrides": {"NET005": "low"},
-                                  "quotas": {"L-1216C47A": 256}, "admin_ports": [22, 3389]}
+                                  "quotas": {"sg-rule-quota": {"inbound": 120}}, "admin_ports": [22, 3389],
+                                  "sg_rule_quota": {"inbound": 120}}
     first, second = cfg.suppressions
     assert first == Suppression("NET002", "subnet-0a*", "bastion subnet, public IP from an EIP",
                                 dt.date(2026, 12, 31), where=f"{tmp_path}/pyproject.toml:16")
@@ -174,3 +175,34 @@ def test_suppression_rule_prefix_glob_region_and_account():
     assert not Suppression("SG", "*", "r", account="999*").matches(f)
     assert not Suppression("NET", "*", "r").matches(f)
     assert not Suppression("SG01", "sg-10", "r").matches(f)
+
+
+def _world_group(*ports: int):
+    from preflight.inventory.model import Inventory, SecurityGroup, SecurityGroupRule
+
+    rules = tuple(SecurityGroupRule(id=f"sgr-{p}", group_id="sg-1", ip_protocol="tcp", from_port=p, to_port=p,
+                                    cidr_ipv4="0.0.0.0/0") for p in ports)
+    return Inventory(account="1", region="eu-south-1", security_groups=(
+        SecurityGroup(id="sg-1", group_name="web", vpc_id="vpc-1", rules=rules),))
+
+
+def test_config_reaches_rules_admin_ports_and_quotas(tmp_path):
+    from preflight import engine
+
+    all_rules = engine.load_rules()
+    inv = _world_group(8080, 8081)
+    chosen = engine.select_rules(all_rules, ["SG004", "SG005"])
+    plain = engine.run([inv], chosen, None, load_config(start=tmp_path).rule_options())
+    assert [f.rule for f in plain.findings] == []  # 8080 is no admin port; 2 rules is far under 60
+    cfg = load_config(write(tmp_path / ".preflight.toml", """
+        admin-ports = [8080]
+        [quotas]
+        sg-rule-quota = 1
+        [severity]
+        SG005 = "critical"
+        """))
+    report = engine.run([inv], chosen, None, cfg.rule_options())
+    got = {(f.rule, f.resource, f.severity) for f in report.findings}
+    assert got == {("SG004", "sg-1", "high"), ("SG005", "sg-1", "critical")}
+    sg004 = next(f for f in report.findings if f.rule == "SG004")
+    assert "8080" in sg004.message and "sgr-8080" in sg004.message and "sgr-8081" not in sg004.message
