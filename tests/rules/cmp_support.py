@@ -87,3 +87,18 @@ def ready() -> Inventory:
     with sandbox("compute-blockers", REGION) as (session, seeder):
         serve_quotas(seeder, {**COMPUTE_QUOTAS, "L-DB2E81BA": 8})  # 4 running + 4 requested = 8
         return collect(session, REGION, set(CMP_NEEDS), as_plan(READY_PLAN))
+
+
+def extras_in_moto(seed: Callable[[Any], None], plan: Plan | Mapping[str, Any], *names: str) -> Inventory:
+    """Only the named compute extras (no network collection), read from a freshly seeded moto: fast."""
+    from moto import mock_aws
+
+    from preflight.collect.aws import EXTRA_COLLECTORS, AwsSession
+    from preflight.collect.sandbox import Seeder
+
+    with mock_aws():
+        session = AwsSession(region=REGION)
+        seed(Seeder(session, REGION))
+        p = as_plan(plan)
+        return Inventory(region=REGION, account="123456789012",
+                         extra={n: EXTRA_COLLECTORS[n](session, REGION, p) for n in names})

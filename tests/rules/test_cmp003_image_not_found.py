@@ -6,7 +6,7 @@ from typing import Any
 
 from preflight.collect.scenarios.compute import COMPUTE_PLAN, KNOWN_MOTO_IMAGES
 from preflight.inventory.model import Inventory, Unreadable
-from tests.rules.cmp_support import READY_PLAN, REGION, blockers, collect_seeded, run, ready
+from tests.rules.cmp_support import READY_PLAN, REGION, blockers, extras_in_moto, run, ready
 
 X86_TYPES = {"types": {"g4dn.xlarge": {"vcpus": 4, "architectures": ["x86_64"]}}}
 
@@ -33,16 +33,15 @@ def test_near_miss_an_available_image_of_the_right_architecture() -> None:
 
 def test_arm64_image_for_an_x86_type_and_a_disabled_image_in_moto() -> None:
     arm = KNOWN_MOTO_IMAGES["arm64"]
-    i = collect_seeded(lambda s: None, {"instance_type": "g4dn.xlarge", "image": arm},
-                       needs={"images", "instance_types"})
+    i = extras_in_moto(lambda s: None, {"instance_type": "g4dn.xlarge", "image": arm}, "images", "instance_types")
     [f] = run("CMP003", i, {"instance_type": "g4dn.xlarge", "image": arm})
     assert f.resource == arm and f.path == (arm, "g4dn.xlarge")
     assert f"image {arm} (al2022-ami-2022.0.20220728.1-kernel-5.15-arm64) is arm64" in f.message
     assert "but g4dn.xlarge runs x86_64: RunInstances would fail with InvalidParameterValue" in f.message
 
     x86 = KNOWN_MOTO_IMAGES["x86_64"]
-    i = collect_seeded(lambda s: s.ec2.disable_image(ImageId=x86), {"instance_type": "m5.large", "image": x86},
-                       needs={"images"})
+    i = extras_in_moto(lambda s: s.ec2.disable_image(ImageId=x86), {"instance_type": "m5.large", "image": x86},
+                       "images")
     [f] = run("CMP003", i, {"instance_type": "m5.large", "image": x86})
     assert f.resource == x86 and "is in state disabled, not available" in f.message
 

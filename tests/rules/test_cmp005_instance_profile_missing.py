@@ -13,7 +13,7 @@ from preflight.collect import aws_compute as c
 from preflight.collect.aws import Denied
 from preflight.collect.scenarios.compute import COMPUTE_PLAN
 from preflight.inventory.model import Inventory, Unreadable
-from tests.rules.cmp_support import READY_PLAN, REGION, as_plan, blockers, collect_seeded, run, ready
+from tests.rules.cmp_support import READY_PLAN, REGION, as_plan, blockers, extras_in_moto, run, ready
 
 ROLE = "arn:aws:iam::123456789012:role/app-role"
 USER = "arn:aws:iam::123456789012:user/deployer"
@@ -36,7 +36,7 @@ def test_missing_profile_in_moto() -> None:
 def test_profile_without_a_role_in_moto() -> None:
     def seed(s: Any) -> None:
         s.session.client("iam", REGION).create_instance_profile(InstanceProfileName="empty")
-    i = collect_seeded(seed, {"instance_profile": "empty"}, needs={"instance_profiles"})
+    i = extras_in_moto(seed, {"instance_profile": "empty"}, "instance_profiles")
     [f] = run("CMP005", i, {"instance_profile": "empty"})
     assert f.resource == "empty" and "holds no role, so instances launched with it get no credentials" in f.message
     assert f.fix is not None and "add-role-to-instance-profile --instance-profile-name empty" in f.fix.commands[0]
