@@ -52,8 +52,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     scope = "global" if a.cloud == "gcp" else ctx.inventory.region
     before = (cache.get("previous_verdicts") or {}).get(scope, {})
-    lost = [p for p, d in before.items() if d == ALLOW and a.decision(p) != ALLOW and p in a.verdicts]
-    gained = [p for p, d in before.items() if d != ALLOW and a.decision(p) == ALLOW]
+    needed = list(dict.fromkeys(p for cap in a.capabilities.values() for p in cap.permissions))
+    lost = [p for p in needed if before.get(p) == ALLOW and a.decision(p) != ALLOW]
+    gained = [p for p in needed if p in before and before[p] != ALLOW and a.decision(p) == ALLOW]
     prev = cache.get("previous") or {}
     since = f" (cached {prev['created_at']})" if prev.get("created_at") else ""
     delta = ""

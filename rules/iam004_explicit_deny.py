@@ -57,7 +57,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     for cap in a.capabilities.values():
         for p in cap.permissions:
             v = a.verdicts.get(p, {})
-            allowed = v.get("allowed_by") or []
+            # Boundaries and SCPs only limit; the grant comes from an identity policy.
+            allowed = [r for r in v.get("allowed_by") or [] if r.get("kind", "identity") == "identity"]
             if p in seen or not allowed:
                 continue
             seen.add(p)
@@ -65,8 +66,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 by = _refs(v.get("denied_by") or [])
                 parts.append(f"{p} is allowed by {_refs(allowed)} but explicitly denied by {by}")
                 denied[p] = {"capability": cap.name, "denied_by": by, "allowed_by": _refs(allowed)}
-            elif v.get("decision") == IMPLICIT_DENY and "boundary" in v.get("reason", "") or \
-                    v.get("decision") == IMPLICIT_DENY and "SCP" in v.get("reason", ""):
+            elif v.get("decision") == IMPLICIT_DENY and any(w in v.get("reason", "") for w in ("boundary", "SCP")):
                 parts.append(f"{p} is allowed by {_refs(allowed)} but {v['reason']}")
                 denied[p] = {"capability": cap.name, "denied_by": v["reason"], "allowed_by": _refs(allowed)}
     if not parts:
