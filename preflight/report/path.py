@@ -161,27 +161,46 @@ def render_table(result: PathResult, all_blockers: bool = False) -> str:
     return buf.getvalue()
 
 
-def highlight_nodes(result: PathResult) -> list[str]:
-    """Graph node ids along the path, in the order the packet meets them."""
-    nodes: list[str] = []
+def highlight_nodes(result: PathResult, all_blockers: bool = False) -> list[str]:
+    """Graph node ids along the path (up to the first blocker unless `all_blockers`), ordered
+    instance -> security group, instance -> subnet -> network ACL, subnet -> route table ->
+    gateway -> internet, so that consecutive ids follow the graph's own edges where it has them."""
+    hops = result.shown_hops(all_blockers)
+    seq: list[str] = []
+
+    def part(ep: Any) -> None:
+        if not ep.internal:
+            return
+        groups = [g for h in hops if h.kind == "security_group" for g in h.id.split(",") if g in ep.group_ids]
+        acls = [h.id for h in hops if h.kind == "network_acl" and ep.subnet and h.id.startswith("acl-")]
+        seq.extend([ep.id, *groups, ep.id, ep.subnet.id, *acls[:1], ep.subnet.id])
+
+    part(result.source if result.source.internal else result.destination)
+    way: list[str] = []
+    for h in hops:
+        if h.kind in ("route_table", "internet_gateway", "egress_only_igw", "vpc_peering"):
+            way.append(h.id)
+        elif h.kind == "nat_gateway":
+            way.extend([h.id, *h.refs])  # the NAT gateway, then its own subnet
     if not result.source.internal:
-        nodes.append(INTERNET)
-    for hop in result.hops:
-        if hop.kind == "public_ip":
-            continue
-        for node in hop.id.split(","):
-            if node not in nodes:
-                nodes.append(node)
-    if not result.destination.internal:
-        nodes.append(INTERNET)
-    return nodes
+        way.reverse()  # inbound hops are listed gateway first; draw them from the subnet outwards
+    seq.extend(way)
+    if result.source.internal and result.destination.internal:
+        part(result.destination)
+    else:
+        seq.append(INTERNET)
+    out: list[str] = []
+    for node in seq:  # drop immediate repeats only; a node may come back to draw the next edge
+        if not out or out[-1] != node:
+            out.append(node)
+    return out
 
 
-def render_dot(result: PathResult, inventory: Inventory) -> str:
+def render_dot(result: PathResult, inventory: Inventory, all_blockers: bool = False) -> str:
     from preflight import graph as g
 
     built = g.build(inventory)
-    nodes = [n for n in highlight_nodes(result) if n in built]
+    nodes = [n for n in highlight_nodes(result, all_blockers) if n in built]
     return g.to_dot(built, highlight=nodes)
 
 
@@ -189,5 +208,5 @@ def render(result: PathResult, fmt: str, inventory: Inventory, all_blockers: boo
     if fmt == "json":
         return render_json(result, all_blockers)
     if fmt == "dot":
-        return render_dot(result, inventory)
+        return render_dot(result, inventory, all_blockers)
     return render_table(result, all_blockers)

@@ -666,8 +666,8 @@ class _Walk:
             entry = nacl_sem.first_match(acl, egress, proto, bad[0], peer)
             self.add(Hop("network_acl", acl.id, direction, "blocked",
                          f"{acl.id} denies replies {way} {prep} {peer} on ephemeral port {bad[0]}"
-                         f"{' and others' if len(bad) > 1 else ''} ({self._entry_text(entry)}); the connection "
-                         f"opens but no answer gets back",
+                         f"{' and others' if len(bad) > 1 else ''} by {self._entry_text(entry)}; the request "
+                         f"gets in but no answer gets back",
                          code="NACL_DENY_RETURN", rule=self._entry_text(entry),
                          fix=_fix_nacl(acl, egress, proto, EPHEMERAL, peer, entry)))
             return
@@ -813,7 +813,7 @@ class _Walk:
             return
         addr = ", ".join(nat.public_ips) or "its Elastic IP"
         self.add(Hop("nat_gateway", nat_id, "outbound", "ok",
-                     f"{nat_id} in {nat.subnet_id} translates to {addr}"))
+                     f"{nat_id} in {nat.subnet_id} translates to {addr}", refs=(nat.subnet_id,)))
         subnet = self.topo.subnets.get(nat.subnet_id)
         if subnet is None:
             self.add(Hop("nat_gateway", nat_id, "outbound", "unknown",

@@ -365,10 +365,18 @@ def test_peering_between_vpcs() -> None:
 # --- output ---------------------------------------------------------------------------------------
 def test_dot_highlights_the_path() -> None:
     r = reach.path(healthy(), "internet", WEB, "tcp", 8000)
-    assert highlight_nodes(r)[:3] == ["internet", IGW, RTB_PUB]
+    assert highlight_nodes(r) == [WEB, SG_WEB, WEB, PUB, ACL, PUB, RTB_PUB, IGW, "internet"]
     dot = render_dot(r, healthy())
     assert '"igw-1" [label="internet_gateway\\nigw-1", color=red, penwidth=2];' in dot
-    assert '"rtb-pub" -> "igw-1" [label="ROUTES_TO 0.0.0.0/0"' in dot
+    for edge in ('"rtb-pub" -> "igw-1" [label="ROUTES_TO 0.0.0.0/0"', '"i-web" -> "sg-web" [label="PROTECTED_BY"',
+                 '"subnet-pub" -> "acl-1" [label="ASSOCIATED_WITH"', '"igw-1" -> "internet" [label="ROUTES_TO'):
+        line = next(x for x in dot.splitlines() if x.strip().startswith(edge))
+        assert "color=red" in line, line
+    # stopped at the missing route: the route table is drawn, the gateway behind it is not reached
+    stop = reach.path(apply(drop_routes(RTB_PUB, "0.0.0.0/0")), WEB, "internet", "tcp", 443)
+    assert highlight_nodes(stop)[-2:] == [RTB_PUB, "internet"] and IGW not in highlight_nodes(stop)
+    nat = reach.path(healthy(), PRIV_I, "internet", "tcp", 443)
+    assert highlight_nodes(nat)[-6:] == [RTB_PRIV, NAT, PUB, RTB_PUB, IGW, "internet"]
 
 
 def test_json_contract() -> None:
