@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import preflight.collect.aws_compute  # noqa: F401  (registers the extra collectors this rule needs)
 from preflight.engine import Context, Finding, rule
@@ -14,6 +15,44 @@ def _principal_name(arn: str) -> tuple[str, str]:
     tail = arn.split(":", 5)[-1] if arn.count(":") >= 5 else ""
     kind, _, rest = tail.partition("/")
     return kind, rest.rsplit("/", 1)[-1]
+
+
+def local_pass_role(extra: dict[str, Any], role_arn: str, region: str) -> dict[str, Any] | None:
+    """PassRole verdict from the caller's own policies (the `iam` extra, read for the IAM rules),
+    evaluated locally for this exact role and service; None when those policies were not read."""
+    data = extra.get("iam") or {}
+    if data.get("kind") == "root":
+        return {"decision": "allowed", "principal": data.get("principal", ""), "method": "root"}
+    if data.get("method") != "local" or "policies" not in data:
+        return None
+    from preflight.permissions import parse_aws_policies
+    from preflight.semantics import iam
+
+    principal = data.get("principal", "")
+    try:
+        identity, boundary, scps = parse_aws_policies(data)
+    except iam.PolicyError as exc:
+        return {"decision": "unknown", "reason": f"malformed policy document: {exc}", "principal": principal}
+    req = iam.Request("iam:PassRole", resource=role_arn, region=region, account=data.get("account", ""),
+                      context={"iam:PassedToService": "ec2.amazonaws.com", "aws:RequestedRegion": region})
+    v = iam.evaluate(req, identity, boundary, scps)
+    refs = v.denied_by or v.allowed_by or v.undecided
+    decision = {"ALLOW": "allowed", "DENY": "denied", "IMPLICIT_DENY": "denied"}.get(v.decision.value, "unknown")
+    eval_decision = {"DENY": "explicitDeny", "IMPLICIT_DENY": "implicitDeny"}.get(v.decision.value, "")
+    return {"decision": decision, "eval_decision": eval_decision, "principal": principal, "method": "local",
+            "matched": [r.label() for r in refs], "reason": v.reason}
+
+
+def pass_role_verdict(extra: dict[str, Any], simulated: dict[str, Any], role_arn: str, region: str) -> dict[str, Any]:
+    """The simulator's definite answer, else the local evaluation's, else UNKNOWN with both reasons."""
+    local = local_pass_role(extra, role_arn, region)
+    for v in (simulated, local):
+        if v and v.get("decision") in ("allowed", "denied"):
+            return v
+    reasons = [v.get("reason", "") for v in (local, simulated) if v and v.get("reason")]
+    perms = [simulated.get("permission")] if simulated.get("permission") else []
+    return {"decision": "unknown", "reason": "; ".join(reasons) or "no verdict", "permission": ", ".join(perms),
+            "principal": (local or {}).get("principal") or simulated.get("principal", "")}
 
 
 @rule(
@@ -33,7 +72,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
     Reads the plan's instance profile (iam GetInstanceProfile) and reports it when it does not
     exist or holds no role; when it has a role, asks whether the caller may `iam:PassRole` that
-    role to EC2 (IAM's policy simulator). A verdict it cannot get is UNKNOWN, never a pass.
+    role to EC2: IAM's policy simulator when the caller may use it, else preflight's local policy
+    evaluator on the caller's policies (read for the IAM rules). A verdict neither can give is
+    UNKNOWN, never a pass.
 
     Why is this bad?
     Instances launched without their role cannot reach S3, ECR or anything else they were meant
@@ -72,7 +113,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                                    "--role-name ROLE", description="add the instances' role to the profile"))
         return
     role_arn = roles[0]["arn"]
-    verdict = data.get("pass_role") or {}
+    verdict = pass_role_verdict(ctx.inventory.extra, data.get("pass_role") or {}, role_arn, ctx.region)
     decision = verdict.get("decision", "unknown")
     principal = verdict.get("principal", "")
     if decision == "denied":
@@ -82,7 +123,10 @@ def check(ctx: Context) -> Iterator[Finding]:
             "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}]}, separators=(",", ":"))
         put = (f"aws iam put-{kind}-policy --{kind}-name {pname} --policy-name pass-{roles[0]['name']} "
                f"--policy-document '{policy}'") if kind in ("role", "user") else ""
-        how = f" ({verdict.get('eval_decision')})" if verdict.get("eval_decision") else ""
+        source = {"simulate": "IAM policy simulator", "local": "your IAM policies, evaluated locally"}.get(
+            verdict.get("method", ""), "")
+        how = ", ".join(x for x in (verdict.get("eval_decision", ""), source) if x)
+        how = f" ({how})" if how else ""
         yield ctx.fail(name, f"{principal or 'the caller'} may not iam:PassRole {role_arn}{how}, the role of "
                              f"instance profile {name}: RunInstances would fail with UnauthorizedOperation",
                        path=(principal, role_arn, name) if principal else (role_arn, name),
@@ -90,7 +134,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                        fix=ctx.fix(*([put] if put else []),
                                    description="allow iam:PassRole on the role, for EC2 only"))
     elif decision != "allowed":
-        perm = verdict.get("permission") or "iam:SimulatePrincipalPolicy"
+        perm = verdict.get("permission") or "iam:SimulatePrincipalPolicy (or read access to your IAM policies)"
         why = verdict.get("reason") or "no verdict"
         yield ctx.unknown(name, f"cannot tell whether the caller may iam:PassRole {role_arn} (role of instance "
                                 f"profile {name}): {why}; grant {perm} to check",

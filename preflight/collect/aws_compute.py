@@ -242,21 +242,25 @@ def profile_name(value: str) -> str:
     return value.rsplit("/", 1)[-1] if value.startswith("arn:") else value
 
 
-def caller_principal_arn(session: Any, region: str) -> str:
-    """The IAM principal the caller acts as (an assumed role's session ARN -> the role's ARN)."""
+def caller_principal(session: Any, region: str) -> tuple[str, str]:
+    """(kind, ARN) of the IAM principal the caller acts as; an assumed role's session ARN becomes
+    the role's ARN with its path (the simulator needs it exactly)."""
+    from preflight.collect.aws_iam import principal_of
+
     arn = session.client("sts", region).get_caller_identity().get("Arn", "")
+    who = principal_of(arn)
     if ":assumed-role/" in arn:
         role = arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
-        return session.client("iam", region).get_role(RoleName=role)["Role"]["Arn"]
-    return arn
+        return "role", session.client("iam", region).get_role(RoleName=role)["Role"]["Arn"]
+    return who["kind"], (who["arn"] if who["kind"] in ("user", "role") else arn)
 
 
 def simulate_pass_role(session: Any, region: str, role_arn: str) -> dict[str, Any]:
     """Ask IAM's policy simulator whether the caller may pass `role_arn` to EC2."""
     perm = "iam:SimulatePrincipalPolicy"
     try:
-        principal = caller_principal_arn(session, region)
-        if principal.endswith(":root"):
+        kind, principal = caller_principal(session, region)
+        if kind == "root":  # the account root (or moto's catch-all identity) is not limited by IAM
             return {"decision": "allowed", "principal": principal, "method": "root"}
         res = session.client("iam", region).simulate_principal_policy(
             PolicySourceArn=principal, ActionNames=["iam:PassRole"], ResourceArns=[role_arn],

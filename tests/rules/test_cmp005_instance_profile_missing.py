@@ -47,11 +47,10 @@ def test_profile_named_by_arn() -> None:
     assert c.profile_name("app") == "app"
 
 
-def test_near_miss_existing_profile_with_a_role_in_moto_is_at_most_unknown() -> None:
-    found = run("CMP005", ready(), READY_PLAN)
-    # moto has no policy simulator: never a FAIL, never a silent pass; the permission is named.
-    assert [(f.status, f.resource) for f in found] == [("UNKNOWN", "other-profile")]
-    assert "grant iam:SimulatePrincipalPolicy" in found[0].message
+def test_near_miss_existing_profile_with_a_role_in_moto() -> None:
+    # moto's caller is its catch-all identity, which IAM does not limit (like the account root).
+    assert ready().extra["instance_profiles"]["pass_role"]["method"] == "root"
+    assert run("CMP005", ready(), READY_PLAN) == []
 
 
 def test_pass_role_denied_and_allowed() -> None:
@@ -124,3 +123,71 @@ def test_get_instance_profile_denied_names_the_permission() -> None:
     i = Inventory(region=REGION, unreadable=(denied,))
     [f] = run("CMP005", i, {"instance_profile": "app"})
     assert f.status == "UNKNOWN" and "grant iam:GetInstanceProfile" in f.message
+
+
+class NoSimulator:
+    def get_caller_identity(self) -> dict[str, str]:
+        return {"Arn": USER}
+
+    def simulate_principal_policy(self, **_: Any) -> Any:
+        raise NotImplementedError("The simulate_principal_policy action has not been implemented")
+
+
+def test_simulator_not_implemented_is_unknown() -> None:
+    fake = NoSimulator()
+    verdict = c.simulate_pass_role(StubSession(iam=fake, sts=fake), REGION, ROLE)
+    assert verdict == {"decision": "unknown", "reason": "the IAM policy simulator is not available here",
+                       "permission": "iam:SimulatePrincipalPolicy"}
+    [f] = run("CMP005", profile(pass_role=verdict), {"instance_profile": "app"})
+    assert f.status == "UNKNOWN" and f.path == (ROLE, "app")
+    assert f"cannot tell whether the caller may iam:PassRole {ROLE}" in f.message
+
+
+# --- the local policy evaluator on the caller's policies (the `iam` extra of the IAM rules) -------------
+
+def iam_extra(*statements: dict[str, Any], boundary: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"kind": "user", "principal": USER, "account": "123456789012", "method": "local",
+            "policies": [{"name": "deployer-policy", "document": {"Version": "2012-10-17",
+                                                                   "Statement": list(statements)}}],
+            "boundary": boundary, "scps": None}
+
+
+def with_iam(iam: dict[str, Any]) -> Inventory:
+    i = profile(pass_role={"decision": "unknown", "reason": "the IAM policy simulator is not available here",
+                           "permission": "iam:SimulatePrincipalPolicy"})
+    return Inventory(region=REGION, extra={**i.extra, "iam": iam})
+
+
+PASS_TO_EC2 = {"Effect": "Allow", "Action": "iam:PassRole", "Resource": ROLE,
+               "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}
+
+
+@pytest.mark.parametrize(("statements", "status", "text"), [
+    ([PASS_TO_EC2], None, ""),
+    ([{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}], None, ""),
+    ([{**PASS_TO_EC2, "Resource": "arn:aws:iam::123456789012:role/other"}], "FAIL", "(implicitDeny)"),
+    ([{**PASS_TO_EC2, "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}}],
+     "FAIL", "(implicitDeny)"),
+    ([PASS_TO_EC2, {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "arn:aws:iam::*:role/app-*"}],
+     "FAIL", "(explicitDeny)"),
+    ([{**PASS_TO_EC2, "Condition": {"StringEquals": {"aws:PrincipalTag/team": "ml"}}}], "UNKNOWN", "grant"),
+])
+def test_local_evaluation_of_pass_role(statements: list[dict[str, Any]], status: str | None, text: str) -> None:
+    found = run("CMP005", with_iam(iam_extra(*statements)), {"instance_profile": "app"})
+    if status is None:
+        assert found == []
+        return
+    [f] = found
+    assert f.status == status and f.resource == "app" and text in f.message
+    if status == "FAIL":
+        assert f"{USER} may not iam:PassRole {ROLE}" in f.message
+        assert f.details["matched"] or "implicitDeny" in f.message
+
+
+def test_simulator_answer_wins_over_local_evaluation() -> None:
+    i = with_iam(iam_extra(PASS_TO_EC2))
+    prof = {**i.extra["instance_profiles"], "pass_role": {"decision": "denied", "eval_decision": "explicitDeny",
+                                                           "principal": USER, "matched": ["scp-deny"]}}
+    [f] = run("CMP005", Inventory(region=REGION, extra={**i.extra, "instance_profiles": prof}),
+              {"instance_profile": "app"})
+    assert f.status == "FAIL" and f.details["matched"] == ["scp-deny"]
