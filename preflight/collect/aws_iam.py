@@ -204,6 +204,8 @@ def read_scps(session: AwsSession, region: str, account: str) -> tuple[list[list
     """SCP levels from the root down to the account, or None with a note when not readable."""
     try:
         org = session.client("organizations", region)
+        if org.describe_organization()["Organization"].get("MasterAccountId") == account:
+            return None, "the management account: SCPs do not apply to its users and roles"
         targets = [account]
         child = account
         for _ in range(8):  # the organisation tree is at most 5 OUs deep
