@@ -165,11 +165,12 @@ PASS_TO_EC2 = {"Effect": "Allow", "Action": "iam:PassRole", "Resource": ROLE,
 @pytest.mark.parametrize(("statements", "status", "text"), [
     ([PASS_TO_EC2], None, ""),
     ([{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}], None, ""),
-    ([{**PASS_TO_EC2, "Resource": "arn:aws:iam::123456789012:role/other"}], "FAIL", "(implicitDeny)"),
+    ([{**PASS_TO_EC2, "Resource": "arn:aws:iam::123456789012:role/other"}], "FAIL",
+     "(implicitDeny, your IAM policies, evaluated locally)"),
     ([{**PASS_TO_EC2, "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}}],
-     "FAIL", "(implicitDeny)"),
+     "FAIL", "(implicitDeny, your IAM policies, evaluated locally)"),
     ([PASS_TO_EC2, {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "arn:aws:iam::*:role/app-*"}],
-     "FAIL", "(explicitDeny)"),
+     "FAIL", "(explicitDeny, your IAM policies, evaluated locally)"),
     ([{**PASS_TO_EC2, "Condition": {"StringEquals": {"aws:PrincipalTag/team": "ml"}}}], "UNKNOWN", "grant"),
 ])
 def test_local_evaluation_of_pass_role(statements: list[dict[str, Any]], status: str | None, text: str) -> None:
