@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from preflight.engine import Finding, rule
+from preflight.semantics import reach as reach_engine
 from preflight.semantics.routes import Reachability, Topology
 from rules import _net
 
 MAX_LISTED = 10
+NO_REASON = "not reachable from the internet"
 
 
 @rule(
@@ -31,6 +33,7 @@ MAX_LISTED = 10
         "https://docs.aws.amazon.com/vpc/latest/userguide/modify-subnets.html",
     ),
     needs={"vpcs", "subnets", "route_tables", "internet_gateways"},
+    fixer="subnet-make-public",
 )
 def check(ctx: Any) -> Iterator[Finding]:
     """What it does:
@@ -56,9 +59,10 @@ def check(ctx: Any) -> Iterator[Finding]:
     and `aws ec2 modify-subnet-attribute --subnet-id subnet-1 --map-public-ip-on-launch`.
 
     Fix safety:
-    Adding a default route to a route table shared by other subnets (for example the main table)
-    makes those subnets internet-routed too; the fix description names them. Mapping public IPs only
-    affects instances launched later.
+    The fix works on the closest candidate only. A main route table shared with other subnets is
+    not changed: the subnet gets its own route table (copying the main table's other routes), so the
+    other subnets do not become internet-routed. Mapping public IPs only affects instances launched
+    later.
     """
     if _net.plan_public_ip(ctx) is False:
         return
@@ -86,12 +90,19 @@ def check(ctx: Any) -> Iterator[Finding]:
         candidates = [s for s in inv.subnets if not plan_vpc or s.vpc_id == plan_vpc]
 
     rejected: list[tuple[tuple[int, ...], Any, Reachability | None, list[str]]] = []
+    codes: dict[str, list[str]] = {}  # the `preflight path` codes of each rejected subnet, in path order
     for s in candidates:
         reach = t.public_reachability(s.id, _net.launch_public_ip(ctx, s))
-        if reach is not None and reach.usable and not (plan_vpc and s.vpc_id != plan_vpc):
+        # Usable or not is `preflight path`'s answer (one engine), so the two never disagree.
+        usable = reach_engine.internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t)
+        if reach is not None and usable and s.state in ("available", "") and not (plan_vpc and s.vpc_id != plan_vpc):
             return  # one usable subnet is enough
+        blockers = reach_engine.internet_blockers(inv, s.id, _net.launch_public_ip(ctx, s), 4, t)
+        codes[s.id] = [h.code for h in blockers]
         planned = bool(getattr(ctx.plan, "given", ()))
         reasons = _reasons(t, reach, plan_vpc, planned) if reach is not None else ["not found"]
+        if reasons == [NO_REASON] and blockers:
+            reasons = [blockers[0].detail]
         rejected.append((_rank(reach, plan_vpc), s, reach, reasons))
     rejected.sort(key=lambda x: (x[0], x[1].id))
 
@@ -99,7 +110,8 @@ def check(ctx: Any) -> Iterator[Finding]:
     lines = [f"{_net.label(s)} in {s.vpc_id}: {_first_and_more(reasons)}" for _, s, _, reasons in rejected]
     lines += [f"{sid}: named by the plan but not found in {region}" for sid in missing]
     details: dict[str, Any] = {
-        "candidates": [{"subnet": s.id, "vpc": s.vpc_id, "reasons": reasons} for _, s, _, reasons in rejected]
+        "candidates": [{"subnet": s.id, "vpc": s.vpc_id, "reasons": reasons, "codes": codes.get(s.id, [])}
+                       for _, s, _, reasons in rejected]
         + [{"subnet": sid, "vpc": "", "reasons": ["not found"]} for sid in missing],
     }
 
@@ -130,7 +142,7 @@ def check(ctx: Any) -> Iterator[Finding]:
         + closest
     )
     yield ctx.fail(best.vpc_id, message, path=path, details=details,
-                   fix=ctx.fix(*commands, description=description, fixer=None))
+                   fix=ctx.fix(*commands, description=description))
 
 
 def _reasons(t: Topology, r: Reachability, plan_vpc: str, has_plan: bool) -> list[str]:
@@ -150,7 +162,7 @@ def _reasons(t: Topology, r: Reachability, plan_vpc: str, has_plan: bool) -> lis
     if r.ipv6_verdict == "not_igw" and r.ipv6_route is not None and r.ipv6_route.target_kind == "egress_only_igw":
         out.append(f"its ::/0 route goes to egress-only gateway {r.ipv6_route.target_id}, which carries "
                    f"outbound IPv6 only, never inbound")
-    return out or ["not reachable from the internet"]
+    return out or [NO_REASON]
 
 
 def _rank(r: Reachability | None, plan_vpc: str) -> tuple[int, ...]:

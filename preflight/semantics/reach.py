@@ -724,7 +724,9 @@ class _Walk:
         """Report the route itself; False when it is a blackhole (target gone)."""
         state = self.topo.route_state(route, table.vpc_id)
         text = f"{route.destination} -> {route.target_id or route.target_kind}"
-        detached_igw = route.target_kind == "internet_gateway" and route.target_id in self.topo.igws
+        igw = self.topo.igws.get(route.target_id) if route.target_kind == "internet_gateway" else None
+        # a gateway that exists but is detached is reported at the gateway hop (IGW_NOT_ATTACHED)
+        detached_igw = igw is not None and table.vpc_id not in igw.attached_vpcs()
         if state == "blackhole" and not detached_igw:
             self.add(Hop("route_table", table.id, direction, "blocked",
                          f"{table.id} route {text} is a blackhole: {route.target_id or 'its target'} no longer "
@@ -1035,6 +1037,17 @@ def _internal(walk: _Walk, src: Endpoint, dst: Endpoint) -> None:
         walk.nacl(src.subnet, dst.cidr, egress=False, ret=True)
 
 
+def internet_usable(inventory: Inventory, subnet_id: str, public_ip: bool | None = None,
+                    topology: Topology | None = None) -> bool:
+    """Can an instance launched in `subnet_id` be reached from the internet over IPv4 or IPv6
+    (gateways, routes and addresses; ports aside)? NET001's test for a usable subnet."""
+    topo = topology or Topology(inventory)
+    if not internet_blockers(inventory, subnet_id, public_ip, 4, topo):
+        return True
+    return bool(topo.subnets[subnet_id].ipv6_cidr_blocks) and not internet_blockers(
+        inventory, subnet_id, public_ip, 6, topo)
+
+
 # --- NET001's question, answered by the same engine ----------------------------------------------
 def internet_blockers(inventory: Inventory, subnet_id: str, public_ip: bool | None = None, version: int = 4,
                       topology: Topology | None = None) -> list[Hop]:
@@ -1044,8 +1057,11 @@ def internet_blockers(inventory: Inventory, subnet_id: str, public_ip: bool | No
     the reason `preflight path --from internet --to SUBNET` names first."""
     topo = topology or Topology(inventory)
     subnet = topo.subnets[subnet_id]
-    resolver = _Resolver(inventory, topo, (), public_ip)
-    ep = _with_address(resolver._subnet_endpoint(subnet, subnet_id), version)
+    # Built directly (no group lookup: ports aside), so NET001 stays linear in the number of subnets.
+    ep = _with_address(Endpoint(
+        kind="subnet", id=subnet.id, input=subnet.id, subnet=subnet, label=subnet.name,
+        public_ip="on launch" if bool(public_ip) or subnet.map_public_ip_on_launch else "",
+        ipv6="on launch" if subnet.ipv6_cidr_blocks and subnet.assign_ipv6_address_on_creation else ""), version)
     walk = _Walk(inventory, topo, "all", None, version)
     walk.from_internet(ep, "0.0.0.0/0" if version == 4 else "::/0")
     return [h for h in walk.hops if h.status != "ok"]

@@ -37,6 +37,7 @@ SG_WEB, SG_DEFAULT = "sg-web", "sg-default"
 WEB, PRIV_I = "i-web", "i-priv"
 V6_VPC = "2600:1f18:aa::/56"
 V6_PUB, V6_PRIV = "2600:1f18:aa:1::/64", "2600:1f18:aa:2::/64"
+V4_DEFAULT_IGW_ROUTE = Route(destination_cidr="0.0.0.0/0", target_kind="internet_gateway", target_id=IGW)
 
 
 def local_routes() -> tuple[Route, ...]:

@@ -76,7 +76,6 @@ def no_route_tables_for_priv(inv: Inventory) -> Inventory:
     return dataclasses.replace(inv, route_tables=tables)
 
 
-V4_DEFAULT_IGW = Route(destination_cidr="0.0.0.0/0", target_kind="internet_gateway", target_id=IGW)
 
 # (case id, mutators, src, dst, protocol, port, kwargs, verdict, code, blocking hop id)
 CASES: list[tuple[str, tuple[Any, ...], str, str, str, int | None, dict[str, Any], str, str | None, str | None]] = [
@@ -144,6 +143,10 @@ CASES: list[tuple[str, tuple[Any, ...], str, str, str, int | None, dict[str, Any
      "reachable", None, None),
     ("no-route-table-at-all", (no_route_tables_for_priv,), PRIV_I, "internet", "tcp", 443, {}, "unreachable",
      "NO_ROUTE_TO_DESTINATION", PRIV),
+    ("ec2-reports-blackhole", (drop_routes(RTB_PUB, "0.0.0.0/0"),
+                               add_routes(RTB_PUB, Route(destination_cidr="0.0.0.0/0", target_kind="internet_gateway",
+                                                         target_id=IGW, state="blackhole"))),
+     "internet", WEB, "tcp", 8000, {}, "unreachable", "ROUTE_BLACKHOLE", RTB_PUB),
     ("instance-stopped", (change("instances", WEB, state="stopped"),), "internet", WEB, "tcp", 8000, {},
      "unreachable", "INSTANCE_NOT_RUNNING", WEB),
     ("route-via-transit-gateway", (drop_routes(RTB_PRIV, "0.0.0.0/0"),
