@@ -418,16 +418,37 @@ def _fix_add_route(topo: Topology, table: RouteTable, dest: str, outbound: bool)
 
 
 def _fix_replace_blackhole(topo: Topology, table: RouteTable, route: Route) -> Fix:
-    igws = _attached_igws(topo, table.vpc_id)
-    target = igws[0] if igws else "<igw-id or nat-id>"
-    flag = "--nat-gateway-id" if route.target_kind == "nat_gateway" and not igws else "--gateway-id"
+    """Point the dead route at a live target of the same kind: another NAT gateway of the VPC (or a
+    new one in a public subnet), else the VPC's attached internet gateway (or a new one)."""
+    dest = f"{_dest_flag(route.destination)} {route.destination}"
+    head = f"aws ec2 replace-route --route-table-id {table.id} {dest}"
     if route.target_kind == "nat_gateway":
-        target = "<nat-id>"
-        flag = "--nat-gateway-id"
-    cmd = (f"aws ec2 replace-route --route-table-id {table.id} {_dest_flag(route.destination)} "
-           f"{route.destination} {flag} {target}")
-    return Fix(fixer="route-replace-blackhole", commands=(cmd,),
-               description=f"point {route.destination} in {table.id} at a live target instead of {route.target_id}")
+        live = [n.id for n in topo.nats.values() if n.vpc_id == table.vpc_id and n.id != route.target_id
+                and n.state == "available" and n.connectivity_type != "private"]
+        if live:
+            return Fix(fixer="route-replace-blackhole", commands=(f"{head} --nat-gateway-id {live[0]}",),
+                       description=f"point {route.destination} in {table.id} at {live[0]} instead of the deleted "
+                                   f"{route.target_id}")
+        public = [s.id for s in topo.subnets_by_vpc.get(table.vpc_id, [])
+                  if topo.internet_route(s.id)[2] == "ok"]
+        where = public[0] if public else "<public-subnet-id>"
+        return Fix(fixer="route-replace-blackhole", commands=(
+            "aws ec2 allocate-address --domain vpc",
+            f"aws ec2 create-nat-gateway --subnet-id {where} --allocation-id <eipalloc-id>",
+            f"{head} --nat-gateway-id <nat-id>"),
+            description=f"create a NAT gateway in a public subnet ({where}) and point {route.destination} in "
+                        f"{table.id} at it instead of the deleted {route.target_id}")
+    igws = _attached_igws(topo, table.vpc_id)
+    if igws:
+        return Fix(fixer="route-replace-blackhole", commands=(f"{head} --gateway-id {igws[0]}",),
+                   description=f"point {route.destination} in {table.id} at {igws[0]} instead of "
+                               f"{route.target_id or 'its missing target'}")
+    return Fix(fixer="route-replace-blackhole", commands=(
+        "aws ec2 create-internet-gateway",
+        f"aws ec2 attach-internet-gateway --internet-gateway-id <igw-id> --vpc-id {table.vpc_id}",
+        f"{head} --gateway-id <igw-id>"),
+        description=f"attach a new internet gateway to {table.vpc_id} and point {route.destination} in {table.id} "
+                    f"at it")
 
 
 def _fix_attach_igw(topo: Topology, igw_id: str, vpc_id: str) -> Fix:

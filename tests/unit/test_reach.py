@@ -527,3 +527,14 @@ def test_verdict_does_not_depend_on_entry_listing_order(entries: list[NaclEntry]
     inv = _world(numbered, [])
     rev = _world(list(reversed(numbered)), [])
     assert _verdicts(inv, proto, port) == _verdicts(rev, proto, port)
+
+
+def test_readme_documents_every_code() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Why can't I reach it? `preflight path`", 1)[1].split("\n## ", 1)[0]
+    for code, (fixer, _) in reach.CODES.items():
+        assert f"| `{code}` |" in section, code
+        if fixer:
+            assert f"`{fixer}`" in section, fixer
