@@ -165,58 +165,102 @@ def loose_igws(t: Topology) -> list[InternetGateway]:
 
 
 def usable_igw(t: Topology, region: str, vpc: str, prefer: str = "") -> tuple[str, list[str], str]:
-    """(igw id or shell variable, commands to get it attached to `vpc`, fixer that does that).
+    """(igw id or shell variable, commands to get it attached to `vpc`, how: "", "attach" or "create").
 
-    Reuses the gateway already attached to `vpc`; else attaches a detached one (`prefer` first);
-    else creates one.
+    Reuses the gateway already attached to `vpc`; else attaches a detached one — `prefer` first,
+    else one that no other VPC's routes point at (that one belongs to them); else creates one.
+    Mirrors fixers.igw_attach.igw_changes, so the CLI equivalent and `preflight fix` agree.
     """
     attached = t.igws_by_vpc.get(vpc, [])
     if attached:
         return attached[0].id, [], ""
+    used = {r.target_id: tb.vpc_id for tb in t.inventory.route_tables for r in tb.routes
+            if r.target_kind == "internet_gateway"}
     loose = loose_igws(t)
-    chosen = next((g for g in loose if g.id == prefer), loose[0] if loose else None)
+    chosen = next((g for g in loose if g.id == prefer), None) or next(
+        (g for g in loose if used.get(g.id, vpc) == vpc), None)
     if chosen is not None:
-        return chosen.id, [attach_igw(region, chosen.id, vpc)], "igw-attach"
-    return "$IGW", [create_igw(region), attach_igw(region, "$IGW", vpc)], "multi"
+        return chosen.id, [attach_igw(region, chosen.id, vpc)], "attach"
+    return "$IGW", [create_igw(region), attach_igw(region, "$IGW", vpc)], "create"
+
+
+_TARGET_FLAGS = {
+    "internet_gateway": "--gateway-id", "virtual_private_gateway": "--gateway-id", "vpc_endpoint": "--vpc-endpoint-id",
+    "nat_gateway": "--nat-gateway-id", "transit_gateway": "--transit-gateway-id",
+    "vpc_peering": "--vpc-peering-connection-id", "egress_only_igw": "--egress-only-internet-gateway-id",
+    "network_interface": "--network-interface-id", "instance": "--instance-id",
+    "carrier_gateway": "--carrier-gateway-id",
+    "local_gateway": "--local-gateway-id", "core_network": "--core-network-arn",
+}
+
+
+def copy_route(region: str, table: str, route: Route) -> str | None:
+    """create-route for `route` in another table (None when its target cannot be named on the CLI)."""
+    flag = _TARGET_FLAGS.get(route.target_kind)
+    if not flag or not route.target_id:
+        return None
+    if route.destination_cidr:
+        dest = ("--destination-cidr-block", route.destination_cidr)
+    elif route.destination_ipv6_cidr:
+        dest = ("--destination-ipv6-cidr-block", route.destination_ipv6_cidr)
+    else:
+        dest = ("--destination-prefix-list-id", route.destination_prefix_list)
+    return cli(region, "create-route", "--route-table-id", table, *dest, flag, route.target_id)
+
+
+def _own_table(region: str, s: Subnet, igw: str, copy_from: Any = None) -> list[str]:
+    cmds = [(f"RTB=$(aws ec2 create-route-table --region {region} --vpc-id {s.vpc_id} "
+             f"--query RouteTable.RouteTableId --output text)"),
+            cli(region, "associate-route-table", "--route-table-id", "$RTB", "--subnet-id", s.id)]
+    for route in copy_from.routes if copy_from is not None else ():
+        if route.target_kind == "local" or route.destination_cidr == "0.0.0.0/0":
+            continue
+        cmd = copy_route(region, "$RTB", route)
+        if cmd:
+            cmds.append(cmd)
+    cmds.append(create_route(region, "$RTB", igw))
+    return cmds
 
 
 def default_route_commands(t: Topology, region: str, r: Reachability) -> tuple[list[str], str | None, str]:
     """Commands that give the subnet an active 0.0.0.0/0 route to an attached internet gateway.
 
-    Returns (commands, fixer id able to apply them or None, description of their blast radius).
+    Returns (commands, fixer hint, description). Like the route-add-default fixer, a main route
+    table shared with other subnets is left alone: the subnet gets its own table (with the main
+    table's other routes copied) so the other subnets do not become internet-routed.
     """
     s = r.subnet
     if r.verdict == "ok":
         return [], None, ""
     route = r.route
     prefer = route.target_id if route is not None and route.target_kind == "internet_gateway" else ""
-    igw, cmds, _how = usable_igw(t, region, s.vpc_id, prefer)
+    igw, cmds, how = usable_igw(t, region, s.vpc_id, prefer)
+    got = {"attach": f"attach {igw} to {s.vpc_id}; ", "create": f"create an internet gateway for {s.vpc_id}; "}
+    desc = got.get(how, "")
     if r.verdict == "igw_not_attached" and prefer and igw == prefer:
         # The route already points at a detached gateway: attaching it makes the route active.
         return cmds, "igw-attach", f"attach {igw} to {s.vpc_id}; the existing 0.0.0.0/0 route then works"
     if r.choice is None:
-        cmds += [
-            (f"RTB=$(aws ec2 create-route-table --region {region} --vpc-id {s.vpc_id} "
-            f"--query RouteTable.RouteTableId --output text)"),
-            cli(region, "associate-route-table", "--route-table-id", "$RTB", "--subnet-id", s.id),
-            create_route(region, "$RTB", igw),
-        ]
-        return cmds, None, f"give {s.id} its own route table with a default route to {igw}"
+        return ([*cmds, *_own_table(region, s, igw)], "route-add-default",
+                desc + f"give {s.id} its own route table with a default route to {igw}")
     table = r.choice.table
+    sharing = [x.id for x in t.subnets_using(table) if x.id != s.id]
+    shown = ", ".join(sharing[:5]) + (f" and {len(sharing) - 5} more" if len(sharing) > 5 else "")
+    if r.choice.association == "main" and sharing and r.verdict != "not_igw":
+        return ([*cmds, *_own_table(region, s, igw, table)], "route-add-default",
+                desc + f"give {s.id} its own route table (a copy of the main table {table.id}'s other routes) "
+                f"with 0.0.0.0/0 -> {igw}; the main table is also used by {len(sharing)} other subnet(s) ({shown}), "
+                f"which stay as they are")
     if r.verdict == "no_default_route":
         cmds.append(create_route(region, table.id, igw))
-        fixer = "route-add-default" if len(cmds) == 1 else None
+        fixer: str | None = "route-add-default"
     else:
         cmds.append(replace_route(region, table.id, igw))
-        fixer = "route-replace-blackhole" if r.verdict in ("blackhole", "igw_not_attached") and len(cmds) == 1 \
-            else None
-    desc = f"route 0.0.0.0/0 from {table.id} to {igw}"
-    sharing = [x.id for x in t.subnets_using(table) if x.id != s.id]
+        fixer = "route-replace-blackhole" if r.verdict in ("blackhole", "igw_not_attached") else None
+    desc += f"route 0.0.0.0/0 from {table.id} to {igw}"
     if sharing:
-        shown = ", ".join(sharing[:5]) + (f" and {len(sharing) - 5} more" if len(sharing) > 5 else "")
         kind = "main route table" if r.choice.association == "main" else "route table"
-        desc += (f"; careful: {table.id} is the {kind} of {len(sharing)} other subnet(s) ({shown}), which "
-                 f"become internet-routed too — to limit the change, give {s.id} its own route table")
+        desc += f"; {table.id} is also the {kind} of {len(sharing)} other subnet(s) ({shown}), which get the route too"
     if r.verdict == "not_igw" and route is not None:
         desc += f"; this replaces the route to {target_words(route)}, so the subnet stops being private"
     return cmds, fixer, desc

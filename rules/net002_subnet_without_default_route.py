@@ -43,8 +43,11 @@ def check(ctx: Any) -> Iterator[Finding]:
     `aws ec2 create-route --route-table-id rtb-1 --destination-cidr-block 0.0.0.0/0 --gateway-id igw-1`.
 
     Fix safety:
-    A route added to a table shared by other subnets (or the main table) applies to all of them;
-    the fix description lists those subnets. Replacing a route to a NAT gateway makes the subnet public.
+    When the subnet uses the VPC's main route table together with other subnets, the fix gives it a
+    route table of its own (copying the main table's other routes) instead of making every subnet
+    internet-routed. An explicit table shared with other subnets gets the route (they were meant to
+    share it; the description names them). A route to a NAT gateway is never replaced by the fixer:
+    that would make a private subnet public.
     """
     t = _net.topo(ctx)
     region = ctx.inventory.region
@@ -63,7 +66,7 @@ def check(ctx: Any) -> Iterator[Finding]:
         why = ("maps public IPs on launch" if s.map_public_ip_on_launch
                else "is named by the plan" + (", which asks for a public IP" if ask_public else ""))
         problem = _net.route_problem(t, reach)
-        commands, fixer, description = _net.default_route_commands(t, region, reach)
+        commands, _, description = _net.default_route_commands(t, region, reach)
         path = [s.id]
         if reach.choice is not None:
             path.append(reach.choice.table.id)
@@ -77,6 +80,6 @@ def check(ctx: Any) -> Iterator[Finding]:
             f"Subnet {_net.label(s)} {why}, but {problem}. Instances launched there cannot be reached from "
             f"the internet, nor reach it.",
             path=path,
-            fix=ctx.fix(*commands, description=description, fixer=fixer),
+            fix=ctx.fix(*commands, description=description),
             details={"verdict": reach.verdict, "association": reach.choice.association if reach.choice else ""},
         )

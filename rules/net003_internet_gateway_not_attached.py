@@ -88,8 +88,7 @@ def check(ctx: Any) -> Iterator[Finding]:
                 f"{', '.join(tables)} in another VPC send traffic to it; a gateway only serves its own VPC, so "
                 f"those routes are blackholes.",
                 path=[igw.id, *tables],
-                fix=ctx.fix(*commands, description="; ".join(fixes) + f" (leaves {igw.id} where it is)",
-                            fixer=None),
+                fix=ctx.fix(*commands, description="; ".join(fixes) + f" (leaves {igw.id} where it is)"),
                 details={"route_tables": tables, "attached_to": list(attached)},
             )
         elif not attached:

@@ -173,7 +173,13 @@ def test_main_table_fix_warns_about_other_subnets():
            subnet("subnet-2", "vpc-1", "10.0.2.0/24"), route_table("rtb-main", "vpc-1", main=True)]
     f = net001(*res).one("NET001")
     assert "(the VPC's main route table)" in f.message
-    assert "main route table of 1 other subnet(s) (subnet-2)" in f.fix.description
+    assert "also used by 1 other subnet(s) (subnet-2), which stay as they are" in f.fix.description
+    assert f.fix.commands[0].startswith("RTB=$(aws ec2 create-route-table --region eu-south-1 --vpc-id vpc-1 ")
+    assert f.fix.commands[1:] == (
+        "aws ec2 associate-route-table --region eu-south-1 --route-table-id $RTB --subnet-id subnet-1",
+        "aws ec2 create-route --region eu-south-1 --route-table-id $RTB --destination-cidr-block 0.0.0.0/0 "
+        "--gateway-id igw-1",
+    )
 
 
 def test_ipv6_egress_only_default_route_is_not_public_inbound():

@@ -33,11 +33,37 @@ def test_no_explicit_association_and_main_table_has_default_route():
     assert net002(*res) == []
 
 
-def test_main_table_without_default_route_warns_about_sharing():
-    res = [*base(), subnet("subnet-2", "vpc-1", "10.0.2.0/24"), route_table("rtb-main", "vpc-1", main=True)]
+def test_shared_main_table_is_left_alone_the_subnet_gets_its_own_table():
+    res = [*base(), subnet("subnet-2", "vpc-1", "10.0.2.0/24"), nat("nat-1"),
+           route_table("rtb-main", "vpc-1", {"10.50.0.0/16": "nat-1", "pl-1": "vpce-1"}, main=True)]
     f = net002(*res).one("NET002")
     assert "rtb-main (the VPC's main route table) has no 0.0.0.0/0 route" in f.message
-    assert "subnet-2" in f.fix.description and "main route table" in f.fix.description
+    assert "subnet-2" in f.fix.description and "which stay as they are" in f.fix.description
+    assert f.fix.fixer == "route-add-default"
+    assert f.fix.commands[1:] == (
+        "aws ec2 associate-route-table --region eu-south-1 --route-table-id $RTB --subnet-id subnet-1",
+        "aws ec2 create-route --region eu-south-1 --route-table-id $RTB --destination-cidr-block 10.50.0.0/16 "
+        "--nat-gateway-id nat-1",
+        "aws ec2 create-route --region eu-south-1 --route-table-id $RTB --destination-prefix-list-id pl-1 "
+        "--vpc-endpoint-id vpce-1",
+        "aws ec2 create-route --region eu-south-1 --route-table-id $RTB --destination-cidr-block 0.0.0.0/0 "
+        "--gateway-id igw-1",
+    )
+
+
+def test_main_table_used_by_this_subnet_alone_gets_the_route():
+    res = [*base(), route_table("rtb-main", "vpc-1", main=True)]
+    f = net002(*res).one("NET002")
+    assert f.fix.commands == ("aws ec2 create-route --region eu-south-1 --route-table-id rtb-main "
+                              "--destination-cidr-block 0.0.0.0/0 --gateway-id igw-1",)
+
+
+def test_explicit_table_shared_with_other_subnets_gets_the_route_and_names_them():
+    res = [*base(), subnet("subnet-2", "vpc-1", "10.0.2.0/24"),
+           route_table("rtb-1", "vpc-1", subnets=["subnet-1", "subnet-2"])]
+    f = net002(*res).one("NET002")
+    assert f.fix.commands[0].startswith("aws ec2 create-route --region eu-south-1 --route-table-id rtb-1 ")
+    assert "also the route table of 1 other subnet(s) (subnet-2), which get the route too" in f.fix.description
 
 
 def test_private_subnet_behind_nat_is_not_a_finding():
@@ -55,7 +81,7 @@ def test_plan_asking_for_public_ip_on_a_nat_subnet_is_a_finding():
     assert "NAT gateway nat-1, not to an internet gateway" in f.message
     assert f.fix.commands == ("aws ec2 replace-route --region eu-south-1 --route-table-id rtb-1 "
                               "--destination-cidr-block 0.0.0.0/0 --gateway-id igw-1",)
-    assert "stops being private" in f.fix.description and f.fix.fixer is None
+    assert "stops being private" in f.fix.description
 
 
 def test_subnet_mapping_public_ips_behind_nat_is_a_finding():
@@ -74,7 +100,7 @@ def test_route_to_deleted_gateway_is_replaced_with_the_attached_one():
     res = [*base(), route_table("rtb-1", "vpc-1", {"0.0.0.0/0": "igw-deleted"}, subnets=["subnet-1"])]
     f = net002(*res).one("NET002")
     assert "igw-deleted, which no longer exists" in f.message
-    assert f.fix.fixer == "route-replace-blackhole"
+    assert f.fix.fixer == "route-add-default"
     assert f.fix.commands == ("aws ec2 replace-route --region eu-south-1 --route-table-id rtb-1 "
                               "--destination-cidr-block 0.0.0.0/0 --gateway-id igw-1",)
 
@@ -84,7 +110,7 @@ def test_route_to_detached_gateway_is_fixed_by_attaching_it():
            route_table("rtb-1", "vpc-1", {"0.0.0.0/0": "igw-1"}, subnets=["subnet-1"])]
     f = net002(*res).one("NET002")
     assert "not attached to vpc-1 (detached from every VPC)" in f.message
-    assert f.fix.fixer == "igw-attach"
+    assert f.fix.fixer == "route-add-default"
     assert f.fix.commands == ("aws ec2 attach-internet-gateway --region eu-south-1 --internet-gateway-id igw-1 "
                               "--vpc-id vpc-1",)
 
@@ -101,7 +127,6 @@ def test_route_to_another_vpcs_gateway():
         "aws ec2 replace-route --region eu-south-1 --route-table-id rtb-1 --destination-cidr-block 0.0.0.0/0 "
         "--gateway-id $IGW",
     )
-    assert f.fix.fixer is None
 
 
 def test_vpc_without_gateway_gets_create_attach_route():

@@ -33,7 +33,7 @@ def test_route_to_a_gateway_attached_to_another_vpc():
     assert "attached to vpc-1, but route table(s) rtb-9 in another VPC" in f.message
     assert f.fix.commands == ("aws ec2 replace-route --region eu-south-1 --route-table-id rtb-9 "
                               "--destination-cidr-block 0.0.0.0/0 --gateway-id igw-9",)
-    assert f.fix.fixer is None
+    assert f.fix.fixer == "igw-attach"
 
 
 def test_unused_detached_gateway_with_one_bare_vpc_suggests_attaching_it():
