@@ -1,0 +1,385 @@
+"""The preflight benchmark: one command, real numbers.
+
+    python bench/run.py                 # sizes S and L, then the moto collection benchmark (size S)
+    python bench/run.py --sizes S --no-moto --markdown bench/RESULTS.md
+
+For each size it generates the synthetic snapshot once (bench/generate.py, cached in bench/.data/),
+then in fresh processes measures: plain `json.load` of the file (the floor), and preflight's own
+path — snapshot load, graph build, all rules (`engine.run`, every registered rule, no plan) —
+with peak RSS; then precision and recall of the findings against the planted faults.
+
+The collection benchmark starts a moto server on 127.0.0.1, seeds it with the size-S account
+(5 VPCs, 100 subnets, 20 route tables, 500 groups, 5,000 rules, 250 instances), and times, each in
+a fresh process: the bare floor (one call of each Describe preflight uses, nothing else) and
+`preflight snapshot` (preflight's collector), with the API calls preflight made.
+
+Wall-clock times depend on what else runs on the machine; CPU times (user+sys of the measuring
+process) are reported beside them because they do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / ".data"
+sys.path.insert(0, str(ROOT))
+
+REGION = "eu-south-1"
+DESCRIBES = (  # what a bare collector calls once each: the operations preflight's collector uses
+    "describe_vpcs", "describe_subnets", "describe_route_tables", "describe_internet_gateways",
+    "describe_egress_only_internet_gateways", "describe_nat_gateways", "describe_network_acls",
+    "describe_security_groups", "describe_security_group_rules", "describe_instances",
+    "describe_network_interfaces", "describe_vpc_peering_connections",
+)
+
+
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+# --- children: each measurement runs in a fresh interpreter ------------------------------------
+
+def child_json(path: str) -> dict[str, Any]:
+    w, c = time.perf_counter(), cpu()
+    with open(path) as fh:
+        json.load(fh)
+    return {"wall": time.perf_counter() - w, "cpu": cpu() - c, "rss_mib": peak_rss_mib()}
+
+
+def child_check(path: str, expected_path: str) -> dict[str, Any]:
+    from preflight import engine
+    from preflight.inventory import snapshot
+
+    rules = engine.select_rules(engine.load_rules())
+    w, c = time.perf_counter(), cpu()
+    invs = snapshot.load(path)
+    load_wall, load_cpu = time.perf_counter() - w, cpu() - c
+    w2, c2 = time.perf_counter(), cpu()
+    report = engine.run(invs, rules)
+    run_wall, run_cpu = time.perf_counter() - w2, cpu() - c2
+    rss = peak_rss_mib()
+    got = {(f.rule, f.resource) for f in report.findings}
+    want = {(e["rule"], e["resource"]) for e in json.loads(Path(expected_path).read_text())["expected"]}
+    per_rule_want: dict[str, int] = {}
+    for rule_id, _ in want:
+        per_rule_want[rule_id] = per_rule_want.get(rule_id, 0) + 1
+    per_rule_got: dict[str, int] = {}
+    for rule_id, _res in got & want:
+        per_rule_got[rule_id] = per_rule_got.get(rule_id, 0) + 1
+    # per-rule time, a second pass on one prebuilt graph (same code path as engine.run)
+    from preflight.graph import build
+
+    per_rule: dict[str, float] = {}
+    ctx = engine.Context(build(invs[0]), invs[0], None, {})
+    for r in rules:
+        ctx.rule = r
+        t = time.perf_counter()
+        list(r.check(ctx) or ())
+        per_rule[r.id] = time.perf_counter() - t
+    return {
+        "load_wall": load_wall, "load_cpu": load_cpu,
+        "graph_wall": report.stats["graph_seconds"], "rules_wall": report.stats["rules_seconds"],
+        "run_cpu": run_cpu, "run_wall": run_wall,
+        "total_wall": load_wall + run_wall, "total_cpu": load_cpu + run_cpu, "rss_mib": rss,
+        "rules": len(rules), "findings": len(report.findings),
+        "true_positives": len(got & want), "false_positives": sorted(got - want)[:20],
+        "false_positive_count": len(got - want), "missed": sorted(want - got)[:20], "missed_count": len(want - got),
+        "expected": len(want), "per_rule_expected": per_rule_want, "per_rule_found": per_rule_got,
+        "per_rule_seconds": per_rule,
+    }
+
+
+def child_floor(endpoint: str) -> dict[str, Any]:
+    import boto3
+
+    w, c = time.perf_counter(), cpu()
+    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
+    sizes = {op: len(json.dumps(getattr(ec2, op)(), default=str)) for op in DESCRIBES}
+    return {"wall": time.perf_counter() - w, "cpu": cpu() - c, "calls": len(DESCRIBES), "bytes": sum(sizes.values())}
+
+
+def run_child(*args: str, env: dict[str, str] | None = None) -> tuple[dict[str, Any], float]:
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", *args], check=True,
+                         capture_output=True, text=True, env={**os.environ, **(env or {})})
+    return json.loads(out.stdout.strip().splitlines()[-1]), time.perf_counter() - t
+
+
+# --- the snapshot benchmark ---------------------------------------------------------------------
+
+def ensure_snapshot(size: str, regen: bool) -> tuple[Path, dict[str, Any]]:
+    from bench import generate
+
+    path = DATA / f"{size}.json"
+    meta_path = path.with_suffix(".expected.json")
+    if regen or not path.exists() or not meta_path.exists():
+        print(f"generating size {size}…", file=sys.stderr)
+        generate.write(size, path)
+    return path, json.loads(meta_path.read_text())
+
+
+def bench_size(size: str, repeat: int, regen: bool) -> dict[str, Any]:
+    path, meta = ensure_snapshot(size, regen)
+    floors = [run_child("json", str(path))[0] for _ in range(repeat)]
+    checks = [run_child("check", str(path), str(path.with_suffix(".expected.json")))[0] for _ in range(repeat)]
+    best = min(checks, key=lambda r: r["total_wall"])
+    floor = min(floors, key=lambda r: r["wall"])
+    return {
+        "size": size, "counts": meta["counts"], "file_mib": path.stat().st_size / 2**20, "repeat": repeat,
+        "json_wall": floor["wall"], "json_cpu": floor["cpu"],
+        "median_total_wall": statistics.median(r["total_wall"] for r in checks),
+        **best,
+        "ratio_wall": best["total_wall"] / floor["wall"], "ratio_cpu": best["total_cpu"] / floor["cpu"],
+    }
+
+
+# --- the collection benchmark (moto server) ------------------------------------------------------
+
+def seed_moto(endpoint: str, snapshot_path: Path) -> dict[str, int]:
+    """Recreate the size-S account in moto with boto3 (healthy wiring; the planted faults are not
+    needed to time collection). Returns the resource counts created."""
+    import boto3
+
+    from preflight.inventory import snapshot
+
+    inv = snapshot.load(snapshot_path)[0]
+    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
+    for vpc in ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]:
+        for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]:
+            ec2.delete_subnet(SubnetId=s["SubnetId"])
+        ec2.delete_vpc(VpcId=vpc["VpcId"])
+    ids: dict[str, str] = {}
+    for v in inv.vpcs:
+        ids[v.id] = ec2.create_vpc(CidrBlock=v.cidr_blocks[0])["Vpc"]["VpcId"]
+    for g in inv.internet_gateways:
+        gid = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        ids[g.id] = gid
+        for a in g.attachments:
+            ec2.attach_internet_gateway(InternetGatewayId=gid, VpcId=ids[a.vpc_id])
+    for s in inv.subnets:
+        ids[s.id] = ec2.create_subnet(VpcId=ids[s.vpc_id], CidrBlock=s.cidr_block,
+                                      AvailabilityZone=s.availability_zone)["Subnet"]["SubnetId"]
+    for n in inv.nat_gateways:
+        if n.state == "available":
+            alloc = ec2.allocate_address(Domain="vpc")["AllocationId"]
+            ids[n.id] = ec2.create_nat_gateway(SubnetId=ids[n.subnet_id], AllocationId=alloc)["NatGateway"][
+                "NatGatewayId"]
+    for t in inv.route_tables:
+        if t.is_main:
+            continue
+        rtb = ec2.create_route_table(VpcId=ids[t.vpc_id])["RouteTable"]["RouteTableId"]
+        for a in t.associations:
+            if a.subnet_id in ids:
+                ec2.associate_route_table(RouteTableId=rtb, SubnetId=ids[a.subnet_id])
+        for r in t.routes:
+            if r.target_kind == "internet_gateway" and r.target_id in ids:
+                ec2.create_route(RouteTableId=rtb, DestinationCidrBlock=r.destination_cidr, GatewayId=ids[r.target_id])
+            elif r.target_kind == "nat_gateway" and r.target_id in ids:
+                ec2.create_route(RouteTableId=rtb, DestinationCidrBlock=r.destination_cidr,
+                                 NatGatewayId=ids[r.target_id])
+    for g in inv.security_groups:
+        ids[g.id] = ec2.create_security_group(GroupName=g.group_name, Description=g.description or "bench",
+                                              VpcId=ids[g.vpc_id])["GroupId"]
+    for g in inv.security_groups:
+        perms = []
+        for r in g.ingress:
+            p: dict[str, Any] = {"IpProtocol": r.ip_protocol}
+            if r.ip_protocol != "-1":
+                p["FromPort"], p["ToPort"] = r.from_port, r.to_port
+            if r.cidr_ipv4:
+                p["IpRanges"] = [{"CidrIp": r.cidr_ipv4}]
+            elif r.referenced_group and r.referenced_group.group_id in ids:
+                p["UserIdGroupPairs"] = [{"GroupId": ids[r.referenced_group.group_id]}]
+            else:
+                continue
+            perms.append(p)
+        if perms:
+            ec2.authorize_security_group_ingress(GroupId=ids[g.id], IpPermissions=perms)
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    by_subnet: dict[str, int] = {}
+    for i in inv.instances:
+        by_subnet[i.subnet_id] = by_subnet.get(i.subnet_id, 0) + 1
+    for sid, n in by_subnet.items():
+        ec2.run_instances(ImageId=image, MinCount=n, MaxCount=n, InstanceType="t3.medium", SubnetId=ids[sid])
+    rules = ec2.describe_security_group_rules(MaxResults=1000)
+    n_rules = len(rules["SecurityGroupRules"])
+    while rules.get("NextToken"):
+        rules = ec2.describe_security_group_rules(MaxResults=1000, NextToken=rules["NextToken"])
+        n_rules += len(rules["SecurityGroupRules"])
+    return {"vpcs": len(inv.vpcs), "subnets": len(inv.subnets), "security_groups": len(inv.security_groups),
+            "security_group_rules": n_rules, "instances": len(inv.instances)}
+
+
+def bench_moto(repeat: int) -> dict[str, Any]:
+    from moto.server import ThreadedMotoServer
+
+    path, _ = ensure_snapshot("S", False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+           "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        endpoint = f"http://127.0.0.1:{server._server.server_port}"
+        t = time.perf_counter()
+        seeded = seed_moto(endpoint, path)
+        seed_seconds = time.perf_counter() - t
+        exe = str(Path(sys.executable).with_name("preflight"))
+        floors, collects, checks = [], [], []
+        with tempfile.TemporaryDirectory() as tmp:
+            for _ in range(repeat):  # interleaved, so both see the same machine load
+                res, proc = run_child("floor", endpoint, env=env)
+                floors.append({**res, "process": proc})
+                t = time.perf_counter()
+                subprocess.run([exe, "snapshot", "--region", REGION, "--endpoint-url", endpoint,
+                                "--out", f"{tmp}/s.json"], check=True, capture_output=True, env={**os.environ, **env})
+                collects.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                out = subprocess.run([exe, "check", "--region", REGION, "--endpoint-url", endpoint, "--format", "json",
+                                      "--stats"], capture_output=True, text=True, env={**os.environ, **env})
+                checks.append((time.perf_counter() - t, out.stderr))
+        stats_text = checks[-1][1]
+    finally:
+        server.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    calls = pages = 0
+    for line in stats_text.splitlines():
+        if line.strip().startswith("api calls:"):
+            parts = line.replace(",", "").split()
+            calls, pages = int(parts[2]), int(parts[4])
+    floor_proc = min(f["process"] for f in floors)
+    floor_calls = min(f["wall"] for f in floors)
+    return {
+        "seeded": seeded, "seed_seconds": seed_seconds, "repeat": repeat,
+        "floor_process": floor_proc, "floor_calls_wall": floor_calls, "floor_calls": len(DESCRIBES),
+        "snapshot_process": min(collects), "check_process": min(c[0] for c in checks),
+        "ratio_process": min(collects) / floor_proc,
+        "api_calls": calls, "api_pages": pages, "stats": stats_text,
+    }
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+def fmt_counts(c: dict[str, int]) -> str:
+    keys = ("subnets", "route_tables", "security_groups", "security_group_rules", "instances", "vpcs")
+    return ", ".join(f"{c[k]:,} {k.replace('_', ' ')}" for k in keys if k in c)
+
+
+def markdown(results: list[dict[str, Any]], moto: dict[str, Any] | None) -> str:
+    cpu_count = os.cpu_count()
+    lines = [
+        "# Benchmark results",
+        "",
+        "Produced by `python bench/run.py` (see the top of that file). "
+        f"Machine: {platform.machine()}, {cpu_count} CPU(s), Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Best of {results[0]['repeat'] if results else 1} "
+        "fresh-process runs; CPU = user+sys of the measuring process (wall time varies with the machine's load).",
+        "",
+        "## Offline check of a synthetic snapshot (all rules, no plan)",
+        "",
+        "| size | resources | file | json.load | snapshot load | graph | rules | **total** | CPU total | peak RSS "
+        "| total / json.load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['size']} | {fmt_counts(r['counts'])} | {r['file_mib']:.1f} MiB | {r['json_wall']:.2f} s | "
+            f"{r['load_wall']:.2f} s | {r['graph_wall']:.2f} s | {r['rules_wall']:.2f} s | "
+            f"**{r['total_wall']:.2f} s** | "
+            f"{r['total_cpu']:.2f} s | {r['rss_mib']:.0f} MiB | {r['ratio_wall']:.1f}× (CPU {r['ratio_cpu']:.1f}×) |")
+    if len(results) == 2:
+        s, big = results
+        weight = sum(big["counts"].values()) / sum(s["counts"].values())
+        lines += ["", f"L/S: resources {weight:.1f}×, total time {big['total_wall'] / s['total_wall']:.1f}× "
+                      f"(CPU {big['total_cpu'] / s['total_cpu']:.1f}×)."]
+    lines += ["", "### Precision and recall against the planted faults", "",
+              "| size | rules run | planted | found | missed | other findings | precision | recall |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        found = r["true_positives"]
+        precision = found / r["findings"] if r["findings"] else 1.0
+        recall = found / r["expected"] if r["expected"] else 1.0
+        lines.append(f"| {r['size']} | {r['rules']} | {r['expected']} | {found} | {r['missed_count']} | "
+                     f"{r['false_positive_count']} | {precision:.3f} | {recall:.3f} |")
+    for r in results:
+        per = ", ".join(f"{k} {r['per_rule_found'].get(k, 0)}/{v}" for k, v in sorted(r["per_rule_expected"].items()))
+        lines.append(f"\n{r['size']} per rule (found/planted): {per}.")
+        if r["missed"] or r["false_positives"]:
+            lines.append(f"Missed: {r['missed']}; other: {r['false_positives']}.")
+    lines += ["", "### Time per rule (seconds, one pass on a prebuilt graph)", "",
+              "| rule | " + " | ".join(r["size"] for r in results) + " |",
+              "|---|" + "---|" * len(results)]
+    for rid in sorted(results[0]["per_rule_seconds"]) if results else []:
+        lines.append(f"| {rid} | " + " | ".join(f"{r['per_rule_seconds'].get(rid, 0):.3f}" for r in results) + " |")
+    if moto:
+        m = moto
+        lines += [
+            "", "## Collection against a moto server (size S)", "",
+            f"Seeded with boto3 in {m['seed_seconds']:.0f} s: {fmt_counts(m['seeded'])}. Each row is a fresh process "
+            f"against the same server in the same run, best of {m['repeat']}.", "",
+            "| what | wall time | API calls |", "|---|---|---|",
+            f"| bare floor: one call of each of the {m['floor_calls']} Describes, plain boto3 (process) | "
+            f"{m['floor_process']:.2f} s | {m['floor_calls']} |",
+            f"| … of which the calls themselves | {m['floor_calls_wall']:.2f} s | |",
+            f"| `preflight snapshot` (collection only, process) | {m['snapshot_process']:.2f} s | {m['api_calls']} |",
+            f"| `preflight check` (collection + all rules, process) | {m['check_process']:.2f} s | {m['api_calls']} |",
+            "", f"Collection / floor: **{m['ratio_process']:.2f}×**. preflight's calls: {m['api_calls']} "
+                f"({m['api_pages']} pages), one paginated sequence per resource type plus sts:GetCallerIdentity; "
+                "the count does not depend on the number of subnets or groups (tests/e2e/test_call_economy.py).",
+            "", "```", m["stats"].rstrip(), "```",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        kind, args = sys.argv[2], sys.argv[3:]
+        fn = {"json": child_json, "check": child_check, "floor": child_floor}[kind]
+        print(json.dumps(fn(*args)))
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="S,L", help="comma-separated sizes (S, L)")
+    ap.add_argument("--repeat", type=int, default=3, help="fresh-process runs per measurement (best is kept)")
+    ap.add_argument("--no-moto", action="store_true", help="skip the moto collection benchmark")
+    ap.add_argument("--regen", action="store_true", help="regenerate the snapshots")
+    ap.add_argument("--markdown", type=Path, help="also write the results as Markdown (e.g. bench/RESULTS.md)")
+    ap.add_argument("--json", type=Path, help="also write the raw results as JSON")
+    args = ap.parse_args()
+    results = []
+    for size in [s.strip().upper() for s in args.sizes.split(",") if s.strip()]:
+        print(f"size {size}…", file=sys.stderr)
+        results.append(bench_size(size, args.repeat, args.regen))
+    moto = None if args.no_moto else bench_moto(args.repeat)
+    text = markdown(results, moto)
+    sys.stdout.write(text)
+    if args.markdown:
+        args.markdown.write_text(text)
+    if args.json:
+        args.json.write_text(json.dumps({"sizes": results, "moto": moto}, indent=1, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()
