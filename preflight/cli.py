@@ -6,6 +6,7 @@ credential error; 3 the check was incomplete (something UNKNOWN) and nothing fai
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ app = typer.Typer(
 )
 sandbox_app = typer.Typer(help="Sandbox scenarios (moto in process, no account needed).", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
+ports_app = typer.Typer(help="The replica port ledger (reservations, leases, zombies).", no_args_is_help=True)
+app.add_typer(ports_app, name="ports")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -232,6 +235,155 @@ def fix(
                              command=" ".join(["preflight", *sys.argv[1:]]))
     sys.stdout.write(render_fix(result, fmt))
     return result.exit_code()
+
+
+LAUNCH_EXIT_HELP = (
+    "Exit codes: 0 launched and verified (dry run: the launch would go through); 1 blocked by findings, "
+    "a failed stage or verification; 2 usage, input or credential error (nothing changed)."
+)
+
+
+@app.command(epilog=LAUNCH_EXIT_HELP)
+def launch(
+    plan_file: str = typer.Argument(..., metavar="PLAN", help="Launch plan YAML (launch.yaml or a SkyPilot task)."),
+    apply: bool = typer.Option(False, "--apply", help="Launch (default: print every step, change nothing)."),
+    fix_: bool = typer.Option(False, "--fix", help="Fix blocking findings first (journalled, undoable)."),
+    region: list[str] = RegionOpt,
+    profile: str = typer.Option(None, "--profile", help="AWS profile from your AWS config."),
+    endpoint_url: str = EndpointOpt,
+    sandbox: str = SandboxOpt,
+    max_changes: int = typer.Option(None, "--max-changes", help="Refuse a fix plan with more changes than N."),
+    allow_world: bool = typer.Option(False, "--allow-world", help="Allow admin ports open to 0.0.0.0/0 or ::/0."),
+    retry_attempts: int = typer.Option(6, "--retry-attempts", help="Calls per NotFound/throttled request."),
+    retry_base: float = typer.Option(3.0, "--retry-base", help="First backoff in seconds (doubles each retry)."),
+    retry_jitter: float = typer.Option(2.0, "--retry-jitter", help="Random extra seconds added to each backoff."),
+    wait_timeout: float = typer.Option(600.0, "--wait-timeout", help="Seconds to wait for instances to run."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    config_file: str = typer.Option(None, "--config", help="Config file (default: nearest .preflight.toml)."),
+) -> int:
+    """Launch a plan: check -> fix (--fix) -> security group and missing ports -> run instances ->
+    wait (retrying eventual consistency) -> replica ports -> verify -> record. Dry run by default."""
+    from preflight.config import load_config
+    from preflight.launch.pipeline import LaunchSettings, launch as run_launch
+    from preflight.launch.render import launch_json, launch_text, stage_text
+    from preflight.launch.retry import RetryPolicy
+    from preflight.runner import open_target
+
+    if fmt not in ("table", "json"):
+        raise PreflightError(f"unknown format {fmt!r} (table or json)")
+    opts = common(region, profile, endpoint_url, sandbox, None, plan_file)
+    settings = LaunchSettings(
+        apply=apply, fix=fix_, max_changes=max_changes, allow_world=allow_world,
+        retry=RetryPolicy(attempts=retry_attempts, base=retry_base, jitter=retry_jitter), wait_timeout=wait_timeout,
+        config=load_config(config_file).rule_options(), command=" ".join(["preflight", *sys.argv[1:]]))
+    out = Console(highlight=False, soft_wrap=True) if fmt == "table" else err
+    with open_target(opts.target, opts.plan) as source:
+        with err.status("Launching: check…", spinner="dots") as status:
+            def progress(st: Any) -> None:
+                out.print(stage_text(st), markup=False)
+                status.update(f"Launching: after {st.name}…")
+
+            result = run_launch(source, opts.plan, settings, progress)
+    sys.stdout.write(launch_json(result) if fmt == "json" else launch_text(result, stages_shown=True))
+    return result.exit_code()
+
+
+def _session_for(region: str, profile: str | None, endpoint_url: str | None) -> tuple[Any, dict[str, str]]:
+    from preflight.collect.aws import caller_identity
+    from preflight.runner import Target, open_target
+
+    with open_target(Target(regions=[region], profile=profile, endpoint_url=endpoint_url)) as source:
+        return source.session, caller_identity(source.session, region)
+
+
+@app.command()
+def down(
+    launch_id: str = typer.Argument(..., help="The launch id printed by preflight launch."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be removed, change nothing."),
+    profile: str = typer.Option(None, "--profile", help="AWS profile from your AWS config."),
+    endpoint_url: str = EndpointOpt,
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> int:
+    """Take a launch down: terminate its instances, delete the security group it created (never one you
+    made), release its replica ports."""
+    from preflight.launch.down import down as run_down
+    from preflight.launch.records import load_record
+
+    record = load_record(launch_id)
+    if str(record.get("source", "")).startswith("sandbox"):
+        from preflight.launch.down import check_record_target
+
+        check_record_target(record, None)
+    session, identity = _session_for(record["region"], profile, endpoint_url or record.get("endpoint_url") or None)
+    with err.status(f"Taking down {launch_id}…", spinner="dots"):
+        result = run_down(session, launch_id, dry_run=dry_run, identity=identity)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    else:
+        marks = {"ok": "✓", "planned": "·", "skipped": "-", "failed": "✗", "note": "i"}
+        lines = [f"{marks.get(s, '?')} {t}" for s, t in result.steps]
+        head = f"preflight down {launch_id}" + (" --dry-run (nothing changed)" if dry_run else "")
+        sys.stdout.write("\n".join([head, *lines]) + "\n")
+    return result.exit_code()
+
+
+@app.command()
+def undo(
+    journal: str = typer.Argument(..., metavar="JOURNAL", help="A journal file printed by fix --apply or launch."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the undo calls, change nothing."),
+    profile: str = typer.Option(None, "--profile", help="AWS profile from your AWS config."),
+    endpoint_url: str = EndpointOpt,
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> int:
+    """Reverse the changes a journal records, newest first (done and in-doubt calls)."""
+    from preflight.undo import apply_undo, check_target, plan_undo, render_undo
+
+    run = plan_undo(journal)
+    regions = sorted({s.call.region for s in run.steps if s.call and s.call.region}) or \
+        list(run.header.get("regions") or [])
+    if str(run.header.get("source", "")).startswith("sandbox"):
+        check_target(run, None, None)
+    if not dry_run and any(s.call for s in run.steps):
+        session, identity = _session_for(regions[0] if regions else "us-east-1", profile, endpoint_url)
+        check_target(run, session, identity)
+        with err.status("Undoing…", spinner="dots"):
+            apply_undo(run, session)
+    sys.stdout.write(render_undo(run, fmt))
+    return run.exit_code()
+
+
+@ports_app.command("list")
+def ports_list(
+    host: str = typer.Option(None, "--host", help="Only this host (instance id)."),
+    owner: str = typer.Option(None, "--owner", help="Only this owner (launch id)."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> int:
+    """Show the port ledger: every reservation, its owner, state and lease."""
+    import time
+
+    from preflight.launch.render import ports_table
+    from preflight.ports import PortAllocator, default_db_path
+
+    path = default_db_path()
+    rows = PortAllocator(path).list(host=host, owner=owner) if path.exists() else []
+    if fmt == "json":
+        sys.stdout.write(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
+    else:
+        sys.stdout.write(ports_table(rows, time.time()))
+    return 0
+
+
+@ports_app.command("gc")
+def ports_gc() -> int:
+    """Reclaim expired leases (zombie reservations left by processes that died)."""
+    from preflight.ports import PortAllocator, default_db_path
+
+    path = default_db_path()
+    gone = PortAllocator(path).gc() if path.exists() else []
+    for r in gone:
+        sys.stdout.write(f"reclaimed {r.host}:{r.port} (owner {r.owner}, pid {r.pid})\n")
+    sys.stdout.write(f"{len(gone)} expired reservation(s) reclaimed\n")
+    return 0
 
 
 @app.command("snapshot")

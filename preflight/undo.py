@@ -161,8 +161,8 @@ def render_undo(run: UndoRun, fmt: str = "table") -> str:
     if fmt == "json":
         return json.dumps(run.to_dict(), indent=2) + "\n"
     todo = [s for s in run.steps if s.call]
-    head = (f"preflight undo --apply: {len(todo)} step(s) from {run.journal}" if run.applied else
-            f"preflight undo: {len(todo)} step(s) to reverse {run.journal} (dry run, nothing changed; add --apply)")
+    head = (f"preflight undo: {len(todo)} step(s) reversing {run.journal}" if run.applied else
+            f"preflight undo --dry-run: {len(todo)} step(s) would reverse {run.journal} (nothing changed)")
     lines = [head, ""]
     marks = {"undone": "undone", "gone": "already gone", "failed": "FAILED", "not-attempted": "not attempted",
              "not-undoable": "cannot undo"}

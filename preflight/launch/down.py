@@ -1,0 +1,189 @@
+"""`preflight down LAUNCH_ID`: remove exactly what a launch created.
+
+Terminates the launch's instances (from its record, plus anything tagged with its launch id),
+waits until they are gone, revokes the rules the launch added to a security group you made
+(unless another running launch still uses that group), deletes the security group only if the
+launch created it, releases the launch's replica ports and marks the record `down`. Every step
+tolerates "already gone", so running it twice is harmless. Network fixes made by `launch --fix`
+are not touched: they are in the fix journal, reversed with `preflight undo JOURNAL`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.exceptions
+
+from preflight.errors import PreflightError
+from preflight.launch.records import list_records, load_record, save_record
+from preflight.launch.retry import NOT_FOUND_CODES, THROTTLING_CODES, RetryPolicy, call_with_retry
+from preflight.ports import LAUNCH_TAG, PortAllocator, default_db_path
+
+GONE = frozenset({"InvalidInstanceID.NotFound", "InvalidGroup.NotFound", "InvalidPermission.NotFound",
+                  "InvalidSecurityGroupRuleId.NotFound"})
+
+
+@dataclass
+class DownResult:
+    launch_id: str
+    dry_run: bool
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (status, text)
+    ok: bool = True
+
+    def add(self, status: str, text: str) -> None:
+        self.steps.append((status, text))
+        if status == "failed":
+            self.ok = False
+
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": "preflight-down/v1", "launch_id": self.launch_id, "dry_run": self.dry_run, "ok": self.ok,
+                "steps": [{"status": s, "text": t} for s, t in self.steps], "exit_code": self.exit_code()}
+
+
+def check_record_target(record: dict[str, Any], identity: dict[str, str] | None) -> None:
+    if str(record.get("source", "")).startswith("sandbox"):
+        raise PreflightError(f"launch {record['launch_id']} ran in the in-process sandbox, which ended with that "
+                             "command: there is nothing to take down")
+    want, have = record.get("account", ""), (identity or {}).get("account", "")
+    if want and have and want != have:
+        raise PreflightError(f"launch {record['launch_id']} is in account {want}, but these credentials are for "
+                             f"{have}: nothing was changed (use the profile of that account)")
+
+
+def _code(exc: BaseException) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return type(exc).__name__
+
+
+def down(session: Any, launch_id: str, *, dry_run: bool = False, retry: RetryPolicy | None = None,
+         timeout: float = 600.0, poll: float = 5.0, state_dir: str | None = None,
+         identity: dict[str, str] | None = None) -> DownResult:
+    record = load_record(launch_id, state_dir)
+    check_record_target(record, identity)
+    policy = retry or RetryPolicy()
+    region = record["region"]
+    ec2 = session.client("ec2", region)
+    res = DownResult(launch_id, dry_run)
+
+    # Instances: the record's, plus any tagged with the launch id (a crash may have beaten the record).
+    ids = list(record.get("instances") or [])
+    found = call_with_retry(lambda: ec2.describe_instances(Filters=[
+        {"Name": f"tag:{LAUNCH_TAG}", "Values": [launch_id]},
+        {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]),
+        policy, what="find the launch's instances")
+    ids += [i["InstanceId"] for r in found.get("Reservations", []) for i in r.get("Instances", [])
+            if i["InstanceId"] not in ids]
+    if not ids:
+        res.add("skipped", "no instances")
+    elif dry_run:
+        res.add("planned", f"would terminate {', '.join(ids)}")
+    else:
+        try:
+            call_with_retry(lambda: ec2.terminate_instances(InstanceIds=ids), policy,
+                            what="terminate instances", ids=ids,
+                            retry_on=THROTTLING_CODES)
+            res.add("ok", f"terminating {', '.join(ids)}")
+            _wait_terminated(ec2, ids, policy, timeout, poll)
+            res.add("ok", f"terminated {', '.join(ids)}")
+        except botocore.exceptions.ClientError as exc:
+            if _code(exc) in GONE:
+                res.add("ok", f"{', '.join(ids)}: already gone")
+            else:
+                res.add("failed", f"cannot terminate {', '.join(ids)}: {_code(exc)}")
+                return _finish(record, res, state_dir)
+        except PreflightError as exc:
+            res.add("failed", str(exc))
+            return _finish(record, res, state_dir)
+
+    sg = record.get("security_group") or {}
+    gid = sg.get("id", "")
+    if gid and sg.get("created"):
+        if dry_run:
+            res.add("planned", f"would delete security group {gid} (created by this launch)")
+        else:
+            try:
+                # The group stays "in use" a little after its instances terminate.
+                call_with_retry(lambda: ec2.delete_security_group(GroupId=gid), policy,
+                                what=f"delete security group {gid}",
+                                retry_on=THROTTLING_CODES | {"DependencyViolation"})
+                res.add("ok", f"deleted security group {gid}")
+            except botocore.exceptions.ClientError as exc:
+                if _code(exc) in GONE:
+                    res.add("ok", f"security group {gid}: already gone")
+                else:
+                    res.add("failed", f"cannot delete security group {gid}: {_code(exc)}")
+            except PreflightError as exc:
+                res.add("failed", str(exc))
+    elif gid:
+        users = [r["launch_id"] for r in list_records(state_dir) if r.get("launch_id") != launch_id
+                 and r.get("state") in ("running", "launching")
+                 and (r.get("security_group") or {}).get("id") == gid]
+        undo = sg.get("undo") or []
+        if not undo:
+            res.add("skipped", f"security group {gid} is yours: kept, and this launch added no rule to it")
+        elif users:
+            res.add("skipped", f"security group {gid} is yours: kept, with the rules this launch added, since "
+                               f"{', '.join(users)} still use(s) it")
+        elif dry_run:
+            res.add("planned", f"would revoke the {len(undo)} rule set(s) this launch added to your group {gid} "
+                               f"(the group itself is kept)")
+        else:
+            for call in undo:
+                try:
+                    call_with_retry(lambda c=call: getattr(ec2, c["operation"])(**c["params"]), policy,
+                                    what=f"revoke the launch's rules on {gid}")
+                    res.add("ok", f"revoked the rules this launch added to {gid} (group kept: it is yours)")
+                except botocore.exceptions.ClientError as exc:
+                    if _code(exc) in GONE:
+                        res.add("ok", f"rules on {gid}: already gone")
+                    else:
+                        res.add("failed", f"cannot revoke the launch's rules on {gid}: {_code(exc)}")
+
+    if dry_run:
+        res.add("planned", f"would release the replica ports of {launch_id}")
+    else:
+        ledger = PortAllocator(default_db_path(state_dir))
+        try:
+            n = ledger.release_owner(launch_id)
+        finally:
+            ledger.close()
+        res.add("ok", f"released {n} replica port(s)")
+    if record.get("fix_journal"):
+        res.add("note", f"network fixes made by --fix are kept; reverse them with "
+                        f"`preflight undo {record['fix_journal']}`")
+    return _finish(record, res, state_dir)
+
+
+def _wait_terminated(ec2: Any, ids: list[str], policy: RetryPolicy, timeout: float, poll: float) -> None:
+    deadline = policy.clock() + timeout
+    while True:
+        try:
+            resp = call_with_retry(lambda: ec2.describe_instances(InstanceIds=ids), policy,
+                                   what="wait for termination", ids=ids,
+                                   retry_on=THROTTLING_CODES)
+        except botocore.exceptions.ClientError as exc:
+            if _code(exc) in NOT_FOUND_CODES:
+                return
+            raise
+        states = {i["InstanceId"]: i["State"]["Name"] for r in resp.get("Reservations", [])
+                  for i in r.get("Instances", [])}
+        left = [i for i in ids if states.get(i, "terminated") != "terminated"]
+        if not left:
+            return
+        if policy.clock() >= deadline:
+            raise PreflightError(f"instances {', '.join(left)} still not terminated after {timeout:.0f}s")
+        policy.sleep(poll)
+
+
+def _finish(record: dict[str, Any], res: DownResult, state_dir: str | None) -> DownResult:
+    if not res.dry_run:
+        record["state"] = "down" if res.ok else "down-failed"
+        record["down_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        save_record(record, state_dir)
+    return res

@@ -1,0 +1,636 @@
+"""`preflight launch PLAN`: check -> fix -> security group -> run instances -> wait -> ports -> verify -> record.
+
+Without `apply` every stage says what it would do and nothing is changed. With `apply`:
+
+1. check   every rule, for the plan; FAIL findings at or above `high` block the launch, except
+           SG010 (the security-group stage handles the plan's ports itself).
+2. fix     (only with `fix`) the fixers' plan for the blocking findings, applied with a journal
+           (undo it with `preflight undo JOURNAL`), then re-checked, a few rounds at most.
+3. subnet  a subnet in the plan's scope where an instance is reachable (route + public IP).
+4. group   the plan's security group (created when a named group does not exist, tagged with the
+           launch id) and exactly the missing ports, through the SG010 rule and the
+           `sg-open-missing-ports` fixer: every rule counts, nothing is added twice.
+5. run     RunInstances with a ClientToken (a retried call never launches twice), tagged.
+6. wait    until running, retrying InvalidInstanceID.NotFound and throttling with bounded
+           exponential backoff and jitter (preflight.launch.retry).
+7. ports   replica ports reserved atomically in the port ledger (preflight.ports), written to the
+           instances' `preflight:replica-ports` tag, released again if anything fails.
+8. verify  instances running, public IPs where the launch needs them, the plan's ports open, and
+           the network rules clean for the chosen subnet.
+9. record  the launch record, for `preflight down LAUNCH_ID`.
+
+Every write goes through a journal first (the launch journal for stages 4-5, the fix journal for
+stage 2), so an interrupted launch can always be taken down or undone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from preflight import engine
+from preflight.errors import PreflightError
+from preflight.fix import Call, Change, Journal, apply_changes, build_plan
+from preflight.inventory.model import Inventory, SecurityGroup, Subnet
+from preflight.launch.records import new_launch_id, save_record
+from preflight.launch.retry import RetryPolicy, call_with_retry, wait_until_running
+from preflight.plan import Plan, PlanError
+from preflight.ports import (
+    LAUNCH_TAG,
+    REPLICA_PORTS_TAG,
+    PortAllocator,
+    allocate_replicas,
+    default_db_path,
+    format_ports_tag,
+)
+from preflight.semantics.routes import Topology
+
+HANDLED_BY_LAUNCH = frozenset({"SG010"})
+FIX_ROUNDS = 3
+SG_FIXER = "sg-open-missing-ports"
+
+
+@dataclass
+class LaunchSettings:
+    apply: bool = False
+    fix: bool = False
+    max_changes: int | None = None
+    allow_world: bool = False
+    block_on: str = "high"  # lowest severity of a FAIL that stops the launch
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    wait_timeout: float = 600.0
+    poll: float = 5.0
+    lease_seconds: float = 900.0  # replica reservations until the launch is verified
+    state_dir: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    command: str = ""
+    select: list[str] = field(default_factory=list)  # rules of the check stage (default: all)
+    ignore: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Stage:
+    name: str
+    status: str  # ok | planned | skipped | failed | blocked
+    summary: str
+    lines: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+Progress = Callable[[Stage], None]
+
+
+@dataclass
+class LaunchResult:
+    launch_id: str
+    mode: str  # dry-run | apply
+    region: str = ""
+    stages: list[Stage] = field(default_factory=list)
+    record: dict[str, Any] | None = None
+    fix_journal: str = ""
+    journal: str = ""
+    ok: bool = False
+
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": "preflight-launch/v1", "launch_id": self.launch_id, "mode": self.mode,
+                "region": self.region, "ok": self.ok, "stages": [s.to_dict() for s in self.stages],
+                "record": self.record, "fix_journal": self.fix_journal, "journal": self.journal,
+                "exit_code": self.exit_code()}
+
+
+class LaunchStopped(Exception):
+    """A stage failed; the result says why. Not an input error: exit 1, not 2."""
+
+
+def validate_plan(plan: Plan | None) -> Plan:
+    if plan is None:
+        raise PlanError("preflight launch needs a plan file (see examples/launch.yaml)")
+    if plan.cloud != "aws":
+        raise PlanError(f"cloud: preflight launch supports aws, not {plan.cloud!r}")
+    for name in ("instance_type", "image"):
+        if not getattr(plan, name):
+            raise PlanError(f"{name}: required by preflight launch (see examples/launch.yaml)")
+    if plan.replicas is not None and plan.replicas.count < 0:
+        raise PlanError("replicas.count: must be 0 or more")
+    return plan
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Pipeline:
+    def __init__(self, source: Any, plan: Plan, settings: LaunchSettings, progress: Progress | None = None,
+                 launch_id: str | None = None) -> None:
+        self.source = source
+        self.plan = validate_plan(plan)
+        self.s = settings
+        self.progress = progress
+        if len(source.regions) != 1:
+            raise PreflightError(f"preflight launch works in one region; got {', '.join(source.regions)}")
+        self.region = source.regions[0]
+        if self.plan.region and self.plan.region != self.region:
+            raise PreflightError(f"the plan is for {self.plan.region}, but --region says {self.region}")
+        self.session = source.session
+        self.result = LaunchResult(launch_id=launch_id or new_launch_id(),
+                                   mode="apply" if settings.apply else "dry-run", region=self.region)
+        self.record: dict[str, Any] | None = None
+        self.journal: Journal | None = None
+        self._ec2: Any = None
+
+    @property
+    def launch_id(self) -> str:
+        return self.result.launch_id
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def stage(self, name: str, status: str, summary: str, lines: list[str] | None = None) -> Stage:
+        st = Stage(name, status, summary, list(lines or []))
+        self.result.stages.append(st)
+        if self.progress is not None:
+            self.progress(st)
+        return st
+
+    def stop(self, name: str, summary: str, lines: list[str] | None = None, status: str = "failed") -> None:
+        self.stage(name, status, summary, lines)
+        if self.record is not None:
+            self.record["state"] = "failed"
+            self.record["error"] = summary
+            self._save()
+        raise LaunchStopped(summary)
+
+    def ec2(self) -> Any:
+        """The client for the launch's own calls (run, wait, tag, create group): its own object, so a
+        test can inject faults into exactly these calls, and the collector's reads stay separate."""
+        if self._ec2 is None:
+            from preflight.collect.aws import client_config
+
+            self._ec2 = self.session.session.client("ec2", region_name=self.region,
+                                                    endpoint_url=self.session.endpoint_url, config=client_config())
+            self._ec2.meta.events.register("before-call", self.session.stats.hook)
+        return self._ec2
+
+    def check(self, plan: Plan, select: list[str] | None = None) -> engine.Report:
+        rules = engine.select_rules(engine.load_rules(), select or self.s.select, self.s.ignore)
+        needs = set().union(*(r.meta.needs for r in rules)) if rules else set()
+        inventories = self.source.collect(needs, plan)
+        return engine.run(inventories, rules, plan, self.s.config)
+
+    def blockers(self, report: engine.Report) -> list[engine.Finding]:
+        floor = engine.severity_rank(self.s.block_on)
+        return [f for f in report.findings if f.status == "FAIL" and engine.severity_rank(f.severity) >= floor
+                and f.rule not in HANDLED_BY_LAUNCH]
+
+    def _journal(self) -> Journal:
+        if self.journal is None:
+            inv_account = (self.source.identity or {}).get("account", "")
+            self.journal = Journal(run_id=self.launch_id, header={
+                "command": self.s.command, "regions": [self.region], "account": inv_account,
+                "source": f"sandbox:{self.source.target.sandbox}" if self.source.target.sandbox else "aws",
+                "launch_id": self.launch_id})
+        return self.journal
+
+    def _save(self) -> None:
+        if self.record is not None and self.s.apply:
+            self.record["updated_at"] = _now()
+            save_record(self.record, self.s.state_dir)
+
+    # --- the run ---------------------------------------------------------------------------------
+
+    def run(self) -> LaunchResult:
+        try:
+            self._run()
+            self.result.ok = True
+        except LaunchStopped:
+            self.result.ok = False
+        if self.s.apply and self.source.target.sandbox and self.record is not None:
+            self._end_sandbox()
+        self.result.record = self.record
+        if self.journal is not None and self.journal._opened:
+            self.result.journal = str(self.journal.path)
+        return self.result
+
+    def _end_sandbox(self) -> None:
+        """The in-process sandbox account ends with this command: release its ports, close the record."""
+        ledger = PortAllocator(default_db_path(self.s.state_dir))
+        try:
+            n = ledger.release_owner(self.launch_id)
+        finally:
+            ledger.close()
+        assert self.record is not None
+        self.record["state"] = "ended"
+        self.record["ended_reason"] = "sandbox account ended with the command"
+        self._save()
+        self.stage("sandbox", "ok", f"the sandbox account ends with this command: {n} replica port(s) released, "
+                                    f"record closed (nothing exists to take down)")
+
+    def _run(self) -> None:
+        plan = self.plan
+        report = self.check(plan)
+        blockers = self.blockers(report)
+        unknown = [f for f in report.findings if f.status == "UNKNOWN"]
+        lines = [f"{f.rule} {f.severity} {f.resource}: {f.message}" for f in blockers]
+        lines += [f"{f.rule} could not be evaluated: {f.message}" for f in unknown]
+        self.stage("check", "ok" if not blockers else "blocked",
+                   f"{len(report.rules)} rules: {len(blockers)} blocking finding(s)"
+                   + (f", {len(unknown)} unknown" if unknown else ""), lines)
+
+        subnet_hint = ""
+        if blockers:
+            if not self.s.fix:
+                self.stop("fix", "blocked: fix the findings above, or pass --fix to let preflight fix what it can",
+                          status="blocked")
+            report, subnet_hint = self.fix_stage(report, blockers)
+        else:
+            self.stage("fix", "skipped", "nothing to fix")
+
+        inv = report.inventories[0]
+        subnet = self.choose_subnet(inv, subnet_hint)
+        group, group_lines = self.group_stage(inv, subnet)
+        instance_ids = self.run_stage(subnet, group)
+        described = self.wait_stage(instance_ids)
+        self.ports_stage(instance_ids)
+        self.verify_stage(subnet, group, described)
+        if self.record is not None:
+            self.record["state"] = "running"
+            self._save()
+        self.stage("record", "ok" if self.s.apply else "planned",
+                   f"launch {self.launch_id} recorded; take it down with `preflight down {self.launch_id}`"
+                   if self.s.apply else f"would record launch {self.launch_id}")
+
+    # --- stage 2: fix --------------------------------------------------------------------------
+
+    def fix_stage(self, report: engine.Report, blockers: list[engine.Finding]) -> tuple[engine.Report, str]:
+        options = {"allow_world": self.s.allow_world}
+        fplan = build_plan(blockers, report.inventories, self.plan, self.s.config, options)
+        hint = next((c.resource for c in fplan.changes if c.resource.startswith("subnet-")), "")
+        if not fplan.changes:
+            refused = [f"refused: {r.resource}: {r.reason}" for r in fplan.refusals]
+            self.stop("fix", f"no fixer can fix the {len(blockers)} blocking finding(s)",
+                      refused + [f"{f.rule} {f.resource}: no fixer" for f in fplan.unfixable], status="blocked")
+        if not self.s.apply:
+            lines = [f"{c.description}\n    $ {c.cli}" for c in fplan.changes]
+            lines += [f"refused: {r.resource}: {r.reason}" for r in fplan.refusals]
+            left = [f for f in fplan.unfixable]
+            if left:
+                self.stop("fix", f"would apply {len(fplan.changes)} change(s), but {len(left)} blocking finding(s) "
+                                 f"have no fixer", lines + [f"{f.rule} {f.resource}: no fixer" for f in left],
+                          status="blocked")
+            self.stage("fix", "planned", f"would apply {len(fplan.changes)} change(s)", lines)
+            return report, hint
+        journal = Journal(header={"command": self.s.command, "regions": [self.region],
+                                  "account": report.inventories[0].account, "source": report.inventories[0].source,
+                                  "launch_id": self.launch_id})
+        self.result.fix_journal = str(journal.path)
+        applied: list[str] = []
+        for _ in range(FIX_ROUNDS):
+            outcomes = apply_changes(fplan.changes, self.session, journal, max_changes=self.s.max_changes)
+            applied += [f"[{o.status}] {o.change.description}\n    $ {o.change.cli}" for o in outcomes]
+            failed = [o for o in outcomes if o.status == "failed"]
+            if failed:
+                self.stop("fix", f"a fix failed ({failed[0].error}); undo with `preflight undo {journal.path}`",
+                          applied)
+            # Re-check the rules that blocked (and the network rules the fixes touch), not all of them.
+            report = self.check(self.plan, sorted({f.rule for f in blockers} | {"NET"}))
+            blockers = self.blockers(report)
+            if not blockers:
+                break
+            fplan = build_plan(blockers, report.inventories, self.plan, self.s.config, options)
+            if not fplan.changes:
+                break
+        if blockers:
+            self.stop("fix", f"{len(blockers)} blocking finding(s) left after fixing",
+                      applied + [f"{f.rule} {f.resource}: {f.message}" for f in blockers], status="blocked")
+        done = sum(1 for line in applied if line.startswith("[applied]"))
+        self.stage("fix", "ok", f"{done} change(s) applied; journal {journal.path} "
+                                f"(undo: `preflight undo {journal.path}`)", applied)
+        return report, hint
+
+    # --- stage 3: subnet -------------------------------------------------------------------------
+
+    def wants_public(self) -> bool:
+        return self.plan.public_ip is not False
+
+    def choose_subnet(self, inv: Inventory, hint: str) -> Subnet:
+        t = Topology(inv)
+        named = set(self.plan.subnets)
+        scope = [s for s in inv.subnets if (s.id in named if named else
+                                            (not self.plan.vpc or s.vpc_id == self.plan.vpc))]
+        ask = True if self.plan.public_ip is True else None
+        usable = []
+        for s in scope:
+            if s.state not in ("available", ""):
+                continue
+            reach = t.public_reachability(s.id, ask)
+            if not self.wants_public() or (reach is not None and reach.usable):
+                usable.append(s)
+        if self.plan.zones:
+            usable = [s for s in usable if s.availability_zone in self.plan.zones] or usable
+        if usable:
+            # A plan naming an existing group means "launch where that group lives".
+            from preflight.semantics.secgroups import resolve_group
+
+            group_vpcs = {g.vpc_id for g in resolve_group(inv.security_groups, self.plan.security_group)} \
+                if self.plan.security_group else set()
+            usable.sort(key=lambda s: (s.id != hint, bool(group_vpcs) and s.vpc_id not in group_vpcs,
+                                       -s.available_ip_address_count, s.id))
+            chosen = usable[0]
+            self.stage("subnet", "ok", f"{chosen.id} in {chosen.vpc_id} ({chosen.availability_zone})"
+                       + (" — internet-reachable" if self.wants_public() else ""))
+            return chosen
+        if not self.s.apply and hint and hint in t.subnets:
+            chosen = t.subnets[hint]
+            self.stage("subnet", "planned", f"{chosen.id} in {chosen.vpc_id}, once the fixes above are applied")
+            return chosen
+        self.stop("subnet", "no subnet in the plan's scope can host a reachable instance (see NET001 in "
+                            "`preflight check --plan ...`, or pass --fix)")
+        raise AssertionError("unreachable")
+
+    # --- stage 4: security group -------------------------------------------------------------------
+
+    def group_stage(self, inv: Inventory, subnet: Subnet) -> tuple[SecurityGroup | None, list[str]]:
+        from preflight.semantics.secgroups import (
+            format_ranges, is_world, missing_ports, plan_admin_ports, ranges, resolve_group,
+        )
+
+        plan = self.plan
+        ref = plan.security_group or f"preflight-{plan.name or 'launch'}-{self.launch_id}"
+        source = plan.source_cidr or "0.0.0.0/0"
+        found = resolve_group(inv.security_groups, ref, subnet.vpc_id)
+        if ref.startswith("sg-") and not found:
+            self.stop("group", f"security group {ref} does not exist in {subnet.vpc_id}")
+        if found and found[0].vpc_id != subnet.vpc_id:
+            self.stop("group", f"security group {found[0].id} is in {found[0].vpc_id}, but the subnet "
+                               f"{subnet.id} is in {subnet.vpc_id}")
+        group = found[0] if found else None
+        admin = plan_admin_ports(self.s.config.get("admin_ports"))
+        refused = [p for p in plan.ports if p in admin] if is_world(source) and not self.s.allow_world else []
+        if refused:
+            self.stop("group", f"not opening admin port(s) {format_ranges(ranges(refused))} to {source}: pass "
+                               f"--allow-world, or set source_cidr to your own network (nothing was changed)")
+        missing = missing_ports([group], plan.ports, source) if group is not None else list(plan.ports)
+        open_already = [p for p in plan.ports if p not in missing]
+        what = (f"reuse {group.id} ({group.group_name}), made by you: it is never deleted by down"
+                if group is not None else f"create security group {ref!r} in {subnet.vpc_id}")
+        ports_txt = (f"authorize tcp {format_ranges(ranges(missing))} from {source}" if missing
+                     else "no port to add")
+        if open_already:
+            ports_txt += f" (already open: {format_ranges(ranges(open_already))})"
+        if not self.s.apply:
+            self.stage("group", "planned", f"would {what}; would {ports_txt}")
+            return group, []
+        created = False
+        if group is None:
+            group = self._create_group(ref, subnet.vpc_id)
+            created = True
+        self.record = self._new_record(subnet, group, created)
+        self._save()
+        lines: list[str] = []
+        if missing:
+            lines = self._open_ports(group, subnet, source)
+        self.stage("group", "ok", f"{'created' if created else 'reused'} {group.id} ({group.group_name}); "
+                                  f"{ports_txt.replace('authorize', 'authorized')}", lines)
+        return group, lines
+
+    def _create_group(self, name: str, vpc: str) -> SecurityGroup:
+        tags = [{"ResourceType": "security-group", "Tags": [{"Key": LAUNCH_TAG, "Value": self.launch_id},
+                                                            {"Key": "Name", "Value": name}]}]
+        params = {"GroupName": name, "Description": f"preflight launch {self.launch_id}", "VpcId": vpc,
+                  "TagSpecifications": tags}
+        change = Change(fixer="launch", resource=vpc, description=f"create security group {name} in {vpc}",
+                        call=Call("ec2", "create_security_group", params, self.region), undo=None,
+                        permissions=("ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup", "ec2:CreateTags"))
+        journal = self._journal()
+        seq = journal.begin(change)
+        try:
+            resp = call_with_retry(lambda: self.ec2().create_security_group(**params), self.s.retry,
+                                   what=f"create security group {name}")
+        except Exception as exc:
+            journal.outcome(seq, "failed", error=_code(exc))
+            self.stop("group", f"cannot create security group {name} in {vpc}: {_code(exc)}")
+        gid = resp["GroupId"]
+        journal.outcome(seq, "done", undo=Call("ec2", "delete_security_group", {"GroupId": gid}, self.region))
+        return SecurityGroup(id=gid, group_name=name, vpc_id=vpc)
+
+    def _open_ports(self, group: SecurityGroup, subnet: Subnet, source: str) -> list[str]:
+        """SG010 on a fresh read of the group, and its fixer: exactly the missing ports, once."""
+        plan = dataclasses.replace(self.plan, security_group=group.id, vpc=subnet.vpc_id, source_cidr=source)
+        report = self.check(plan, ["SG010"])
+        findings = [f for f in report.findings if f.status == "FAIL"]
+        fplan = build_plan(findings, report.inventories, plan, self.s.config, {"allow_world": self.s.allow_world},
+                           only=[SG_FIXER])
+        if fplan.refusals:
+            self.stop("group", fplan.refusals[0].reason)
+        outcomes = apply_changes(fplan.changes, self.session, self._journal())
+        bad = [o for o in outcomes if o.status == "failed"]
+        if bad:
+            self.stop("group", f"cannot open the ports on {group.id}: {bad[0].error}")
+        assert self.record is not None
+        for o in outcomes:
+            if o.status == "applied":
+                self.record["security_group"]["authorized"].append(o.change.to_dict())
+        entries = [e for e in _journal_entries(self._journal()) if e.get("event") == "done" and e.get("undo")]
+        self.record["security_group"]["undo"] = [e["undo"] for e in entries
+                                                 if e["undo"]["operation"] == "revoke_security_group_ingress"]
+        self._save()
+        return [f"[{o.status}] {o.change.description}\n    $ {o.change.cli}" for o in outcomes]
+
+    def _new_record(self, subnet: Subnet, group: SecurityGroup, created: bool) -> dict[str, Any]:
+        return {
+            "schema": "preflight-launch-record/v1", "launch_id": self.launch_id, "state": "launching",
+            "created_at": _now(), "region": self.region,
+            "account": (self.source.identity or {}).get("account", ""),
+            "source": f"sandbox:{self.source.target.sandbox}" if self.source.target.sandbox else "aws",
+            "endpoint_url": getattr(self.session, "endpoint_url", None) or "",
+            "plan": self.plan.source, "name": self.plan.name, "vpc": subnet.vpc_id, "subnet": subnet.id,
+            "security_group": {"id": group.id, "name": group.group_name, "created": created, "authorized": [],
+                               "undo": []},
+            "instances": [], "replicas": [], "fix_journal": self.result.fix_journal,
+            "journal": str(self._journal().path),
+        }
+
+    # --- stage 5: run instances ----------------------------------------------------------------------
+
+    def run_params(self, subnet: Subnet, group_id: str) -> dict[str, Any]:
+        plan = self.plan
+        name = f"{plan.name or 'preflight'}-{self.launch_id}"
+        tags = [{"Key": LAUNCH_TAG, "Value": self.launch_id}, {"Key": "Name", "Value": name}]
+        params: dict[str, Any] = {
+            "ImageId": plan.image, "InstanceType": plan.instance_type, "MinCount": plan.count,
+            "MaxCount": plan.count, "ClientToken": self.launch_id,
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": tags}],
+        }
+        if plan.public_ip is True:
+            params["NetworkInterfaces"] = [{"DeviceIndex": 0, "SubnetId": subnet.id, "Groups": [group_id],
+                                            "AssociatePublicIpAddress": True}]
+        else:
+            params["SubnetId"] = subnet.id
+            params["SecurityGroupIds"] = [group_id]
+        if plan.key_name:
+            params["KeyName"] = plan.key_name
+        if plan.instance_profile:
+            key = "Arn" if plan.instance_profile.startswith("arn:") else "Name"
+            params["IamInstanceProfile"] = {key: plan.instance_profile}
+        if plan.spot:
+            params["InstanceMarketOptions"] = {"MarketType": "spot"}
+        return params
+
+    def run_stage(self, subnet: Subnet, group: SecurityGroup | None) -> list[str]:
+        plan = self.plan
+        params = self.run_params(subnet, group.id if group is not None else "$SG")
+        change = Change(fixer="launch", resource=subnet.id,
+                        description=f"run {plan.count} x {plan.instance_type} ({plan.image}) in {subnet.id}",
+                        call=Call("ec2", "run_instances", params, self.region), undo=None,
+                        permissions=("ec2:RunInstances", "ec2:CreateTags", "ec2:TerminateInstances"))
+        if not self.s.apply:
+            self.stage("run", "planned", f"would {change.description}, tagged {LAUNCH_TAG}={self.launch_id}",
+                       [f"$ {change.cli}"])
+            return []
+        journal = self._journal()
+        seq = journal.begin(change)
+        try:
+            # ClientToken: a retry after a lost answer returns the same instances, never new ones.
+            resp = call_with_retry(lambda: self.ec2().run_instances(**params), self.s.retry,
+                                   what="run instances")
+        except PreflightError as exc:
+            journal.outcome(seq, "failed", error=getattr(exc, "code", ""))
+            self.stop("run", str(exc))
+        except Exception as exc:
+            journal.outcome(seq, "failed", error=_code(exc))
+            self.stop("run", f"RunInstances failed: {_code(exc)}: {_message(exc)}")
+        ids = [i["InstanceId"] for i in resp["Instances"]]
+        journal.outcome(seq, "done", undo=Call("ec2", "terminate_instances", {"InstanceIds": ids}, self.region))
+        assert self.record is not None
+        self.record["instances"] = ids
+        self._save()
+        self.stage("run", "ok", f"{len(ids)} instance(s): {', '.join(ids)}")
+        return ids
+
+    # --- stage 6: wait ---------------------------------------------------------------------------
+
+    def wait_stage(self, ids: list[str]) -> list[dict[str, Any]]:
+        if not self.s.apply:
+            p = self.s.retry
+            self.stage("wait", "planned", f"would wait until running (NotFound/throttling retried {p.attempts} times, "
+                                          f"{p.base:g}s base backoff with {p.jitter:g}s jitter)")
+            return []
+        retries: list[str] = []
+
+        def note(n: int, code: str, pause: float) -> None:
+            retries.append(f"retry {n}: {code}, waiting {pause:.1f}s")
+
+        try:
+            described = wait_until_running(self.ec2(), ids, self.s.retry, timeout=self.s.wait_timeout,
+                                           poll=self.s.poll, on_retry=note)
+        except PreflightError as exc:
+            self.stop("wait", str(exc), retries + [f"take down what was created: `preflight down {self.launch_id}`"])
+        after = f" after {len(retries)} retr{'y' if len(retries) == 1 else 'ies'}" if retries else ""
+        self.stage("wait", "ok", f"{len(described)} running{after}", retries)
+        return described
+
+    # --- stage 7: replica ports ------------------------------------------------------------------------
+
+    def ports_stage(self, ids: list[str]) -> None:
+        r = self.plan.replicas
+        if r is None or r.count < 1:
+            self.stage("ports", "skipped", "no replicas in the plan")
+            return
+        lo, hi = r.port_range
+        if not self.s.apply:
+            self.stage("ports", "planned", f"would reserve {r.count} replica port(s) of {r.service or 'the service'} "
+                                           f"in {lo}-{hi} over the {self.plan.count} new instance(s)")
+            return
+        ledger = PortAllocator(default_db_path(self.s.state_dir), lease_seconds=self.s.lease_seconds)
+        try:
+            if r.ports:
+                placed = []
+                for i, port in enumerate(r.ports[: r.count]):
+                    host = ids[i % len(ids)]
+                    if not ledger.reserve(host, port, self.launch_id, service=r.service):
+                        ledger.release_owner(self.launch_id)
+                        self.stop("ports", f"port {port} on {host} is already taken (replica {i}); see PORT001")
+                    placed.append((host, port))
+            else:
+                placed = allocate_replicas(ledger, self.launch_id, ids, r.count, (lo, hi), service=r.service)
+            by_host: dict[str, list[int]] = {}
+            for host, port in placed:
+                by_host.setdefault(host, []).append(port)
+            for host, ports in by_host.items():
+                call_with_retry(lambda h=host, p=ports: self.ec2().create_tags(
+                    Resources=[h], Tags=[{"Key": REPLICA_PORTS_TAG, "Value": format_ports_tag(p)}]),
+                    self.s.retry, what="tag replica ports", ids=[host])
+            ledger.activate(self.launch_id)
+        except PreflightError as exc:
+            ledger.release_owner(self.launch_id)
+            self.stop("ports", str(exc), [f"take down what was created: `preflight down {self.launch_id}`"])
+        finally:
+            ledger.close()
+        assert self.record is not None
+        self.record["replicas"] = [{"replica": i, "service": r.service, "host": h, "port": p}
+                                   for i, (h, p) in enumerate(placed)]
+        self._save()
+        lines = [f"{h}: {', '.join(str(p) for p in ps)}" for h, ps in by_host.items()]
+        self.stage("ports", "ok", f"{len(placed)} replica port(s) reserved, no two on one host and port", lines)
+
+    # --- stage 8: verify --------------------------------------------------------------------------
+
+    def verify_stage(self, subnet: Subnet, group: SecurityGroup | None, described: list[dict[str, Any]]) -> None:
+        if not self.s.apply:
+            self.stage("verify", "planned", "would verify: instances running with public IPs, ports open, "
+                                            "network rules clean for the subnet")
+            return
+        from preflight.semantics.secgroups import missing_ports
+
+        problems: list[str] = []
+        fresh = self.check(dataclasses.replace(self.plan, subnets=(subnet.id,), vpc=subnet.vpc_id,
+                                               security_group=group.id if group else ""),
+                           ["NET", "SG010"])
+        inv = fresh.inventories[0]
+        by_id = {i.id: i for i in inv.instances}
+        ids = self.record["instances"] if self.record else []
+        for iid in ids:
+            inst = by_id.get(iid)
+            if inst is None or inst.state != "running":
+                problems.append(f"{iid} is {inst.state if inst else 'not listed yet'}")
+            elif self.wants_public() and not inst.public_ip:
+                problems.append(f"{iid} has no public IP")
+        groups = {g.id: g for g in inv.security_groups}
+        if group is not None and group.id in groups:
+            still = missing_ports([groups[group.id]], self.plan.ports, self.plan.source_cidr or "0.0.0.0/0")
+            if still:
+                problems.append(f"ports {', '.join(map(str, still))} are not open on {group.id}")
+        net = [f for f in fresh.findings if f.status == "FAIL" and f.severity != "info"]
+        problems += [f"{f.rule} {f.resource}: {f.message}" for f in net]
+        if problems:
+            self.stop("verify", f"{len(problems)} problem(s) after launch", problems)
+        ips = ", ".join(f"{i}={by_id[i].public_ip or by_id[i].private_ip}" for i in ids if i in by_id)
+        ports = ",".join(map(str, self.plan.ports)) or "none"
+        self.stage("verify", "ok", f"running, reachable ({ips}); ports {ports} open; network rules clean")
+
+
+def _journal_entries(journal: Journal) -> list[dict[str, Any]]:
+    from preflight.fix import read_journal
+
+    return read_journal(journal.path) if journal._opened else []
+
+
+def _code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", "")) or type(exc).__name__
+
+
+def _message(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Message", ""))[:200]
+
+
+def launch(source: Any, plan: Plan, settings: LaunchSettings, progress: Progress | None = None) -> LaunchResult:
+    return Pipeline(source, plan, settings, progress).run()

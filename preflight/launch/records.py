@@ -1,0 +1,70 @@
+"""Launch records: what a `preflight launch` created, so `preflight down` can remove exactly that.
+
+One JSON file per launch in `<state dir>/launches/<launch id>.json` (state dir: the `state_dir`
+argument, else $PREFLIGHT_STATE_DIR, else platformdirs' user state dir). The record is written as
+soon as instances exist and updated after every later stage, so a launch that fails half-way can
+still be taken down. Everything a launch creates is also tagged `preflight:launch-id`, so `down`
+finds it even when the record is behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from preflight.errors import PreflightError
+from preflight.ports import state_dir
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
+
+
+def new_launch_id() -> str:
+    return f"launch-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def records_dir(override: str | Path | None = None) -> Path:
+    return state_dir(override) / "launches"
+
+
+def record_path(launch_id: str, override: str | Path | None = None) -> Path:
+    if not _ID.match(launch_id):
+        raise PreflightError(f"{launch_id!r} is not a launch id (like launch-20260101-120000-ab12)")
+    return records_dir(override) / f"{launch_id}.json"
+
+
+def save_record(record: dict[str, Any], override: str | Path | None = None) -> Path:
+    path = record_path(record["launch_id"], override)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+        os.replace(tmp, path)  # atomic: a reader never sees half a record
+    except OSError as exc:
+        raise PreflightError(f"cannot write the launch record {path}: {exc.strerror}") from None
+    return path
+
+
+def load_record(launch_id: str, override: str | Path | None = None) -> dict[str, Any]:
+    path = record_path(launch_id, override)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        known = ", ".join(r["launch_id"] for r in list_records(override)[-5:]) or "none"
+        raise PreflightError(f"no launch {launch_id!r} in {path.parent} (recent: {known})") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PreflightError(f"cannot read the launch record {path}: {exc}") from None
+
+
+def list_records(override: str | Path | None = None) -> list[dict[str, Any]]:
+    out = []
+    for p in sorted(records_dir(override).glob("*.json")):
+        try:
+            out.append(json.loads(p.read_text()))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return sorted(out, key=lambda r: r.get("created_at", ""))

@@ -1,0 +1,179 @@
+"""The launch pipeline in the in-process sandbox: dry run, fixes, eventual consistency and throttling
+injected into the launch's own EC2 client, security-group reuse without duplicates, replica ports."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from preflight.collect.sandbox import Seeder
+from preflight.launch.faults import FaultInjector
+from preflight.launch.pipeline import LaunchSettings, Pipeline
+from preflight.launch.records import load_record
+from preflight.launch.retry import RetryPolicy
+from preflight.plan import plan_from_dict
+from preflight.ports import PortAllocator, default_db_path
+from preflight.runner import Target, open_target
+from tests.unit.netfix_support import REGION, state
+
+AMI = "ami-04681a1dbd79675a5"
+BASE = {"region": REGION, "instance_type": "t3.micro", "image": AMI, "count": 2, "ports": [8000, 8002, 8004],
+        "security_group": "web-sg", "name": "web"}
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, s: float) -> None:
+        self.sleeps.append(s)
+        self.now += s
+
+    def clock(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def _state(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PREFLIGHT_STATE_DIR", str(tmp_path / "state"))
+
+
+@contextlib.contextmanager
+def pipeline(scenario: str, plan: dict[str, Any] | None = None, **settings: Any) -> Iterator[tuple[Pipeline, Any]]:
+    p = plan_from_dict({**BASE, **(plan or {})}, "test-plan.yaml")
+    t = FakeTime()
+    retry = RetryPolicy(sleep=t.sleep, clock=t.clock, rng=random.Random(5), attempts=settings.pop("attempts", 6))
+    with open_target(Target(sandbox=scenario), p) as source:
+        # The compute rules' extra reads (instance types, quotas) are slow in moto and not about launch.
+        pl = Pipeline(source, p, LaunchSettings(retry=retry, poll=1.0, select=["NET", "SG", "PORT"], **settings))
+        pl.fake_time = t  # type: ignore[attr-defined]
+        yield pl, source
+
+
+def stages(result) -> list[tuple[str, str]]:
+    return [(s.name, s.status) for s in result.stages]
+
+
+def test_dry_run_prints_every_stage_and_changes_nothing() -> None:
+    with pipeline("no-default-route", fix=True) as (pl, source):
+        before = state(source.session)
+        result = pl.run()
+        assert result.ok and result.mode == "dry-run"
+        assert stages(result) == [("check", "blocked"), ("fix", "planned"), ("subnet", "planned"),
+                                  ("group", "planned"), ("run", "planned"), ("wait", "planned"),
+                                  ("ports", "skipped"), ("verify", "planned"), ("record", "planned")]
+        fix = result.stages[1]
+        assert any("aws ec2 create-route" in line for line in fix.lines)
+        assert "would create security group 'web-sg'" in result.stages[3].summary
+        assert state(source.session) == before and result.record is None
+
+
+def test_blocked_without_fix_changes_nothing() -> None:
+    with pipeline("no-default-route", apply=True) as (pl, source):
+        before = state(source.session)
+        result = pl.run()
+        assert not result.ok and result.exit_code() == 1
+        assert stages(result) == [("check", "blocked"), ("fix", "blocked")]
+        assert "NET001" in result.stages[0].lines[0] and "--fix" in result.stages[1].summary
+        assert state(source.session) == before
+
+
+def test_not_found_for_the_first_calls_then_launch_succeeds() -> None:
+    with pipeline("healthy", {"replicas": {"count": 10, "port_range": "40050-40060", "service": "model"}},
+                  apply=True) as (pl, source):
+        faults = FaultInjector(pl.ec2()).error("DescribeInstances", "InvalidInstanceID.NotFound", times=3)
+        result = pl.run()
+        assert result.ok, result.stages[-1]
+        wait = next(s for s in result.stages if s.name == "wait")
+        assert wait.summary == "2 running after 3 retries"
+        assert faults.injected("InvalidInstanceID.NotFound") == 3
+        assert pl.fake_time.sleeps[:3] and 3 <= pl.fake_time.sleeps[0] <= 5
+        record = load_record(result.launch_id)
+        assert record["state"] == "ended"  # sandbox: closed at the end of the command
+        hosts_ports = [(r["host"], r["port"]) for r in record["replicas"]]
+        assert len(hosts_ports) == 10 and len(set(hosts_ports)) == 10
+        assert {h for h, _ in hosts_ports} == set(record["instances"])
+        ec2 = source.session.client("ec2", REGION)
+        reservations = ec2.describe_instances(InstanceIds=record["instances"])["Reservations"]
+        tags = {i["InstanceId"]: {t["Key"]: t["Value"] for t in i.get("Tags", [])}
+                for r in reservations for i in r["Instances"]}
+        assert all(t["preflight:launch-id"] == result.launch_id for t in tags.values())
+        assert sorted(tags[record["instances"][0]]["preflight:replica-ports"].split(",")) == [
+            "40050", "40051", "40052", "40053", "40054"]
+
+
+def test_not_found_forever_is_a_clear_error_naming_the_instances() -> None:
+    with pipeline("healthy", apply=True, attempts=4) as (pl, _):
+        FaultInjector(pl.ec2()).error("DescribeInstances", "InvalidInstanceID.NotFound")
+        result = pl.run()
+        assert not result.ok
+        assert [s.name for s in result.stages][-2:] == ["wait", "sandbox"]
+        wait = result.stages[-2]
+        assert wait.status == "failed"
+        ids = load_record(result.launch_id)["instances"]
+        assert len(ids) == 2
+        assert wait.summary.startswith(f"waiting for instances to run: EC2 still answers InvalidInstanceID.NotFound "
+                                       f"for {ids[0]}, {ids[1]} after 4 attempts")
+        assert f"preflight down {result.launch_id}" in wait.lines[-1]
+        assert load_record(result.launch_id)["state"] == "ended"
+
+
+def test_throttling_on_30_percent_of_launch_calls_still_succeeds() -> None:
+    with pipeline("healthy", apply=True) as (pl, source):
+        faults = FaultInjector(pl.ec2()).throttle(rate=0.3, seed=3)
+        result = pl.run()
+        assert result.ok, [(s.name, s.summary) for s in result.stages]
+        assert faults.injected("ThrottlingException") >= 1
+        ec2 = source.session.client("ec2", REGION)
+        launched = [i for r in ec2.describe_instances(Filters=[{"Name": "tag:preflight:launch-id",
+                                                                "Values": [result.launch_id]}])["Reservations"]
+                    for i in r["Instances"]]
+        assert len(launched) == 2  # retried RunInstances (ClientToken) never launched twice
+
+
+def _users_group(s: Seeder) -> None:
+    s.aws_like_default_vpc()
+    ids = s.public_vpc(name="app")
+    s.security_group(ids["vpc"], "web-sg", ingress=[
+        {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+        {"IpProtocol": "tcp", "FromPort": 8000, "ToPort": 8000, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+    ])
+
+
+def test_reused_group_gets_exactly_the_missing_ports_and_is_never_deleted(monkeypatch) -> None:
+    from preflight.collect import sandbox as sb
+
+    sb.SCENARIOS["test-users-group"] = sb.Scenario("test-users-group", "users group", _users_group)
+    try:
+        with pipeline("test-users-group", apply=True) as (pl, source):
+            result = pl.run()
+            assert result.ok, [(s.name, s.summary, s.lines) for s in result.stages]
+            group = next(s for s in result.stages if s.name == "group")
+            assert "reused" in group.summary and "authorized tcp 8002, 8004 from 0.0.0.0/0" in group.summary
+            assert "(already open: 8000)" in group.summary
+            record = load_record(result.launch_id)
+            assert record["security_group"]["created"] is False and record["security_group"]["undo"]
+            ec2 = source.session.client("ec2", REGION)
+            gid = record["security_group"]["id"]
+            rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [gid]}])[
+                "SecurityGroupRules"]
+            tcp = sorted(r["FromPort"] for r in rules if not r["IsEgress"] and r["IpProtocol"] == "tcp")
+            assert tcp == [8000, 8002, 8004]  # 8000 was not added again
+    finally:
+        sb.SCENARIOS.pop("test-users-group", None)
+
+
+def test_admin_port_to_the_world_is_refused_before_anything_is_created() -> None:
+    with pipeline("healthy", {"ports": [22, 8000]}, apply=True) as (pl, source):
+        before = state(source.session)
+        result = pl.run()
+        assert not result.ok
+        assert result.stages[-1].name == "group" and "not opening admin port(s) 22 to 0.0.0.0/0" in \
+            result.stages[-1].summary and result.record is None
+        assert state(source.session) == before
+        assert not default_db_path().exists() or PortAllocator(default_db_path()).list() == []
