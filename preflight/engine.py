@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import inspect
 import pkgutil
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -134,7 +135,7 @@ def rule(
             references=tuple(references),
             needs=frozenset(needs),
             fixer=fixer,
-            doc=(func.__doc__ or "").strip(),
+            doc=inspect.cleandoc(func.__doc__ or ""),
             module=func.__module__,
         )
         existing = _REGISTRY.get(id)
