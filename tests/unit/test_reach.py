@@ -430,7 +430,7 @@ def test_unknown_plan_group_is_bad_input() -> None:
 
 
 # --- properties: allow never hurts, deny never helps ---------------------------------------------
-CIDRS = ["0.0.0.0/0", "0.0.0.0/0", "203.0.113.0/24", "10.0.0.0/8", "0.0.0.0/1"]
+CIDRS = ["0.0.0.0/0", "0.0.0.0/0", "203.0.113.0/24", "10.0.0.0/8", "0.0.0.0/1", "::/0", "2001:db8::/32"]
 PORT_EDGES = [22, 443, 1024, 8000, 8010, 32768, 65535]
 
 
@@ -439,9 +439,11 @@ def nacl_entry(draw: Any, action: str | None = None, number: int | None = None) 
     proto = draw(st.sampled_from(["-1", "6", "17"]))
     lo = draw(st.sampled_from(PORT_EDGES)) if proto != "-1" else None
     hi = draw(st.sampled_from([p for p in PORT_EDGES if lo is None or p >= lo])) if lo is not None else None
+    cidr = draw(st.sampled_from(CIDRS))
     return NaclEntry(rule_number=number if number is not None else draw(st.integers(1, 120)),
                      egress=draw(st.booleans()), action=action or draw(st.sampled_from(["allow", "deny"])),
-                     protocol=proto, cidr_block=draw(st.sampled_from(CIDRS)), port_from=lo, port_to=hi)
+                     protocol=proto, cidr_block="" if ":" in cidr else cidr,
+                     ipv6_cidr_block=cidr if ":" in cidr else "", port_from=lo, port_to=hi)
 
 
 @st.composite
@@ -449,12 +451,13 @@ def ingress_rule(draw: Any, group: str = SG_WEB) -> Any:
     proto = draw(st.sampled_from(["-1", "tcp", "udp"]))
     lo = draw(st.sampled_from(PORT_EDGES)) if proto != "-1" else None
     hi = draw(st.sampled_from([p for p in PORT_EDGES if lo is None or p >= lo])) if lo is not None else None
+    cidr = draw(st.sampled_from(CIDRS))
     return sg_rule(f"sgr-h{draw(st.integers(0, 10**6))}", group, egress=draw(st.sampled_from([False, False, True])),
-                   proto=proto, lo=lo,
-                   hi=hi, cidr=draw(st.sampled_from(CIDRS)))
+                   proto=proto, lo=lo, hi=hi, **({"cidr6": cidr} if ":" in cidr else {"cidr": cidr}))
 
 
-QUERIES = [("internet", WEB), (WEB, "internet"), ("203.0.113.7", WEB), (PRIV_I, "internet"), (PRIV_I, WEB)]
+QUERIES = [("internet", WEB, 4), (WEB, "internet", 4), ("203.0.113.7", WEB, 4), (PRIV_I, "internet", 4),
+           (PRIV_I, WEB, 4), ("internet", WEB, 6), (PRIV_I, "internet", 6), ("2001:db8::7", WEB, 6)]
 
 
 def _world(entries: list[NaclEntry], rules: list[Any]) -> Inventory:
@@ -465,10 +468,10 @@ def _world(entries: list[NaclEntry], rules: list[Any]) -> Inventory:
 
 
 def _verdicts(inv: Inventory, proto: str, port: int) -> list[str]:
-    return [reach.path(inv, s, d, proto, port).verdict for s, d in QUERIES]
+    return [reach.path(inv, s, d, proto, port, version=v).verdict for s, d, v in QUERIES]
 
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
