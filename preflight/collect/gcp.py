@@ -133,7 +133,7 @@ def test_permissions(identity: GcpIdentity, project: str, perms: list[str], endp
     except gexc.NotFound:
         raise PreflightError(
             f"GCP project {project!r} not found: check --project (or `project:` in the plan)") from None
-    except gexc.PermissionDenied:
+    except (gexc.PermissionDenied, gexc.Forbidden):
         raise PreflightError(f"GCP project {project!r} does not exist or {who} has no access to it: "
                              "check --project and the account (gcloud auth list)") from None
     except (gexc.Unauthenticated, gexc.Unauthorized):

@@ -37,6 +37,7 @@ class FakeGcp:
         self.default_account = ""  # for requests without a token (AnonymousCredentials)
         self.missing_project_status = missing_project_status
         self.requests: list[dict[str, Any]] = []  # what was asked, for tests (never the token)
+        self.bearer_tokens: set[str] = set()  # in memory only: tests scan outputs for them
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -114,6 +115,7 @@ class FakeGcp:
             return self.default_account or None
         token = auth.removeprefix("Bearer ").strip()
         with self._lock:
+            self.bearer_tokens.add(token)
             if token in self.tokens:
                 return self.tokens[token]
         # Client libraries sign their own JWT for service accounts (self-signed JWT access),
