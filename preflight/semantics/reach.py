@@ -49,7 +49,6 @@ from preflight.inventory.model import (
     NetworkInterface,
     Route,
     RouteTable,
-    SecurityGroup,
     Subnet,
 )
 from preflight.semantics import nacl as nacl_sem
@@ -257,7 +256,6 @@ class _Resolver:
         self.public_override = public_ip
         self.instances: dict[str, Instance] = inv.index("instances")
         self.enis: dict[str, NetworkInterface] = inv.index("network_interfaces")
-        self.sgs: dict[str, SecurityGroup] = inv.index("security_groups")
 
     def _need(self, rtype: str, what: str) -> None:
         if rtype in self.inv.unreadable_types():
