@@ -7,6 +7,7 @@ themselves live in preflight.semantics (one truth, shared with `path` and `launc
 from __future__ import annotations
 
 import ipaddress
+import weakref
 from typing import Any
 
 from preflight.inventory.model import InternetGateway, Route, Subnet
@@ -159,9 +160,27 @@ def create_igw(region: str, var: str = "IGW") -> str:
             f"--query InternetGateway.InternetGatewayId --output text)")
 
 
+_PER_TOPOLOGY: weakref.WeakKeyDictionary[Topology, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _memo(t: Topology, key: str, make: Any) -> Any:
+    """Per-topology memo, so per-finding helpers stay linear over a whole run."""
+    slot = _PER_TOPOLOGY.setdefault(t, {})
+    if key not in slot:
+        slot[key] = make()
+    return slot[key]
+
+
 def loose_igws(t: Topology) -> list[InternetGateway]:
     """Internet gateways attached to no VPC, by id."""
-    return sorted((g for g in t.igws.values() if not g.attached_vpcs()), key=lambda g: g.id)
+    return _memo(t, "loose", lambda: sorted((g for g in t.igws.values() if not g.attached_vpcs()),
+                                            key=lambda g: g.id))
+
+
+def _igw_route_owners(t: Topology) -> dict[str, str]:
+    """Internet gateway id -> VPC of a route table whose routes point at it."""
+    return _memo(t, "igw_owners", lambda: {r.target_id: tb.vpc_id for tb in t.inventory.route_tables
+                                           for r in tb.routes if r.target_kind == "internet_gateway"})
 
 
 def usable_igw(t: Topology, region: str, vpc: str, prefer: str = "") -> tuple[str, list[str], str]:
@@ -174,8 +193,7 @@ def usable_igw(t: Topology, region: str, vpc: str, prefer: str = "") -> tuple[st
     attached = t.igws_by_vpc.get(vpc, [])
     if attached:
         return attached[0].id, [], ""
-    used = {r.target_id: tb.vpc_id for tb in t.inventory.route_tables for r in tb.routes
-            if r.target_kind == "internet_gateway"}
+    used = _igw_route_owners(t)
     loose = loose_igws(t)
     chosen = next((g for g in loose if g.id == prefer), None) or next(
         (g for g in loose if used.get(g.id, vpc) == vpc), None)
