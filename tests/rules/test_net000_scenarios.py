@@ -40,3 +40,17 @@ def test_every_net_finding_has_a_fix_with_real_ids():
             assert f.fix is not None and f.fix.commands, (name, f.rule)
             for cmd in f.fix.commands:
                 assert "--region eu-south-1" in cmd and "…" not in cmd and "<" not in cmd, cmd
+
+
+def test_each_net_rule_reports_unknown_when_something_it_reads_is_unreadable():
+    from preflight import engine
+    from preflight.inventory.model import Unreadable
+    from tests.rules.conftest import inventory, public_vpc
+
+    for rule in engine.select_rules(engine.load_rules(), ["NET"]):
+        for missing in sorted(rule.meta.needs):
+            inv = inventory(*public_vpc(1, public_ip=False),
+                            unreadable=[Unreadable(missing, "UnauthorizedOperation", f"ec2:Describe-{missing}")])
+            found = run_rules(inv, select=[rule.id])
+            assert [(f.rule, f.status, f.resource) for f in found] == [(rule.id, "UNKNOWN", "eu-south-1")], missing
+            assert f"ec2:Describe-{missing}" in found[0].message
