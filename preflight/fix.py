@@ -34,10 +34,17 @@ The journal (`Journal`): one JSON object per line in
 `XDG_STATE_HOME` or `PREFLIGHT_JOURNAL_DIR`). Line 1 is `{"event": "run", ...}` with the command,
 account, region(s) and source. Then for each call: `{"event": "begin", "seq", "change": {...}}`
 written and fsynced BEFORE the call, followed by exactly one of `done` (with the final `undo`),
-`already` (nothing changed by us, `undo` null) or `failed` (with the error code). An undo tool
+`already` (nothing changed by us, `undo` null), `retry` (the call conflicted and changed nothing;
+a narrowed `begin` with the next `seq` follows) or `failed` (with the error code). An undo tool
 reverses the `done` entries in reverse `seq` order; a `begin` with no outcome (the process died
 during the call) is "in doubt": its planned undo may be tried, tolerating NotFound answers.
 Journals never hold credentials; params are EC2 resource ids, CIDRs and ports.
+
+Adding a fixer (e.g. issue 6's route-add-default): write `fixers/route_add_default.py` with
+`@fixer(id="route-add-default", fixes=("NET002",), permissions=(...))`, name it in the rule's
+`fixer=`, yield one `Change` per call with its `undo` (`delete_route` for `create_route`), mark
+changes to shared resources `safe=False`, and give it a `guard` that re-reads the resource so a
+second `--apply` is a no-op. `preflight fix` picks it up with no CLI change.
 """
 
 from __future__ import annotations

@@ -173,3 +173,14 @@ def test_journalled_undo_calls_restore_the_group(world):
         undo = fix.Call.from_dict(entry["undo"])
         getattr(world.session.client(undo.service, undo.region), undo.operation)(**undo.params)
     assert world.shape(gid) == before
+
+
+def test_revoke_of_a_rule_someone_already_removed_is_already_done(world):
+    gid = world.group("g", tcp(443, "10.2.0.0/16"))
+    world.ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[tcp(443, "10.2.0.9/16")])
+    stale = replace(world.plan(("SG001",)).changes[0], guard=None)
+    ids = stale.call.params["SecurityGroupRuleIds"]
+    world.ec2.revoke_security_group_ingress(GroupId=gid, SecurityGroupRuleIds=ids)
+    outcomes, journal = world.apply([stale])
+    assert outcomes[0].status == "already" and outcomes[0].error == "InvalidPermission.NotFound"
+    assert world.shape(gid) == [("tcp", 443, 443, "10.2.0.0/16")]
