@@ -258,6 +258,8 @@ def launch(
     retry_base: float = typer.Option(3.0, "--retry-base", help="First backoff in seconds (doubles each retry)."),
     retry_jitter: float = typer.Option(2.0, "--retry-jitter", help="Random extra seconds added to each backoff."),
     wait_timeout: float = typer.Option(600.0, "--wait-timeout", help="Seconds to wait for instances to run."),
+    select: list[str] = SelectOpt,
+    ignore: list[str] = IgnoreOpt,
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     config_file: str = typer.Option(None, "--config", help="Config file (default: nearest .preflight.toml)."),
 ) -> int:
@@ -271,9 +273,10 @@ def launch(
 
     if fmt not in ("table", "json"):
         raise PreflightError(f"unknown format {fmt!r} (table or json)")
-    opts = common(region, profile, endpoint_url, sandbox, None, plan_file)
+    opts = common(region, profile, endpoint_url, sandbox, None, plan_file, select=select, ignore=ignore)
     settings = LaunchSettings(
-        apply=apply, fix=fix_, max_changes=max_changes, allow_world=allow_world,
+        apply=apply, fix=fix_, max_changes=max_changes, allow_world=allow_world, select=opts.select,
+        ignore=opts.ignore,
         retry=RetryPolicy(attempts=retry_attempts, base=retry_base, jitter=retry_jitter), wait_timeout=wait_timeout,
         config=load_config(config_file).rule_options(), command=" ".join(["preflight", *sys.argv[1:]]))
     out = Console(highlight=False, soft_wrap=True) if fmt == "table" else err
@@ -348,6 +351,7 @@ def undo(
         check_target(run, session, identity)
         with err.status("Undoing…", spinner="dots"):
             apply_undo(run, session)
+    run.applied = not dry_run
     sys.stdout.write(render_undo(run, fmt))
     return run.exit_code()
 
@@ -531,16 +535,20 @@ def _expand_optional_sandbox(argv: list[str]) -> list[str]:
     return out
 
 
+# typer >= 0.16 vendors click as typer._click: its usage errors are not click's own classes.
+_TYPER_CLICK_EXCEPTION = getattr(getattr(typer, "_click", None), "ClickException", click.ClickException)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _expand_optional_sandbox(list(sys.argv[1:] if argv is None else argv))
     try:
         rv = app(args=args, prog_name="preflight", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except (click.exceptions.Exit, typer.Exit) as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except (click.ClickException, _TYPER_CLICK_EXCEPTION) as exc:  # usage errors: exit 2, not "internal"
         exc.show()
         sys.exit(2)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
         err.print("preflight: interrupted")
         sys.exit(130)
     except PreflightError as exc:

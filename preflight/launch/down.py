@@ -72,7 +72,7 @@ def down(session: Any, launch_id: str, *, dry_run: bool = False, retry: RetryPol
     res = DownResult(launch_id, dry_run)
 
     # Instances: the record's, plus any tagged with the launch id (a crash may have beaten the record).
-    ids = list(record.get("instances") or [])
+    ids = _alive(ec2, list(record.get("instances") or []), policy)
     found = call_with_retry(lambda: ec2.describe_instances(Filters=[
         {"Name": f"tag:{LAUNCH_TAG}", "Values": [launch_id]},
         {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]),
@@ -158,6 +158,21 @@ def down(session: Any, launch_id: str, *, dry_run: bool = False, retry: RetryPol
         res.add("note", f"network fixes made by --fix are kept; reverse them with "
                         f"`preflight undo {record['fix_journal']}`")
     return _finish(record, res, state_dir)
+
+
+def _alive(ec2: Any, ids: list[str], policy: RetryPolicy) -> list[str]:
+    """The ids among `ids` that still exist and are not terminated (a second `down` finds none)."""
+    if not ids:
+        return []
+    try:
+        resp = call_with_retry(lambda: ec2.describe_instances(InstanceIds=ids), policy,
+                               what="look up the launch's instances", ids=ids, retry_on=THROTTLING_CODES)
+    except botocore.exceptions.ClientError as exc:
+        if _code(exc) in NOT_FOUND_CODES:
+            return []
+        raise
+    states = {i["InstanceId"]: i["State"]["Name"] for r in resp.get("Reservations", []) for i in r.get("Instances", [])}
+    return [i for i in ids if states.get(i, "terminated") not in ("terminated", "shutting-down")]
 
 
 def _wait_terminated(ec2: Any, ids: list[str], policy: RetryPolicy, timeout: float, poll: float) -> None:

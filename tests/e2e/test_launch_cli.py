@@ -1,0 +1,92 @@
+"""End to end: `preflight launch --fix --apply` on the eu-south-1 incident in a moto server, then
+`check` is clean, and `down` + `undo` leave the account exactly as it was (compared by snapshot)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from preflight.collect.aws import AwsSession
+from preflight.collect.sandbox import Seeder, get_scenario
+from tests.conftest import run_cli
+
+REGION = "eu-south-1"
+PLAN = str(Path(__file__).resolve().parents[2] / "examples" / "launch.yaml")
+FAST = ("--retry-base", "0.05", "--retry-jitter", "0.05")
+
+pytestmark = pytest.mark.e2e
+
+
+def account_state(url: str) -> dict[str, Any]:
+    """A snapshot of the server's account without its timestamp; terminated instances (EC2 keeps
+    listing them for a while) and their interfaces are left out."""
+    snap = run_cli("snapshot", "--region", REGION, "--out", "/dev/stdout", env={"AWS_ENDPOINT_URL": url})
+    assert snap.code == 0, snap.stderr
+    data = json.loads(snap.stdout)
+    [inv] = data["inventories"] if "inventories" in data else [data]
+    inv.pop("collected_at", None)
+    gone = {i["id"] for i in inv["instances"] if i["state"] in ("terminated", "shutting-down")}
+    inv["instances"] = [i for i in inv["instances"] if i["id"] not in gone]
+    inv["network_interfaces"] = [n for n in inv["network_interfaces"] if n["instance_id"] not in gone]
+    for subnet in inv["subnets"]:  # moto never gives terminated instances' addresses back (EC2 does)
+        subnet.pop("available_ip_address_count", None)
+    return inv
+
+
+def test_launch_fix_apply_check_down_undo(moto_server, tmp_path: Path) -> None:
+    session = AwsSession(region=REGION, endpoint_url=moto_server.url)
+    seeder = Seeder(session, REGION)
+    get_scenario("no-default-route").seed(seeder)
+    env = {"AWS_ENDPOINT_URL": moto_server.url, "PREFLIGHT_STATE_DIR": str(tmp_path / "state"),
+           "PREFLIGHT_JOURNAL_DIR": str(tmp_path / "journal")}
+    start = account_state(moto_server.url)
+
+    res = run_cli("launch", PLAN, "--fix", "--apply", "--select", "NET,SG,PORT", *FAST, "--format", "json", env=env)
+    assert res.code == 0, res.stdout + res.stderr
+    out = res.json()
+    assert out["ok"] and [s["name"] for s in out["stages"]] == [
+        "check", "fix", "subnet", "group", "run", "wait", "ports", "verify", "record"]
+    record = out["record"]
+    assert record["state"] == "running" and len(record["instances"]) == 2
+    assert record["subnet"] == seeder.ids["app-subnet"] and record["security_group"]["created"] is True
+    fix_journal = out["fix_journal"]
+    assert Path(fix_journal).exists()
+
+    # The account is now clean for the network rules (NET006, info: no default VPC, is by design).
+    check = run_cli("check", "--plan", PLAN, "--select", "NET,SG010", "--format", "json", env=env)
+    assert check.code == 0, check.stdout
+    assert [f["rule"] for f in check.json()["findings"] if f["status"] == "FAIL"] == ["NET006"]
+
+    ports = run_cli("ports", "list", "--format", "json", env=env)
+    rows = ports.json()
+    assert len(rows) == 10 and len({(r["host"], r["port"]) for r in rows}) == 10
+    assert {r["owner"] for r in rows} == {out["launch_id"]} and {r["state"] for r in rows} == {"active"}
+
+    down = run_cli("down", out["launch_id"], env=env)
+    assert down.code == 0, down.stdout + down.stderr
+    assert f"deleted security group {record['security_group']['id']}" in down.stdout
+    assert "released 10 replica port(s)" in down.stdout
+    assert f"preflight undo {fix_journal}" in down.stdout
+    undo = run_cli("undo", fix_journal, env=env)
+    assert undo.code == 0, undo.stdout + undo.stderr
+    assert account_state(moto_server.url) == start
+    assert run_cli("ports", "list", "--format", "json", env=env).json() == []
+    # Both are safe to repeat.
+    assert run_cli("undo", fix_journal, env=env).stdout.startswith("preflight undo: 0 step(s)")
+    again = run_cli("down", out["launch_id"], env=env)
+    assert again.code == 0 and "no instances" in again.stdout
+
+
+def test_launch_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("region: eu-south-1\ninstance_type: t3.micro\n")
+    res = run_cli("launch", str(bad), "--sandbox")
+    assert res.code == 2 and res.stderr.strip().count("\n") == 0
+    assert "image: required by preflight launch" in res.stderr
+    res = run_cli("down", "launch-nope")
+    assert res.code == 2 and "no launch 'launch-nope'" in res.stderr
+    res = run_cli("undo", str(tmp_path / "missing.jsonl"))
+    assert res.code == 2 and "journal not found" in res.stderr
