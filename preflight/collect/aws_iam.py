@@ -25,6 +25,7 @@ import weakref
 from typing import Any
 
 import botocore.exceptions
+import botocore.parsers
 
 from preflight import permcache, permissions
 from preflight.collect.aws import CREDENTIAL_CODES, DENIED_CODES, AwsSession, Denied, caller_identity, extra_collector
@@ -188,7 +189,7 @@ def read_policies(iam: Any, who: dict[str, str]) -> dict[str, Any]:
     except botocore.exceptions.ClientError as exc:
         _raise_if_credentials(exc)
         first_error = _code(exc)
-    except NotImplementedError:
+    except (NotImplementedError, botocore.parsers.ResponseParserError):
         first_error = "NotImplemented"
     try:
         return _policies_per_principal(iam, who)
@@ -248,7 +249,7 @@ def simulate(iam: Any, who: dict[str, str], perms: list[str], region: str) -> di
         _raise_if_credentials(exc)
         raise Denied("iam:SimulatePrincipalPolicy", _code(exc) or "AccessDenied",
                      f"--simulate needs iam:SimulatePrincipalPolicy on {who['arn']}") from None
-    except NotImplementedError:
+    except (NotImplementedError, botocore.parsers.ResponseParserError):
         raise Denied("", "NotImplemented", "this endpoint does not implement SimulatePrincipalPolicy") from None
     return out
 
@@ -379,7 +380,8 @@ def collect_last_accessed(session: AwsSession, region: str, plan: Any) -> dict[s
         code = _code(exc)
         perm = "iam:GenerateServiceLastAccessedDetails" if code in DENIED_CODES else ""
         raise Denied(perm, code or "Error", str(exc.response.get("Error", {}).get("Message", ""))[:200]) from None
-    except NotImplementedError:
+    except (NotImplementedError, botocore.parsers.ResponseParserError):
+        # moto in process raises NotImplementedError; moto server answers an HTML 500.
         raise Denied("", "NotImplemented", "this endpoint does not implement IAM last-accessed data") from None
     return {"principal": who["arn"], "kind": who["kind"], "applicable": True, "services": services,
             "generated_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()}

@@ -240,6 +240,7 @@ def sandbox(name: str) -> Iterator[GcpWorld]:
         gcp_names = [n for n, s in load_scenarios().items() if s.cloud == "gcp"]
         raise PreflightError(f"sandbox scenario {name!r} is an AWS scenario; with --cloud gcp use one of: "
                              f"{', '.join(gcp_names)}")
+    permcache.configure(enabled=False)  # made-up identities (fresh keys each run): keep them out of the cache
     directory = Path(tempfile.mkdtemp(prefix="preflight-gcp-sandbox-"))
     fake = FakeGcp().start()
     try:
