@@ -177,3 +177,59 @@ def test_admin_port_to_the_world_is_refused_before_anything_is_created() -> None
             result.stages[-1].summary and result.record is None
         assert state(source.session) == before
         assert not default_db_path().exists() or PortAllocator(default_db_path()).list() == []
+
+
+def test_down_terminates_revokes_added_rules_keeps_users_group_and_releases_ports() -> None:
+    from preflight.collect import sandbox as sb
+    from preflight.launch.down import down
+    from preflight.launch.records import save_record
+
+    sb.SCENARIOS["test-users-group"] = sb.Scenario("test-users-group", "users group", _users_group)
+    plan = {"replicas": {"count": 4, "port_range": "40050-40060"}}
+    try:
+        with pipeline("test-users-group", plan, apply=True) as (pl, source):
+            ec2 = source.session.client("ec2", REGION)
+            result = pl.run()
+            assert result.ok
+            record = load_record(result.launch_id)
+            gid = record["security_group"]["id"]
+
+            def ingress() -> list[tuple[str, Any]]:
+                rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [gid]}])[
+                    "SecurityGroupRules"]
+                return sorted((r["IpProtocol"], r.get("FromPort")) for r in rules if not r["IsEgress"])
+
+            assert ingress() == [("-1", -1), ("tcp", 8000), ("tcp", 8002), ("tcp", 8004)]
+            # The sandbox closed the record at the end of the command; pretend it is a live account's.
+            record.update(source="aws", state="running")
+            save_record(record)
+            ledger = PortAllocator(default_db_path())
+            for r in record["replicas"]:
+                ledger.reserve(r["host"], r["port"], result.launch_id, state="active")
+            t = FakeTime()
+            res = down(source.session, result.launch_id, retry=RetryPolicy(sleep=t.sleep, clock=t.clock), poll=1)
+            assert res.ok, res.steps
+            texts = [text for _, text in res.steps]
+            assert f"terminated {', '.join(record['instances'])}" in texts
+            assert f"revoked the rules this launch added to {gid} (group kept: it is yours)" in texts
+            assert "released 4 replica port(s)" in texts
+            assert ingress() == [("-1", -1), ("tcp", 8000)]  # the user's rules, untouched
+            assert ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"]  # group kept
+            assert ledger.list() == [] and load_record(result.launch_id)["state"] == "down"
+    finally:
+        sb.SCENARIOS.pop("test-users-group", None)
+
+
+def test_skypilot_task_dry_runs() -> None:
+    from pathlib import Path
+
+    from preflight.plan import load_plan
+
+    plan = load_plan(Path(__file__).resolve().parents[2] / "examples" / "sky-task.yaml")
+    assert (plan.instance_type, plan.image, plan.count, plan.ports) == (
+        "t3.micro", AMI, 2, (8000, 8002, 8004))
+    with open_target(Target(sandbox="healthy"), plan) as source:
+        result = Pipeline(source, plan, LaunchSettings(select=["NET", "SG"])).run()
+    assert result.ok and result.mode == "dry-run"
+    group = next(s for s in result.stages if s.name == "group")
+    assert group.summary.startswith(f"would create security group 'preflight-model-server-{result.launch_id}'")
