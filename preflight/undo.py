@@ -43,10 +43,16 @@ class UndoStep:
     in_doubt: bool = False
     status: str = "planned"  # planned | undone | gone | failed | not-undoable | not-attempted
     error: str = ""
+    cli: str = ""  # the AWS CLI equivalent as the journal recorded it
+
+    @property
+    def command(self) -> str:
+        return self.cli or (self.call.cli() if self.call else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "description": self.description, "in_doubt": self.in_doubt,
-                "call": self.call.to_dict() if self.call else None, "status": self.status, "error": self.error}
+                "call": self.call.to_dict() if self.call else None, "cli": self.command, "status": self.status,
+                "error": self.error}
 
 
 @dataclass
@@ -100,7 +106,7 @@ def plan_undo(path: str | Path) -> UndoRun:
             continue
         raw = (out or {}).get("undo") or change.get("undo")
         step = UndoStep(seq=seq, description=change.get("description", ""), call=Call.from_dict(raw) if raw else None,
-                        in_doubt=out is None)
+                        in_doubt=out is None, cli=str((raw or {}).get("cli") or ""))
         if step.call is None:
             step.status = "not-undoable"
             step.error = ("in doubt and no undo is known: check by hand" if out is None else
@@ -172,7 +178,7 @@ def render_undo(run: UndoRun, fmt: str = "table") -> str:
         err = f" ({s.error})" if s.error else ""
         lines.append(f"{s.seq}. {tag}undo: {s.description}{doubt}{err}")
         if s.call:
-            lines.append(f"   $ {s.call.cli()}")
+            lines.append(f"   $ {s.command}")
     if not run.steps:
         lines.append("nothing to undo" + (f" ({run.already_undone} change(s) already undone)" if run.already_undone
                                           else "") + ".")
