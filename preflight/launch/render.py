@@ -8,7 +8,7 @@ from typing import Any
 
 from preflight.launch.pipeline import LaunchResult, Stage
 
-MARKS = {"ok": "✓", "planned": "·", "skipped": "-", "failed": "✗", "blocked": "✗"}
+MARKS = {"ok": "✓", "planned": "·", "skipped": "-", "failed": "✗", "blocked": "!"}
 WIDTH = 8
 
 
