@@ -164,8 +164,8 @@ def collect(project: str | None, credentials_file: str | None = None, endpoint: 
     if not project:
         raise PreflightError("no GCP project: pass --project PROJECT_ID (or set `project:` in the plan)")
     perms = permissions.all_permissions("gcp")
-    cache_identity = {"cloud": "gcp", "account": identity.account, "principal": identity.account,
-                      "project": project, "credentials_sha256": identity.credentials_sha256}
+    cache_identity = {"cloud": "gcp", "account": identity.account, "project": project,
+                      "credentials_sha256": identity.credentials_sha256}
     cache = permcache.lookup(cache_identity)
     cached = (cache.get("verdicts") or {}).get("global") if cache.get("state") == "fresh" else None
     notes = [f"credentials: {identity.source}"]
