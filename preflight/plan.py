@@ -134,6 +134,18 @@ def _from_skypilot(doc: dict[str, Any]) -> dict[str, Any]:
                      ("ports", "ports"), ("use_spot", "spot")):
         if src in res:
             out[dst] = res[src]
+    image = out.get("image")
+    if isinstance(image, dict):  # SkyPilot: one image per region, {region: ami-...}
+        region = out.get("region")
+        if region in image:
+            out["image"] = image[region]
+        elif not region and len(image) == 1:
+            out["region"], out["image"] = next(iter(image.items()))
+        else:
+            raise PlanError(f"resources.image_id: names images for {', '.join(map(str, image))}; "
+                            f"set resources.region to one of them")
+    elif isinstance(image, str) and image.startswith("docker:"):
+        del out["image"]  # a container image, run on SkyPilot's default AMI: nothing to check here
     if "zone" in res:
         out["zones"] = [res["zone"]]
     if "num_nodes" in doc:

@@ -206,6 +206,10 @@ def sandbox(name: str = DEFAULT_SCENARIO, region: str = DEFAULT_REGION) -> Itera
             check_region(session, region)
             seeder = Seeder(session, region)
             sc.seed(seeder)
+            # moto 5.2's first DescribeKeyPairs inserts into a class-level dict that every EC2
+            # response reads while serialising; doing it once here, single-threaded, keeps the
+            # collector's concurrent calls from racing it ("dictionary changed size").
+            seeder.ec2.describe_key_pairs()
             yield session, seeder
     finally:
         for k, v in saved.items():

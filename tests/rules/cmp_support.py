@@ -35,6 +35,7 @@ def collect_seeded(seed: Callable[[Any], None], plan: Plan | Mapping[str, Any] |
         session = AwsSession(region=REGION)
         seeder = Seeder(session, REGION)
         seed(seeder)
+        seeder.ec2.describe_key_pairs()  # single-threaded first call: see preflight.collect.sandbox
         if quotas is not None:
             serve_quotas(seeder, dict(quotas))
         return collect(session, REGION, set(needs), as_plan(plan))
@@ -102,3 +103,4 @@ def extras_in_moto(seed: Callable[[Any], None], plan: Plan | Mapping[str, Any], 
         p = as_plan(plan)
         return Inventory(region=REGION, account="123456789012",
                          extra={n: EXTRA_COLLECTORS[n](session, REGION, p) for n in names})
+
