@@ -11,6 +11,7 @@ import functools
 import json
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,71 @@ def from_dict(cls: Any, data: Any, where: str = "$") -> Any:
     return data
 
 
+class _Mismatch(Exception):
+    """Raised by the fast converters; `loads` then re-runs `from_dict` to say where and why."""
+
+
+def _fail(*_: Any) -> Any:
+    raise _Mismatch
+
+
+@functools.cache
+def _fast(cls: Any) -> Callable[[Any], Any]:
+    """A converter for `cls` with the same checks as `from_dict`, built once per type and without
+    tracking the JSON path (large snapshots load several times faster; errors take the slow path)."""
+    origin = typing.get_origin(cls)
+    args = typing.get_args(cls)
+    if cls is Any:
+        return lambda d: d
+    if origin in (typing.Union, types.UnionType):
+        inner = _fast([a for a in args if a is not type(None)][0])
+        if type(None) in args:
+            return lambda d: None if d is None else inner(d)
+        return inner
+    if dataclasses.is_dataclass(cls):
+        hints = _hints(cls)
+        convs = {f.name: _fast(hints[f.name]) for f in dataclasses.fields(cls)}
+
+        def build(d: Any) -> Any:
+            if type(d) is not dict:
+                raise _Mismatch
+            try:
+                return cls(**{k: convs[k](v) for k, v in d.items()})
+            except KeyError:
+                raise _Mismatch from None
+        return build
+    if origin is tuple:
+        item = args[0]
+        if item is str:
+            def strs(d: Any) -> tuple[str, ...]:
+                if type(d) is not list or not all(isinstance(x, str) for x in d):
+                    raise _Mismatch
+                return tuple(d)
+            return strs
+        conv = _fast(item)
+
+        def seq(d: Any) -> tuple[Any, ...]:
+            if type(d) is not list:
+                raise _Mismatch
+            return tuple(conv(x) for x in d)
+        return seq
+    if origin is dict:
+        conv = _fast(args[1])
+
+        def mapping(d: Any) -> dict[Any, Any]:
+            if not isinstance(d, dict):
+                raise _Mismatch
+            return {k: conv(v) for k, v in d.items()}
+        return mapping
+    if cls is bool:
+        return lambda d: d if isinstance(d, bool) else _fail()
+    if cls is int:
+        return lambda d: d if isinstance(d, int) and not isinstance(d, bool) else _fail()
+    if cls is str:
+        return lambda d: d if isinstance(d, str) else _fail()
+    return lambda d: d
+
+
 def dumps(inventories: list[Inventory]) -> str:
     return json.dumps(
         {"schema": SCHEMA, "inventories": [to_dict(inv) for inv in inventories]}, indent=1, sort_keys=True
@@ -102,6 +168,10 @@ def loads(text: str, name: str = "snapshot") -> list[Inventory]:
     if not isinstance(invs, list):
         raise SnapshotError(f"{name}: $.inventories: expected a list")
     try:
+        try:
+            return [_fast(Inventory)(inv) for inv in invs]
+        except (_Mismatch, TypeError):
+            pass  # the slow path names the JSON path of the first problem
         return [from_dict(Inventory, inv, f"$.inventories[{i}]") for i, inv in enumerate(invs)]
     except SnapshotError as exc:
         raise SnapshotError(f"{name}: {exc}") from None

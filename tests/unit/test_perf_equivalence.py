@@ -37,3 +37,28 @@ def test_admin_ports_open_to_world_matches_rules_admitting(rules, ports):
         if hits:
             expected[port] = hits
     assert admin_ports_open_to_world(group, ports) == expected
+
+
+def test_fast_snapshot_loader_equals_the_checked_one_and_errors_keep_their_path():
+    import json
+
+    import pytest
+
+    from bench.generate import Size, build, inventory
+    from preflight.inventory import snapshot
+    from preflight.inventory.model import Inventory
+
+    inv = inventory(build(Size(vpcs=2, subnets=30, route_tables=10, groups=40, rules=400, instances=12, faults=1)))
+    text = snapshot.dumps([inv])
+    fast = snapshot.loads(text)
+    slow = [snapshot.from_dict(Inventory, x) for x in json.loads(text)["inventories"]]
+    assert fast == slow == [inv]
+    data = json.loads(text)
+    data["inventories"][0]["security_groups"][3]["rules"][1]["from_port"] = "80"
+    with pytest.raises(snapshot.SnapshotError, match=r"\$\.inventories\[0\]\.security_groups\[3\]\.rules\[1\]"
+                                                     r"\.from_port: expected an integer, got '80'"):
+        snapshot.loads(json.dumps(data))
+    data["inventories"][0]["security_groups"][3]["rules"][1]["from_port"] = 80
+    data["inventories"][0]["subnets"][0]["colour"] = "red"
+    with pytest.raises(snapshot.SnapshotError, match=r"\$\.inventories\[0\]\.subnets\[0\]\.colour: unknown field"):
+        snapshot.loads(json.dumps(data))
