@@ -289,7 +289,7 @@ def _read_once(session: AwsSession, region: str, who: dict[str, str], ident: dic
             return memo
         cache_identity = {"cloud": "aws", "account": who["account"], "principal": who["arn"]}
         memo = {"arn": ident.get("arn"), "cache_identity": cache_identity, "cache": permcache.lookup(cache_identity),
-                "stored": False}
+                "stored": False, "read_lock": threading.Lock()}
         _MEMO[session] = memo
     return memo
 
@@ -316,18 +316,17 @@ def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
         return {**base, "method": "cache", "verdicts": cached, "cache": public_cache,
                 "notes": [f"verdicts from the permission cache ({cache.get('created_at', '')}); --refresh to re-read"]}
     iam = session.client("iam", region)
-    with _LOCK:
+    with memo["read_lock"]:  # IAM is global: regions checked concurrently share one read
         docs = memo.get("docs")
-    if docs is None:
-        if OPTIONS.simulate:
-            docs = {"policies": [], "boundary": None, "scps": None,
-                    "notes": ["verdicts from iam:SimulatePrincipalPolicy"]}
-        else:
-            docs = read_policies(iam, who)
-            scps, note = read_scps(session, region, who["account"])
-            docs["scps"] = scps
-            docs["notes"] = [f"policies read with {docs.pop('read_with')}", note]
-        with _LOCK:
+        if docs is None:
+            if OPTIONS.simulate:
+                docs = {"policies": [], "boundary": None, "scps": None,
+                        "notes": ["verdicts from iam:SimulatePrincipalPolicy"]}
+            else:
+                docs = read_policies(iam, who)
+                scps, note = read_scps(session, region, who["account"])
+                docs["scps"] = scps
+                docs["notes"] = [f"policies read with {docs.pop('read_with')}", note]
             memo["docs"] = docs
     data = {**base, **docs, "method": "simulate" if OPTIONS.simulate else "local", "cache": public_cache}
     if OPTIONS.simulate:
