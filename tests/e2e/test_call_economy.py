@@ -26,11 +26,11 @@ def seed(server, n: int) -> None:
         ec2.create_network_interface(SubnetId=subnet, Groups=[gid])
 
 
-def calls_for(server, n: int) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+def calls_for(server, n: int, select: tuple[str, ...] = ("NET", "SG")) -> tuple[dict[str, int], ...]:
     server.reset()
     seed(server, n)
     with open_target(Target(regions=[REGION], endpoint_url=server.url)) as source:
-        report = run_check(source, None, ["NET", "SG"], [])
+        report = run_check(source, None, list(select), [])
     return report.stats["api_calls"], report.stats["api_pages"], report.stats["resources"]
 
 
@@ -48,3 +48,11 @@ def test_call_count_does_not_grow_with_subnets_or_groups(moto_server):
     assert small_calls["ec2:DescribeSecurityGroupRules"] == 1
     assert small_calls["sts:GetCallerIdentity"] == 1
     assert max(small_calls.values()) == 1, small_calls
+
+
+def test_every_rule_family_together_still_costs_the_same(moto_server):
+    """All registered rules (their extra collectors too: IAM, compute...) on 2 vs 20."""
+    small_calls, _, _ = calls_for(moto_server, 2, ())
+    large_calls, _, large_res = calls_for(moto_server, 20, ())
+    assert large_res["subnets"] >= 20
+    assert large_calls == small_calls
