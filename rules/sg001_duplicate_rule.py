@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
 from preflight.fix import aws_cli
-from preflight.semantics.secgroups import analyse_group, label
+from preflight.semantics.secgroups import analyses, label
 
 
 @rule(
@@ -41,7 +41,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     canonical form (then one with a description).
     """
     for group in ctx.inventory.security_groups:
-        found = analyse_group(group).duplicates
+        found = analyses(ctx)[group.id].duplicates
         if not found:
             continue
         parts = []

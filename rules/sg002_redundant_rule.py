@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
 from preflight.fix import aws_cli
-from preflight.semantics.secgroups import analyse_group, label
+from preflight.semantics.secgroups import analyses, label
 
 
 @rule(
@@ -39,7 +39,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     them leaves exactly the same access. Revoked by SecurityGroupRuleId, never by permission entry.
     """
     for group in ctx.inventory.security_groups:
-        found = analyse_group(group).redundant
+        found = analyses(ctx)[group.id].redundant
         if not found:
             continue
         parts = [f"{r.atom.rule_id} ({r.atom.describe()}) is covered by "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
-from preflight.semantics.secgroups import analyse_group, label
+from preflight.semantics.secgroups import analyses, label
 
 
 @rule(
@@ -33,7 +33,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     No automatic fix: merging means revoking and adding rules, which a human should decide.
     """
     for group in ctx.inventory.security_groups:
-        found = analyse_group(group).overlaps
+        found = analyses(ctx)[group.id].overlaps
         if not found:
             continue
         parts = [f"{o.a.rule_id} ({o.a.describe()}) and {o.b.rule_id} ({o.b.describe()})" for o in found]

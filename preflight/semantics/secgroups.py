@@ -28,6 +28,7 @@ is left alone on purpose, since it usually survives the broader rule's removal.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -73,7 +74,7 @@ class Peer:
 
     @property
     def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
-        return ipaddress.ip_network(self.value) if self.kind in ("cidr4", "cidr6") else None
+        return _network(self.value) if self.kind in ("cidr4", "cidr6") else None
 
     def __str__(self) -> str:
         return self.value
@@ -119,6 +120,12 @@ def describe_protocol_ports(protocol: str, ports: tuple[int, int] | None) -> str
     return f"protocol {protocol}"
 
 
+@functools.lru_cache(maxsize=65536)
+def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(value, strict=False)
+
+
+@functools.lru_cache(maxsize=65536)  # accounts reuse a few CIDRs in thousands of rules
 def canonical_cidr(value: str) -> Peer:
     try:
         net = ipaddress.ip_network(value.strip(), strict=False)
@@ -153,15 +160,20 @@ def rule_ports(protocol: str, from_port: int | None, to_port: int | None) -> tup
 
 def atoms(rule: SecurityGroupRule) -> list[Atom]:
     """The canonical atoms of one rule (one per peer; DescribeSecurityGroupRules has one peer)."""
+    return list(_atoms(rule))
+
+
+@functools.lru_cache(maxsize=262144)  # rules are frozen, and several rules ask about the same ones
+def _atoms(rule: SecurityGroupRule) -> tuple[Atom, ...]:
     proto = canonical_protocol(rule.ip_protocol)
-    return [Atom(
+    return (Atom(
         direction="egress" if rule.egress else "ingress",
         protocol=proto,
         ports=rule_ports(proto, rule.from_port, rule.to_port),
         peer=rule_peer(rule),
         rule_id=rule.id,
         group_id=rule.group_id,
-    )]
+    ),)
 
 
 def atoms_from_permission(permission: dict, group_id: str = "", egress: bool = False) -> list[Atom]:
