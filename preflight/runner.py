@@ -208,7 +208,8 @@ def gate_settings(config_file: str | None, select: list[str], ignore: list[str],
     if chosen not in engine.SEVERITIES:
         raise PreflightError(f"--fail-on: {chosen!r} is not one of {', '.join(engine.SEVERITIES)}")
     keys = baseline.load(baseline_file) if baseline_file else None
-    anchor = _relative_to_cwd(plan_file) or _relative_to_cwd(cfg.path)
+    # SARIF consumers (GitHub code scanning) need a file in the repository to hang results on.
+    anchor = _relative_to_cwd(plan_file) or _relative_to_cwd(cfg.path) or _relative_to_cwd(baseline_file)
     return Gate(cfg, list(select) or list(cfg.select), [*cfg.ignore, *ignore], chosen, keys, anchor)
 
 
