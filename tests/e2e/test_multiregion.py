@@ -86,3 +86,39 @@ def test_unknown_profile_is_one_line_exit_2(moto_server):
     res = run_cli("check", "--profile", "nope", "--region", "eu-south-1", env={"AWS_ENDPOINT_URL": moto_server.url})
     assert res.code == 2
     assert res.stderr.strip() == "preflight: error: AWS profile 'nope' not found in your AWS config"
+
+
+def test_all_regions_lists_the_enabled_regions_with_one_call():
+    from moto import mock_aws
+
+    from preflight.collect.aws import AwsSession
+    from preflight.runner import Target, resolve_regions
+
+    with mock_aws():
+        session = AwsSession(region="eu-south-1")
+        regions = resolve_regions(Target(all_regions=True), None, session)
+        assert "eu-south-1" in regions and "us-east-1" in regions and regions == sorted(regions)
+        assert session.stats.calls == {"ec2:DescribeRegions": 1}
+
+
+def test_all_regions_denied_is_one_line_error(monkeypatch):
+    import botocore.exceptions
+    import pytest
+
+    from preflight.errors import PreflightError
+    from preflight.runner import enabled_regions
+
+    class Client:
+        def describe_regions(self):
+            raise botocore.exceptions.ClientError({"Error": {"Code": "UnauthorizedOperation"}}, "DescribeRegions")
+
+    class Session:
+        class session:  # noqa: N801 - mimics AwsSession.session
+            region_name = "eu-south-1"
+
+        def client(self, service, region):
+            return Client()
+
+    with pytest.raises(PreflightError, match=r"--all-regions: cannot list the account's regions "
+                                             r"\(UnauthorizedOperation\); grant ec2:DescribeRegions or pass --region"):
+        enabled_regions(Session())
