@@ -184,3 +184,18 @@ def test_revoke_of_a_rule_someone_already_removed_is_already_done(world):
     outcomes, journal = world.apply([stale])
     assert outcomes[0].status == "already" and outcomes[0].error == "InvalidPermission.NotFound"
     assert world.shape(gid) == [("tcp", 443, 443, "10.2.0.0/16")]
+
+
+def test_egress_duplicates_are_revoked_with_the_egress_call(world):
+    gid = world.group("out")
+    world.ec2.authorize_security_group_egress(GroupId=gid, IpPermissions=[tcp(443, "10.9.0.7/16")])
+    world.ec2.authorize_security_group_egress(GroupId=gid, IpPermissions=[tcp(443, "10.9.0.0/16")])
+    fp = world.plan(("SG001",))
+    assert [c.call.operation for c in fp.changes] == ["revoke_security_group_egress"]
+    assert fp.changes[0].undo.operation == "authorize_security_group_egress"
+    assert fp.changes[0].permissions == ("ec2:RevokeSecurityGroupEgress", "ec2:DescribeSecurityGroupRules")
+    outcomes, _ = world.apply(fp.changes)
+    assert outcomes[0].status == "applied"
+    egress = sorted(r.get("CidrIpv4") for r in world.ec2.describe_security_group_rules(
+        Filters=[{"Name": "group-id", "Values": [gid]}])["SecurityGroupRules"] if r["IsEgress"])
+    assert egress == ["0.0.0.0/0", "10.9.0.0/16"]
