@@ -9,6 +9,8 @@ from pathlib import Path
 
 import jsonschema
 
+from preflight.report import render
+from preflight.runner import Target, open_target, run_check
 from tests.conftest import run_cli
 from tests.e2e.test_multiregion import seed_blackhole
 
@@ -77,15 +79,13 @@ def test_sarif_junit_github_markdown_outputs(moto_server, tmp_path):
     assert results[0]["locations"][0]["logicalLocations"][0]["name"] == ids["rtb"]
     assert {r["id"] for r in doc["runs"][0]["tool"]["driver"]["rules"]} >= {"NET001", "NET004", "NET007"}
 
-    res = check(moto_server, "--select", "NET004", "--format", "junit", cwd=tmp_path)
-    case = ET.fromstring(res.stdout).find("testsuite/testcase")
+    # the other formats of the same kind of run, in process (the subprocess path is the same)
+    with open_target(Target(regions=["eu-south-1"], endpoint_url=moto_server.url)) as source:
+        report = run_check(source, None, ["NET004"], [])
+    case = ET.fromstring(render(report, "junit")).find("testsuite/testcase")
     assert case.get("name") == f"NET004 {ids['rtb']} (eu-south-1)" and case.find("failure") is not None
-
-    res = check(moto_server, "--select", "NET004", "--format", "github", cwd=tmp_path)
-    assert res.stdout.startswith(f"::warning title=NET004 blackhole-route%3A {ids['rtb']} (eu-south-1)::")
-
-    res = check(moto_server, "--select", "NET004", "--format", "markdown", cwd=tmp_path)
-    assert f"| medium | NET004 blackhole-route | `{ids['rtb']}` | eu-south-1 |" in res.stdout
+    assert render(report, "github").startswith(f"::warning title=NET004 blackhole-route%3A {ids['rtb']} (eu-south-1)::")
+    assert f"| medium | NET004 blackhole-route | `{ids['rtb']}` | eu-south-1 |" in render(report, "markdown")
 
 
 def test_bad_gate_input_is_one_line_exit_2(moto_server, tmp_path):
