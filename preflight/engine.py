@@ -304,22 +304,24 @@ def run(
     config: dict[str, Any] | None = None,
 ) -> Report:
     """Build each inventory's graph and run the rules; UNKNOWN where needed data is unreadable."""
+    from preflight.gcpause import paused_gc
     from preflight.graph import build
 
     findings: list[Finding] = []
     timings = {"graph_seconds": 0.0, "rules_seconds": 0.0}
-    for inv in inventories:
-        t0 = time.perf_counter()
-        graph = build(inv)
-        t1 = time.perf_counter()
-        ctx = Context(graph, inv, plan, config)
-        unreadable = inv.unreadable_types()
-        for r in rules:
-            ctx.rule = r
-            missing = set(r.meta.needs) & unreadable
-            produced = _unreadable_findings(ctx, missing) if missing else (r.check(ctx) or ())
-            findings.extend(produced)
-        timings["graph_seconds"] += t1 - t0
-        timings["rules_seconds"] += time.perf_counter() - t1
+    with paused_gc():  # large accounts: see preflight/gcpause.py
+        for inv in inventories:
+            t0 = time.perf_counter()
+            graph = build(inv)
+            t1 = time.perf_counter()
+            ctx = Context(graph, inv, plan, config)
+            unreadable = inv.unreadable_types()
+            for r in rules:
+                ctx.rule = r
+                missing = set(r.meta.needs) & unreadable
+                produced = _unreadable_findings(ctx, missing) if missing else (r.check(ctx) or ())
+                findings.extend(produced)
+            timings["graph_seconds"] += t1 - t0
+            timings["rules_seconds"] += time.perf_counter() - t1
     findings.sort(key=lambda f: (-severity_rank(f.severity), f.rule, f.region, f.resource))
     return Report(findings=findings, inventories=inventories, rules=list(rules), stats=timings)

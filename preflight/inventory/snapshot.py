@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.errors import PreflightError
+from preflight.gcpause import paused_gc
 from preflight.inventory.model import Inventory
 
 SCHEMA = "preflight-snapshot/v1"
@@ -158,7 +159,8 @@ def dumps(inventories: list[Inventory]) -> str:
 
 def loads(text: str, name: str = "snapshot") -> list[Inventory]:
     try:
-        data = json.loads(text)
+        with paused_gc():
+            data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SnapshotError(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
@@ -169,7 +171,8 @@ def loads(text: str, name: str = "snapshot") -> list[Inventory]:
         raise SnapshotError(f"{name}: $.inventories: expected a list")
     try:
         try:
-            return [_fast(Inventory)(inv) for inv in invs]
+            with paused_gc():
+                return [_fast(Inventory)(inv) for inv in invs]
         except (_Mismatch, TypeError):
             pass  # the slow path names the JSON path of the first problem
         return [from_dict(Inventory, inv, f"$.inventories[{i}]") for i, inv in enumerate(invs)]
