@@ -107,13 +107,21 @@ def child_check(path: str, expected_path: str) -> dict[str, Any]:
     }
 
 
-def child_floor(endpoint: str) -> dict[str, Any]:
+def child_floor(endpoint: str, concurrent: str = "no") -> dict[str, Any]:
+    """The bare floor: each Describe called once with plain boto3, one after the other (or all at
+    once on a thread pool, as preflight's collector does, with `concurrent=yes`)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import boto3
 
     w, c = time.perf_counter(), cpu()
     ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
-    sizes = {op: len(json.dumps(getattr(ec2, op)(), default=str)) for op in DESCRIBES}
-    return {"wall": time.perf_counter() - w, "cpu": cpu() - c, "calls": len(DESCRIBES), "bytes": sum(sizes.values())}
+    if concurrent == "yes":
+        with ThreadPoolExecutor(max_workers=len(DESCRIBES)) as pool:
+            replies = list(pool.map(lambda op: getattr(ec2, op)(), DESCRIBES))
+    else:
+        replies = [getattr(ec2, op)() for op in DESCRIBES]
+    return {"wall": time.perf_counter() - w, "cpu": cpu() - c, "calls": len(replies)}
 
 
 def run_child(*args: str, env: dict[str, str] | None = None) -> tuple[dict[str, Any], float]:
@@ -247,11 +255,13 @@ def bench_moto(repeat: int) -> dict[str, Any]:
         seeded = seed_moto(endpoint, path)
         seed_seconds = time.perf_counter() - t
         exe = str(Path(sys.executable).with_name("preflight"))
-        floors, collects, checks = [], [], []
+        floors, pfloors, collects, checks = [], [], [], []
         with tempfile.TemporaryDirectory() as tmp:
-            for _ in range(repeat):  # interleaved, so both see the same machine load
-                res, proc = run_child("floor", endpoint, env=env)
+            for _ in range(repeat):  # interleaved, so all see the same machine load
+                res, proc = run_child("floor", endpoint, "no", env=env)
                 floors.append({**res, "process": proc})
+                res, proc = run_child("floor", endpoint, "yes", env=env)
+                pfloors.append({**res, "process": proc})
                 t = time.perf_counter()
                 subprocess.run([exe, "snapshot", "--region", REGION, "--endpoint-url", endpoint,
                                 "--out", f"{tmp}/s.json"], check=True, capture_output=True, env={**os.environ, **env})
@@ -260,7 +270,7 @@ def bench_moto(repeat: int) -> dict[str, Any]:
                 out = subprocess.run([exe, "check", "--region", REGION, "--endpoint-url", endpoint, "--format", "json",
                                       "--stats"], capture_output=True, text=True, env={**os.environ, **env})
                 checks.append((time.perf_counter() - t, out.stderr))
-        stats_text = checks[-1][1]
+        stats_text = min(checks, key=lambda c: c[0])[1]
     finally:
         server.stop()
         for k, v in saved.items():
@@ -269,17 +279,26 @@ def bench_moto(repeat: int) -> dict[str, Any]:
             else:
                 os.environ[k] = v
     calls = pages = 0
+    collect_in_process = float("nan")
     for line in stats_text.splitlines():
         if line.strip().startswith("api calls:"):
             parts = line.replace(",", "").split()
             calls, pages = int(parts[2]), int(parts[4])
+        if line.strip().startswith("seconds: collect"):
+            collect_in_process = float(line.replace(",", "").split()[2])
     floor_proc = min(f["process"] for f in floors)
     floor_calls = min(f["wall"] for f in floors)
+    pfloor_proc = min(f["process"] for f in pfloors)
+    pfloor_calls = min(f["wall"] for f in pfloors)
     return {
         "seeded": seeded, "seed_seconds": seed_seconds, "repeat": repeat,
         "floor_process": floor_proc, "floor_calls_wall": floor_calls, "floor_calls": len(DESCRIBES),
         "snapshot_process": min(collects), "check_process": min(c[0] for c in checks),
         "ratio_process": min(collects) / floor_proc,
+        "collect_in_process": collect_in_process, "ratio_in_process": collect_in_process / floor_calls,
+        "pfloor_process": pfloor_proc, "pfloor_calls_wall": pfloor_calls,
+        "ratio_process_concurrent": min(collects) / pfloor_proc,
+        "ratio_in_process_concurrent": collect_in_process / pfloor_calls,
         "api_calls": calls, "api_pages": pages, "stats": stats_text,
     }
 
@@ -299,7 +318,8 @@ def markdown(results: list[dict[str, Any]], moto: dict[str, Any] | None) -> str:
         "Produced by `python bench/run.py` (see the top of that file). "
         f"Machine: {platform.machine()}, {cpu_count} CPU(s), Python {platform.python_version()}, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Best of {results[0]['repeat'] if results else 1} "
-        "fresh-process runs; CPU = user+sys of the measuring process (wall time varies with the machine's load).",
+        "fresh-process runs; CPU = user+sys of the measuring process (wall time varies with the machine's load: "
+        f"1-minute load average {os.getloadavg()[0]:.1f} when these lines were written).",
         "",
         "## Offline check of a synthetic snapshot (all rules, no plan)",
         "",
@@ -346,10 +366,17 @@ def markdown(results: list[dict[str, Any]], moto: dict[str, Any] | None) -> str:
             "| what | wall time | API calls |", "|---|---|---|",
             f"| bare floor: one call of each of the {m['floor_calls']} Describes, plain boto3 (process) | "
             f"{m['floor_process']:.2f} s | {m['floor_calls']} |",
-            f"| … of which the calls themselves | {m['floor_calls_wall']:.2f} s | |",
+            f"| … of which the calls themselves (in process) | {m['floor_calls_wall']:.2f} s | |",
+            f"| bare floor, the {m['floor_calls']} Describes at once on a thread pool (process) | "
+            f"{m['pfloor_process']:.2f} s | {m['floor_calls']} |",
+            f"| … of which the calls themselves (in process) | {m['pfloor_calls_wall']:.2f} s | |",
             f"| `preflight snapshot` (collection only, process) | {m['snapshot_process']:.2f} s | {m['api_calls']} |",
             f"| `preflight check` (collection + all rules, process) | {m['check_process']:.2f} s | {m['api_calls']} |",
-            "", f"Collection / floor: **{m['ratio_process']:.2f}×**. preflight's calls: {m['api_calls']} "
+            f"| … of which collection (in process, `--stats`) | {m['collect_in_process']:.2f} s | |",
+            "", f"Collection / sequential floor: **{m['ratio_process']:.2f}×** as fresh processes, "
+                f"**{m['ratio_in_process']:.2f}×** in process; / concurrent floor: "
+                f"**{m['ratio_process_concurrent']:.2f}×** as processes, "
+                f"**{m['ratio_in_process_concurrent']:.2f}×** in process. preflight's calls: {m['api_calls']} "
                 f"({m['api_pages']} pages), one paginated sequence per resource type plus sts:GetCallerIdentity; "
                 "the count does not depend on the number of subnets or groups (tests/e2e/test_call_economy.py).",
             "", "```", m["stats"].rstrip(), "```",
