@@ -52,5 +52,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         f"no port. Widen it to at least {lo}-{lo + per_host - 1}, or raise count to "
         f"{-(-replicas.count // size)}",
         path=(plan_label(plan),),
-        details={"replicas": replicas.count, "hosts": hosts, "range": [lo, hi], "unplaced": replicas.count - len(placed)},
+        details={"replicas": replicas.count, "hosts": hosts, "range": [lo, hi],
+                 "unplaced": replicas.count - len(placed)},
     )

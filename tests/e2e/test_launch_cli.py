@@ -80,13 +80,45 @@ def test_launch_fix_apply_check_down_undo(moto_server, tmp_path: Path) -> None:
     assert again.code == 0 and "no instances" in again.stdout
 
 
-def test_launch_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """The CLI in process (fast) for input errors: exit code, stdout, stderr."""
+    from preflight.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
+def test_launch_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("region: eu-south-1\ninstance_type: t3.micro\n")
-    res = run_cli("launch", str(bad), "--sandbox")
-    assert res.code == 2 and res.stderr.strip().count("\n") == 0
-    assert "image: required by preflight launch" in res.stderr
-    res = run_cli("down", "launch-nope")
-    assert res.code == 2 and "no launch 'launch-nope'" in res.stderr
-    res = run_cli("undo", str(tmp_path / "missing.jsonl"))
-    assert res.code == 2 and "journal not found" in res.stderr
+    code, _, err = run_main(capsys, "launch", str(bad), "--sandbox")
+    assert code == 2 and err.strip().count("\n") == 0
+    assert "image: required by preflight launch" in err
+    code, _, err = run_main(capsys, "down", "launch-nope")
+    assert code == 2 and "no launch 'launch-nope'" in err
+    code, _, err = run_main(capsys, "down", "../etc/passwd")
+    assert code == 2 and "is not a launch id" in err
+    code, _, err = run_main(capsys, "undo", str(tmp_path / "missing.jsonl"))
+    assert code == 2 and "journal not found" in err
+    code, _, err = run_main(capsys, "launch", PLAN, "--retry-attempts", "0", "--sandbox")
+    assert code == 2 and "retry attempts must be at least 1" in err
+
+
+def test_ports_list_and_gc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    from preflight.ports import PortAllocator, default_db_path
+
+    monkeypatch.setenv("PREFLIGHT_STATE_DIR", str(tmp_path))
+    code, out, _ = run_main(capsys, "ports", "list")
+    assert code == 0 and out == "no port reservations\n"
+    ledger = PortAllocator(default_db_path())
+    ledger.allocate("i-0abc", "launch-1", (40052, 40052), state="active", service="model")
+    ledger.allocate("i-0abc", "crashed", (40060, 40060), lease=-1)  # a zombie
+    code, out, _ = run_main(capsys, "ports", "list")
+    assert "i-0abc                 40052  active   launch-1" in out and "never (until down)" in out
+    assert "EXPIRED (zombie; `preflight ports gc`)" in out
+    code, out, _ = run_main(capsys, "ports", "gc")
+    assert code == 0 and "reclaimed i-0abc:40060 (owner crashed" in out and "1 expired reservation(s)" in out
+    assert [r.owner for r in ledger.list()] == ["launch-1"]
