@@ -18,8 +18,10 @@ ALL_AWS = ["compute", "network", "storage", "iam-pass-role"]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_settings():
-    """The CLI sets these per run; in-process tests must not leak them into each other."""
+def _fresh_settings(monkeypatch):
+    """The CLI sets these per run; in-process tests must not leak them into each other.
+    (And moto's AMI catalogue, a second per region, is never needed here.)"""
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     permcache.configure(enabled=True, refresh=False, ttl=permcache.DEFAULT_TTL)
     aws_iam.OPTIONS.simulate = False
     yield

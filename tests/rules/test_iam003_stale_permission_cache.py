@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from preflight import permcache
-from preflight.collect import aws
+from preflight.collect import aws_iam
 from preflight.collect.aws import AwsSession
 from tests.rules.iam_support import (  # noqa: F401  (_fresh_settings is an autouse fixture)
     EMAIL,
@@ -114,17 +114,24 @@ def _session_for(key):
     return s
 
 
+def iam_inventory(session):
+    """Only the `iam` extra collector (the full collector is exercised in test_iam_collect.py)."""
+    from preflight.inventory.model import Inventory
+
+    return Inventory(account="123456789012", region=REGION, extra={"iam": aws_iam.collect_iam(session, REGION, None)})
+
+
 def test_switching_moto_users_never_reuses_the_old_verdict(cache_dir):
     with mock_aws():
         iam = boto3.client("iam", region_name=REGION)
         alice = _user(iam, "alice", doc(allow("*")))
         bob = _user(iam, "bob", doc(allow(["ec2:Describe*", "s3:*"])))
 
-        inv_a = aws.collect(_session_for(alice), REGION, needs={"iam"})
+        inv_a = iam_inventory(_session_for(alice))
         assert inv_a.extra["iam"]["method"] == "local" and inv_a.extra["iam"]["cache"]["state"] == "new"
         assert check(inv_a) == []
 
-        inv_b = aws.collect(_session_for(bob), REGION, needs={"iam"})
+        inv_b = iam_inventory(_session_for(bob))
         assert inv_b.extra["iam"]["method"] == "local"  # re-read, not alice's cached ALLOW
         found = check(inv_b)
         assert only(found, "IAM001").resource.endswith(":user/bob")
@@ -133,12 +140,12 @@ def test_switching_moto_users_never_reuses_the_old_verdict(cache_dir):
         assert "principal arn:aws:iam::123456789012:user/alice → arn:aws:iam::123456789012:user/bob" in stale.message
         assert "Granted before, not now: ec2:RunInstances" in stale.message
 
-        again = aws.collect(_session_for(bob), REGION, needs={"iam"})
+        again = iam_inventory(_session_for(bob))
         assert again.extra["iam"]["method"] == "cache"  # same identity, within the TTL
         assert {f.rule for f in check(again)} >= {"IAM001"} and "IAM003" not in {f.rule for f in check(again)}
 
         permcache.configure(refresh=True)
-        refreshed = aws.collect(_session_for(bob), REGION, needs={"iam"})
+        refreshed = iam_inventory(_session_for(bob))
         assert refreshed.extra["iam"]["method"] == "local"
     text = "".join(p.read_text() for p in cache_dir.iterdir())
     for secret in (alice["SecretAccessKey"], bob["SecretAccessKey"]):

@@ -177,7 +177,7 @@ def _decide(stmts, action, boundary=None):
     return evaluate(req, [pol(*stmts)] if stmts else [], b).decision
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(statements(), max_size=6), statements(effect="Deny"), st.sampled_from(ACTIONS))
 def test_adding_a_deny_never_allows_more(stmts, extra_deny, action):
     before = _decide(stmts, action)
@@ -188,7 +188,7 @@ def test_adding_a_deny_never_allows_more(stmts, extra_deny, action):
         assert after is not Decision.ALLOW
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(statements(), max_size=6), statements(effect="Allow"), st.sampled_from(ACTIONS))
 def test_adding_an_allow_never_denies_more(stmts, extra_allow, action):
     before = _decide(stmts, action)
@@ -199,7 +199,7 @@ def test_adding_an_allow_never_denies_more(stmts, extra_allow, action):
         assert after is Decision.DENY
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(statements(), max_size=6), st.sampled_from(ACTIONS), st.randoms())
 def test_statement_order_is_irrelevant(stmts, action, rnd: random.Random):
     shuffled = list(stmts)
@@ -207,7 +207,7 @@ def test_statement_order_is_irrelevant(stmts, action, rnd: random.Random):
     assert _decide(stmts, action) is _decide(shuffled, action)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(statements(), min_size=1, max_size=5), st.lists(statements(), min_size=1, max_size=3),
        st.sampled_from(ACTIONS))
 def test_boundary_only_limits(stmts, boundary, action):
