@@ -3,6 +3,7 @@ fire on the compute-blockers sandbox exactly as for preflight's own plan."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,15 @@ def test_installed_cli_gates_a_skypilot_task(tmp_path: Path) -> None:
     path = tmp_path / "task.yaml"
     path.write_text(TASK)
     res = run_cli("check", "--sandbox", "compute-blockers", "--plan", str(path), "--select", "CMP",
-                  "--format", "json")
+                  "--format", "json", "--stats")
     assert res.code == 1, res.stderr
-    rules = {(f["rule"], f["resource"]) for f in res.json()["findings"]}
+    report = res.json()
+    rules = {(f["rule"], f["resource"]) for f in report["findings"]}
     assert rules == {("CMP001", "L-DB2E81BA"), ("CMP002", "eu-south-1a"), ("CMP003", "ami-0abcdef1234567890")}
+    # Without --dry-run-launch, CMP006 does not run and RunInstances is never called.
+    assert report["summary"]["rules_run"] == 5
+    assert "ec2:RunInstances" not in res.stderr
+    # One call sequence per kind of data, whatever the plan.
+    for op in ("ec2:DescribeInstanceTypes", "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeImages",
+               "service-quotas:ListServiceQuotas"):
+        assert re.search(rf"{op}\s+1 calls", res.stderr), res.stderr
