@@ -233,3 +233,37 @@ def test_skypilot_task_dry_runs() -> None:
     assert result.ok and result.mode == "dry-run"
     group = next(s for s in result.stages if s.name == "group")
     assert group.summary.startswith(f"would create security group 'preflight-model-server-{result.launch_id}'")
+
+
+def test_run_params_map_the_plan() -> None:
+    from types import SimpleNamespace
+
+    from preflight.inventory.model import Subnet
+
+    source = SimpleNamespace(regions=[REGION], session=None, target=SimpleNamespace(sandbox=None), identity={})
+    plan = plan_from_dict({**BASE, "public_ip": True, "key_name": "k", "instance_profile": "prof", "spot": True})
+    pl = Pipeline(source, plan, LaunchSettings(), launch_id="launch-1")
+    params = pl.run_params(Subnet(id="subnet-1", vpc_id="vpc-1"), "sg-1")
+    assert params["NetworkInterfaces"] == [{"DeviceIndex": 0, "SubnetId": "subnet-1", "Groups": ["sg-1"],
+                                            "AssociatePublicIpAddress": True}]
+    assert "SubnetId" not in params and "SecurityGroupIds" not in params
+    assert (params["KeyName"], params["IamInstanceProfile"], params["InstanceMarketOptions"]) == (
+        "k", {"Name": "prof"}, {"MarketType": "spot"})
+    assert (params["ClientToken"], params["MinCount"], params["MaxCount"]) == ("launch-1", 2, 2)
+    private = Pipeline(source, plan_from_dict({**BASE, "public_ip": False,
+                                               "instance_profile": "arn:aws:iam::1:instance-profile/p"}),
+                       LaunchSettings(), launch_id="launch-2").run_params(Subnet(id="subnet-1"), "sg-1")
+    assert (private["SubnetId"], private["SecurityGroupIds"]) == ("subnet-1", ["sg-1"])
+    assert private["IamInstanceProfile"] == {"Arn": "arn:aws:iam::1:instance-profile/p"}
+
+
+def test_plan_without_image_is_an_input_error() -> None:
+    from types import SimpleNamespace
+
+    from preflight.plan import PlanError
+
+    source = SimpleNamespace(regions=[REGION], session=None, target=SimpleNamespace(sandbox=None), identity={})
+    with pytest.raises(PlanError, match="image: required by preflight launch"):
+        Pipeline(source, plan_from_dict({"region": REGION, "instance_type": "t3.micro"}), LaunchSettings())
+    with pytest.raises(PlanError, match="needs a plan file"):
+        Pipeline(source, None, LaunchSettings())  # type: ignore[arg-type]
