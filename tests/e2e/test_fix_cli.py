@@ -134,7 +134,10 @@ def test_bad_input_is_one_line_exit_2_and_nothing_changes(moto_server, args, mes
 
 
 def test_apply_on_a_snapshot_is_refused(tmp_path):
+    from preflight.inventory import snapshot
+    from preflight.inventory.model import Inventory
+
     snap = tmp_path / "s.json"
-    assert run_cli("snapshot", "--sandbox", "duplicate-port-rule", "--out", str(snap)).code == 0
+    snapshot.save(snap, [Inventory(region=REGION, account="123456789012")])
     res = run_cli("fix", "--snapshot", str(snap), "--apply")
     assert res.code == 2 and "--apply needs a live account or --sandbox, not --snapshot" in res.stderr
