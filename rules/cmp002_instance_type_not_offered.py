@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import preflight.collect.aws_compute  # noqa: F401  (registers the extra collectors this rule needs)
 from preflight.engine import Context, Finding, rule
+
+
+_ZONE_ID = re.compile(r"^[a-z]{2,}[0-9]*-az[0-9]+$")  # eus1-az1: the same physical zone in every account
 
 
 @rule(
@@ -57,7 +61,10 @@ def check(ctx: Context) -> Iterator[Finding]:
                        details={"offered_zones": []}, fix=ctx.fix(cmd, description="find where the type is offered"))
         return
     for zone in plan.zones:
-        if zone not in offered:
+        if zone not in offered and _ZONE_ID.match(zone):
+            yield ctx.unknown(zone, f"{zone} is an availability zone ID; offerings are listed by zone name "
+                                    f"({listing} offer {itype}): name the zone in the plan to check it")
+        elif zone not in offered:
             yield ctx.fail(zone, f"{itype} is not offered in {zone}, which the plan names: RunInstances would fail "
                                  f"with Unsupported. Zones of {region} that offer it: {listing}",
                            path=(itype, zone), details={"offered_zones": sorted(offered)},

@@ -57,3 +57,16 @@ def test_unreadable_quotas_in_a_snapshot_exit_3_naming_the_permission(tmp_path) 
     assert (f["rule"], f["status"], f["resource"]) == ("CMP001", "UNKNOWN", "eu-south-1")
     assert "quotas could not be read (AccessDeniedException); grant servicequotas:ListServiceQuotas" in f["message"]
     assert report["unreadable"][0]["permission"] == "servicequotas:ListServiceQuotas"
+
+
+def test_scenario_expect_and_example_plan_agree() -> None:
+    import yaml
+
+    from preflight.collect.sandbox import get_scenario
+    from tests.rules.cmp_support import blockers, run
+
+    sc = get_scenario("compute-blockers")
+    example = yaml.safe_load(open("examples/compute-blockers.yaml"))
+    assert {k: v for k, v in example.items() if k != "cloud"} == sc.plan
+    fired = {f.rule for r in sorted(sc.expect) for f in run(r, blockers(), sc.plan) if f.status == "FAIL"}
+    assert fired == set(sc.expect) == {f"CMP00{i}" for i in range(1, 7)}

@@ -64,3 +64,8 @@ def test_unreadable_offerings_is_unknown_with_the_permission() -> None:
     assert f.status == "UNKNOWN" and "grant ec2:DescribeInstanceTypeOfferings" in f.message
     [f] = run("CMP002", with_subnets(offerings=None), {"instance_type": "g4dn.xlarge"})
     assert f.status == "UNKNOWN" and "no offering data" in f.message
+
+
+def test_zone_ids_are_not_mistaken_for_missing_zones() -> None:
+    [f] = run("CMP002", with_subnets(), {"instance_type": "g4dn.xlarge", "zones": ["eus1-az1"]})
+    assert f.status == "UNKNOWN" and f.resource == "eus1-az1" and "availability zone ID" in f.message
