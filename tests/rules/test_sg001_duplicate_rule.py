@@ -18,3 +18,11 @@ def test_sg001_near_miss_same_rule_other_direction_or_port():
     assert sg_findings(grp("sg-1", r("a", "tcp", 8000, "10.0.0.0/16"), r("b", "tcp", 8000, "10.0.0.0/16", egress=True),
                            r("c", "udp", 8000, "10.0.0.0/16"), r("d", "tcp", 8000, "10.0.0.0/17")),
                        select=["SG001"]) == []
+
+
+def test_sg001_egress_duplicates_get_the_egress_revoke_command():
+    f = sg_findings(grp("sg-1", r("sgr-a", "tcp", 443, "10.9.0.0/16", egress=True),
+                        r("sgr-b", "tcp", 443, "10.9.0.7/16", egress=True)), select=["SG001"]).one("SG001")
+    assert "tcp 443 to 10.9.0.0/16 is allowed by sgr-a and again by sgr-b" in f.message
+    assert f.fix.commands == ("aws ec2 revoke-security-group-egress --group-id sg-1 --security-group-rule-ids "
+                              "sgr-b --region eu-south-1",)

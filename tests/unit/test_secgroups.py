@@ -293,3 +293,18 @@ def test_shuffled_incident_from_a_seeded_random_is_stable():
         rules = list(INCIDENT) + [r("sgr-8000b", "tcp", 8000, "10.0.5.9/16")]
         rng.shuffle(rules)
         assert sg.missing_ports([g(*rules)], [8000, 8002, 8004], "0.0.0.0/0") == [8002, 8004]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(rule_st, max_size=12, unique_by=lambda x: x.id), st.randoms(use_true_random=False))
+def test_analysis_does_not_depend_on_rule_order(rules, rnd):
+    shuffled = list(rules)
+    rnd.shuffle(shuffled)
+
+    def summary(group):
+        a = sg.analyse_group(group)
+        return ({(d.keep.rule_id, tuple(x.rule_id for x in d.duplicates)) for d in a.duplicates},
+                {(x.atom.rule_id, tuple(c.rule_id for c in x.covered_by)) for x in a.redundant},
+                {frozenset((o.a.rule_id, o.b.rule_id)) for o in a.overlaps})
+
+    assert summary(g(*rules)) == summary(g(*shuffled))
