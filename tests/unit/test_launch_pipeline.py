@@ -267,3 +267,14 @@ def test_plan_without_image_is_an_input_error() -> None:
         Pipeline(source, plan_from_dict({"region": REGION, "instance_type": "t3.micro"}), LaunchSettings())
     with pytest.raises(PlanError, match="needs a plan file"):
         Pipeline(source, None, LaunchSettings())  # type: ignore[arg-type]
+
+
+def test_port_range_too_small_blocks_before_anything_is_created() -> None:
+    plan = {"replicas": {"count": 10, "port_range": "40050-40053", "service": "model"}}
+    with pipeline("healthy", plan, apply=True, fix=True) as (pl, source):
+        before = state(source.session)
+        result = pl.run()
+        assert not result.ok and stages(result) == [("check", "blocked"), ("fix", "blocked")]
+        assert result.stages[0].lines[0].startswith("PORT002 high test-plan.yaml:replicas: 10 replicas of model")
+        assert "PORT002 test-plan.yaml:replicas: no fixer" in result.stages[1].lines
+        assert state(source.session) == before

@@ -190,3 +190,40 @@ def test_nat_private_subnet_is_refused_not_exposed() -> None:
         assert fplan.changes == []
         [refusal] = fplan.refusals
         assert refusal.resource == s.ids["app-private"] and "private by design" in refusal.reason
+
+
+def test_routes_to_another_vpcs_gateway_get_their_own_then_are_repointed(tmp_path: Path) -> None:
+    def seed(s: Seeder) -> None:
+        s.aws_like_default_vpc()
+        a = s.public_vpc("10.10.0.0/16", "10.10.1.0/24", name="a")
+        b = s.vpc("10.11.0.0/16", "b-vpc")
+        sub = s.subnet(b, "10.11.1.0/24", name="b-pub", public_ip=True)
+        s.route(s.route_table(b, [sub], name="b-rt"), "0.0.0.0/0", GatewayId=a["igw"])
+
+    with account(seed) as (session, s):
+        fplan = plan_fixes(session, ("NET003",))
+        ops = [(c.fixer, c.call.operation) for c in fplan.changes]
+        assert ops == [("igw-attach", "create_internet_gateway"), ("igw-attach", "attach_internet_gateway")]
+        assert fplan.changes[1].call.params == {"InternetGatewayId": "$IGW", "VpcId": s.ids["b-vpc"]}
+        apply(session, tmp_path / "1", ("NET003",))
+        # Round two: the route still points at a's gateway -> a blackhole with an obvious new target.
+        [change] = plan_fixes(session, ("NET004",)).changes
+        assert change.fixer == "route-replace-blackhole" and change.resource == s.ids["b-rt"]
+        assert change.call.params["GatewayId"] != s.ids["a-igw"]
+        apply(session, tmp_path / "2", ("NET004",))
+        assert fails(check(session)) == []
+
+
+def test_igw_attach_refuses_when_the_vpc_is_unclear() -> None:
+    def seed(s: Seeder) -> None:
+        s.aws_like_default_vpc()
+        s.vpc("10.12.0.0/16", "x-vpc")
+        s.vpc("10.13.0.0/16", "y-vpc")
+        s.igw(name="loose-igw")
+
+    with account(seed) as (session, s):
+        fplan = plan_fixes(session, ("NET003",))
+        assert fplan.changes == []
+        [refusal] = fplan.refusals
+        assert refusal.resource == s.ids["loose-igw"] and "not clear which VPC it belongs to (2 candidates)" in \
+            refusal.reason
