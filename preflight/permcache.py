@@ -9,7 +9,9 @@ fingerprint matches the pointer and it is younger than the TTL (1 h by default);
 is ignored, re-checked and rewritten, and the collector records *what changed* for IAM003.
 
 Files live in `platformdirs.user_cache_dir("preflight")/permissions/` (or PREFLIGHT_CACHE_DIR):
-`<fingerprint>.json` and `last-<cloud>.json`. They hold identity names (ARNs, emails, project
+`<fingerprint>.json` and `last-<cloud>[-<slot>].json`, where a slot is where an identity comes
+from (an AWS profile; several profiles in one run are several identities, not a switch). They
+hold identity names (ARNs, emails, project
 ids, file hashes) and verdicts only — never a key, token or credential.
 """
 
@@ -19,6 +21,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +123,12 @@ def changes(old: dict[str, str], new: dict[str, str]) -> list[str]:
     return out
 
 
-def lookup(identity: dict[str, str]) -> dict[str, Any]:
+def _pointer(root: Path, ident: dict[str, str], slot: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", slot)[:64]
+    return root / (f"last-{ident.get('cloud', 'aws')}" + (f"-{safe}" if safe and safe != "default" else "") + ".json")
+
+
+def lookup(identity: dict[str, str], slot: str = "") -> dict[str, Any]:
     """The cache state for `identity`: {state, fingerprint, verdicts (only when fresh), previous...}.
 
     state: fresh (verdicts usable), new (nothing cached), refreshed (--refresh), expired (older
@@ -132,7 +140,7 @@ def lookup(identity: dict[str, str]) -> dict[str, Any]:
     if not SETTINGS.enabled:
         return info
     root = cache_dir()
-    last = _read(root / f"last-{ident.get('cloud', 'aws')}.json")
+    last = _read(_pointer(root, ident, slot))
     entry = _read(root / f"{fp}.json")
     if last and last.get("fingerprint") != fp:
         before = _read(root / f"{last['fingerprint']}.json") or {}
@@ -175,7 +183,8 @@ def _decisions(entry: dict[str, Any]) -> dict[str, dict[str, str]]:
 _KEEP = ("decision", "reason", "allowed_by", "denied_by", "undecided")
 
 
-def store(identity: dict[str, str], verdicts: dict[str, Any], scope: str = "global", merge: bool = False) -> None:
+def store(identity: dict[str, str], verdicts: dict[str, Any], scope: str = "global", merge: bool = False,
+          slot: str = "") -> None:
     """Record the verdicts for `identity` in `scope` (a region, or "global") and make it the last
     identity checked for its cloud. `merge` adds a scope to the entry written earlier in this run."""
     if not SETTINGS.enabled:
@@ -190,5 +199,5 @@ def store(identity: dict[str, str], verdicts: dict[str, Any], scope: str = "glob
     scoped[scope] = clean
     _write(root / f"{fp}.json", {"schema": SCHEMA, "fingerprint": fp, "identity": ident,
                                  "created_at": entry["created_at"] if entry else now, "verdicts": scoped})
-    _write(root / f"last-{ident.get('cloud', 'aws')}.json",
+    _write(_pointer(root, ident, slot),
            {"schema": SCHEMA, "fingerprint": fp, "identity": ident, "at": now})

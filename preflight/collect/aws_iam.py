@@ -282,14 +282,23 @@ _MEMO: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionar
 _LOCK = threading.Lock()
 
 
+def _profile(session: Any) -> str:
+    """The AWS profile the session's credentials come from ("default" for env or instance creds)."""
+    try:
+        return str(session.session.profile_name or "default")
+    except AttributeError:
+        return "default"
+
+
 def _read_once(session: AwsSession, region: str, who: dict[str, str], ident: dict[str, str]) -> dict[str, Any]:
     with _LOCK:
         memo = _MEMO.get(session)
         if memo is not None and memo.get("arn") == ident.get("arn"):
             return memo
         cache_identity = {"cloud": "aws", "account": who["account"], "principal": who["arn"]}
-        memo = {"arn": ident.get("arn"), "cache_identity": cache_identity, "cache": permcache.lookup(cache_identity),
-                "stored": False, "read_lock": threading.Lock()}
+        slot = _profile(session)
+        memo = {"arn": ident.get("arn"), "cache_identity": cache_identity, "slot": slot,
+                "cache": permcache.lookup(cache_identity, slot), "stored": False, "read_lock": threading.Lock()}
         _MEMO[session] = memo
     return memo
 
@@ -334,7 +343,8 @@ def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     else:
         data["verdicts"] = permissions.aws_verdicts(data, perms, region)
     with _LOCK:
-        permcache.store(memo["cache_identity"], data["verdicts"], scope=region, merge=memo["stored"])
+        permcache.store(memo["cache_identity"], data["verdicts"], scope=region, merge=memo["stored"],
+                        slot=memo["slot"])
         memo["stored"] = True
     return data
 

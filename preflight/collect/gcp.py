@@ -186,11 +186,6 @@ def collect(project: str | None, credentials_file: str | None = None, endpoint: 
                      source=source, extra={"gcp": data})
 
 
-def gcp_rules(rules: list[Any]) -> list[Any]:
-    """The selected rules that can judge a GCP inventory (they declare `gcp_permissions`)."""
-    return [r for r in rules if GCP_RULE_NEED in r.meta.needs]
-
-
 # --- the GCP sandbox ------------------------------------------------------------------------------
 
 @dataclass

@@ -150,3 +150,12 @@ def test_switching_moto_users_never_reuses_the_old_verdict(cache_dir):
     text = "".join(p.read_text() for p in cache_dir.iterdir())
     for secret in (alice["SecretAccessKey"], bob["SecretAccessKey"]):
         assert secret not in text
+
+
+def test_two_profiles_in_one_run_are_not_a_switch(cache_dir):
+    permcache.store(ALICE, {"p": {"decision": "ALLOW"}}, slot="prod")
+    permcache.store(BOB, {"p": {"decision": "ALLOW"}}, slot="staging")
+    assert permcache.lookup(ALICE, slot="prod")["state"] == "fresh"
+    assert permcache.lookup(BOB, slot="staging")["state"] == "fresh"
+    assert permcache.lookup(BOB, slot="prod")["state"] == "identity-changed"  # the creds behind prod changed
+    assert (cache_dir / "last-aws-prod.json").exists() and (cache_dir / "last-aws-staging.json").exists()
