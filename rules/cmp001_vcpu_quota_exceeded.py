@@ -57,7 +57,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     if not types_data or "quotas" not in quota_data:
         yield ctx.unknown(itype, f"cannot check the vCPU quota for {itype} in {region}: this inventory has no "
-                                 "instance-type or quota data (take the snapshot with the plan, or check live)")
+                                 "instance-type or quota data (not in this snapshot: check the account live "
+                                 "with --plan)")
         return
     facts = (types_data.get("types") or {}).get(itype)
     if not facts:

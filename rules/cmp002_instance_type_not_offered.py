@@ -49,7 +49,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     data = ctx.inventory.extra.get("offerings") or {}
     if "zones" not in data:
         yield ctx.unknown(itype, f"cannot check where {itype} is offered in {region}: this inventory has no "
-                                 "offering data (take the snapshot with the plan, or check live)")
+                                 "offering data (not in this snapshot: check the account live with --plan)")
         return
     offered = set(data["zones"])
     listing = ", ".join(sorted(offered))

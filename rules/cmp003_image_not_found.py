@@ -44,7 +44,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     data = ctx.inventory.extra.get("images") or {}
     if "found" not in data:
         yield ctx.unknown(image, f"cannot check image {image} in {region}: this inventory has no image data "
-                                 "(take the snapshot with the plan, or check live)")
+                                 "(not in this snapshot: check the account live with --plan)")
         return
     facts = ((ctx.inventory.extra.get("instance_types") or {}).get("types") or {}).get(plan.instance_type) or {}
     arches = facts.get("architectures") or []

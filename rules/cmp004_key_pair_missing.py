@@ -48,7 +48,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         data = ctx.inventory.extra.get("key_pairs") or {}
         if "names" not in data:
             yield ctx.unknown(plan.key_name, f"cannot check key pair {plan.key_name} in {region}: this inventory has "
-                                             "no key pair data (take the snapshot with the plan, or check live)")
+                                             "no key pair data (not in this snapshot: check the account live "
+                                             "with --plan)")
         elif plan.key_name not in data["names"]:
             near = [n for n in data["names"] if n.casefold() == plan.key_name.casefold()]
             hint = f" (a key pair named {near[0]!r} exists: names are case-sensitive)" if near else ""

@@ -95,7 +95,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     name = data.get("name") or plan.instance_profile
     if "found" not in data:
         yield ctx.unknown(name, f"cannot check instance profile {name}: this inventory has no IAM data "
-                                "(take the snapshot with the plan, or check live)")
+                                "(not in this snapshot: check the account live with --plan)")
         return
     if not data["found"]:
         yield ctx.fail(name, f"instance profile {name} does not exist in the account, so RunInstances would fail "
