@@ -70,3 +70,14 @@ def test_sandbox_aws_no_run_instances_table():
            "ec2:RunInstances" in r.stdout
     assert "network and storage work, compute does not: missing ec2:RunInstances" in r.stdout
     assert "aws iam put-user-policy --user-name launcher --policy-name preflight-launch" in r.stdout
+
+
+def test_simulate_flag_reaches_the_collector():
+    # moto has no SimulatePrincipalPolicy (the Stubber test covers the answers): with --simulate the
+    # IAM rules must turn UNKNOWN, exit 3, instead of silently evaluating locally.
+    r = run_cli("check", "--sandbox", "aws-no-run-instances", "--select", "IAM001,IAM002", "--simulate",
+                "--format", "json")
+    assert r.code == 3, r.stdout + r.stderr
+    found = r.json()["findings"]
+    assert {f["rule"] for f in found} == {"IAM001", "IAM002"}
+    assert all(f["status"] == "UNKNOWN" and "iam could not be read (NotImplemented)" in f["message"] for f in found)
