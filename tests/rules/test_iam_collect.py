@@ -211,3 +211,13 @@ def test_scenario_aws_no_run_instances():
     assert {f.rule for f in found if f.status == "FAIL"} == set(sc.expect)
     assert only(found, "IAM001").resource == "arn:aws:iam::123456789012:user/launcher"
     assert only(found, "IAM001").details["missing"] == {"compute": ["ec2:RunInstances"]}
+
+
+def test_expired_credentials_mid_read_are_a_credentials_error():
+    from preflight.errors import CredentialsError
+
+    with StubSession("arn:aws:iam::123456789012:user/dev") as s:
+        s.stubbers["iam"].add_client_error("get_account_authorization_details", "ExpiredToken", "expired")
+        with pytest.raises(CredentialsError) as exc:
+            aws_iam.collect_iam(s, "us-east-1", None)
+    assert "ExpiredToken" in str(exc.value) and "\n" not in str(exc.value)
