@@ -199,3 +199,15 @@ def test_sandbox_and_custom_endpoints_never_write_the_cache() -> None:
     class Endpoint:
         endpoint_url = "http://127.0.0.1:5000"
     assert c.cacheable(Endpoint()) is False
+
+
+def test_an_html_500_from_an_emulator_is_unreadable_without_blaming_permissions() -> None:
+    import botocore.exceptions
+
+    exc = botocore.exceptions.ClientError(
+        {"Error": {"Code": "500", "Message": "<!doctype html><title>500 Internal Server Error</title>"},
+         "ResponseMetadata": {"HTTPStatusCode": 500}}, "ListServiceQuotas")
+    with pytest.raises(Denied) as info:
+        c._raise_unreadable(exc, "servicequotas:ListServiceQuotas")
+    assert (info.value.permission, info.value.code) == ("", "500")
+    assert info.value.message == "the endpoint answered HTTP 500 without an AWS error"
