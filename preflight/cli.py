@@ -189,9 +189,11 @@ def check(
     return 0 if write_baseline and code == 1 else code
 
 
+FixerOpt = typer.Option([], "--fixer", help="Only these fixers (repeatable or comma-separated).")
 FIX_EXIT_HELP = (
     "Exit codes: dry run 0 nothing to change, 1 changes planned; --apply 0 every fixable finding is gone "
-    "on the re-check, 1 something is left or failed; 2 usage or input error (nothing changed)."
+    "on the re-check, 1 something is left or failed; 2 usage or input error (nothing changed); "
+    "3 instead of 0 when something could not be read."
 )
 
 
@@ -212,7 +214,7 @@ def fix(
     allow_world: bool = typer.Option(False, "--allow-world",
                                      help="Allow opening admin ports (22, 3389, databases) to 0.0.0.0/0 or ::/0."),
     max_changes: int = typer.Option(None, "--max-changes", help="Refuse to apply a plan with more changes than N."),
-    fixer: list[str] = typer.Option([], "--fixer", help="Only these fixers (repeatable or comma-separated)."),
+    fixer: list[str] = FixerOpt,
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     config_file: str = typer.Option(None, "--config", help="Config file (default: nearest .preflight.toml)."),
 ) -> int:

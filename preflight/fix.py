@@ -504,15 +504,18 @@ class FixRun:
     fixed: list[Finding] = field(default_factory=list)
     remaining: list[Finding] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
+    unknown: list[Finding] = field(default_factory=list)  # could not be evaluated (unreadable data)
 
     def exit_code(self) -> int:
         """Dry run: 0 nothing to change, 1 changes or refusals pending. Apply: 0 every targeted
-        finding is gone on the re-check and nothing failed, else 1."""
+        finding is gone on the re-check and nothing failed, else 1. Either way 3 instead of 0 when
+        something could not be evaluated (never a silent "nothing to fix")."""
         if self.mode == "dry-run":
-            return 1 if self.fix_plan.changes or self.fix_plan.refusals else 0
-        if any(o.status == "failed" for o in self.outcomes) or self.remaining:
+            if self.fix_plan.changes or self.fix_plan.refusals:
+                return 1
+        elif any(o.status == "failed" for o in self.outcomes) or self.remaining:
             return 1
-        return 0
+        return 3 if self.unknown else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -520,6 +523,7 @@ class FixRun:
             **self.fix_plan.to_dict(),
             "outcomes": [o.to_dict() for o in self.outcomes], "journal": self.journal,
             "recheck": {"fixed": [f.to_dict() for f in self.fixed], "remaining": [f.to_dict() for f in self.remaining]},
+            "unknown": [f.to_dict() for f in self.unknown],
             "exit_code": self.exit_code(),
         }
 
@@ -576,7 +580,8 @@ def run_fix(source: Any, plan: Any, select: list[str], ignore: list[str], *, app
     _validate_plan_group(report.inventories, plan)
     fplan = build_plan(report.findings, report.inventories, plan, config, options, only)
     regions = [inv.region for inv in report.inventories]
-    run = FixRun(mode="apply" if apply else "dry-run", fix_plan=fplan, regions=regions)
+    run = FixRun(mode="apply" if apply else "dry-run", fix_plan=fplan, regions=regions,
+                 unknown=[f for f in report.findings if f.status == "UNKNOWN"])
     if not apply:
         return run
     header = {"command": command, "regions": regions, "account": report.inventories[0].account if report.inventories
@@ -585,6 +590,7 @@ def run_fix(source: Any, plan: Any, select: list[str], ignore: list[str], *, app
     run.outcomes = apply_changes(fplan.changes, source.session, journal, max_changes=max_changes)
     run.journal = str(journal.path) if journal._opened else ""
     after = check()
+    run.unknown = [f for f in after.findings if f.status == "UNKNOWN"]
     still = {f.key() for f in after.findings if f.status == "FAIL"}
     run.fixed = [f for f in fplan.targeted if f.key() not in still]
     run.remaining = [f for f in after.findings if f.status == "FAIL" and f.rule in fixable
@@ -628,7 +634,11 @@ def render_fix(run: FixRun, fmt: str = "table") -> str:
     if p.unfixable:
         shown = ", ".join(f"{f.rule} {f.resource}" for f in p.unfixable[:8])
         more = f" and {len(p.unfixable) - 8} more" if len(p.unfixable) > 8 else ""
-        lines += ["", f"No fixer for {len(p.unfixable)} finding(s): {shown}{more} (see preflight check)"]
+        lines += ["", f"Not handled by the fixers run: {len(p.unfixable)} finding(s): {shown}{more} "
+                      "(see preflight check)"]
+    if run.unknown:
+        lines += ["", f"Could not evaluate {len(run.unknown)} check(s), so this is not a clean bill:"]
+        lines += [f"  - {f.rule} {f.resource}: {f.message}" for f in run.unknown[:8]]
     if run.mode == "apply":
         lines.append("")
         if run.journal:

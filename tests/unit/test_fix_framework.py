@@ -235,3 +235,31 @@ def test_build_plan_routes_findings_dedupes_calls_and_keeps_refusals(monkeypatch
     assert only.changes == [] and [f.resource for f in only.unfixable] == ["sg-1"]
     assert json.loads(json.dumps(plan.to_dict()))["changes"][0]["cli"].startswith(
         "aws ec2 authorize-security-group-ingress")
+
+
+class StubSource:
+    """What run_fix needs of runner.Source: collect() and target.snapshot."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.target = type("T", (), {"snapshot": None})()
+        self.session = None
+
+    def collect(self, needs=None, plan=None) -> list[Inventory]:
+        return [self.inventory]
+
+
+def test_unreadable_groups_are_never_a_clean_bill():
+    from preflight.inventory.model import Unreadable
+
+    inv = Inventory(region="eu-south-1", unreadable=(
+        Unreadable("security_groups", "UnauthorizedOperation", "ec2:DescribeSecurityGroups"),))
+    run = fix.run_fix(StubSource(inv), None, ["SG"], [])
+    assert run.fix_plan.changes == [] and run.exit_code() == 3
+    assert {f.rule for f in run.unknown} == {"SG001", "SG002", "SG010"}
+    text = fix.render_fix(run)
+    assert "nothing to change." in text and "Could not evaluate 3 check(s), so this is not a clean bill" in text
+    assert "ec2:DescribeSecurityGroups" in text
+    assert json.loads(fix.render_fix(run, "json"))["exit_code"] == 3
+    clean = fix.run_fix(StubSource(Inventory(region="eu-south-1")), None, ["SG"], [])
+    assert clean.exit_code() == 0 and clean.unknown == []
