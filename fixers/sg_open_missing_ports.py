@@ -1,4 +1,15 @@
-"""sg-open-missing-ports: authorize exactly the plan's missing ports (SG010), idempotently."""
+"""sg-open-missing-ports: authorize exactly the plan's missing ports (SG010), idempotently.
+
+AWS and moto 5.2 agree on what matters here (checked, and covered by tests/unit/test_fix_sg.py and
+tests/e2e/test_fix_race.py): an exact duplicate (same protocol, ports and CIDR text; descriptions and
+`6`/`tcp` do not matter) is rejected with InvalidPermission.Duplicate and the whole call fails, even
+when only one of its permissions is a duplicate; a range overlapping an existing rule is NOT a
+duplicate. moto differs in two ways we work around: it accepts `10.0.5.9/16` beside `10.0.0.0/16`
+(which is how the sandbox builds SG001 duplicates), and its AuthorizeSecurityGroupIngress answer
+lists fewer SecurityGroupRules than it created when several permissions are sent, so the undo by
+rule id is used only when the ids returned match what was sent (else the exact-permission revoke).
+Its DescribeSecurityGroupRules ignores a `security-group-rule-id` filter; we filter by `group-id`.
+"""
 
 from __future__ import annotations
 
