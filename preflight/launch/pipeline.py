@@ -145,6 +145,7 @@ class Pipeline:
         self.record: dict[str, Any] | None = None
         self.journal: Journal | None = None
         self._ec2: Any = None
+        self.cached_scope: dict[int, set[str]] = {}  # per inventory object (each check collects anew)
 
     @property
     def launch_id(self) -> str:
@@ -187,7 +188,41 @@ class Pipeline:
     def blockers(self, report: engine.Report) -> list[engine.Finding]:
         floor = engine.severity_rank(self.s.block_on)
         return [f for f in report.findings if f.status == "FAIL" and engine.severity_rank(f.severity) >= floor
-                and f.rule not in HANDLED_BY_LAUNCH]
+                and f.rule not in HANDLED_BY_LAUNCH and self.relevant(f, report)]
+
+    def scope_vpcs(self, inv: Inventory) -> set[str]:
+        """The VPC(s) this launch may land in: the plan's subnets' or VPC, else the VPC of the subnet it
+        would pick now, else (nothing usable yet) every VPC, so NET001 and its fix stay in view."""
+        if self.plan.subnets:
+            by_id = {s.id: s.vpc_id for s in inv.subnets}
+            return {by_id.get(sid, "") for sid in self.plan.subnets} - {""}
+        if self.plan.vpc:
+            return {self.plan.vpc}
+        picked = self.pick_subnet(inv, "")
+        return {picked.vpc_id} if picked is not None else {v.id for v in inv.vpcs}
+
+    def relevant(self, f: engine.Finding, report: engine.Report) -> bool:
+        """Does a finding concern this launch? Problems elsewhere in the account never block it, and
+        --fix never touches them: network findings count in the launch's VPC, security-group hygiene
+        findings on the plan's own group; plan-driven rules (compute, IAM, ports) always count."""
+        inv = next((i for i in report.inventories if i.region == f.region), None)
+        if inv is None:
+            return True
+        if f.rule.startswith("NET"):
+            if f.rule == "NET001":
+                return True
+            vpcs = self.cached_scope.get(id(inv))
+            if vpcs is None:
+                vpcs = self.cached_scope[id(inv)] = self.scope_vpcs(inv)
+            owner = _vpc_index(inv)
+            return any(x in vpcs or owner.get(x) in vpcs for x in (f.resource, *f.path))
+        if f.rule.startswith("SG"):
+            from preflight.semantics.secgroups import resolve_group
+
+            ref = self.plan.security_group
+            ids = {g.id for g in resolve_group(inv.security_groups, ref)} if ref else set()
+            return f.resource in ids or f.resource == ref
+        return True
 
     def _journal(self) -> Journal:
         if self.journal is None:
@@ -319,7 +354,8 @@ class Pipeline:
     def wants_public(self) -> bool:
         return self.plan.public_ip is not False
 
-    def choose_subnet(self, inv: Inventory, hint: str) -> Subnet:
+    def pick_subnet(self, inv: Inventory, hint: str) -> Subnet | None:
+        """The subnet the launch would use now (None when no subnet in scope is usable)."""
         t = Topology(inv)
         named = set(self.plan.subnets)
         scope = [s for s in inv.subnets if (s.id in named if named else
@@ -342,10 +378,16 @@ class Pipeline:
                 if self.plan.security_group else set()
             usable.sort(key=lambda s: (s.id != hint, bool(group_vpcs) and s.vpc_id not in group_vpcs,
                                        -s.available_ip_address_count, s.id))
-            chosen = usable[0]
+            return usable[0]
+        return None
+
+    def choose_subnet(self, inv: Inventory, hint: str) -> Subnet:
+        chosen = self.pick_subnet(inv, hint)
+        if chosen is not None:
             self.stage("subnet", "ok", f"{chosen.id} in {chosen.vpc_id} ({chosen.availability_zone})"
                        + (" — internet-reachable" if self.wants_public() else ""))
             return chosen
+        t = Topology(inv)
         if not self.s.apply and hint and hint in t.subnets:
             chosen = t.subnets[hint]
             self.stage("subnet", "planned", f"{chosen.id} in {chosen.vpc_id}, once the fixes above are applied")
@@ -594,6 +636,7 @@ class Pipeline:
                                                security_group=group.id if group else ""),
                            ["NET", "SG010"])
         inv = fresh.inventories[0]
+        self.cached_scope[id(inv)] = {subnet.vpc_id}
         by_id = {i.id: i for i in inv.instances}
         ids = self.record["instances"] if self.record else []
         for iid in ids:
@@ -607,13 +650,25 @@ class Pipeline:
             still = missing_ports([groups[group.id]], self.plan.ports, self.plan.source_cidr or "0.0.0.0/0")
             if still:
                 problems.append(f"ports {', '.join(map(str, still))} are not open on {group.id}")
-        net = [f for f in fresh.findings if f.status == "FAIL" and f.severity != "info"]
+        net = [f for f in fresh.findings if f.status == "FAIL" and f.severity != "info" and self.relevant(f, fresh)]
         problems += [f"{f.rule} {f.resource}: {f.message}" for f in net]
         if problems:
             self.stop("verify", f"{len(problems)} problem(s) after launch", problems)
         ips = ", ".join(f"{i}={by_id[i].public_ip or by_id[i].private_ip}" for i in ids if i in by_id)
         ports = ",".join(map(str, self.plan.ports)) or "none"
         self.stage("verify", "ok", f"running, reachable ({ips}); ports {ports} open; network rules clean")
+
+
+def _vpc_index(inv: Inventory) -> dict[str, str]:
+    """Resource id -> the VPC it belongs to, for the resources network findings name."""
+    out: dict[str, str] = {}
+    for coll in ("subnets", "route_tables", "network_acls", "security_groups", "nat_gateways"):
+        for r in getattr(inv, coll):
+            out[r.id] = r.vpc_id
+    for g in inv.internet_gateways:
+        for vpc in g.attached_vpcs():
+            out.setdefault(g.id, vpc)
+    return out
 
 
 def _journal_entries(journal: Journal) -> list[dict[str, Any]]:

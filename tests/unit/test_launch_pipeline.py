@@ -278,3 +278,20 @@ def test_port_range_too_small_blocks_before_anything_is_created() -> None:
         assert result.stages[0].lines[0].startswith("PORT002 high test-plan.yaml:replicas: 10 replicas of model")
         assert "PORT002 test-plan.yaml:replicas: no fixer" in result.stages[1].lines
         assert state(source.session) == before
+
+
+def test_problems_in_another_vpc_neither_block_nor_get_fixed() -> None:
+    # detached-igw: a healthy (AWS-like) default VPC, and web-vpc whose gateway was detached
+    # (NET002/NET003 high there). The launch goes to the default VPC and leaves web-vpc alone.
+    with pipeline("detached-igw", {"security_group": ""}, apply=True, fix=True) as (pl, source):
+        result = pl.run()
+        assert result.ok, [(s.name, s.summary, s.lines) for s in result.stages]
+        assert stages(result)[:2] == [("check", "ok"), ("fix", "skipped")]
+        record = load_record(result.launch_id)
+        ec2 = source.session.client("ec2", REGION)
+        [vpc] = ec2.describe_subnets(SubnetIds=[record["subnet"]])["Subnets"]
+        assert vpc["VpcId"] != pl.source.seeder.ids["web-vpc"]
+        [igw] = ec2.describe_internet_gateways(InternetGatewayIds=[pl.source.seeder.ids["web-igw"]])[
+            "InternetGateways"]
+        assert igw.get("Attachments") in ([], None)  # untouched
+        assert record["security_group"]["created"] and record["security_group"]["name"].startswith("preflight-web-")
