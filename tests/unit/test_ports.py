@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import json
 import os
 import signal
 import subprocess
@@ -103,27 +103,36 @@ def test_lease_expiry_renew_activate_release_gc(tmp_path: Path) -> None:
     assert a.list() == []
 
 
-def _worker(db: str, hosts: list[str], n: int, idx: int, out: mp.Queue) -> None:  # pragma: no cover - child
-    a = PortAllocator(db)
-    got = []
-    for i in range(n):
-        host = hosts[(idx + i) % len(hosts)]
-        got.append((host, a.allocate(host, f"proc-{idx}", (20000, 20999), prefer=20000 + (i * 7) % 300)))
-    out.put(got)
+_ALLOCATOR = """
+import json, sys
+from preflight.ports import PortAllocator
+db, idx, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+hosts = ["host-a", "host-b", "host-c", "host-d"]
+a = PortAllocator(db)
+sys.stdin.readline()  # start together
+got = []
+for i in range(n):
+    host = hosts[(idx + i) % len(hosts)]
+    got.append((host, a.allocate(host, f"proc-{idx}", (20000, 20999), prefer=20000 + (i * 7) % 300)))
+print(json.dumps(got))
+"""
 
 
 def test_ten_processes_hundred_ports_four_hosts_no_duplicates(tmp_path: Path) -> None:
+    # Separate interpreters (not fork): real processes, each with its own SQLite connection.
     db = str(tmp_path / "p.db")
-    hosts = ["host-a", "host-b", "host-c", "host-d"]
-    ctx = mp.get_context("fork")
-    q: mp.Queue = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(db, hosts, 100, i, q)) for i in range(10)]
+    PortAllocator(db).close()  # create the schema once, as a first `preflight` run would
+    procs = [subprocess.Popen([sys.executable, "-c", _ALLOCATOR, db, str(i), "100"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True) for i in range(10)]
     for p in procs:
-        p.start()
-    results = [q.get(timeout=60) for _ in procs]
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    results = []
     for p in procs:
-        p.join(timeout=60)
-        assert p.exitcode == 0
+        out, _ = p.communicate(timeout=120)
+        assert p.returncode == 0
+        results.append([tuple(x) for x in json.loads(out)])
     pairs = [pair for r in results for pair in r]
     assert len(pairs) == 1000
     dupes = [k for k, c in Counter(pairs).items() if c > 1]
