@@ -122,3 +122,21 @@ def test_ports_list_and_gc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     code, out, _ = run_main(capsys, "ports", "gc")
     assert code == 0 and "reclaimed i-0abc:40060 (owner crashed" in out and "1 expired reservation(s)" in out
     assert [r.owner for r in ledger.list()] == ["launch-1"]
+
+
+def test_readme_sandbox_launch_transcript(tmp_path: Path) -> None:
+    """Exactly the README's command: the broken eu-south-1 sandbox to running instances with open ports."""
+    res = run_cli("launch", "examples/launch.yaml", "--sandbox", "no-default-route", "--fix", "--apply",
+                  cwd=Path(PLAN).parents[1], env={"PREFLIGHT_STATE_DIR": str(tmp_path / "state"),
+                                                  "PREFLIGHT_JOURNAL_DIR": str(tmp_path / "journal")})
+    assert res.code == 0, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    marks = [line[:10].strip() for line in lines if line[:1] in "!✓✗·-"]
+    assert marks == ["! check", "✓ fix", "✓ subnet", "✓ group", "✓ run", "✓ wait", "✓ ports", "✓ verify",
+                     "✓ record", "✓ sandbox"]
+    assert "NET001 high vpc-" in res.stdout and "aws ec2 create-route --route-table-id rtb-" in res.stdout
+    assert "--map-public-ip-on-launch --region eu-south-1" in res.stdout
+    assert "authorized tcp 8000, 8002, 8004 from 0.0.0.0/0" in res.stdout
+    assert "10 replica port(s) reserved, no two on one host and port" in res.stdout
+    assert "ports 8000,8002,8004 open; network rules clean" in res.stdout
+    assert lines[-1].startswith("launched launch-")
