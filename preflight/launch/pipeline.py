@@ -241,11 +241,21 @@ class Pipeline:
     # --- the run ---------------------------------------------------------------------------------
 
     def run(self) -> LaunchResult:
+        import botocore.exceptions
+
         try:
             self._run()
             self.result.ok = True
         except LaunchStopped:
             self.result.ok = False
+        except botocore.exceptions.ClientError as exc:  # an answer no stage expected: one line, no trace
+            self.result.ok = False
+            after = self.result.stages[-1].name if self.result.stages else "start"
+            down = f"; take down what was created: `preflight down {self.launch_id}`" if self.record else ""
+            try:
+                self.stop("error", f"AWS answered {_code(exc)} after the {after} stage: {_message(exc)}{down}")
+            except LaunchStopped:
+                pass
         if self.s.apply and self.source.target.sandbox and self.record is not None:
             self._end_sandbox()
         self.result.record = self.record

@@ -295,3 +295,12 @@ def test_problems_in_another_vpc_neither_block_nor_get_fixed() -> None:
             "InternetGateways"]
         assert igw.get("Attachments") in ([], None)  # untouched
         assert record["security_group"]["created"] and record["security_group"]["name"].startswith("preflight-web-")
+
+
+def test_an_unexpected_aws_answer_is_one_failed_stage_not_a_traceback() -> None:
+    with pipeline("healthy", apply=True) as (pl, _):
+        FaultInjector(pl.ec2()).error("DescribeInstances", "UnauthorizedOperation", status=403)
+        result = pl.run()
+        assert not result.ok and result.stages[-2].name == "error"
+        assert result.stages[-2].summary.startswith("AWS answered UnauthorizedOperation after the run stage")
+        assert f"preflight down {result.launch_id}" in result.stages[-2].summary
