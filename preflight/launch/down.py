@@ -66,10 +66,19 @@ def down(session: Any, launch_id: str, *, dry_run: bool = False, retry: RetryPol
          identity: dict[str, str] | None = None) -> DownResult:
     record = load_record(launch_id, state_dir)
     check_record_target(record, identity)
-    policy = retry or RetryPolicy()
+    res = DownResult(launch_id, dry_run)
+    try:
+        return _down(session, record, res, retry or RetryPolicy(), timeout, poll, state_dir)
+    except botocore.exceptions.ClientError as exc:  # e.g. a missing permission: one line, record kept
+        res.add("failed", f"AWS answered {_code(exc)}: {exc.response.get('Error', {}).get('Message', '')[:200]}")
+        return _finish(record, res, state_dir)
+
+
+def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPolicy, timeout: float,
+          poll: float, state_dir: str | None) -> DownResult:
+    launch_id, dry_run = res.launch_id, res.dry_run
     region = record["region"]
     ec2 = session.client("ec2", region)
-    res = DownResult(launch_id, dry_run)
 
     # Instances: the record's, plus any tagged with the launch id (a crash may have beaten the record).
     ids = _alive(ec2, list(record.get("instances") or []), policy)
