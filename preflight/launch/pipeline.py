@@ -113,13 +113,14 @@ class LaunchStopped(Exception):
 def validate_plan(plan: Plan | None) -> Plan:
     if plan is None:
         raise PlanError("preflight launch needs a plan file (see examples/launch.yaml)")
+    where = f"{plan.source}: " if plan.source else ""
     if plan.cloud != "aws":
-        raise PlanError(f"cloud: preflight launch supports aws, not {plan.cloud!r}")
+        raise PlanError(f"{where}cloud: preflight launch supports aws, not {plan.cloud!r}")
     for name in ("instance_type", "image"):
         if not getattr(plan, name):
-            raise PlanError(f"{name}: required by preflight launch (see examples/launch.yaml)")
+            raise PlanError(f"{where}{name}: required by preflight launch (see examples/launch.yaml)")
     if plan.replicas is not None and plan.replicas.count < 0:
-        raise PlanError("replicas.count: must be 0 or more")
+        raise PlanError(f"{where}replicas.count: must be 0 or more")
     return plan
 
 
