@@ -205,7 +205,8 @@ class Pipeline:
     def relevant(self, f: engine.Finding, report: engine.Report) -> bool:
         """Does a finding concern this launch? Problems elsewhere in the account never block it, and
         --fix never touches them: network findings count in the launch's VPC, security-group hygiene
-        findings on the plan's own group; plan-driven rules (compute, IAM, ports) always count."""
+        findings on the plan's own group, port findings on the plan's replicas; plan-driven rules
+        (compute, IAM) always count."""
         inv = next((i for i in report.inventories if i.region == f.region), None)
         if inv is None:
             return True
@@ -223,6 +224,8 @@ class Pipeline:
             ref = self.plan.security_group
             ids = {g.id for g in resolve_group(inv.security_groups, ref)} if ref else set()
             return f.resource in ids or f.resource == ref
+        if f.rule.startswith("PORT"):  # the plan's replicas, not collisions on hosts already running
+            return f.resource.endswith(":replicas")
         return True
 
     def _journal(self) -> Journal:
