@@ -62,4 +62,11 @@ def render_table(report: Report) -> str:
         unknown = f", {s['unknown']} unknown" if s["unknown"] else ""
         con.print(Text(f"{s['fail']} failed ({', '.join(parts) or 'none'}){unknown}; {s['rules_run']} rules run.",
                        style="bold"))
+    # What the gate accepted (baseline, suppressions) is not a pass: say it was hidden.
+    known = report.stats.get("baseline", {}).get("known", 0)
+    suppressed = len(report.stats.get("suppressed", []))
+    if known or suppressed:
+        hidden = [f"{known} in the baseline"] if known else []
+        hidden += [f"{suppressed} suppressed by the config"] if suppressed else []
+        con.print(Text(f"Not shown: {', '.join(hidden)}.", style="dim"))
     return buf.getvalue()

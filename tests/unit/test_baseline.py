@@ -96,3 +96,14 @@ def test_round_trip_keys(items):
                         account="1", message="m \"quoted\" ü") for r, res, reg in items]
     keys = baseline.loads(baseline.dumps(findings))
     assert keys == {f.key() for f in findings}
+
+
+def test_table_says_what_the_baseline_hid(tmp_path):
+    from preflight.report import render
+
+    path = tmp_path / "b.json"
+    baseline.write(path, sample_report().findings)
+    report = sample_report()
+    baseline.apply(report, baseline.load(path))
+    text = render(report, "table")
+    assert "No problems found" in text and text.rstrip().endswith("Not shown: 3 in the baseline.")
