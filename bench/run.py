@@ -453,7 +453,10 @@ def main() -> None:
     for size in [s.strip().upper() for s in args.sizes.split(",") if s.strip()]:
         print(f"size {size}…", file=sys.stderr)
         results.append(bench_size(size, args.repeat, args.regen))
-    moto = None if args.no_moto else bench_moto(args.repeat)
+    try:
+        moto = None if args.no_moto else bench_moto(args.repeat)
+    except ImportError as exc:
+        sys.exit(f"bench: the collection benchmark needs moto ({exc}): pip install -e '.[test]', or pass --no-moto")
     text = markdown(results, moto)
     sys.stdout.write(text)
     if args.markdown:
