@@ -449,14 +449,16 @@ def main() -> None:
     ap.add_argument("--markdown", type=Path, help="also write the results as Markdown (e.g. bench/RESULTS.md)")
     ap.add_argument("--json", type=Path, help="also write the raw results as JSON")
     args = ap.parse_args()
+    if not args.no_moto:
+        try:
+            import moto.server  # noqa: F401
+        except ImportError as exc:
+            sys.exit(f"bench: the collection benchmark needs moto ({exc}): pip install -e '.[test]', or --no-moto")
     results = []
     for size in [s.strip().upper() for s in args.sizes.split(",") if s.strip()]:
         print(f"size {size}…", file=sys.stderr)
         results.append(bench_size(size, args.repeat, args.regen))
-    try:
-        moto = None if args.no_moto else bench_moto(args.repeat)
-    except ImportError as exc:
-        sys.exit(f"bench: the collection benchmark needs moto ({exc}): pip install -e '.[test]', or pass --no-moto")
+    moto = None if args.no_moto else bench_moto(args.repeat)
     text = markdown(results, moto)
     sys.stdout.write(text)
     if args.markdown:
