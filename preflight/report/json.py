@@ -23,6 +23,9 @@ def report_dict(report: Report) -> dict[str, Any]:
             for inv, u in report.unreadable
         ],
         "summary": report.summary(),
+        # Only when the CI gate hid something: what suppressions and the baseline accepted.
+        **({"suppressed": report.stats["suppressed"]} if report.stats.get("suppressed") else {}),
+        **({"baseline": report.stats["baseline"]} if "baseline" in report.stats else {}),
     }
 
 

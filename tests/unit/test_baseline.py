@@ -107,3 +107,16 @@ def test_table_says_what_the_baseline_hid(tmp_path):
     baseline.apply(report, baseline.load(path))
     text = render(report, "table")
     assert "No problems found" in text and text.rstrip().endswith("Not shown: 3 in the baseline.")
+
+
+def test_json_reports_what_the_baseline_hid(tmp_path):
+    from preflight.report import render
+
+    path = tmp_path / "b.json"
+    baseline.write(path, sample_report().findings[:1])
+    report = sample_report()
+    assert "baseline" not in json.loads(render(report, "json"))
+    baseline.apply(report, baseline.load(path))
+    doc = json.loads(render(report, "json"))
+    assert doc["baseline"] == {"known": 1, "new": 2, "fixed": []}
+    assert [f["rule"] for f in doc["findings"]] == ["SG001", "NET006"]

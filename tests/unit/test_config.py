@@ -206,3 +206,17 @@ def test_config_reaches_rules_admin_ports_and_quotas(tmp_path):
     assert got == {("SG004", "sg-1", "high"), ("SG005", "sg-1", "critical")}
     sg004 = next(f for f in report.findings if f.rule == "SG004")
     assert "8080" in sg004.message and "sgr-8080" in sg004.message and "sgr-8081" not in sg004.message
+
+
+def test_json_lists_suppressed_findings_with_their_reason(tmp_path):
+    import json
+
+    from preflight.report import render
+
+    cfg = load_config(write(tmp_path / ".preflight.toml", SUPPRESS.format(expires="2027-01-01")))
+    report = sample_report()
+    cfg.apply_suppressions(report, today=TODAY)
+    doc = json.loads(render(report, "json"))
+    assert [(s["rule"], s["resource"], s["reason"]) for s in doc["suppressed"]] == [
+        ("NET002", "subnet-0abc", "accepted until the migration")]
+    assert "NET002" not in [f["rule"] for f in doc["findings"]]
