@@ -119,7 +119,7 @@ def open_target(target: Target, plan: Plan | None = None) -> Iterator[Source]:
         from preflight.collect.sandbox import DEFAULT_REGION, sandbox
 
         region = (target.regions or [plan.region if plan and plan.region else DEFAULT_REGION])[0]
-        with sandbox(target.sandbox, region) as (session, seeder):
+        with sandbox(target.sandbox, region, amis=bool(plan and plan.image)) as (session, seeder):
             session.stats.clear()  # count what preflight reads, not what the seeding wrote
             regions = resolve_regions(Target(regions=target.regions or [region]), plan, session)
             yield Source(target, session=session, seeder=seeder, regions=regions)
@@ -210,7 +210,9 @@ def gate_settings(config_file: str | None, select: list[str], ignore: list[str],
     keys = baseline.load(baseline_file) if baseline_file else None
     # SARIF consumers (GitHub code scanning) need a file in the repository to hang results on.
     anchor = _relative_to_cwd(plan_file) or _relative_to_cwd(cfg.path) or _relative_to_cwd(baseline_file)
-    return Gate(cfg, list(select) or list(cfg.select), [*cfg.ignore, *ignore], chosen, keys, anchor)
+    gate = Gate(cfg, list(select) or list(cfg.select), [*cfg.ignore, *ignore], chosen, keys, anchor)
+    engine.select_rules(engine.load_rules(), gate.select, gate.ignore)  # unknown codes: exit 2 before any call
+    return gate
 
 
 def run_gate(source: Source, plan: Plan | None, gate: Gate,

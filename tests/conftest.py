@@ -39,6 +39,15 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("NO_COLOR", "1")
+    # moto builds thousands of public AMIs per region unless told not to; tests that launch or look
+    # images up opt back in with the `moto_amis` fixture.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+
+@pytest.fixture
+def moto_amis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's public AMI catalogue, for tests that run instances or look images up."""
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "true")
 
 
 @dataclass

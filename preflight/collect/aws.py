@@ -98,6 +98,7 @@ class AwsSession:
         self.stats = stats or CallStats()
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        self.identity: dict[str, str] | None = None  # GetCallerIdentity, asked once per session
 
     def client(self, service: str, region: str) -> Any:
         with self._lock:
@@ -111,8 +112,17 @@ class AwsSession:
             return self._clients[key]
 
 
+_REGIONS: dict[str, list[str]] = {}
+
+
 def known_regions(session: AwsSession) -> list[str]:
-    return sorted(set(session.session.get_available_regions("ec2")) | {"eu-south-1", "eu-south-2"})
+    """EC2 regions botocore knows (its bundled endpoint data: no API call). Loaded once per
+    partition and process, since reading that data costs ~50 ms each time."""
+    partition = session.session.get_partition_for_region(session.session.region_name or "us-east-1")
+    if partition not in _REGIONS:
+        _REGIONS[partition] = sorted(set(session.session.get_available_regions("ec2", partition))
+                                     | {"eu-south-1", "eu-south-2"})
+    return _REGIONS[partition]
 
 
 def check_region(session: AwsSession, region: str) -> None:
@@ -123,7 +133,11 @@ def check_region(session: AwsSession, region: str) -> None:
 
 
 def caller_identity(session: AwsSession, region: str) -> dict[str, str]:
-    """STS GetCallerIdentity; a missing or rejected credential is a one-line CredentialsError."""
+    """STS GetCallerIdentity (once per session: the identity does not depend on the region);
+    a missing or rejected credential is a one-line CredentialsError."""
+    cached = getattr(session, "identity", None)  # duck-typed sessions (tests) may lack the slot
+    if cached is not None:
+        return cached
     try:
         ident = session.client("sts", region).get_caller_identity()
     except botocore.exceptions.NoCredentialsError:
@@ -140,7 +154,9 @@ def caller_identity(session: AwsSession, region: str) -> dict[str, str]:
         if code in CREDENTIAL_CODES:
             raise CredentialsError(f"AWS rejected the credentials ({code}): check --profile or refresh them") from None
         raise PreflightError(f"cannot identify the caller ({code})") from None
-    return {"account": ident.get("Account", ""), "arn": ident.get("Arn", ""), "user_id": ident.get("UserId", "")}
+    found = {"account": ident.get("Account", ""), "arn": ident.get("Arn", ""), "user_id": ident.get("UserId", "")}
+    session.identity = found
+    return found
 
 
 # --- parsers: AWS shapes -> inventory dataclasses ---------------------------------------------

@@ -247,7 +247,9 @@ def caller_principal(session: Any, region: str) -> tuple[str, str]:
     the role's ARN with its path (the simulator needs it exactly)."""
     from preflight.collect.aws_iam import principal_of
 
-    arn = session.client("sts", region).get_caller_identity().get("Arn", "")
+    from preflight.collect.aws import caller_identity
+
+    arn = caller_identity(session, region).get("arn", "")
     who = principal_of(arn)
     if ":assumed-role/" in arn:
         role = arn.split(":assumed-role/", 1)[1].split("/", 1)[0]

@@ -37,15 +37,17 @@ class Scenario:
     expect: frozenset[str] = frozenset()  # rule ids it must trigger (with its `plan`)
     plan: dict[str, Any] = field(default_factory=dict)  # plan fields the scenario is meant to be checked with
     cloud: str = "aws"
+    amis: bool = False  # seeds or launches with moto's catalogue of public images (slower start)
 
 
 SCENARIOS: dict[str, Scenario] = {}
 
 
 def scenario(name: str, description: str, expect: tuple[str, ...] = (), plan: dict[str, Any] | None = None,
-             cloud: str = "aws") -> Callable[[Callable[[Seeder], None]], Callable[[Seeder], None]]:
+             cloud: str = "aws", amis: bool = False,
+             ) -> Callable[[Callable[[Seeder], None]], Callable[[Seeder], None]]:
     def deco(fn: Callable[[Seeder], None]) -> Callable[[Seeder], None]:
-        SCENARIOS[name] = Scenario(name, description, fn, frozenset(expect), dict(plan or {}), cloud)
+        SCENARIOS[name] = Scenario(name, description, fn, frozenset(expect), dict(plan or {}), cloud, amis)
         return fn
     return deco
 
@@ -185,8 +187,12 @@ _FAKE_ENV = {
 
 
 @contextlib.contextmanager
-def sandbox(name: str = DEFAULT_SCENARIO, region: str = DEFAULT_REGION) -> Iterator[tuple[Any, Seeder]]:
-    """Start moto in process, seed `name`, and yield (AwsSession, Seeder). Nothing leaves the process."""
+def sandbox(name: str = DEFAULT_SCENARIO, region: str = DEFAULT_REGION,
+            amis: bool = False) -> Iterator[tuple[Any, Seeder]]:
+    """Start moto in process, seed `name`, and yield (AwsSession, Seeder). Nothing leaves the process.
+
+    moto's catalogue of public images (thousands of AMIs, ~0.5 s to build) is loaded only when the
+    scenario or the caller (`amis=True`, e.g. a plan naming an image) needs it."""
     try:
         from moto import mock_aws
     except ImportError:
@@ -196,8 +202,10 @@ def sandbox(name: str = DEFAULT_SCENARIO, region: str = DEFAULT_REGION) -> Itera
     from preflight.collect.aws import AwsSession, check_region
 
     sc = get_scenario(name)
-    saved = {k: os.environ.get(k) for k in (*_FAKE_ENV, "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")}
+    saved = {k: os.environ.get(k) for k in (*_FAKE_ENV, "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION",
+                                            "MOTO_EC2_LOAD_DEFAULT_AMIS")}
     os.environ.update(_FAKE_ENV)
+    os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "true" if (amis or sc.amis) else "false"
     for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
         os.environ.pop(k, None)
     try:

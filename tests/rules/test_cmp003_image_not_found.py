@@ -31,7 +31,7 @@ def test_near_miss_an_available_image_of_the_right_architecture() -> None:
     assert run("CMP003", ready(), READY_PLAN) == []
 
 
-def test_arm64_image_for_an_x86_type_and_a_disabled_image_in_moto() -> None:
+def test_arm64_image_for_an_x86_type_and_a_disabled_image_in_moto(moto_amis: None) -> None:
     arm = KNOWN_MOTO_IMAGES["arm64"]
     i = extras_in_moto(lambda s: None, {"instance_type": "g4dn.xlarge", "image": arm}, "images", "instance_types")
     [f] = run("CMP003", i, {"instance_type": "g4dn.xlarge", "image": arm})

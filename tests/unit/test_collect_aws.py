@@ -73,6 +73,10 @@ def test_rejected_credentials_are_a_one_line_error(session):
     deny(session, "DescribeVpcs", "AuthFailure")  # AuthFailure is a denial, not a credential error
     inv = aws.collect(session, "eu-south-1")
     assert "vpcs" in inv.unreadable_types()
+    assert session.stats.calls["sts:GetCallerIdentity"] == 1
+    aws.caller_identity(session, "eu-west-1")  # asked once per session, whatever the region
+    assert session.stats.calls["sts:GetCallerIdentity"] == 1
+    session = aws.AwsSession(region="eu-south-1")
     sts = session.client("sts", "eu-south-1")
 
     class Resp:

@@ -105,6 +105,7 @@ def amazon_image(seeder: Seeder, architecture: str = "x86_64") -> str:
     "fails). Check it with --plan examples/compute-blockers.yaml --dry-run-launch",
     expect=("CMP001", "CMP002", "CMP003", "CMP004", "CMP005", "CMP006"),
     plan=COMPUTE_PLAN,
+    amis=True,
 )
 def compute_blockers(s: Seeder) -> None:
     s.aws_like_default_vpc()
