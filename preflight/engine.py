@@ -29,6 +29,11 @@ SEVERITIES = ("info", "low", "medium", "high", "critical")
 STATUSES = ("FAIL", "UNKNOWN")
 
 
+def count(n: int, noun: str) -> str:
+    """`1 rule`, `3 rules`: for sentences in reports."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 

@@ -8,7 +8,7 @@ high/critical FAILs are errors, medium/low warnings, info notices; UNKNOWN findi
 
 from __future__ import annotations
 
-from preflight.engine import Finding, Report
+from preflight.engine import Finding, Report, count
 from preflight.report import reporter
 
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "warning", "info": "notice"}
@@ -50,7 +50,8 @@ def render_github(report: Report) -> str:
     s = report.summary()
     where = ", ".join(report.regions) or "-"
     if report.findings:
-        out.append(f"preflight: {s['fail']} failed, {s['unknown']} unknown in {where}; {s['rules_run']} rules run")
+        ran = count(s["rules_run"], "rule")
+        out.append(f"preflight: {s['fail']} failed, {s['unknown']} unknown in {where}; {ran} run")
     else:
-        out.append(f"preflight: no problems found in {where}; {s['rules_run']} rules passed")
+        out.append(f"preflight: no problems found in {where}; {count(s['rules_run'], 'rule')} passed")
     return "\n".join(out) + "\n"

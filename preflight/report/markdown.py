@@ -3,7 +3,7 @@ findings, then one collapsible block per finding with the evidence path and the 
 
 from __future__ import annotations
 
-from preflight.engine import SEVERITIES, Report
+from preflight.engine import SEVERITIES, Report, count
 from preflight.report import reporter
 
 
@@ -23,11 +23,12 @@ def render_markdown(report: Report) -> str:
     accounts = sorted({inv.account for inv in report.inventories if inv.account})
     out = [f"## preflight check: {where}" + (f" (account {', '.join(accounts)})" if accounts else ""), ""]
     if not report.findings:
-        out.append(f"**No problems found**: {s['rules_run']} rules passed.")
+        out.append(f"**No problems found**: {count(s['rules_run'], 'rule')} passed.")
     else:
         parts = [f"{n} {sev}" for sev, n in reversed(s["by_severity"].items()) if n]
         unknown = f", {s['unknown']} unknown" if s["unknown"] else ""
-        out.append(f"**{s['fail']} failed** ({', '.join(parts) or 'none'}){unknown}; {s['rules_run']} rules run.")
+        ran = count(s["rules_run"], "rule")
+        out.append(f"**{s['fail']} failed** ({', '.join(parts) or 'none'}){unknown}; {ran} run.")
     for inv, u in report.unreadable:
         need = f"; grant {code(u.permission)}" if u.permission else ""
         out.append(f"\n> :warning: could not read {u.resource_type} in {inv.region} ({u.error_code}){need}")

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from preflight.engine import SEVERITIES, Report
+from preflight.engine import SEVERITIES, Report, count
 from preflight.report import reporter
 
 COLOURS = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "blue"}
@@ -56,12 +56,12 @@ def render_table(report: Report) -> str:
     s = report.summary()
     con.print()
     if not report.findings:
-        con.print(Text(f"No problems found: {s['rules_run']} rules passed.", style="bold green"))
+        con.print(Text(f"No problems found: {count(s['rules_run'], 'rule')} passed.", style="bold green"))
     else:
         parts = [f"{n} {sev}" for sev, n in reversed(s["by_severity"].items()) if n]
         unknown = f", {s['unknown']} unknown" if s["unknown"] else ""
-        con.print(Text(f"{s['fail']} failed ({', '.join(parts) or 'none'}){unknown}; {s['rules_run']} rules run.",
-                       style="bold"))
+        ran = count(s["rules_run"], "rule")
+        con.print(Text(f"{s['fail']} failed ({', '.join(parts) or 'none'}){unknown}; {ran} run.", style="bold"))
     # What the gate accepted (baseline, suppressions) is not a pass: say it was hidden.
     known = report.stats.get("baseline", {}).get("known", 0)
     suppressed = len(report.stats.get("suppressed", []))
