@@ -96,6 +96,9 @@ class RuleMeta:
     references: tuple[str, ...] = ()
     needs: frozenset[str] = frozenset()
     fixer: str | None = None
+    # Runs only when --select names it (by id or a prefix other than ALL): for rules that are slow
+    # or costly against a real account, like IAM last-accessed reports.
+    opt_in: bool = False
     doc: str = ""  # the rule function's docstring: What it does / Why / Example / Fix safety
     module: str = ""
 
@@ -124,6 +127,7 @@ def rule(
     references: Iterable[str] = (),
     needs: Iterable[str] = (),
     fixer: str | None = None,
+    opt_in: bool = False,
 ) -> Callable[[Callable[[Context], Any]], Callable[[Context], Any]]:
     """Register a rule. Use as a decorator on `def check(ctx): ...`."""
     if severity not in SEVERITIES:
@@ -140,6 +144,7 @@ def rule(
             references=tuple(references),
             needs=frozenset(needs),
             fixer=fixer,
+            opt_in=opt_in,
             doc=inspect.cleandoc(func.__doc__ or ""),
             module=func.__module__,
         )
@@ -175,7 +180,8 @@ def load_rules() -> dict[str, Rule]:
 def select_rules(
     all_rules: dict[str, Rule], select: Iterable[str] = (), ignore: Iterable[str] = ()
 ) -> list[Rule]:
-    """ruff-style selection: ids or prefixes (`NET`, `SG0`, `ALL`); ignore wins over select."""
+    """ruff-style selection: ids or prefixes (`NET`, `SG0`, `ALL`); ignore wins over select.
+    Opt-in rules run only when a code other than ALL selects them."""
     select = [s.strip().upper() for s in select if s.strip()]
     ignore = [s.strip().upper() for s in ignore if s.strip()]
     for code in (*select, *ignore):
@@ -185,7 +191,9 @@ def select_rules(
     def matches(rid: str, codes: list[str]) -> bool:
         return any(code == "ALL" or rid.startswith(code) for code in codes)
 
-    chosen = [r for rid, r in all_rules.items() if not select or matches(rid, select)]
+    named = [c for c in select if c != "ALL"]
+    chosen = [r for rid, r in all_rules.items()
+              if (matches(rid, named) if r.meta.opt_in else (not select or matches(rid, select)))]
     return [r for r in chosen if not matches(r.id, ignore)]
 
 

@@ -22,6 +22,9 @@ DEFAULT_DAYS = 90
               "cheapest least-privilege win.",
     remediation="Remove the unused services from the identity's policies",
     references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_last-accessed.html",),
+    # Last-accessed reports are generated asynchronously and polled (seconds to tens of seconds):
+    # too slow for every pre-launch gate. `--select IAM005` (or `--select IAM`) runs it.
+    opt_in=True,
 )
 def check(ctx: Context) -> Iterator[Finding]:
     """What it does:

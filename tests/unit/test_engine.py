@@ -26,6 +26,15 @@ def make_rule(rid: str, needs=(), severity="high", body=None) -> engine.Rule:
 RULES = {r.id: r for r in (make_rule("NET001"), make_rule("NET002"), make_rule("SG001"), make_rule("SG010"))}
 
 
+def test_opt_in_rules_run_only_when_named():
+    slow = engine.Rule(engine.RuleMeta(id="IAM005", name="slow", severity="low", summary="s", opt_in=True),
+                       lambda ctx: ())
+    rules = {**RULES, "IAM005": slow}
+    ids = lambda sel: [r.id for r in engine.select_rules(rules, sel, [])]  # noqa: E731
+    assert "IAM005" not in ids([]) and "IAM005" not in ids(["ALL"])
+    assert "IAM005" in ids(["IAM"]) and ids(["IAM005"]) == ["IAM005"]
+
+
 @pytest.mark.parametrize("select, ignore, expected", [
     ([], [], ["NET001", "NET002", "SG001", "SG010"]),
     (["NET"], [], ["NET001", "NET002"]),
