@@ -11,10 +11,7 @@ found through the `preflight.rules` entry-point group (each entry point names a 
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
 import inspect
-import pkgutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -164,15 +161,9 @@ def load_rules() -> dict[str, Rule]:
     """Import built-in rules and entry-point plugins once; return the registry sorted by id."""
     global _LOADED
     if not _LOADED:
-        import rules as builtin
+        from preflight.plugins import import_all
 
-        for mod in pkgutil.iter_modules(builtin.__path__):
-            importlib.import_module(f"rules.{mod.name}")
-        for ep in importlib.metadata.entry_points(group="preflight.rules"):
-            try:
-                ep.load()
-            except Exception as exc:  # a broken plugin must not take the checker down
-                raise PreflightError(f"rule plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from None
+        import_all("rules", "preflight.rules", "rule")
         _LOADED = True
     return dict(sorted(_REGISTRY.items()))
 

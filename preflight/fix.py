@@ -50,11 +50,8 @@ second `--apply` is a no-op. `preflight fix` picks it up with no CLI change.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import importlib.metadata
 import json
 import os
-import pkgutil
 import re
 import secrets
 import shlex
@@ -213,15 +210,9 @@ def load_fixers() -> dict[str, Fixer]:
     """Import built-in fixers and `preflight.fixers` entry-point plugins once."""
     global _LOADED
     if not _LOADED:
-        import fixers as builtin
+        from preflight.plugins import import_all
 
-        for mod in pkgutil.iter_modules(builtin.__path__):
-            importlib.import_module(f"fixers.{mod.name}")
-        for ep in importlib.metadata.entry_points(group="preflight.fixers"):
-            try:
-                ep.load()
-            except Exception as exc:  # a broken plugin must not take the command down
-                raise PreflightError(f"fixer plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from None
+        import_all("fixers", "preflight.fixers", "fixer")
         _LOADED = True
     return dict(sorted(_FIXERS.items()))
 
