@@ -376,14 +376,21 @@ def read_journal(path: str | Path) -> list[dict[str, Any]]:
         lines = p.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise PreflightError(f"journal not found: {p}") from None
+    except UnicodeDecodeError:
+        raise PreflightError(f"{p}: not a preflight journal (not UTF-8 text)") from None
+    except OSError as exc:
+        raise PreflightError(f"cannot read the journal {p}: {exc.strerror or exc}") from None
     out = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            out.append(json.loads(line))
+            entry = json.loads(line)
         except json.JSONDecodeError:
             raise PreflightError(f"{p}:{n}: not a JSON line (the journal is damaged)") from None
+        if not isinstance(entry, dict):
+            raise PreflightError(f"{p}:{n}: not a JSON object (the journal is damaged)")
+        out.append(entry)
     return out
 
 

@@ -98,6 +98,8 @@ def plan_undo(path: str | Path) -> UndoRun:
     run = UndoRun(journal=str(path), header=entries[0])
     for seq in sorted(begins, reverse=True):
         change = begins[seq].get("change") or {}
+        if not isinstance(change, dict):
+            raise PreflightError(f"{path}: change {seq} is not a JSON object (the journal is damaged)")
         out = outcomes.get(seq)
         if out is not None and out.get("event") != "done":
             continue  # already / failed / retry: nothing of ours to reverse
@@ -105,7 +107,7 @@ def plan_undo(path: str | Path) -> UndoRun:
             run.already_undone += 1
             continue
         raw = (out or {}).get("undo") or change.get("undo")
-        step = UndoStep(seq=seq, description=change.get("description", ""), call=Call.from_dict(raw) if raw else None,
+        step = UndoStep(seq=seq, description=str(change.get("description", "")), call=_undo_call(path, seq, raw),
                         in_doubt=out is None, cli=str((raw or {}).get("cli") or ""))
         if step.call is None:
             step.status = "not-undoable"
@@ -113,6 +115,18 @@ def plan_undo(path: str | Path) -> UndoRun:
                           f"no automatic undo; before: {json.dumps(change.get('before'), default=str)}")
         run.steps.append(step)
     return run
+
+
+def _undo_call(path: str | Path, seq: int, raw: Any) -> Call | None:
+    """The recorded undo call of change `seq`, or None; a malformed one is a damaged journal (exit 2)."""
+    if not raw:
+        return None
+    if (not isinstance(raw, dict) or not isinstance(raw.get("service"), str)
+            or not isinstance(raw.get("operation"), str) or not isinstance(raw.get("params") or {}, dict)
+            or not isinstance(raw.get("region", ""), str)):
+        raise PreflightError(f"{path}: the undo of change {seq} is not a service/operation/params call "
+                             "(the journal is damaged)")
+    return Call.from_dict(raw)
 
 
 def _append(path: str | Path, record: dict[str, Any]) -> None:

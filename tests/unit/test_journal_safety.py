@@ -160,3 +160,25 @@ def test_undo_refuses_a_finished_sandbox_journal_and_another_account(tmp_path: P
     bad.write_text('{"event": "begin", "seq": 1}\n')
     with pytest.raises(PreflightError, match="not a preflight journal"):
         plan_undo(bad)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (b"[]\n", "bad.jsonl:1: not a JSON object"),
+    (b'"run"\n', "bad.jsonl:1: not a JSON object"),
+    (b"\xff\xfe\x00\n", "not a preflight journal \\(not UTF-8 text\\)"),
+    (b'{"event": "run"}\n{"event": "begin", "seq": 1, "change": "x"}\n', "change 1 is not a JSON object"),
+    (b'{"event": "run"}\n{"event": "begin", "seq": 1, "change": {}}\n{"event": "done", "seq": 1, '
+     b'"undo": {"service": "ec2"}}\n', "the undo of change 1 is not a service/operation/params call"),
+    (b'{"event": "run"}\n{"event": "begin", "seq": 1, "change": {"undo": "delete it"}}\n',
+     "the undo of change 1 is not a service/operation/params call"),
+])
+def test_a_damaged_journal_is_one_line_of_bad_input(tmp_path: Path, text: bytes, message: str) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(text)
+    with pytest.raises(PreflightError, match=message):
+        plan_undo(bad)
+
+
+def test_a_directory_is_not_a_journal(tmp_path: Path) -> None:
+    with pytest.raises(PreflightError, match="cannot read the journal"):
+        plan_undo(tmp_path)
