@@ -52,19 +52,30 @@ def save_record(record: dict[str, Any], override: str | Path | None = None) -> P
 def load_record(launch_id: str, override: str | Path | None = None) -> dict[str, Any]:
     path = record_path(launch_id, override)
     try:
-        return json.loads(path.read_text())
+        record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         known = ", ".join(r["launch_id"] for r in list_records(override)[-5:]) or "none"
         raise PreflightError(f"no launch {launch_id!r} in {path.parent} (recent: {known})") from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8
         raise PreflightError(f"cannot read the launch record {path}: {exc}") from None
+    if not _valid(record):
+        raise PreflightError(f"cannot read the launch record {path}: not a launch record (no launch_id and region)")
+    return record
+
+
+def _valid(record: Any) -> bool:
+    return (isinstance(record, dict) and isinstance(record.get("launch_id"), str)
+            and isinstance(record.get("region"), str))
 
 
 def list_records(override: str | Path | None = None) -> list[dict[str, Any]]:
+    """Every readable launch record, oldest first; damaged files are skipped."""
     out = []
     for p in sorted(records_dir(override).glob("*.json")):
         try:
-            out.append(json.loads(p.read_text()))
-        except (OSError, json.JSONDecodeError):
+            record = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             continue
-    return sorted(out, key=lambda r: r.get("created_at", ""))
+        if _valid(record):
+            out.append(record)
+    return sorted(out, key=lambda r: str(r.get("created_at", "")))

@@ -304,3 +304,22 @@ def test_an_unexpected_aws_answer_is_one_failed_stage_not_a_traceback() -> None:
         assert not result.ok and result.stages[-2].name == "error"
         assert result.stages[-2].summary.startswith("AWS answered UnauthorizedOperation after the run stage")
         assert f"preflight down {result.launch_id}" in result.stages[-2].summary
+
+
+def test_a_damaged_launch_record_is_one_line_of_bad_input(tmp_path) -> None:
+    from preflight.errors import PreflightError
+
+    launches = tmp_path / "state" / "launches"
+    launches.mkdir(parents=True)
+    (launches / "launch-list.json").write_text("[]\n")
+    (launches / "launch-empty.json").write_text("{}\n")
+    (launches / "launch-bytes.json").write_bytes(b"\xff\xfe\n")
+    (launches / "launch-ok.json").write_text('{"launch_id": "launch-ok", "region": "us-east-1"}\n')
+    for name in ("launch-list", "launch-empty"):
+        with pytest.raises(PreflightError, match=f"{name}.json: not a launch record"):
+            load_record(name)
+    with pytest.raises(PreflightError, match="cannot read the launch record .*launch-bytes.json"):
+        load_record("launch-bytes")
+    # an unknown id lists the readable records only, never tripping over the damaged ones
+    with pytest.raises(PreflightError, match=r"no launch 'launch-nosuch' in .* \(recent: launch-ok\)"):
+        load_record("launch-nosuch")
