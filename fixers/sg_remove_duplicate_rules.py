@@ -17,9 +17,12 @@ PERMISSIONS = ("ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"
 _GONE = {"InvalidPermission.NotFound", "InvalidSecurityGroupRuleId.NotFound"}
 
 
-def _removable(group: SecurityGroup, egress: bool) -> list[str]:
+def _removable(group: SecurityGroup, egress: bool, rules: tuple[str, ...]) -> list[str]:
+    """Rule ids to revoke for the findings' rules only: SG001 duplicates, SG002 covered rules."""
     analysis = analyse_group(group)
-    return [a.rule_id for a in analysis.removable() if a.egress == egress]
+    atoms = [d for dup in analysis.duplicates for d in dup.duplicates] if "SG001" in rules else []
+    atoms += [r.atom for r in analysis.redundant] if "SG002" in rules else []
+    return list(dict.fromkeys(a.rule_id for a in atoms if a.egress == egress))
 
 
 def _change(region: str, group: SecurityGroup, egress: bool, rule_ids: list[str], rules: tuple[str, ...]) -> Change:
@@ -47,7 +50,7 @@ def _change(region: str, group: SecurityGroup, egress: bool, rule_ids: list[str]
 def _recheck(actx: ApplyContext, change: Change) -> list[str]:
     """Of the planned ids, those that still exist and are still redundant on a fresh read."""
     fresh = read_group(actx.client("ec2", change.call.region), change.data["group"])
-    still = set(_removable(fresh, change.data["egress"]))
+    still = set(_removable(fresh, change.data["egress"], change.rules))
     return [i for i in change.data["rule_ids"] if i in still]
 
 
@@ -86,6 +89,6 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
             yield Refusal(ID, gid, f"security group {gid} is not in the inventory any more", tuple(sorted(rules)))
             continue
         for egress in (False, True):
-            ids = _removable(group, egress)
+            ids = _removable(group, egress, tuple(sorted(rules)))
             if ids:
                 yield _change(ctx.region, group, egress, ids, tuple(sorted(rules)))

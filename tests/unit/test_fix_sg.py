@@ -199,3 +199,21 @@ def test_egress_duplicates_are_revoked_with_the_egress_call(world):
     egress = sorted(r.get("CidrIpv4") for r in world.ec2.describe_security_group_rules(
         Filters=[{"Name": "group-id", "Values": [gid]}])["SecurityGroupRules"] if r["IsEgress"])
     assert egress == ["0.0.0.0/0", "10.9.0.0/16"]
+
+
+def test_fixing_only_duplicates_never_revokes_a_covered_rule_and_vice_versa(world):
+    # 443 twice (SG001) and 8000 under an all-traffic rule for the same peer (SG002)
+    gid = world.group("both", {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "10.0.0.0/16"}]},
+                      tcp(8000, "10.0.0.0/16"), tcp(443, "10.2.0.0/16"))
+    world.ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[tcp(443, "10.2.0.9/16")])
+    dup = next(r["SecurityGroupRuleId"] for r in world.rules(gid) if r.get("CidrIpv4") == "10.2.0.9/16")
+    covered = next(r["SecurityGroupRuleId"] for r in world.rules(gid) if r.get("FromPort") == 8000)
+    only_dup = world.plan(("SG001",))
+    assert [c.call.params["SecurityGroupRuleIds"] for c in only_dup.changes] == [[dup]]
+    assert only_dup.changes[0].rules == ("SG001",)
+    only_covered = world.plan(("SG002",))
+    assert [c.call.params["SecurityGroupRuleIds"] for c in only_covered.changes] == [[covered]]
+    outcomes, _ = world.apply(only_dup.changes)
+    assert [o.status for o in outcomes] == ["applied"]
+    assert ("tcp", 8000, 8000, "10.0.0.0/16") in world.shape(gid)  # not asked for: kept
+    assert world.plan(("SG001",)).changes == []
