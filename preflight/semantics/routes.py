@@ -154,8 +154,43 @@ class Topology:
         return best
 
     def default_route(self, table: RouteTable, version: int = 4) -> Route | None:
-        """The route a packet to the internet takes (longest prefix match for 0.0.0.0/0 or ::/0)."""
+        """The route a packet to the internet takes: the longest prefix match for 0.0.0.0/0 or ::/0,
+        unless more specific routes together cover the whole address space (a /0 split such as
+        0.0.0.0/1 + 128.0.0.0/1): then they decide every destination and a /0 route decides none.
+        Of a split, the first route (by address) that is not an active route to an internet gateway
+        is returned, else the first one."""
+        split = self._split_default(table, version)
+        if split:
+            bad = [r for r in split if r.target_kind != "internet_gateway"
+                   or self.route_state(r, table.vpc_id) == "blackhole"]
+            return (bad or split)[0]
         return self.select_route(table, IPV4_DEFAULT if version == 4 else IPV6_DEFAULT)
+
+    def _split_default(self, table: RouteTable, version: int) -> list[Route]:
+        """The outermost routes (sorted by address) when routes more specific than /0 cover the
+        whole IPv4 (or IPv6) space, else []."""
+        nets: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Route]] = []
+        for route in table.routes:
+            dest = route.destination_cidr if version == 4 else route.destination_ipv6_cidr
+            if not dest:
+                continue
+            try:
+                net = ipaddress.ip_network(dest, strict=False)
+            except ValueError:
+                continue
+            if net.version == version and net.prefixlen > 0:
+                nets.append((net, route))
+        if not nets:
+            return []
+        nets.sort(key=lambda nr: (nr[0].network_address, nr[0].prefixlen))
+        outer: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Route]] = []
+        for net, route in nets:  # sorted by start, widest first: nested routes follow their container
+            if not outer or not net.subnet_of(outer[-1][0]):  # type: ignore[arg-type]
+                outer.append((net, route))
+        whole = ipaddress.ip_network(IPV4_DEFAULT if version == 4 else IPV6_DEFAULT)
+        if list(ipaddress.collapse_addresses(n for n, _ in outer)) != [whole]:
+            return []
+        return [r for _, r in outer]
 
     def internet_route(self, subnet_id: str, version: int = 4) -> tuple[RouteChoice | None, Route | None, str]:
         """(table choice, default route, verdict) where verdict is one of:

@@ -104,6 +104,37 @@ def test_ipv4_and_ipv6_are_selected_separately_and_prefix_lists_never_match():
     assert t.select_route(table, "2001:db8::1").destination == "::/0"
 
 
+def test_a_zero_split_decides_the_internet_route_not_the_shadowed_default():
+    # 0.0.0.0/1 + 128.0.0.0/1 cover every address, so the /0 to the gateway is never used.
+    split = {"0.0.0.0/0": "igw-1", "0.0.0.0/1": "nat-1", "128.0.0.0/1": "nat-1"}
+    t = topo(vpc(), igw(), nat("nat-1"), subnet(), route_table("rtb-1", subnets=["subnet-1"], routes=split))
+    _, r, verdict = t.internet_route("subnet-1")
+    assert (r.destination, r.target_id, verdict) == ("0.0.0.0/1", "nat-1", "not_igw")
+    assert t.select_route(t.route_tables["rtb-1"], "8.8.8.8").destination == "0.0.0.0/1"
+    # One half to a NAT gateway is enough to break the other direction for half of the internet.
+    half = {"0.0.0.0/1": "igw-1", "128.0.0.0/1": "nat-1"}
+    t = topo(vpc(), igw(), nat("nat-1"), subnet(), route_table("rtb-1", subnets=["subnet-1"], routes=half))
+    _, r, verdict = t.internet_route("subnet-1")
+    assert (r.destination, verdict) == ("128.0.0.0/1", "not_igw")
+    # A split to an attached gateway is as good as a default route (no /0 needed).
+    both = {"0.0.0.0/1": "igw-1", "128.0.0.0/1": "igw-1", "10.1.0.0/16": "pcx-1"}
+    t = topo(vpc(), igw(), subnet(), route_table("rtb-1", subnets=["subnet-1"], routes=both))
+    _, r, verdict = t.internet_route("subnet-1")
+    assert (r.destination, verdict) == ("0.0.0.0/1", "ok")
+    # Routes that do not cover everything leave the /0 in charge.
+    part = {"0.0.0.0/0": "igw-1", "0.0.0.0/2": "nat-1", "128.0.0.0/1": "nat-1"}
+    t = topo(vpc(), igw(), nat("nat-1"), subnet(), route_table("rtb-1", subnets=["subnet-1"], routes=part))
+    assert t.internet_route("subnet-1")[2] == "ok"
+
+
+def test_an_ipv6_zero_split_decides_the_ipv6_internet_route():
+    split = {"::/0": "igw-1", "::/1": "eigw-1", "8000::/1": "eigw-1"}
+    t = topo(vpc(), igw(), eigw(), subnet(ipv6=("2001:db8::/64",), assign_ipv6=True),
+             route_table("rtb-1", subnets=["subnet-1"], routes=split))
+    r = t.public_reachability("subnet-1")
+    assert (r.ipv6_route.destination, r.ipv6_verdict, r.usable) == ("::/1", "not_igw", False)
+
+
 # --- properties ---------------------------------------------------------------------------------
 
 @st.composite
