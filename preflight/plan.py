@@ -231,7 +231,8 @@ def load_plan(path: str | Path) -> Plan:
     try:
         return plan_from_dict(doc, str(p))
     except PlanError as exc:
-        raise PlanError(f"{p}: {exc}") from None
+        msg = str(exc)
+        raise PlanError(msg if msg.startswith(f"{p}: ") else f"{p}: {msg}") from None
 
 
 def with_overrides(plan: Plan | None, **overrides: Any) -> Plan:

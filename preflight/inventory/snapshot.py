@@ -183,7 +183,10 @@ def loads(text: str, name: str = "snapshot") -> list[Inventory]:
 
 
 def save(path: str | Path, inventories: list[Inventory]) -> None:
-    Path(path).write_text(dumps(inventories) + "\n")
+    try:
+        Path(path).write_text(dumps(inventories) + "\n")
+    except OSError as exc:
+        raise SnapshotError(f"cannot write snapshot {path}: {exc.strerror or exc}") from None
 
 
 def load(path: str | Path) -> list[Inventory]:

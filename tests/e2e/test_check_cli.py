@@ -118,12 +118,17 @@ def _bad(tmp_path):
     (["check", "--sandbox", "no-such-scenario"], {}, "unknown sandbox scenario 'no-such-scenario'"),
     (["check", "--sandbox", "--ports", "abc"], {}, "'abc' is not a port"),
     (["explain", "XYZ123"], {}, "unknown rule id 'XYZ123'"),
+    (["snapshot", "--sandbox", "--out", "{dir}"], {}, "cannot write snapshot"),
+    (["check", "--sandbox", "--plan", "{list}"], {}, "list.yaml: expected a mapping at the top level"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, args, env, message):
     snap, plan = _bad(tmp_path)
-    args = [a.replace("{snap}", str(snap)).replace("{plan}", str(plan)) for a in args]
+    (tmp_path / "list.yaml").write_text("- 1\n")
+    args = [a.replace("{snap}", str(snap)).replace("{plan}", str(plan)).replace("{dir}", str(tmp_path))
+            .replace("{list}", str(tmp_path / "list.yaml")) for a in args]
     res = run_cli(*args, env=env, timeout=60)
     assert res.code == 2, (res.code, res.stdout, res.stderr)
     assert message in res.stderr
     assert "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert res.stderr.count("list.yaml:") <= 1, res.stderr  # the file is named once

@@ -68,3 +68,10 @@ def test_bad_snapshots_name_the_problem(text, problem):
         snapshot.loads(text, "snap.json")
     assert problem in str(exc.value)
     assert str(exc.value).startswith("snap.json")
+
+
+@pytest.mark.parametrize("where", ["dir", "missing-parent"])
+def test_save_to_an_unwritable_path_is_one_line_error(tmp_path, where):
+    path = tmp_path if where == "dir" else tmp_path / "nope" / "snap.json"
+    with pytest.raises(snapshot.SnapshotError, match=r"^cannot write snapshot .*: (Is a directory|No such file)"):
+        snapshot.save(path, [sample()])
