@@ -97,14 +97,18 @@ def route_changes(t: Topology, region: str, subnet: Subnet, table: RouteTable | 
         return
     shared = (f"; careful: {table.id} is also the {'main ' if association == 'main' else ''}route table of "
               f"{_listed(sharing)}, which become internet-routed too" if sharing else "")
+    if association == "main" and not sharing:
+        shared = (f"; careful: {table.id} is the main route table of {subnet.vpc_id}, so subnets created later "
+                  f"without a route table of their own are internet-routed too")
+    unsafe = bool(sharing) or association == "main"
     if verdict == "no_default_route":
         yield nf.create_route(region, table.id, IPV4_DEFAULT, {"GatewayId": igw}, rules, fixer_id,
                               description=f"route 0.0.0.0/0 from {table.id} ({subnet.id}'s route table) to {igw}"
-                                          f"{shared}", refs=refs, safe=not sharing)
+                                          f"{shared}", refs=refs, safe=not unsafe)
         return
     old_target = getattr(route, "target_id", "")
     old_kind = getattr(route, "target_kind", "")
     old = {nf.TARGET_PARAM.get(old_kind, "GatewayId"): old_target} if old_target else {}
     yield nf.replace_route(region, table.id, IPV4_DEFAULT, {"GatewayId": igw}, old, False, rules, fixer_id,
                            description=f"point 0.0.0.0/0 in {table.id} at {igw} instead of the dead "
-                                       f"{old_target or 'target'}{shared}", safe=not sharing)
+                                       f"{old_target or 'target'}{shared}", safe=not unsafe)

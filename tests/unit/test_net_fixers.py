@@ -227,3 +227,25 @@ def test_igw_attach_refuses_when_the_vpc_is_unclear() -> None:
         [refusal] = fplan.refusals
         assert refusal.resource == s.ids["loose-igw"] and "not clear which VPC it belongs to (2 candidates)" in \
             refusal.reason
+
+
+def lone_main(s: Seeder) -> None:
+    """A public subnet alone on its VPC's main route table, which has no default route."""
+    s.aws_like_default_vpc()
+    vpc = s.vpc("10.9.0.0/16", "lone-vpc")
+    s.igw(vpc, "lone-igw")
+    s.subnet(vpc, "10.9.1.0/24", name="lone-pub", public_ip=True)
+    s.ids["vpc"] = vpc
+
+
+def test_a_route_added_to_a_main_table_says_so_and_is_not_safe(tmp_path: Path) -> None:
+    with account(lone_main) as (session, s):
+        vpc, pub, igw = s.ids["vpc"], s.ids["lone-pub"], s.ids["lone-igw"]
+        main = s.main_route_table(vpc)
+        [change] = plan_fixes(session, ("NET002",)).changes
+        assert (change.call.operation, change.resource) == ("create_route", main)
+        assert change.call.params == {"RouteTableId": main, "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": igw}
+        assert change.safe is False  # the main table is shared with every subnet created later
+        assert f"{main} is the main route table of {vpc}" in change.description
+        assert "subnets created later" in change.description
+        assert pub in change.description
