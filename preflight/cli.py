@@ -541,6 +541,15 @@ def _expand_optional_sandbox(argv: list[str]) -> list[str]:
 _TYPER_CLICK_EXCEPTION = getattr(getattr(typer, "_click", None), "ClickException", click.ClickException)
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+def _interrupted() -> None:
+    # Not through rich: Ctrl-C can land inside a console buffer (the spinner) and the line would be lost.
+    sys.stderr.write("preflight: interrupted\n")
+    sys.exit(EXIT_INTERRUPTED)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _expand_optional_sandbox(list(sys.argv[1:] if argv is None else argv))
     try:
@@ -551,8 +560,7 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(2)
     except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
-        err.print("preflight: interrupted")
-        sys.exit(130)
+        _interrupted()
     except PreflightError as exc:
         err.print(f"preflight: error: {exc}", markup=False)
         sys.exit(exc.exit_code)
@@ -567,6 +575,8 @@ def main(argv: list[str] | None = None) -> None:
         err.print(f"preflight: internal error: {type(exc).__name__}: {exc} (set PREFLIGHT_DEBUG=1 for details)",
                   markup=False)
         sys.exit(4)
+    if rv == EXIT_INTERRUPTED:  # typer >= 0.16 turns Ctrl-C into a silent `return 130`
+        _interrupted()
     sys.exit(rv if isinstance(rv, int) else 0)
 
 

@@ -132,3 +132,18 @@ def test_bad_input_is_one_line_exit_2(tmp_path, args, env, message):
     assert "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert res.stderr.count("list.yaml:") <= 1, res.stderr  # the file is named once
+
+
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
+    import preflight.catalogue
+    from preflight.cli import main
+
+    def interrupted(fmt: str = "table") -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(preflight.catalogue, "render_catalogue", interrupted)
+    with pytest.raises(SystemExit) as exit_:
+        main(["rules"])
+    assert exit_.value.code == 130
+    out = capsys.readouterr()
+    assert out.err == "preflight: interrupted\n" and out.out == ""
