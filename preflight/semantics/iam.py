@@ -271,9 +271,10 @@ def condition_match(op: str, key: str, values: Sequence[str], context: Mapping[s
     if kind is None or ":" in base:
         return Tri.MAYBE
     if not present:
-        # AWS: a missing key fails a positive match; we do not know whether the real request will
-        # carry it, so only *IfExists is decidable (it passes when the key is absent).
-        return Tri.YES if if_exists else Tri.MAYBE
+        # AWS: a missing key fails a positive match and passes *IfExists. The context holds only
+        # what is known before launch; a key outside it (ec2:InstanceType...) may well be in the
+        # real request, so neither the plain nor the *IfExists form can be decided.
+        return Tri.MAYBE
     negated, like, ignore_case = kind
     actual = [str(a) for a in (actual_raw if isinstance(actual_raw, (list, tuple)) else [actual_raw])]
     if like:
