@@ -340,8 +340,15 @@ class Pipeline:
                                   "launch_id": self.launch_id})
         self.result.fix_journal = str(journal.path)
         applied: list[str] = []
-        for _ in range(FIX_ROUNDS):
-            outcomes = apply_changes(fplan.changes, self.session, journal, max_changes=self.s.max_changes)
+        budget = self.s.max_changes  # --max-changes caps the whole fix stage, every round together
+        for n in range(FIX_ROUNDS):
+            if n and budget is not None and len(fplan.changes) > budget:
+                self.stop("fix", f"{len(fplan.changes)} more change(s) needed after "
+                                 f"{self.s.max_changes - budget} applied, beyond --max-changes {self.s.max_changes}; "
+                                 f"undo with `preflight undo {journal.path}`", applied, status="blocked")
+            outcomes = apply_changes(fplan.changes, self.session, journal, max_changes=budget)
+            if budget is not None:
+                budget -= sum(1 for o in outcomes if o.status == "applied")
             applied += [f"[{o.status}] {o.change.description}\n    $ {o.change.cli}" for o in outcomes]
             failed = [o for o in outcomes if o.status == "failed"]
             if failed:

@@ -323,3 +323,21 @@ def test_a_damaged_launch_record_is_one_line_of_bad_input(tmp_path) -> None:
     # an unknown id lists the readable records only, never tripping over the damaged ones
     with pytest.raises(PreflightError, match=r"no launch 'launch-nosuch' in .* \(recent: launch-ok\)"):
         load_record("launch-nosuch")
+
+
+def test_max_changes_caps_every_fix_round_together(monkeypatch) -> None:
+    from preflight.fix import Outcome
+    from preflight.launch import pipeline as pipeline_module
+
+    rounds: list[int] = []
+
+    def fake_apply(changes, session, journal, *, max_changes=None):  # applies nothing: the blockers stay
+        rounds.append(max_changes)
+        return [Outcome(c, "applied") for c in changes]
+
+    monkeypatch.setattr(pipeline_module, "apply_changes", fake_apply)
+    with pipeline("no-default-route", apply=True, fix=True, max_changes=3) as (pl, _):
+        result = pl.run()
+    assert not result.ok and stages(result) == [("check", "blocked"), ("fix", "blocked")]
+    assert rounds == [3]  # round 2 would make 2 more: 4 in all, more than 3
+    assert result.stages[1].summary.startswith("2 more change(s) needed after 2 applied, beyond --max-changes 3")
