@@ -1,11 +1,12 @@
 """Baselines: accept the findings an account has today, fail only on new ones.
 
-`preflight check --write-baseline FILE` records every current finding by its identity,
+`preflight check --write-baseline FILE` records every current FAIL finding by its identity,
 `Finding.key()` = (rule, account, region, resource); `--baseline FILE` then drops the findings
 whose key is in the file before the exit code is decided, so a gate fails only on what is new.
 Messages and severities are stored for people reading the file, not compared: a finding whose
 wording changes is still the same finding. Entries that no longer match anything are reported
-(`report.stats["baseline"]["fixed"]`) so the baseline can shrink.
+(`report.stats["baseline"]["fixed"]`) so the baseline can shrink. UNKNOWN findings (data that
+could not be read) are neither recorded nor hidden: the check stays incomplete (exit 3) until fixed.
 
 The file is JSON, one finding per line, so diffs in review stay readable.
 """
@@ -35,7 +36,7 @@ def dumps(findings: list[Finding], created: str | None = None) -> str:
     seen: set[Key] = set()
     rows = []
     for f in sorted(findings, key=lambda f: f.key()):
-        if f.key() in seen:
+        if f.key() in seen or f.status == "UNKNOWN":  # an incomplete check is never accepted
             continue
         seen.add(f.key())
         rows.append(json.dumps({"rule": f.rule, "account": f.account, "region": f.region, "resource": f.resource,
@@ -114,12 +115,16 @@ def load(path: str | Path) -> set[Key]:
 
 
 def apply(report: Report, keys: set[Key]) -> dict[str, Any]:
-    """Drop findings in the baseline from the report; record what happened in report.stats."""
-    kept = [f for f in report.findings if f.key() not in keys]
+    """Drop findings in the baseline from the report; record what happened in report.stats.
+
+    UNKNOWN findings are never dropped: a baseline accepts problems, not an incomplete check."""
+    kept = [f for f in report.findings if f.status == "UNKNOWN" or f.key() not in keys]
     present = {f.key() for f in report.findings}
-    # Only what this run looked at can be "fixed": other regions or rules were not checked.
+    # Only what this run could judge can be "fixed": other regions or rules were not checked, and a
+    # rule that was UNKNOWN in a region (its data unreadable) proves nothing there.
     regions, rules = set(report.regions), {r.id for r in report.rules}
-    gone = sorted(k for k in keys - present if k[2] in regions and k[0] in rules)
+    unjudged = {(f.rule, f.account, f.region) for f in report.findings if f.status == "UNKNOWN"}
+    gone = sorted(k for k in keys - present if k[2] in regions and k[0] in rules and k[:3] not in unjudged)
     stats = {"known": len(report.findings) - len(kept), "new": len(kept),
              "fixed": [dict(zip(KEY_FIELDS, k, strict=True)) for k in gone]}
     report.findings = kept

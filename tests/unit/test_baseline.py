@@ -15,13 +15,30 @@ from tests.unit.report_samples import sample_report
 def test_write_then_apply_leaves_no_findings_and_counts_known(tmp_path):
     report = sample_report()
     path = tmp_path / "baseline.json"
-    assert baseline.write(path, report.findings) == 3
+    assert baseline.write(path, report.findings) == 2  # the UNKNOWN is not recorded
     keys = baseline.load(path)
     assert ("NET002", "123456789012", "eu-south-1", "subnet-0abc") in keys
     fresh = sample_report()
     stats = baseline.apply(fresh, keys)
-    assert fresh.findings == []
-    assert stats == {"known": 3, "new": 0, "fixed": []}
+    assert [(f.rule, f.status) for f in fresh.findings] == [("SG001", "UNKNOWN")]
+    assert stats == {"known": 2, "new": 1, "fixed": []}
+    assert fresh.exit_code() == 3  # still incomplete
+
+
+def test_unknown_is_never_hidden_even_when_the_file_lists_it(tmp_path):
+    report = sample_report()
+    unknown = next(f for f in report.findings if f.status == "UNKNOWN")
+    stats = baseline.apply(report, {unknown.key()})
+    assert unknown in report.findings and stats["known"] == 0
+    assert report.exit_code("critical") == 3
+
+
+def test_a_baselined_finding_whose_rule_is_now_unknown_is_not_called_fixed():
+    report = sample_report()
+    unknown = next(f for f in report.findings if f.status == "UNKNOWN")
+    was = (unknown.rule, unknown.account, unknown.region, "sg-0123")  # it failed before; unreadable now
+    stats = baseline.apply(report, {was})
+    assert stats["fixed"] == []
 
 
 def test_new_finding_is_kept_and_message_changes_do_not_matter(tmp_path):
@@ -61,7 +78,8 @@ def test_file_is_one_finding_per_line_and_sorted(tmp_path):
     baseline.write(path, sample_report().findings)
     lines = path.read_text().splitlines()
     assert lines[1] == ' "schema": "preflight-baseline/v1",'
-    assert [json.loads(x.strip().rstrip(","))["rule"] for x in lines[4:7]] == ["NET002", "NET006", "SG001"]
+    assert [json.loads(x.strip().rstrip(","))["rule"] for x in lines[4:6]] == ["NET002", "NET006"]
+    assert lines[6] == " ]"  # the UNKNOWN (SG001) is not recorded
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -106,7 +124,7 @@ def test_table_says_what_the_baseline_hid(tmp_path):
     report = sample_report()
     baseline.apply(report, baseline.load(path))
     text = render(report, "table")
-    assert "No problems found" in text and text.rstrip().endswith("Not shown: 3 in the baseline.")
+    assert "SG001" in text and text.rstrip().endswith("Not shown: 2 in the baseline.")  # the UNKNOWN stays
 
 
 def test_json_reports_what_the_baseline_hid(tmp_path):
