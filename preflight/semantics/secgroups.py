@@ -458,8 +458,9 @@ def admin_ports_open_to_world(group: SecurityGroup, admin_ports: Iterable[int]) 
     # Same answer as rules_admitting(tcp, port, 0.0.0.0/0) + (..., ::/0) for each port, with the
     # rules' atoms computed once rather than once per port.
     world = [r for r in group.rules if not r.egress and (is_world(r.cidr_ipv4) or is_world(r.cidr_ipv6))]
+    split = _split_world(group, admin_ports)
     if not world:
-        return found
+        return split
     families: tuple[list[tuple[SecurityGroupRule, Atom]], ...] = ([], [])
     sources = (_query_peer("0.0.0.0/0"), _query_peer("::/0"))
     for rule in world:
@@ -473,6 +474,42 @@ def admin_ports_open_to_world(group: SecurityGroup, admin_ports: Iterable[int]) 
                 if atom.protocol == ALL or atom.ports is None or atom.ports[0] <= port <= atom.ports[1]]
         if hits:
             found[port] = hits
+    for port, rules in split.items():
+        found.setdefault(port, rules)
+    return dict(sorted(found.items()))
+
+
+def _prefix_len(cidr: str, bits: int) -> int:
+    try:
+        return int(cidr.rsplit("/", 1)[1]) if "/" in cidr else bits
+    except ValueError:
+        return bits
+
+
+def _split_world(group: SecurityGroup, admin_ports: Iterable[int]) -> dict[int, list[SecurityGroupRule]]:
+    """Admin ports that several narrower rules open to the whole internet together (a /0 split
+    such as 0.0.0.0/1 + 128.0.0.0/1), with those rules. Security groups are a union of allows,
+    so such a pair is as open as one 0.0.0.0/0 rule."""
+    found: dict[int, list[SecurityGroupRule]] = {}
+    for field_name, bits in (("cidr_ipv4", 32), ("cidr_ipv6", 128)):
+        rules = [r for r in group.rules if not r.egress and getattr(r, field_name)
+                 and _prefix_len(getattr(r, field_name), bits) > 0]
+        # Cheap necessary condition first (string work only): the sizes must add up to the space.
+        if sum(1 << (bits - min(_prefix_len(getattr(r, field_name), bits), bits)) for r in rules) < 1 << bits:
+            continue
+        pairs = [(rule, atom) for rule in rules for atom in atoms(rule) if _protocol_matches(atom, "tcp")]
+        whole = _network("0.0.0.0/0" if bits == 32 else "::/0")
+        for port in sorted(set(admin_ports)):
+            hits = [(rule, atom) for rule, atom in pairs
+                    if atom.protocol == ALL or atom.ports is None or atom.ports[0] <= port <= atom.ports[1]]
+            hits.sort(key=lambda ra: (ra[1].peer.network.network_address, ra[1].peer.network.prefixlen))  # type: ignore[union-attr]
+            outer: list[tuple[SecurityGroupRule, Atom]] = []
+            for rule, atom in hits:  # CIDRs nest or are disjoint: keep the outermost, not an office /24
+                if not outer or not atom.peer.network.subnet_of(outer[-1][1].peer.network):  # type: ignore[union-attr, arg-type]
+                    outer.append((rule, atom))
+            nets = [atom.peer.network for _, atom in outer]
+            if nets and list(ipaddress.collapse_addresses(nets)) == [whole]:  # type: ignore[type-var]
+                found[port] = list(dict.fromkeys(rule for rule, _ in outer))
     return found
 
 

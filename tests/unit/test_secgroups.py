@@ -262,6 +262,22 @@ def test_admin_ports_open_to_world_sees_ranges_and_all_traffic():
     assert sg.admin_ports_open_to_world(g(r("office", "tcp", 22, "1.2.3.0/24")), [22]) == {}
 
 
+def test_admin_ports_open_to_world_by_a_zero_split():
+    # 0.0.0.0/1 + 128.0.0.0/1 admit every IPv4 address: as open as 0.0.0.0/0 (the office /24 inside
+    # one half is not named, so revoking the named rules keeps it).
+    group = g(r("low", "tcp", (20, 25), "0.0.0.0/1"), r("high", "-1", cidr="128.0.0.0/1"),
+              r("office", "tcp", 22, "1.2.3.0/24"), r("v6low", "tcp", 3389, "::/1"))
+    found = sg.admin_ports_open_to_world(group, [22, 3389, 5432])
+    assert {p: [x.id for x in rs] for p, rs in found.items()} == {22: ["low", "high"]}
+    # Half of the space is not the world; nor are halves open on different ports.
+    assert sg.admin_ports_open_to_world(g(r("low", "tcp", 22, "0.0.0.0/1")), [22]) == {}
+    assert sg.admin_ports_open_to_world(g(r("low", "tcp", 22, "0.0.0.0/1"), r("high", "tcp", 23, "128.0.0.0/1")),
+                                        [22, 23]) == {}
+    v6 = g(r("a", "tcp", 22, "::/1"), r("b", "tcp", (0, 100), "8000::/1"), r("world", "tcp", 3389, "0.0.0.0/0"))
+    assert {p: [x.id for x in rs] for p, rs in sg.admin_ports_open_to_world(v6, [22, 3389]).items()} == {
+        22: ["a", "b"], 3389: ["world"]}
+
+
 def test_resolve_group_by_id_name_tag_and_vpc():
     a = SecurityGroup(id="sg-a", group_name="web", vpc_id="vpc-1")
     b = SecurityGroup(id="sg-b", group_name="web", vpc_id="vpc-2", tags={"Name": "front"})
