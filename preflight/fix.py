@@ -451,6 +451,10 @@ def apply_changes(changes: list[Change], session: Any, journal: Journal, *,
                 outcomes.append(Outcome(change, "failed", f"re-reading before the change: {error_code(exc)}"))
                 failed = True
                 continue
+            except PreflightError as exc:  # e.g. a resource an earlier step made is gone: stop, keep the outcomes
+                outcomes.append(Outcome(change, "failed", str(exc)))
+                failed = True
+                continue
         if current is None:
             outcomes.append(Outcome(change, "already"))
             continue
@@ -459,6 +463,11 @@ def apply_changes(changes: list[Change], session: Any, journal: Journal, *,
             seq = journal.begin(current)
             try:
                 response = _invoke(actx, current.call)
+            except botocore.exceptions.BotoCoreError as exc:
+                # No answer (connection lost, timeout...): the call may or may not have happened, so the
+                # journal keeps its `begin` without an outcome (in doubt, see the module docstring).
+                outcome = Outcome(current, "failed", f"{type(exc).__name__}: {exc}; in doubt (see the journal)", seq)
+                break
             except botocore.exceptions.ClientError as exc:
                 code = error_code(exc)
                 answer = None

@@ -263,3 +263,23 @@ def test_unreadable_groups_are_never_a_clean_bill():
     assert json.loads(fix.render_fix(run, "json"))["exit_code"] == 3
     clean = fix.run_fix(StubSource(Inventory(region="eu-south-1")), None, ["SG"], [])
     assert clean.exit_code() == 0 and clean.unknown == []
+
+
+def test_a_guard_error_or_a_lost_connection_stops_the_run_with_the_outcomes_kept(journal):
+    from botocore.exceptions import EndpointConnectionError
+
+    def gone(actx, ch):
+        raise PreflightError("the route table this fix created earlier ($RTB) cannot be found; re-run the fix")
+
+    session = FakeSession(journal, [{}])
+    outcomes = fix.apply_changes([change(1), change(2, guard=gone), change(3)], session, journal)
+    assert [o.status for o in outcomes] == ["applied", "failed", "not-attempted"]
+    assert outcomes[1].error.startswith("the route table this fix created earlier ($RTB) cannot be found")
+    assert events(journal) == [("run", 0), ("begin", 1), ("done", 1)] and len(session.calls) == 1
+
+    lost = fix.Journal(directory=journal.directory, header={"command": "test"})
+    session = FakeSession(lost, [EndpointConnectionError(endpoint_url="https://ec2.example")])
+    outcomes = fix.apply_changes([change(1), change(2)], session, lost)
+    assert [o.status for o in outcomes] == ["failed", "not-attempted"]
+    assert outcomes[0].error.startswith("EndpointConnectionError: ") and "in doubt" in outcomes[0].error
+    assert events(lost) == [("run", 0), ("begin", 1)]  # no outcome line: undo treats it as in doubt
