@@ -163,8 +163,15 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
             continue
         call = step.call
         try:
-            getattr(session.client(call.service, call.region), call.operation)(**call.params)
+            client = session.client(call.service, call.region)
+            operation = None if call.operation.startswith("_") else getattr(client, call.operation, None)
+            if not callable(operation):
+                raise PreflightError(f"{call.service} has no operation {call.operation!r} (the journal is damaged)")
+            operation(**call.params)
             step.status = "undone"
+        except (PreflightError, botocore.exceptions.ParamValidationError) as exc:
+            step.status, step.error = "failed", str(exc).replace("\n", " ")
+            failed = True
         except botocore.exceptions.ClientError as exc:
             code = error_code(exc)
             if code in GONE_CODES:

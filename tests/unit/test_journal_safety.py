@@ -182,3 +182,34 @@ def test_a_damaged_journal_is_one_line_of_bad_input(tmp_path: Path, text: bytes,
 def test_a_directory_is_not_a_journal(tmp_path: Path) -> None:
     with pytest.raises(PreflightError, match="cannot read the journal"):
         plan_undo(tmp_path)
+
+
+def test_undo_of_an_unknown_operation_or_bad_params_fails_that_step_in_one_line(tmp_path: Path) -> None:
+    from botocore.exceptions import ParamValidationError
+
+    class Client:
+        def delete_route(self, **params):
+            raise ParamValidationError(report="Missing required parameter in input: \"RouteTableId\"")
+
+    class Session:
+        def client(self, service, region):
+            return Client()
+
+    j = Journal(directory=tmp_path, header={"source": "aws"})
+    j._open()
+    for n, op in ((1, "delete_route"), (2, "no_such_operation"), (3, "__class__")):
+        j._append({"event": "begin", "seq": n, "change": {"description": f"change {n}", "undo": {
+            "service": "ec2", "operation": op, "params": {}, "region": REGION}}})
+        j._append({"event": "done", "seq": n, "undo": None})
+    run = apply_undo(plan_undo(j.path), Session())
+    assert [(st.seq, st.status) for st in run.steps] == [(3, "failed"), (2, "not-attempted"), (1, "not-attempted")]
+    assert run.steps[0].error == "ec2 has no operation '__class__' (the journal is damaged)"
+    run = apply_undo(plan_undo(j.path), Session())  # same journal: seq 3 still failed, stops again
+    assert run.exit_code() == 1
+    k = Journal(directory=tmp_path, header={"source": "aws"})
+    k._open()
+    k._append({"event": "begin", "seq": 1, "change": {"undo": {"service": "ec2", "operation": "delete_route",
+                                                                "params": {}, "region": REGION}}})
+    k._append({"event": "done", "seq": 1, "undo": None})
+    [step] = apply_undo(plan_undo(k.path), Session()).steps
+    assert step.status == "failed" and "Missing required parameter" in step.error and "\n" not in step.error
