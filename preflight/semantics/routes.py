@@ -137,8 +137,15 @@ class Topology:
 
     def select_route(self, table: RouteTable, destination: str) -> Route | None:
         """Longest prefix match for an address or CIDR, within its IP family. Prefix lists are
-        not resolved (their CIDRs are not collected) and so never match."""
+        not resolved (their CIDRs are not collected) and so never match. For the whole space
+        (0.0.0.0/0, ::/0: "the internet") a /0 split decides, as in `default_route`."""
         target = ipaddress.ip_network(destination, strict=False)
+        if target.prefixlen == 0:
+            split = self._split_default(table, target.version)
+            if split:
+                bad = [r for r in split if r.target_kind != "internet_gateway"
+                       or self.route_state(r, table.vpc_id) == "blackhole"]
+                return (bad or split)[0]
         best: Route | None = None
         best_len = -1
         for route in table.routes:
@@ -158,12 +165,7 @@ class Topology:
         unless more specific routes together cover the whole address space (a /0 split such as
         0.0.0.0/1 + 128.0.0.0/1): then they decide every destination and a /0 route decides none.
         Of a split, the first route (by address) that is not an active route to an internet gateway
-        is returned, else the first one."""
-        split = self._split_default(table, version)
-        if split:
-            bad = [r for r in split if r.target_kind != "internet_gateway"
-                   or self.route_state(r, table.vpc_id) == "blackhole"]
-            return (bad or split)[0]
+        is returned, else the first one (see `select_route`)."""
         return self.select_route(table, IPV4_DEFAULT if version == 4 else IPV6_DEFAULT)
 
     def _split_default(self, table: RouteTable, version: int) -> list[Route]:

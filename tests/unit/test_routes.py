@@ -127,6 +127,17 @@ def test_a_zero_split_decides_the_internet_route_not_the_shadowed_default():
     assert t.internet_route("subnet-1")[2] == "ok"
 
 
+def test_path_and_net_rules_agree_on_a_zero_split():
+    from preflight.semantics import reach
+
+    split = {"0.0.0.0/0": "igw-1", "0.0.0.0/1": "nat-1", "128.0.0.0/1": "nat-1"}
+    inv = inventory(vpc(), igw(), nat("nat-1"), subnet(public_ip=True),
+                    route_table("rtb-1", subnets=["subnet-1"], routes=split))
+    assert Topology(inv).select_route(inv.route_tables[0], "0.0.0.0/0").destination == "0.0.0.0/1"
+    codes = [h.code for h in reach.internet_blockers(inv, "subnet-1")]
+    assert codes == ["RETURN_ROUTE_NOT_IGW"]
+
+
 def test_an_ipv6_zero_split_decides_the_ipv6_internet_route():
     split = {"::/0": "igw-1", "::/1": "eigw-1", "8000::/1": "eigw-1"}
     t = topo(vpc(), igw(), eigw(), subnet(ipv6=("2001:db8::/64",), assign_ipv6=True),
