@@ -71,11 +71,17 @@ class RetryPolicy:
         if self.base < 0 or self.jitter < 0 or self.cap < 0 or self.multiplier < 1:
             raise PreflightError("retry delays must be non-negative and the multiplier at least 1")
 
+    def _backoff(self, n: int) -> float:
+        try:
+            return min(self.cap, self.base * self.multiplier ** n)
+        except OverflowError:  # a long --retry-attempts run: the cap was reached long ago
+            return 0.0 if self.base == 0 else self.cap
+
     def delay(self, n: int) -> float:
-        return min(self.cap, self.base * self.multiplier ** n) + self.rng.uniform(0, self.jitter)
+        return self._backoff(n) + self.rng.uniform(0, self.jitter)
 
     def max_total_delay(self) -> float:
-        return sum(min(self.cap, self.base * self.multiplier ** n) + self.jitter for n in range(self.attempts - 1))
+        return sum(self._backoff(n) + self.jitter for n in range(self.attempts - 1))
 
 
 def call_with_retry(fn: Callable[[], T], policy: RetryPolicy, *, what: str, ids: Iterable[str] = (),

@@ -155,3 +155,10 @@ def test_crash_after_two_calls(ec2: Any) -> None:
         ec2.create_vpc(CidrBlock="10.2.0.0/16")
     faults.remove()
     ec2.create_vpc(CidrBlock="10.3.0.0/16")
+
+
+def test_a_very_long_schedule_stays_at_the_cap_instead_of_overflowing() -> None:
+    p = RetryPolicy(attempts=3000, rng=random.Random(1))
+    assert 30.0 <= p.delay(1500) <= 32.0
+    assert p.max_total_delay() == pytest.approx(5 + 8 + 14 + 26 + 32 * 2995)
+    assert RetryPolicy(attempts=3000, base=0, jitter=0).delay(2000) == 0.0
