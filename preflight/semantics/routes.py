@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from collections.abc import Iterable
 from functools import cached_property
 
 from preflight.inventory.model import (
@@ -24,6 +25,7 @@ from preflight.inventory.model import (
     RouteTable,
     Subnet,
 )
+from preflight.semantics.cidrs import Net, whole_space_cover
 
 IPV4_DEFAULT = "0.0.0.0/0"
 IPV6_DEFAULT = "::/0"
@@ -148,17 +150,24 @@ class Topology:
                 return (bad or split)[0]
         best: Route | None = None
         best_len = -1
+        for net, route in self._networks(table, target.version):
+            if target.subnet_of(net) and net.prefixlen > best_len:  # type: ignore[arg-type]
+                best, best_len = route, net.prefixlen
+        return best
+
+    @staticmethod
+    def _networks(table: RouteTable, version: int) -> Iterable[tuple[Net, Route]]:
+        """(destination network, route) for the table's CIDR routes of one IP family."""
         for route in table.routes:
-            dest = route.destination_cidr if target.version == 4 else route.destination_ipv6_cidr
+            dest = route.destination_cidr if version == 4 else route.destination_ipv6_cidr
             if not dest:
                 continue
             try:
                 net = ipaddress.ip_network(dest, strict=False)
             except ValueError:
                 continue
-            if net.version == target.version and target.subnet_of(net) and net.prefixlen > best_len:  # type: ignore[arg-type]
-                best, best_len = route, net.prefixlen
-        return best
+            if net.version == version:
+                yield net, route
 
     def default_route(self, table: RouteTable, version: int = 4) -> Route | None:
         """The route a packet to the internet takes: the longest prefix match for 0.0.0.0/0 or ::/0,
@@ -171,28 +180,7 @@ class Topology:
     def _split_default(self, table: RouteTable, version: int) -> list[Route]:
         """The outermost routes (sorted by address) when routes more specific than /0 cover the
         whole IPv4 (or IPv6) space, else []."""
-        nets: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Route]] = []
-        for route in table.routes:
-            dest = route.destination_cidr if version == 4 else route.destination_ipv6_cidr
-            if not dest:
-                continue
-            try:
-                net = ipaddress.ip_network(dest, strict=False)
-            except ValueError:
-                continue
-            if net.version == version and net.prefixlen > 0:
-                nets.append((net, route))
-        if not nets:
-            return []
-        nets.sort(key=lambda nr: (nr[0].network_address, nr[0].prefixlen))
-        outer: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Route]] = []
-        for net, route in nets:  # sorted by start, widest first: nested routes follow their container
-            if not outer or not net.subnet_of(outer[-1][0]):  # type: ignore[arg-type]
-                outer.append((net, route))
-        whole = ipaddress.ip_network(IPV4_DEFAULT if version == 4 else IPV6_DEFAULT)
-        if list(ipaddress.collapse_addresses(n for n, _ in outer)) != [whole]:
-            return []
-        return [r for _, r in outer]
+        return whole_space_cover(((n, r) for n, r in self._networks(table, version) if n.prefixlen > 0), version)
 
     def internet_route(self, subnet_id: str, version: int = 4) -> tuple[RouteChoice | None, Route | None, str]:
         """(table choice, default route, verdict) where verdict is one of:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 from preflight.errors import PreflightError
 from preflight.inventory.model import SecurityGroup, SecurityGroupRule
+from preflight.semantics.cidrs import whole_space_cover
 
 ALL = "-1"
 PORT_MIN, PORT_MAX = 0, 65535
@@ -498,18 +499,13 @@ def _split_world(group: SecurityGroup, admin_ports: Iterable[int]) -> dict[int, 
         if sum(1 << (bits - min(_prefix_len(getattr(r, field_name), bits), bits)) for r in rules) < 1 << bits:
             continue
         pairs = [(rule, atom) for rule in rules for atom in atoms(rule) if _protocol_matches(atom, "tcp")]
-        whole = _network("0.0.0.0/0" if bits == 32 else "::/0")
         for port in sorted(set(admin_ports)):
             hits = [(rule, atom) for rule, atom in pairs
                     if atom.protocol == ALL or atom.ports is None or atom.ports[0] <= port <= atom.ports[1]]
-            hits.sort(key=lambda ra: (ra[1].peer.network.network_address, ra[1].peer.network.prefixlen))  # type: ignore[union-attr]
-            outer: list[tuple[SecurityGroupRule, Atom]] = []
-            for rule, atom in hits:  # CIDRs nest or are disjoint: keep the outermost, not an office /24
-                if not outer or not atom.peer.network.subnet_of(outer[-1][1].peer.network):  # type: ignore[union-attr, arg-type]
-                    outer.append((rule, atom))
-            nets = [atom.peer.network for _, atom in outer]
-            if nets and list(ipaddress.collapse_addresses(nets)) == [whole]:  # type: ignore[type-var]
-                found[port] = list(dict.fromkeys(rule for rule, _ in outer))
+            # Only the outermost rules are named (an office /24 inside a half stays out of it).
+            cover = whole_space_cover(((atom.peer.network, rule) for rule, atom in hits), 4 if bits == 32 else 6)
+            if cover:
+                found[port] = list(dict.fromkeys(cover))
     return found
 
 

@@ -198,3 +198,16 @@ def test_adding_a_less_specific_route_never_changes_the_choice(data):
         return
     after = t.select_route(m.RouteTable(id="rtb-1", routes=(*routes, route(wider, "igw-x"))), address)
     assert after == before
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(1, 3)).map(
+    lambda t: ipaddress.ip_network((t[0], t[1]), strict=False)), max_size=10))
+def test_whole_space_cover_is_the_union_of_the_outermost_networks(nets):
+    from preflight.semantics.cidrs import outermost, whole_space_cover
+
+    outer = [n for n, _ in outermost((n, str(n)) for n in nets)]
+    assert all(not a.overlaps(b) for i, a in enumerate(outer) for b in outer[i + 1:])
+    assert set(ipaddress.collapse_addresses(outer)) == set(ipaddress.collapse_addresses(nets))
+    covered = list(ipaddress.collapse_addresses(nets)) == [ipaddress.ip_network("0.0.0.0/0")]
+    assert bool(whole_space_cover(((n, str(n)) for n in nets), 4)) == covered
