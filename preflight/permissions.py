@@ -185,7 +185,14 @@ def assess(inventory: Any, plan: Any = None) -> Assessment | None:
     wanted = [p for cap in caps.values() for p in cap.permissions]
     stored = data.get("verdicts", {})
     todo = [p for p in wanted if p not in stored]
-    verdicts = {**stored, **(aws_verdicts(data, todo, inventory.region) if todo else {})}
+    if todo and "policies" not in data and data.get("kind") != "root":
+        # Verdicts from the simulator or the cache, no policy documents: nothing to evaluate a
+        # permission added to the catalogue since with (an empty policy set would deny it).
+        fresh = {p: {"decision": UNKNOWN, "reason": "not checked (catalogue changed since collection)"}
+                 for p in todo}
+    else:
+        fresh = aws_verdicts(data, todo, inventory.region) if todo else {}
+    verdicts = {**stored, **fresh}
     return Assessment(cloud="aws", principal=data.get("principal", ""), kind=data.get("kind", ""),
                       account=data.get("account", inventory.account), capabilities=caps, verdicts=verdicts,
                       method=data.get("method", "local"), notes=list(data.get("notes", [])),

@@ -321,7 +321,7 @@ def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     cache = memo["cache"]
     cached = (cache.get("verdicts") or {}).get(region) if cache.get("state") == "fresh" else None
     public_cache = {k: v for k, v in cache.items() if k != "verdicts"}
-    if cached:
+    if cached and all(p in cached for p in perms):  # a catalogue grown since is read afresh
         return {**base, "method": "cache", "verdicts": cached, "cache": public_cache,
                 "notes": [f"verdicts from the permission cache ({cache.get('created_at', '')}); --refresh to re-read"]}
     iam = session.client("iam", region)

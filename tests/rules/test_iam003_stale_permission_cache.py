@@ -159,3 +159,20 @@ def test_two_profiles_in_one_run_are_not_a_switch(cache_dir):
     assert permcache.lookup(BOB, slot="staging")["state"] == "fresh"
     assert permcache.lookup(BOB, slot="prod")["state"] == "identity-changed"  # the creds behind prod changed
     assert (cache_dir / "last-aws-prod.json").exists() and (cache_dir / "last-aws-staging.json").exists()
+
+
+def test_a_cache_without_a_permission_the_catalogue_now_lists_is_read_afresh(cache_dir):
+    from preflight.permissions import all_permissions
+
+    with mock_aws():
+        iam = boto3.client("iam", region_name=REGION)
+        carol = _user(iam, "carol", doc(allow("*")))
+        first = iam_inventory(_session_for(carol))
+        assert first.extra["iam"]["method"] == "local" and check(first) == []
+        # The cached verdicts lack one permission (a catalogue override added it since).
+        ident = {"cloud": "aws", "account": "123456789012", "principal": first.extra["iam"]["principal"]}
+        verdicts = {p: v for p, v in first.extra["iam"]["verdicts"].items() if p != all_permissions("aws")[-1]}
+        permcache.store(ident, verdicts, scope=REGION)
+        again = iam_inventory(_session_for(carol))
+        assert again.extra["iam"]["method"] == "local"  # not the incomplete cache
+        assert check(again) == []  # nothing carol holds is reported missing

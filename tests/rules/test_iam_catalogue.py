@@ -58,3 +58,23 @@ def test_bad_override_is_one_line(tmp_path, monkeypatch, text, fragment):
             catalogue()
     finally:
         _load.cache_clear()
+
+
+def test_permissions_missing_from_simulated_or_cached_verdicts_are_unknown_not_denied():
+    from preflight.inventory.model import Inventory
+    from preflight.permissions import UNKNOWN, assess
+
+    arn = "arn:aws:iam::111122223333:user/alice"
+    stored = {"ec2:RunInstances": {"decision": "ALLOW", "reason": "allowed (IAM policy simulator)"}}
+    for method in ("simulate", "cache"):
+        inv = Inventory(cloud="aws", region="eu-south-1", extra={"iam": {
+            "principal": arn, "kind": "user", "method": method, "verdicts": stored}})
+        a = assess(inv)
+        assert a.decision("ec2:RunInstances") == "ALLOW"
+        assert a.decision("ec2:CreateTags") == UNKNOWN, method
+        assert "catalogue changed" in a.verdicts["ec2:CreateTags"]["reason"]
+    # With the policy documents at hand a missing verdict is still evaluated.
+    inv = Inventory(cloud="aws", region="eu-south-1", extra={"iam": {
+        "principal": arn, "kind": "user", "method": "local", "verdicts": stored, "policies": [
+            {"name": "p", "document": {"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}}]}})
+    assert assess(inv).decision("ec2:CreateTags") == "ALLOW"
