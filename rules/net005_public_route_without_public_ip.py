@@ -53,7 +53,8 @@ def check(ctx: Any) -> Iterator[Finding]:
         table, igw = reach.choice.table, reach.route.target_id
         yield ctx.fail(
             s.id,
-            f"Subnet {_net.label(s)} routes 0.0.0.0/0 to internet gateway {igw} (route table {table.id}) but "
+            f"Subnet {_net.label(s)} routes {reach.route.destination} to internet gateway {igw} "
+            f"(route table {table.id}) but "
             f"does not map public IPs on launch, so instances launched there without an explicit public IP "
             f"get none and cannot use the gateway.",
             path=[s.id, table.id, igw],

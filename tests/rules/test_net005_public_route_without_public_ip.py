@@ -20,6 +20,14 @@ def test_route_to_attached_gateway_without_public_ip_mapping():
     assert f.fix.fixer == "subnet-map-public-ip" and f.fix.commands == (MAP,)
 
 
+def test_a_zero_split_to_the_gateway_is_a_public_route_too():
+    split = {"0.0.0.0/1": "igw-1", "128.0.0.0/1": "igw-1"}
+    f = net005(vpc(), igw(), subnet(public_ip=False),
+               route_table("rtb-1", subnets=["subnet-1"], routes=split)).one("NET005")
+    assert f.resource == "subnet-1"
+    assert "routes 0.0.0.0/1 to internet gateway igw-1 (route table rtb-1)" in f.message
+
+
 def test_mapping_subnet_near_miss():
     assert net005(*public_vpc(1)) == []
 
