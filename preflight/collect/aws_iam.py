@@ -146,34 +146,31 @@ def _all(iam: Any, op: str, key: str, **kw: Any) -> list[Any]:
     return out
 
 
+def _own_policies(iam: Any, kind: str, name: str, source: str = "") -> list[dict[str, Any]]:
+    """Inline, then attached managed policies of one user, group or role (`kind`); `source` labels
+    them (default "inline" / "attached")."""
+    key = {"user": "UserName", "group": "GroupName", "role": "RoleName"}[kind]
+    out: list[dict[str, Any]] = []
+    for pname in _all(iam, f"list_{kind}_policies", "PolicyNames", **{key: name}):
+        doc = getattr(iam, f"get_{kind}_policy")(**{key: name}, PolicyName=pname)["PolicyDocument"]
+        out.append({"name": pname, "source": source or "inline", "document": doc})
+    for a in _all(iam, f"list_attached_{kind}_policies", "AttachedPolicies", **{key: name}):
+        out.append({"name": a["PolicyName"], "arn": a["PolicyArn"], "source": source or "attached",
+                    "document": _managed_document(iam, a["PolicyArn"])})
+    return out
+
+
 def _policies_per_principal(iam: Any, who: dict[str, str]) -> dict[str, Any]:
     """The principal's own read calls: fewer permissions needed than GetAccountAuthorizationDetails."""
     name = who["name"]
-    policies: list[dict[str, Any]] = []
     if who["kind"] == "user":
         detail = iam.get_user(UserName=name)["User"]
-        for pname in _all(iam, "list_user_policies", "PolicyNames", UserName=name):
-            doc = iam.get_user_policy(UserName=name, PolicyName=pname)["PolicyDocument"]
-            policies.append({"name": pname, "source": "inline", "document": doc})
-        for a in _all(iam, "list_attached_user_policies", "AttachedPolicies", UserName=name):
-            policies.append({"name": a["PolicyName"], "arn": a["PolicyArn"], "source": "attached",
-                             "document": _managed_document(iam, a["PolicyArn"])})
+        policies = _own_policies(iam, "user", name)
         for g in _all(iam, "list_groups_for_user", "Groups", UserName=name):
-            gname = g["GroupName"]
-            for pname in _all(iam, "list_group_policies", "PolicyNames", GroupName=gname):
-                doc = iam.get_group_policy(GroupName=gname, PolicyName=pname)["PolicyDocument"]
-                policies.append({"name": pname, "source": f"group {gname}", "document": doc})
-            for a in _all(iam, "list_attached_group_policies", "AttachedPolicies", GroupName=gname):
-                policies.append({"name": a["PolicyName"], "arn": a["PolicyArn"], "source": f"group {gname}",
-                                 "document": _managed_document(iam, a["PolicyArn"])})
+            policies += _own_policies(iam, "group", g["GroupName"], f"group {g['GroupName']}")
     else:
         detail = iam.get_role(RoleName=name)["Role"]
-        for pname in _all(iam, "list_role_policies", "PolicyNames", RoleName=name):
-            doc = iam.get_role_policy(RoleName=name, PolicyName=pname)["PolicyDocument"]
-            policies.append({"name": pname, "source": "inline", "document": doc})
-        for a in _all(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name):
-            policies.append({"name": a["PolicyName"], "arn": a["PolicyArn"], "source": "attached",
-                             "document": _managed_document(iam, a["PolicyArn"])})
+        policies = _own_policies(iam, "role", name)
     boundary = None
     b_arn = (detail.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
     if b_arn:

@@ -88,6 +88,10 @@ def test_per_principal_fallback_when_gaad_is_denied(moto, monkeypatch):
     data = aws.collect(as_key(seed_user(moto)), REGION, needs={"iam"}).extra["iam"]
     assert "policies read with per-principal IAM reads" in data["notes"]
     assert len(data["policies"]) == 4 and data["verdicts"]["ec2:RunInstances"]["decision"] == "ALLOW"
+    assert sorted((p["name"], p["source"]) for p in data["policies"]) == [
+        ("describe", "attached"), ("group-run", "group launchers"), ("inline-s3", "inline"),
+        ("no-terminate", "group launchers")]
+    assert data["verdicts"]["ec2:TerminateInstances"]["decision"] == "DENY"
 
 
 def test_iam_unreadable_makes_every_iam_rule_unknown_exit_3(moto, monkeypatch):
