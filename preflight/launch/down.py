@@ -112,7 +112,14 @@ def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPo
 
     sg = record.get("security_group") or {}
     gid = sg.get("id", "")
-    if gid and sg.get("created"):
+    users = [r["launch_id"] for r in list_records(state_dir) if r.get("launch_id") != launch_id
+             and r.get("state") in ("running", "launching")
+             and (r.get("security_group") or {}).get("id") == gid] if gid else []
+    if gid and sg.get("created") and users:  # a later launch reused the group this one made
+        res.add("skipped", f"security group {gid} (created by this launch) is kept, since {', '.join(users)} "
+                           f"still use(s) it; once they are down: `aws ec2 delete-security-group --group-id {gid} "
+                           f"--region {region}`")
+    elif gid and sg.get("created"):
         if dry_run:
             res.add("planned", f"would delete security group {gid} (created by this launch)")
         else:
@@ -130,9 +137,6 @@ def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPo
             except PreflightError as exc:
                 res.add("failed", str(exc))
     elif gid:
-        users = [r["launch_id"] for r in list_records(state_dir) if r.get("launch_id") != launch_id
-                 and r.get("state") in ("running", "launching")
-                 and (r.get("security_group") or {}).get("id") == gid]
         undo = sg.get("undo") or []
         if not undo:
             res.add("skipped", f"security group {gid} is yours: kept, and this launch added no rule to it")

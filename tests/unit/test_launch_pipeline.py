@@ -341,3 +341,27 @@ def test_max_changes_caps_every_fix_round_together(monkeypatch) -> None:
     assert not result.ok and stages(result) == [("check", "blocked"), ("fix", "blocked")]
     assert rounds == [3]  # round 2 would make 2 more: 4 in all, more than 3
     assert result.stages[1].summary.startswith("2 more change(s) needed after 2 applied, beyond --max-changes 3")
+
+
+def test_down_keeps_the_group_it_created_while_another_running_launch_uses_it() -> None:
+    from preflight.launch.down import down
+    from preflight.launch.records import save_record
+
+    with pipeline("healthy", apply=True) as (pl, source):
+        result = pl.run()
+        assert result.ok, [(s.name, s.summary) for s in result.stages]
+        record = load_record(result.launch_id)
+        gid = record["security_group"]["id"]
+        assert record["security_group"]["created"] is True
+        record.update(source="aws", state="running")
+        save_record(record)
+        save_record({"launch_id": "launch-later", "region": REGION, "state": "running", "source": "aws",
+                     "security_group": {"id": gid, "created": False, "undo": []}, "instances": []})
+        t = FakeTime()
+        res = down(source.session, result.launch_id, retry=RetryPolicy(sleep=t.sleep, clock=t.clock), poll=1)
+        assert res.ok, res.steps
+        assert ("skipped", f"security group {gid} (created by this launch) is kept, since launch-later still "
+                           f"use(s) it; once they are down: `aws ec2 delete-security-group --group-id {gid} "
+                           f"--region {REGION}`") in res.steps
+        ec2 = source.session.client("ec2", REGION)
+        assert ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"]  # kept
