@@ -123,19 +123,12 @@ def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPo
         if dry_run:
             res.add("planned", f"would delete security group {gid} (created by this launch)")
         else:
-            try:
-                # The group stays "in use" a little after its instances terminate.
-                call_with_retry(lambda: ec2.delete_security_group(GroupId=gid), policy,
-                                what=f"delete security group {gid}",
-                                retry_on=THROTTLING_CODES | {"DependencyViolation"})
-                res.add("ok", f"deleted security group {gid}")
-            except botocore.exceptions.ClientError as exc:
-                if _code(exc) in GONE:
-                    res.add("ok", f"security group {gid}: already gone")
-                else:
-                    res.add("failed", f"cannot delete security group {gid}: {_code(exc)}")
-            except PreflightError as exc:
-                res.add("failed", str(exc))
+            # The group stays "in use" a little after its instances terminate.
+            _attempt(res, lambda: call_with_retry(lambda: ec2.delete_security_group(GroupId=gid), policy,
+                                                  what=f"delete security group {gid}",
+                                                  retry_on=THROTTLING_CODES | {"DependencyViolation"}),
+                     f"deleted security group {gid}", f"security group {gid}: already gone",
+                     f"cannot delete security group {gid}")
     elif gid:
         undo = sg.get("undo") or []
         if not undo:
@@ -148,15 +141,10 @@ def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPo
                                f"(the group itself is kept)")
         else:
             for call in undo:
-                try:
-                    call_with_retry(lambda c=call: getattr(ec2, c["operation"])(**c["params"]), policy,
-                                    what=f"revoke the launch's rules on {gid}")
-                    res.add("ok", f"revoked the rules this launch added to {gid} (group kept: it is yours)")
-                except botocore.exceptions.ClientError as exc:
-                    if _code(exc) in GONE:
-                        res.add("ok", f"rules on {gid}: already gone")
-                    else:
-                        res.add("failed", f"cannot revoke the launch's rules on {gid}: {_code(exc)}")
+                _attempt(res, lambda c=call: call_with_retry(lambda: getattr(ec2, c["operation"])(**c["params"]),
+                                                             policy, what=f"revoke the launch's rules on {gid}"),
+                         f"revoked the rules this launch added to {gid} (group kept: it is yours)",
+                         f"rules on {gid}: already gone", f"cannot revoke the launch's rules on {gid}")
 
     if dry_run:
         res.add("planned", f"would release the replica ports of {launch_id}")
@@ -171,6 +159,20 @@ def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPo
         res.add("note", f"network fixes made by --fix are kept; reverse them with "
                         f"`preflight undo {record['fix_journal']}`")
     return _finish(record, res, state_dir)
+
+
+def _attempt(res: DownResult, action: Any, done: str, gone: str, cannot: str) -> None:
+    """Run one removal: `done` on success, `gone` when AWS says it is already gone, else a failed step."""
+    try:
+        action()
+        res.add("ok", done)
+    except botocore.exceptions.ClientError as exc:
+        if _code(exc) in GONE:
+            res.add("ok", gone)
+        else:
+            res.add("failed", f"{cannot}: {_code(exc)}")
+    except PreflightError as exc:  # retries exhausted (throttling): one failed step, the record is kept
+        res.add("failed", str(exc))
 
 
 def _alive(ec2: Any, ids: list[str], policy: RetryPolicy) -> list[str]:

@@ -365,3 +365,32 @@ def test_down_keeps_the_group_it_created_while_another_running_launch_uses_it() 
                            f"--region {REGION}`") in res.steps
         ec2 = source.session.client("ec2", REGION)
         assert ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"]  # kept
+
+
+def test_down_throttled_to_the_end_while_revoking_is_a_failed_step_and_the_record_is_kept() -> None:
+    import botocore.exceptions
+
+    from preflight.launch.down import down
+    from preflight.launch.records import save_record
+
+    class Ec2:
+        def describe_instances(self, **kw):
+            return {"Reservations": []}
+
+        def revoke_security_group_ingress(self, **kw):
+            raise botocore.exceptions.ClientError({"Error": {"Code": "RequestLimitExceeded"}}, "Revoke")
+
+    class Session:
+        def client(self, service, region):
+            return Ec2()
+
+    undo = [{"operation": "revoke_security_group_ingress", "params": {"GroupId": "sg-1"}}]
+    save_record({"launch_id": "launch-slow", "region": REGION, "state": "running", "source": "aws",
+                 "security_group": {"id": "sg-1", "created": False, "undo": undo}, "instances": []})
+    t = FakeTime()
+    res = down(Session(), "launch-slow", retry=RetryPolicy(attempts=2, sleep=t.sleep, clock=t.clock))
+    assert not res.ok and res.exit_code() == 1
+    [failed] = [text for status, text in res.steps if status == "failed"]
+    assert failed.startswith("revoke the launch's rules on sg-1: AWS kept throttling (RequestLimitExceeded)")
+    assert ("ok", "released 0 replica port(s)") in res.steps
+    assert load_record("launch-slow")["state"] == "down-failed"
