@@ -110,14 +110,14 @@ def route_problem(t: Topology, r: Reachability) -> str:
     route = r.route
     assert route is not None
     if r.verdict == "not_igw":
-        return (f"{where} sends 0.0.0.0/0 to {target_words(route)}, not to an internet gateway, "
+        return (f"{where} sends {route.destination} to {target_words(route)}, not to an internet gateway, "
                 f"so the subnet is private")
     if r.verdict == "blackhole":
-        return f"{where} sends 0.0.0.0/0 to {route.target_id}, which no longer exists (blackhole route)"
+        return f"{where} sends {route.destination} to {route.target_id}, which no longer exists (blackhole route)"
     igw = t.igws.get(route.target_id)
     elsewhere = igw.attached_vpcs() if igw is not None else ()
     state = f"attached to {', '.join(elsewhere)} instead" if elsewhere else "detached from every VPC"
-    return (f"{where} sends 0.0.0.0/0 to internet gateway {route.target_id}, which is not attached to "
+    return (f"{where} sends {route.destination} to internet gateway {route.target_id}, which is not attached to "
             f"{s.vpc_id} ({state}), so the route is a blackhole")
 
 
@@ -226,13 +226,13 @@ def copy_route(region: str, table: str, route: Route) -> str | None:
     return cli(region, "create-route", "--route-table-id", table, *dest, flag, route.target_id)
 
 
-def _own_table(region: str, s: Subnet, igw: str, copy_from: Any = None) -> list[str]:
+def _own_table(region: str, s: Subnet, igw: str, copy_from: Any = None, skip: Any = ()) -> list[str]:
     cmds = [(f"RTB=$(aws ec2 create-route-table --region {region} --vpc-id {s.vpc_id} "
              f"--query RouteTable.RouteTableId --output text)"),
             cli(region, "associate-route-table", "--route-table-id", "$RTB", "--subnet-id", s.id)]
     for route in copy_from.routes if copy_from is not None else ():
-        if route.target_kind == "local" or route.destination_cidr == "0.0.0.0/0":
-            continue
+        if route.target_kind == "local" or route.destination_cidr == "0.0.0.0/0" or route in skip:
+            continue  # (`skip`: the routes of a /0 split, which would shadow the new default route)
         cmd = copy_route(region, "$RTB", route)
         if cmd:
             cmds.append(cmd)
@@ -264,18 +264,26 @@ def default_route_commands(t: Topology, region: str, r: Reachability) -> tuple[l
     table = r.choice.table
     sharing = [x.id for x in t.subnets_using(table) if x.id != s.id]
     shown = ", ".join(sharing[:5]) + (f" and {len(sharing) - 5} more" if len(sharing) > 5 else "")
+    split = t.default_split(table)
     if r.choice.association == "main" and sharing and r.verdict != "not_igw":
-        return ([*cmds, *_own_table(region, s, igw, table)], "route-add-default",
+        return ([*cmds, *_own_table(region, s, igw, table, split)], "route-add-default",
                 desc + f"give {s.id} its own route table (a copy of the main table {table.id}'s other routes) "
                 f"with 0.0.0.0/0 -> {igw}; the main table is also used by {len(sharing)} other subnet(s) ({shown}), "
                 f"which stay as they are")
     if r.verdict == "no_default_route":
         cmds.append(create_route(region, table.id, igw))
         fixer: str | None = "route-add-default"
+    elif split:
+        # A /0 split decides instead of 0.0.0.0/0: repoint each of its routes that is not usable
+        # (the fixers only handle 0.0.0.0/0 itself).
+        bad = [x.destination for x in split
+               if x.target_kind != "internet_gateway" or t.route_state(x, table.vpc_id) == "blackhole"]
+        cmds += [replace_route(region, table.id, igw, d) for d in bad]
+        fixer = None
     else:
         cmds.append(replace_route(region, table.id, igw))
         fixer = "route-replace-blackhole" if r.verdict in ("blackhole", "igw_not_attached") else None
-    desc += f"route 0.0.0.0/0 from {table.id} to {igw}"
+    desc += f"route {' and '.join(x.destination for x in split) if split else '0.0.0.0/0'} from {table.id} to {igw}"
     if sharing:
         kind = "main route table" if r.choice.association == "main" else "route table"
         desc += f"; {table.id} is also the {kind} of {len(sharing)} other subnet(s) ({shown}), which get the route too"

@@ -80,6 +80,8 @@ def check(ctx: Any) -> Iterator[Finding]:
             f"Subnet {_net.label(s)} {why}, but {problem}. Instances launched there cannot be reached from "
             f"the internet, nor reach it.",
             path=path,
-            fix=ctx.fix(*commands, description=description),
+            # A /0 split is repointed by the commands; the fixer only knows 0.0.0.0/0 itself.
+            fix=ctx.fix(*commands, description=description,
+                        **({"fixer": None} if reach.choice and t.default_split(reach.choice.table) else {})),
             details={"verdict": reach.verdict, "association": reach.choice.association if reach.choice else ""},
         )

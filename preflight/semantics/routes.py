@@ -143,7 +143,7 @@ class Topology:
         (0.0.0.0/0, ::/0: "the internet") a /0 split decides, as in `default_route`."""
         target = ipaddress.ip_network(destination, strict=False)
         if target.prefixlen == 0:
-            split = self._split_default(table, target.version)
+            split = self.default_split(table, target.version)
             if split:
                 bad = [r for r in split if r.target_kind != "internet_gateway"
                        or self.route_state(r, table.vpc_id) == "blackhole"]
@@ -177,7 +177,7 @@ class Topology:
         is returned, else the first one (see `select_route`)."""
         return self.select_route(table, IPV4_DEFAULT if version == 4 else IPV6_DEFAULT)
 
-    def _split_default(self, table: RouteTable, version: int) -> list[Route]:
+    def default_split(self, table: RouteTable, version: int = 4) -> list[Route]:
         """The outermost routes (sorted by address) when routes more specific than /0 cover the
         whole IPv4 (or IPv6) space, else []."""
         return whole_space_cover(((n, r) for n, r in self._networks(table, version) if n.prefixlen > 0), version)

@@ -105,6 +105,17 @@ def test_route_to_deleted_gateway_is_replaced_with_the_attached_one():
                               "--destination-cidr-block 0.0.0.0/0 --gateway-id igw-1",)
 
 
+def test_a_zero_split_through_a_nat_gateway_shadows_the_default_route():
+    split = {"0.0.0.0/0": "igw-1", "0.0.0.0/1": "nat-1", "128.0.0.0/1": "igw-deleted"}
+    f = net002(*base(), nat("nat-1"), route_table("rtb-1", "vpc-1", split, subnets=["subnet-1"])).one("NET002")
+    assert "sends 0.0.0.0/1 to NAT gateway nat-1" in f.message
+    assert f.fix.fixer is None  # the fixers repoint 0.0.0.0/0 only, which decides nothing here
+    assert f.fix.commands == tuple(
+        f"aws ec2 replace-route --region eu-south-1 --route-table-id rtb-1 --destination-cidr-block {d} "
+        "--gateway-id igw-1" for d in ("0.0.0.0/1", "128.0.0.0/1"))
+    assert "route 0.0.0.0/1 and 128.0.0.0/1 from rtb-1 to igw-1" in f.fix.description
+
+
 def test_route_to_detached_gateway_is_fixed_by_attaching_it():
     res = [vpc("vpc-1"), igw("igw-1", None), subnet("subnet-1", "vpc-1", public_ip=True),
            route_table("rtb-1", "vpc-1", {"0.0.0.0/0": "igw-1"}, subnets=["subnet-1"])]
