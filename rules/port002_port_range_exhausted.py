@@ -21,7 +21,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
     Places the plan's replicas round-robin over its `count` instances, with ports from
     `replicas.port_range`, exactly as `preflight launch` will, and fails when some replica gets
-    no port.
+    no port; with fixed `replicas.ports`, fails when they are fewer than the replicas.
 
     Why is this bad?
     The launch would pay for instances and then stop at the port stage, or, with a naive
@@ -35,7 +35,19 @@ def check(ctx: Context) -> Iterator[Finding]:
     """
     plan = ctx.plan
     replicas = getattr(plan, "replicas", None)
-    if replicas is None or replicas.count < 1 or replicas.ports or (plan.region and plan.region != ctx.region):
+    if replicas is None or replicas.count < 1 or (plan.region and plan.region != ctx.region):
+        return
+    if replicas.ports:  # fixed ports, one per replica: the launch places only as many replicas as ports
+        if len(replicas.ports) < replicas.count:
+            short = replicas.count - len(replicas.ports)
+            yield ctx.fail(
+                plan_label(plan),
+                f"replicas.ports lists {len(replicas.ports)} port(s) for {replicas.count} replicas, so {short} "
+                f"replica(s) would get no port. List one port per replica, or drop replicas.ports and let "
+                f"`preflight launch` allocate from replicas.port_range",
+                path=(plan_label(plan),),
+                details={"replicas": replicas.count, "ports": list(replicas.ports), "unplaced": short},
+            )
         return
     hosts = max(1, plan.count)
     lo, hi = replicas.port_range

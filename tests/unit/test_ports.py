@@ -276,3 +276,21 @@ class LedgerMachine(RuleBasedStateMachine):
 
 TestLedgerMachine = LedgerMachine.TestCase
 TestLedgerMachine.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
+
+
+def test_port002_fixed_ports_fewer_than_replicas() -> None:
+    from preflight import engine
+    from preflight.inventory.model import Inventory
+    from preflight.plan import plan_from_dict
+
+    def port002(replicas: dict) -> list[engine.Finding]:
+        plan = plan_from_dict({"region": "eu-south-1", "count": 2, "replicas": replicas}, "launch.yaml")
+        inv = Inventory(region="eu-south-1", account="123456789012", source="test")
+        rules = engine.select_rules(engine.load_rules(), ["PORT002"])
+        return [f for f in engine.run([inv], rules, plan).findings if f.status == "FAIL"]
+
+    [f] = port002({"count": 4, "ports": [40050, 40051]})
+    assert (f.rule, f.resource) == ("PORT002", "launch.yaml:replicas")
+    assert f.message.startswith("replicas.ports lists 2 port(s) for 4 replicas, so 2 replica(s) would get no port")
+    assert port002({"count": 2, "ports": [40050, 40051]}) == []  # near miss: one port each
+    assert port002({"count": 2, "ports": [40050, 40051, 40052]}) == []
