@@ -23,6 +23,7 @@ from typing import Any
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.utils
 
 from preflight.errors import CredentialsError, PreflightError
 from preflight.inventory import model as m
@@ -94,6 +95,11 @@ class AwsSession:
             self.session = boto3.Session(profile_name=profile, region_name=region)
         except botocore.exceptions.ProfileNotFound:
             raise CredentialsError(f"AWS profile {profile!r} not found in your AWS config") from None
+        if endpoint_url and not (botocore.utils.is_valid_endpoint_url(endpoint_url)
+                                 or botocore.utils.is_valid_ipv6_endpoint_url(endpoint_url)):
+            # botocore would raise a bare ValueError at the first client.
+            raise PreflightError(f"--endpoint-url (or AWS_ENDPOINT_URL): {endpoint_url!r} is not a URL "
+                                 "like http://127.0.0.1:5000")
         self.endpoint_url = endpoint_url
         self.stats = stats or CallStats()
         self._clients: dict[tuple[str, str], Any] = {}

@@ -8,6 +8,7 @@ from moto import mock_aws
 
 from preflight import engine
 from preflight.collect import aws
+from preflight.errors import PreflightError
 from preflight.graph import build
 
 
@@ -87,3 +88,14 @@ def test_rejected_credentials_are_a_one_line_error(session):
     with pytest.raises(aws.CredentialsError) as exc:
         aws.caller_identity(session, "eu-south-1")
     assert "ExpiredToken" in str(exc.value) and "secret-token" not in str(exc.value)
+
+
+@pytest.mark.parametrize("url", ["notaurl", "localhost:5000"])
+def test_a_malformed_endpoint_url_is_one_line_error(url):
+    with pytest.raises(PreflightError, match=rf"--endpoint-url \(or AWS_ENDPOINT_URL\): '{url}' is not a URL"):
+        aws.AwsSession(region="eu-south-1", endpoint_url=url)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:5000", "http://[::1]:5000", "https://ec2.eu-south-1.amazonaws.com"])
+def test_a_well_formed_endpoint_url_is_accepted(url):
+    assert aws.AwsSession(region="eu-south-1", endpoint_url=url).client("ec2", "eu-south-1").meta.endpoint_url == url
