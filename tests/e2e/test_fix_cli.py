@@ -141,3 +141,26 @@ def test_apply_on_a_snapshot_is_refused(tmp_path):
     snapshot.save(snap, [Inventory(region=REGION, account="123456789012")])
     res = run_cli("fix", "--snapshot", str(snap), "--apply")
     assert res.code == 2 and "--apply needs a live account or --sandbox, not --snapshot" in res.stderr
+
+
+def test_dry_run_of_every_fixer_leaves_the_whole_account_identical(moto_server, tmp_path):
+    seed_incident(moto_server)  # its bare VPC also has network findings: network fixes get planned too
+
+    def account() -> dict:
+        out = tmp_path / "snap.json"
+        res = run_cli("snapshot", "--out", str(out), "--region", REGION, env={"AWS_ENDPOINT_URL": moto_server.url})
+        assert res.code == 0, res.stderr
+        data = json.loads(out.read_text())
+        for inv in data["inventories"]:
+            inv.pop("collected_at", None)
+        return data
+
+    before = account()
+    dry = fix_cli(moto_server, "--select", "SG,NET", "--security-group", "ml-serving", "--ports", PORTS,
+                  "--format", "json")
+    assert dry.code == 1, dry.stdout + dry.stderr
+    out = dry.json()
+    assert out["mode"] == "dry-run" and out["outcomes"] == [] and out["journal"] == ""
+    assert {c["fixer"] for c in out["changes"]} >= {"sg-open-missing-ports", "sg-remove-duplicate-rules"}
+    assert any(c["fixer"] not in ("sg-open-missing-ports", "sg-remove-duplicate-rules") for c in out["changes"])
+    assert account() == before
