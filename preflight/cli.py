@@ -404,10 +404,16 @@ def snapshot_cmd(
     from preflight.inventory import snapshot as snap
     from preflight.runner import open_target
 
+    from preflight import engine as rule_engine
+    from preflight.runner import needs_of
+
     opts = common(region, profile, endpoint_url, sandbox, None, None)
+    # The extra data (IAM, quotas, offerings...) the rules a default check runs need; not CMP006's
+    # RunInstances dry run. Rules whose data a snapshot lacks are UNKNOWN when it is checked.
+    needs = needs_of(rule_engine.select_rules(rule_engine.load_rules(), [], ["CMP006"]))
     with open_target(opts.target, opts.plan) as source:
         with err.status("Reading the account…", spinner="dots"):
-            inventories = source.collect()
+            inventories = source.collect(needs, opts.plan)
     snap.save(out, inventories)
     err.print(f"snapshot of {', '.join(i.region for i in inventories)} written to {out}")
     return 0

@@ -18,7 +18,7 @@ from typing import Any
 from preflight import engine
 from preflight.errors import PreflightError
 from preflight.inventory import snapshot
-from preflight.inventory.model import Inventory
+from preflight.inventory.model import Inventory, Unreadable
 from preflight.plan import Plan
 
 MAX_REGION_WORKERS = 4
@@ -56,7 +56,7 @@ class Source:
                 if not invs:
                     raise PreflightError(
                         f"snapshot {self.target.snapshot} has no region {', '.join(self.target.regions)}")
-            return invs
+            return [_missing_extras_unreadable(i, needs or set()) for i in invs]
         from preflight.collect import aws
 
         sources: list[Source] = []
@@ -71,6 +71,25 @@ class Source:
         with ThreadPoolExecutor(max_workers=min(MAX_REGION_WORKERS, len(jobs))) as pool:
             futures = [pool.submit(aws.collect, s.session, r, needs, plan, s.identity, src) for s, r in jobs]
             return [f.result() for f in futures]
+
+
+def _missing_extras_unreadable(inv: Inventory, needs: set[str]) -> Inventory:
+    """A snapshot holds only the extra data (IAM, quotas, offerings...) collected when it was taken:
+    what a selected rule needs but the snapshot lacks is unreadable (UNKNOWN), never an empty pass."""
+    import dataclasses
+
+    from preflight.collect.aws import EXTRA_COLLECTORS
+
+    if inv.cloud != "aws":
+        return inv
+    have = set(inv.extra) | inv.unreadable_types()
+    missing = sorted(n for n in needs if n in EXTRA_COLLECTORS and n not in have)
+    if not missing:
+        return inv
+    added = tuple(Unreadable(resource_type=n, error_code="NotInSnapshot", permission="",
+                             message="the snapshot was taken without this data; check the account itself")
+                  for n in missing)
+    return dataclasses.replace(inv, unreadable=tuple(inv.unreadable) + added)
 
 
 def resolve_regions(target: Target, plan: Plan | None, session: Any) -> list[str]:

@@ -147,3 +147,13 @@ def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
     assert exit_.value.code == 130
     out = capsys.readouterr()
     assert out.err == "preflight: interrupted\n" and out.out == ""
+
+
+def test_snapshot_holds_the_extra_data_default_rules_need(tmp_path):
+    out = tmp_path / "snap.json"
+    res = run_cli("snapshot", "--sandbox", "compute-blockers", "--out", str(out), timeout=60)
+    assert res.code == 0, res.stderr
+    extra = json.loads(out.read_text())["inventories"][0]["extra"]
+    assert {"key_pairs", "instance_types", "quotas", "iam"} <= set(extra) and "dry_run" not in extra
+    res = run_cli("check", "--snapshot", str(out), "--select", "CMP004", "--format", "json", timeout=60)
+    assert res.code == 0 and res.json()["summary"]["unknown"] == 0, res.stdout

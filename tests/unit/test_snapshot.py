@@ -75,3 +75,15 @@ def test_save_to_an_unwritable_path_is_one_line_error(tmp_path, where):
     path = tmp_path if where == "dir" else tmp_path / "nope" / "snap.json"
     with pytest.raises(snapshot.SnapshotError, match=r"^cannot write snapshot .*: (Is a directory|No such file)"):
         snapshot.save(path, [sample()])
+
+
+def test_checking_a_snapshot_without_a_rules_extra_data_is_unknown_not_a_pass(tmp_path):
+    from preflight.runner import Source, Target, run_check
+
+    path = tmp_path / "snap.json"
+    snapshot.save(path, [sample()])  # network only: no key_pairs, iam... in `extra`
+    report = run_check(Source(Target(snapshot=str(path))), None, ["CMP004", "NET006"], [])
+    unknown = [(f.rule, f.status) for f in report.findings if f.status == "UNKNOWN"]
+    assert unknown == [("CMP004", "UNKNOWN")]
+    assert "key_pairs could not be read (NotInSnapshot)" in report.findings[0].message
+    assert report.exit_code() in (1, 3)
