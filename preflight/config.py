@@ -206,7 +206,9 @@ def find_config(start: Path | None = None) -> Path | None:
         if pyproject.is_file():
             try:
                 data = tomllib.loads(pyproject.read_text())
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            except OSError:
+                continue  # unreadable (someone else's directory): not ours to judge
+            except (UnicodeDecodeError, tomllib.TOMLDecodeError):
                 # A broken pyproject.toml that might be ours: let load_config report it properly.
                 if "[tool.preflight" in pyproject.read_text(errors="replace"):
                     return pyproject

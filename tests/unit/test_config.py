@@ -220,3 +220,20 @@ def test_json_lists_suppressed_findings_with_their_reason(tmp_path):
     assert [(s["rule"], s["resource"], s["reason"]) for s in doc["suppressed"]] == [
         ("NET002", "subnet-0abc", "accepted until the migration")]
     assert "NET002" not in [f["rule"] for f in doc["findings"]]
+
+
+def test_unreadable_pyproject_on_the_way_up_is_skipped(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text("[tool.preflight]\nselect = ['NET']\n")
+    inner = tmp_path / "a"
+    inner.mkdir()
+    locked = inner / "pyproject.toml"
+    locked.write_text("[tool.preflight]\n")
+    real = Path.read_text
+
+    def read_text(self, *args, **kwargs):
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    assert find_config(inner) == tmp_path / "pyproject.toml"
