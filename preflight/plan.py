@@ -210,6 +210,8 @@ def _replicas(value: Any) -> Replicas:
     if rng is None:
         raise PlanError("replicas.port_range: required, like 40000-40100")
     ports = parse_ports([rng] if isinstance(rng, str) else rng, "replicas.port_range")
+    if not ports:
+        raise PlanError("replicas.port_range: empty, write a range like 40000-40100")
     service = value.get("service", "")
     return Replicas(count=count, port_range=(ports[0], ports[-1]), service=str(service), ports=tuple(fixed))
 

@@ -57,6 +57,7 @@ def test_skypilot_task_yaml_maps_onto_the_plan():
     ("source_cidr: nowhere\n", "source_cidr: 'nowhere' is not a CIDR"),
     ("colour: blue\n", "colour: unknown plan field"),
     ("cloud: azure\n", "cloud: 'azure' is not supported"),
+    ("replicas: {count: 2, port_range: []}\n", "replicas.port_range: empty"),
     ("- a\n- b\n", "expected a mapping"),
 ])
 def test_invalid_plans_name_the_field(tmp_path, text, problem):
