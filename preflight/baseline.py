@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.engine import Finding, Report
-from preflight.errors import PreflightError
+from preflight.errors import PreflightError, read_input
 
 SCHEMA = "preflight-baseline/v1"
 KEY_FIELDS = ("rule", "account", "region", "resource")
@@ -105,12 +105,7 @@ def loads(text: str, name: str = "baseline") -> set[Key]:
 
 def load(path: str | Path) -> set[Key]:
     p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise BaselineError(f"baseline file not found: {p} (create it with --write-baseline {p})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"cannot read baseline {p}: {exc}") from None
+    text = read_input(p, "baseline", BaselineError, hint=f" (create it with --write-baseline {p})")
     return loads(text, str(p))
 
 

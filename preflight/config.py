@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.engine import SEVERITIES, Finding, Report, Rule
-from preflight.errors import PreflightError
+from preflight.errors import PreflightError, read_input
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -226,13 +226,7 @@ def load_config(path: str | Path | None = None, start: Path | None = None) -> Co
             return Config()
         path = found
     p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {p}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config {p}: {exc}") from None
-    return parse_config(text, p)
+    return parse_config(read_input(p, "config", ConfigError), p)
 
 
 def _err(path: Path, line: int, problem: str) -> ConfigError:

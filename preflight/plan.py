@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from preflight.errors import PreflightError
+from preflight.errors import PreflightError, read_input
 
 
 class PlanError(PreflightError):
@@ -218,12 +218,7 @@ def _replicas(value: Any) -> Replicas:
 
 def load_plan(path: str | Path) -> Plan:
     p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise PlanError(f"plan file not found: {p}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"cannot read plan {p}: {exc}") from None
+    text = read_input(p, "plan", PlanError)
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:

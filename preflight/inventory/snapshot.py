@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from preflight.errors import PreflightError
+from preflight.errors import PreflightError, read_input
 from preflight.gcpause import paused_gc
 from preflight.inventory.model import Inventory
 
@@ -191,10 +191,4 @@ def save(path: str | Path, inventories: list[Inventory]) -> None:
 
 def load(path: str | Path) -> list[Inventory]:
     p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise SnapshotError(f"snapshot file not found: {p}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SnapshotError(f"cannot read snapshot {p}: {exc}") from None
-    return loads(text, str(p))
+    return loads(read_input(p, "snapshot", SnapshotError), str(p))
