@@ -178,7 +178,8 @@ def _node_type(name: str, body: Any, where: str) -> RayNodeType:
         for i, nic in enumerate(nics):
             nic = _mapping(nic, f"{at}.NetworkInterfaces[{i}]")
             if not nic.get("SubnetId"):
-                raise _fail(f"{at}.NetworkInterfaces[{i}].SubnetId", "missing (Ray requires a subnet on every interface)")
+                raise _fail(f"{at}.NetworkInterfaces[{i}].SubnetId",
+                            "missing (Ray requires a subnet on every interface)")
             if not nic.get("Groups"):
                 raise _fail(f"{at}.NetworkInterfaces[{i}].Groups",
                             "missing (Ray requires a security group on every interface)")
@@ -282,7 +283,10 @@ def read_cluster(doc: Any, source: str = "") -> RayCluster:
                                           f"({', '.join(map(str, raw))})")
     node_types: list[RayNodeType] = []
     for key, body in raw.items():
-        where = f"{'head_node' if key == LEGACY_HEAD_TYPE and legacy else 'worker_nodes' if legacy else 'available_node_types.' + str(key)}"
+        if legacy:
+            where = "head_node" if key == LEGACY_HEAD_TYPE else "worker_nodes"
+        else:
+            where = f"available_node_types.{key}"
         t = _node_type(str(key), body, where)
         if t.max_workers < 0:  # fill_node_type_min_max_workers: head type 0, others the global cap
             t = _replace(t, max_workers=0 if t.name == head_type else max_workers)
