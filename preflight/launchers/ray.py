@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preflight.errors import PreflightError
+from preflight.launchers import LauncherProfile, Selection
 
 RAY_VERSION = "2.60.0"
 SOURCE = "ray/autoscaler/_private/aws/config.py (_configure_subnet, _usable_subnet_ids, _configure_security_group)"
@@ -40,6 +41,13 @@ LEGACY_HEAD_TYPE = "ray-legacy-head-node-type"  # ray.autoscaler.tags.NODE_TYPE_
 LEGACY_WORKER_TYPE = "ray-legacy-worker-node-type"
 GROUP_TEMPLATE = "ray-autoscaler-{}"  # SECURITY_GROUP_TEMPLATE
 SSH_PORT = 22  # _create_default_ssh_inbound_rules: tcp 22 from 0.0.0.0/0
+# Regions where Ray fills a missing ImageId with its Deep Learning AMI (config.py DEFAULT_AMI);
+# elsewhere _check_ami stops `ray up`.
+DEFAULT_AMI_REGIONS = frozenset({
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-central-1", "eu-west-1", "eu-west-2",
+    "eu-west-3", "sa-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1",
+    "ap-southeast-2",
+})
 
 # Top-level keys of Ray's cluster schema (ray/autoscaler/ray-schema.json, additionalProperties:
 # false) plus the legacy head_node/worker_nodes/min_workers that fillout_defaults converts.
@@ -290,6 +298,11 @@ def read_cluster(doc: Any, source: str = "") -> RayCluster:
         t = _node_type(str(key), body, where)
         if t.max_workers < 0:  # fill_node_type_min_max_workers: head type 0, others the global cap
             t = _replace(t, max_workers=0 if t.name == head_type else max_workers)
+        if not t.image and region not in DEFAULT_AMI_REGIONS:
+            raise _fail(f"{where}.node_config.ImageId" if not legacy else f"{where}.ImageId",
+                        f"missing, and Ray {RAY_VERSION} has no default AMI for {region} (ray up stops with 'Node type "
+                        f"`{t.name}` has no ImageId in its node_config and no default AMI is available for the region "
+                        f"`{region}`'); set an ImageId")
         node_types.append(t)
     if sum(t.min_workers for t in node_types) > max_workers:
         raise _fail("max_workers", f"{max_workers} is smaller than the sum of min_workers of the node types "
@@ -471,27 +484,108 @@ def _why(candidates: list[Any], zones: tuple[str, ...], vpc: str | None, interna
     return "; ".join(parts) + more
 
 
-# --- Ray's security group ------------------------------------------------------------------------
+# --- the plan and the profile -------------------------------------------------------------------
 
-def ray_group_plan(cluster: RayCluster, groups: Sequence[Any], vpc: str) -> tuple[str, bool, tuple[int, ...]]:
-    """(group Ray uses for the head, whether Ray creates/fills it, the tcp ports Ray itself opens).
+def plan_from_cluster(doc: Any, source: str = "") -> Any:
+    """A Ray cluster YAML -> a Plan for launcher `ray` (its RayCluster rides along in `spec`).
 
-    _configure_security_group: a node type with SecurityGroupIds keeps them and Ray never touches
-    them. Otherwise Ray looks up `group_name` in the node type's VPC, creates it when missing, and
-    adds its default rules (all traffic within the cluster's groups, tcp 22 from 0.0.0.0/0, and
-    provider.security_group.IpPermissions) only when the group has no ingress rule at all.
+    The head node type gives what Ray needs on the head (instance type, image, key, instance
+    profile, group); `count` and `nodes` describe the cluster at its maximum size, which is what
+    the vCPU quota must fit.
     """
-    head = cluster.head
-    if head.security_group_ids is not None:
-        return head.security_group_ids[0], False, ()
-    found = next((g for g in groups if g.group_name == cluster.group_name and (not vpc or g.vpc_id == vpc)), None)
-    if found is None or not found.ingress:
-        return (found.id if found is not None else cluster.group_name), True, tuple(sorted({SSH_PORT,
-                                                                                          *cluster.group_ports}))
-    return found.id, False, ()
+    from preflight.plan import NodeGroup, Plan, PlanError
+
+    try:
+        c = read_cluster(doc, source)
+    except RayConfigError as exc:
+        raise PlanError(str(exc)) from None
+    auth = doc.get("auth") if isinstance(doc.get("auth"), Mapping) else {}
+    key_file = _str(auth.get("ssh_private_key"), "auth.ssh_private_key")
+    head = c.head
+    groups = tuple(NodeGroup(name=t.name, instance_type=t.instance_type, count=n, spot=t.spot,
+                             fixed=1 if t.name == c.head_node_type else 0)
+                   for t, n in c.max_nodes() if t.instance_type)
+    kw: dict[str, Any] = {
+        "cloud": "aws", "launcher": "ray", "region": c.region, "cluster": c.name, "name": c.name,
+        "use_internal_ips": c.use_internal_ips, "instance_type": head.instance_type, "image": head.image,
+        "key_name": head.key_name, "key_file": key_file, "instance_profile": head.instance_profile,
+        "zones": c.zones, "spot": head.spot, "count": 1 + c.max_worker_count, "nodes": groups,
+        "security_group": head.security_group_ids[0] if head.security_group_ids else c.group_name,
+        "ports": tuple(sorted({SSH_PORT, *c.group_ports})),
+    }
+    if c.use_internal_ips:
+        kw["public_ip"] = False  # Ray then wants private subnets: nothing needs to be reachable from outside
+    kw = {k: v for k, v in kw.items() if v not in ("", (), None)}
+    return Plan(**kw, spec=c, source=source, given=frozenset(kw))
+
+
+def cluster_from_plan(plan: Any) -> RayCluster:
+    """`--launcher ray` with a preflight plan: the one-node-type cluster Ray would be given."""
+    group = getattr(plan, "security_group", "") or ""
+    subnets = tuple(getattr(plan, "subnets", ()) or ())
+    name = getattr(plan, "cluster", "") or getattr(plan, "name", "") or DEFAULT_CLUSTER_NAME
+    head = RayNodeType(name=DEFAULT_HEAD_TYPE, instance_type=getattr(plan, "instance_type", "") or "",
+                       image=getattr(plan, "image", "") or "", subnet_ids=subnets or None,
+                       security_group_ids=(group,) if group.startswith("sg-") else None,
+                       max_workers=max(0, int(getattr(plan, "count", 1) or 1) - 1))
+    zones = tuple(getattr(plan, "zones", ()) or ())
+    return RayCluster(name=name, region=getattr(plan, "region", "") or "", node_types=(head,),
+                      head_node_type=head.name, max_workers=head.max_workers,
+                      availability_zone=",".join(zones) or None,
+                      use_internal_ips=bool(getattr(plan, "use_internal_ips", False)),
+                      group_name=group if group and not group.startswith("sg-") else GROUP_TEMPLATE.format(name))
+
+
+def cluster_of(plan: Any) -> RayCluster:
+    spec = getattr(plan, "spec", None)
+    return spec if isinstance(spec, RayCluster) else cluster_from_plan(plan)
+
+
+class RayProfile(LauncherProfile):
+    """Ray's cluster launcher (`ray up`) on AWS, as Ray 2.60.0 does it."""
+
+    name = "ray"
+    title = "Ray"
+    version = RAY_VERSION
+    source = SOURCE
+    ssh_port = SSH_PORT  # `ray up` SSHes into the head from the client
+
+    def requests_public_ip(self, plan: Any) -> bool | None:
+        # Ray never sets AssociatePublicIpAddress: it only picks subnets that map public IPs
+        # (unless use_internal_ips, when nothing needs a public address).
+        return False if cluster_of(plan).use_internal_ips else None
+
+    def select(self, inventory: Any, plan: Any) -> Selection:
+        c = cluster_of(plan)
+        sel = ray_subnets(inventory, c)
+        head_first = sorted(sel.types, key=lambda t: t.node_type != c.head_node_type)
+        # create_node launches into SubnetIds[0] and moves on only when RunInstances fails, so a
+        # subnet that launches fine but is unreachable is where the instances stay.
+        lands = tuple(dict.fromkeys(t.subnets[0] for t in head_first if t.subnets))
+        return Selection(subnets=sel.subnets(c.head_node_type), vpc=sel.vpc(c.head_node_type),
+                         error=sel.error, why=sel.why, lands_in=lands)
+
+    def group_name(self, plan: Any) -> str:
+        c = cluster_of(plan)
+        return c.head.security_group_ids[0] if c.head.security_group_ids else c.group_name
+
+    def launcher_opens(self, plan: Any, group: Any) -> tuple[int, ...]:
+        """tcp ports Ray itself opens on `group` (None: not created yet). _configure_security_group:
+        groups given as SecurityGroupIds are never touched; Ray's own group (looked up by name in
+        the cluster's VPC, created when missing) gets tcp 22 from 0.0.0.0/0, all traffic within the
+        cluster and provider.security_group.IpPermissions, but only while it has no ingress rule."""
+        c = cluster_of(plan)
+        if c.head.security_group_ids is not None:
+            return ()
+        if group is None or not group.ingress:
+            return tuple(sorted({SSH_PORT, *c.group_ports}))
+        return ()
+
+
+PROFILE = RayProfile()
 
 
 __all__ = [
     "RAY_VERSION", "RayCluster", "RayConfigError", "RayNodeType", "RaySelection", "TypeSubnets", "is_ray_cluster",
-    "ray_group_plan", "ray_subnets", "read_cluster",
+    "RayProfile", "PROFILE", "ray_subnets", "read_cluster", "plan_from_cluster", "cluster_from_plan", "cluster_of",
 ]

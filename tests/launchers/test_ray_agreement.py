@@ -30,6 +30,7 @@ ray_config = pytest.importorskip("ray.autoscaler._private.aws.config",
 ray_util = pytest.importorskip("ray.autoscaler._private.util")
 
 REGION = "eu-south-1"
+AMI = "ami-12345678"
 
 
 def test_modelled_version_is_the_installed_one() -> None:
@@ -131,9 +132,9 @@ def cluster(provider: dict[str, Any] | None = None, head: dict[str, Any] | None 
         "provider": {"type": "aws", "region": REGION, **(provider or {})},
         "auth": {"ssh_user": "ubuntu"},
         "available_node_types": {
-            "head": {"resources": {}, "node_config": {"InstanceType": "m5.large", **(head or {})}},
+            "head": {"resources": {}, "node_config": {"InstanceType": "m5.large", "ImageId": AMI, **(head or {})}},
             "worker": {"resources": {}, "max_workers": 4,
-                       "node_config": {"InstanceType": "m5.large", **(worker or {})}},
+                       "node_config": {"InstanceType": "m5.large", "ImageId": AMI, **(worker or {})}},
         },
         "head_node_type": "head",
     }
@@ -196,8 +197,8 @@ CASES: list[Case] = [
      lambda ids: cluster({"use_internal_ips": True}, worker={"SecurityGroupIds": [ids["groups"]["other-sg"]]})),
     ("legacy-form", _several_vpcs,
      lambda ids: {"cluster_name": "legacy", "provider": {"type": "aws", "region": REGION},
-                  "head_node": {"InstanceType": "m5.large", "SubnetIds": [ids["subnets"][0][0]]},
-                  "worker_nodes": {"InstanceType": "m5.large"}, "max_workers": 3}),
+                  "head_node": {"InstanceType": "m5.large", "ImageId": AMI, "SubnetIds": [ids["subnets"][0][0]]},
+                  "worker_nodes": {"InstanceType": "m5.large", "ImageId": AMI}, "max_workers": 3}),
 ]
 
 
