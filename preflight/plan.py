@@ -32,6 +32,17 @@ class Replicas:
 
 
 @dataclass(frozen=True)
+class NodeGroup:
+    """Instances of one type in a launch of several types (a Ray cluster's node types)."""
+
+    name: str
+    instance_type: str
+    count: int  # the most of this type at once (fixed included)
+    spot: bool = False
+    fixed: int = 0  # always there (the head); the rest share the plan's `count` cap
+
+
+@dataclass(frozen=True)
 class Plan:
     cloud: str = "aws"
     region: str = ""
@@ -45,6 +56,10 @@ class Plan:
     instance_type: str = ""
     image: str = ""
     count: int = 1
+    # Mixed instance types (set by a launcher's reader): `count` then caps their total, and the
+    # compute rules size the launch from these groups. Empty: `count` × `instance_type`.
+    nodes: tuple[NodeGroup, ...] = ()
+    spec: Any = field(default=None, compare=False)  # the launcher's own parsed spec (a RayCluster)
     key_name: str = ""
     key_file: str = ""
     instance_profile: str = ""
@@ -120,7 +135,7 @@ def _expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) ->
     return value
 
 
-_FIELDS = {f.name for f in dataclasses.fields(Plan)} - {"source", "given"}
+_FIELDS = {f.name for f in dataclasses.fields(Plan)} - {"source", "given", "nodes", "spec"}
 
 
 def _from_skypilot(doc: dict[str, Any]) -> dict[str, Any]:
