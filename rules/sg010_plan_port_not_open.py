@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from preflight.engine import Context, Finding, rule
 from preflight.fix import aws_cli
+from preflight.launchers import profile_of
 from preflight.semantics.secgroups import (
     contains, format_ranges, ip_permissions, label, missing_ports, open_ports, plan_group_ref, ranges,
     resolve_group, rules_admitting,
@@ -51,10 +53,32 @@ def check(ctx: Context) -> Iterator[Finding]:
     ref = plan_group_ref(plan, ctx.region)
     if not ref or not getattr(plan, "ports", ()):
         return
-    vpc = getattr(plan, "vpc", "")
+    prof = profile_of(plan)
+    vpc = getattr(plan, "vpc", "") or _launcher_vpc(ctx, prof)
     source = plan.source_cidr or "0.0.0.0/0"
     where = f" in {vpc}" if vpc else ""
     matches = resolve_group(ctx.inventory.security_groups, ref, vpc)
+    opens = getattr(prof, "launcher_opens", None)
+    added: tuple[int, ...] = ()
+    if opens is not None and len(matches) <= 1:
+        # The launcher manages this group itself (Ray: creates it, and fills it while it has no
+        # ingress rule): only what it will not open is missing.
+        group = matches[0] if matches else None
+        added = tuple(opens(plan, group))
+        still = [p for p in (missing_ports([group], plan.ports, source) if group else plan.ports) if p not in added]
+        if not still:
+            return
+        if group is None and added:
+            hint = prof.setting_hint("group rules", format_ranges(ranges(still)))
+            yield ctx.fail(ref, f"{prof.title} will create security group {ref!r}{where} with tcp "
+                                f"{format_ranges(ranges(added))} open, but not port(s) {format_ranges(ranges(still))} "
+                                f"that the plan needs; {hint}.",
+                           path=[ref], details={"group_missing": True, "missing": still, "source": source,
+                                                "launcher": prof.name})
+            return
+        if group is not None and not added and group.ingress and prof.launcher_opens(plan, None):
+            yield from _launcher_skips(ctx, prof, group, still, source)
+            return
     if not matches:
         create = () if ref.startswith("sg-") else (aws_cli(
             "ec2", "create_security_group",
@@ -78,7 +102,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         )
         return
     group = matches[0]
-    missing = missing_ports([group], plan.ports, source)
+    missing = [p for p in missing_ports([group], plan.ports, source) if p not in added]
     if not missing:
         return
     opened = open_ports([group], "tcp", source)
@@ -101,4 +125,30 @@ def check(ctx: Context) -> Iterator[Finding]:
                     description=f"authorize tcp {format_ranges(ranges(missing))} from {source} on {group.id}"),
         details={"group": group.id, "missing": missing, "open": {rid: ps for rid, ps in by_rule.items()},
                  "source": source, "protocol": "tcp"},
+    )
+
+
+def _launcher_vpc(ctx: Context, prof: Any) -> str:
+    """The VPC the plan's launcher will use (Ray looks its group up by name there), '' if none."""
+    select = getattr(prof, "select", None)
+    sel = select(ctx.inventory, ctx.plan) if select is not None else None
+    return getattr(sel, "vpc", "") if sel is not None and getattr(sel, "ok", False) else ""
+
+
+def _launcher_skips(ctx: Context, prof: Any, group: Any, missing: list[int], source: str) -> Iterator[Finding]:
+    """The group exists with rules, so the launcher will not add its own: the ports it needs must
+    already be open."""
+    perms = ip_permissions("tcp", ranges(missing), source)
+    closed = f"port(s) {format_ranges(ranges(missing))} (tcp) stay closed to {source}"
+    if prof.ssh_port in missing:
+        closed += f" ({prof.title} cannot SSH into its nodes)"
+    yield ctx.fail(
+        group.id,
+        f"{prof.group_note(group)}, so {prof.title} will leave {label(group)} as it is and {closed}. Authorize exactly "
+        "those ports.",
+        path=[group.id],
+        fix=ctx.fix(aws_cli("ec2", "authorize_security_group_ingress", {"GroupId": group.id, "IpPermissions": perms},
+                            ctx.region),
+                    description=f"authorize tcp {format_ranges(ranges(missing))} from {source} on {group.id}"),
+        details={"group": group.id, "missing": missing, "source": source, "protocol": "tcp", "launcher": prof.name},
     )

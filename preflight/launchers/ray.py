@@ -581,6 +581,17 @@ class RayProfile(LauncherProfile):
             return tuple(sorted({SSH_PORT, *c.group_ports}))
         return ()
 
+    def group_note(self, group: Any) -> str:
+        n = len(group.ingress)
+        return (f"Ray adds its rules (tcp {SSH_PORT} from 0.0.0.0/0, all traffic within the cluster, "
+                f"provider.security_group.IpPermissions) only to a security group with no ingress rule at all, and "
+                f"{group.id} already has {n} ingress rule{'s' if n != 1 else ''}")
+
+    def setting_hint(self, key: str, value: str) -> str:
+        if key == "group rules":
+            return f"add tcp {value} to provider.security_group.IpPermissions in the cluster YAML"
+        return super().setting_hint(key, value)
+
 
 PROFILE = RayProfile()
 
