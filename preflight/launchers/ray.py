@@ -394,8 +394,8 @@ def _usable(candidates: list[Any], user: list[Any] | None, zones: tuple[str, ...
         return sorted({s.id for s in user or ()} - ids)
 
     if not subnets:
-        return [], (f"No usable subnets found for node type {key}, try manually creating an instance in your "
-                    f"specified region to populate the list of subnets and trying this again."), ""
+        # (Ray goes on: ", try manually creating an instance in your specified region ...")
+        return [], f"No usable subnets found for node type {key}", ""
     if user is not None and len(subnets) != len(user):
         return [], f"The specified subnets for node type {key} are not usable: {set(pruned(subnets))}", ""
     if zones:
@@ -580,6 +580,10 @@ class RayProfile(LauncherProfile):
         if group is None or not group.ingress:
             return tuple(sorted({SSH_PORT, *c.group_ports}))
         return ()
+
+    def why_stricter(self) -> str:
+        return ("preflight is stricter than Ray here: Ray only checks that a subnet is available and maps public IPs "
+                "on launch, never its routes")
 
     def group_note(self, group: Any) -> str:
         n = len(group.ingress)

@@ -25,9 +25,9 @@ def doc(**over: Any) -> dict[str, Any]:
             "cpu": {"resources": {}, "min_workers": 1, "max_workers": 10,
                     "node_config": {"InstanceType": "c5.4xlarge", "ImageId": AMI,
                                     "InstanceMarketOptions": {"MarketType": "spot"}}},
-            "gpu": {"resources": {}, "node_config": {"InstanceType": "g5.xlarge", "ImageId": AMI,
-                                                     "IamInstanceProfile": {"Arn": "arn:aws:iam::1:instance-profile/p/ray"},
-                                                     "KeyName": "k"}},
+            "gpu": {"resources": {}, "node_config": {
+                "InstanceType": "g5.xlarge", "ImageId": AMI, "KeyName": "k",
+                "IamInstanceProfile": {"Arn": "arn:aws:iam::1:instance-profile/p/ray"}}},
         },
         "head_node_type": "head",
         "max_workers": 6,

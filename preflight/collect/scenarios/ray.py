@@ -16,7 +16,7 @@ from preflight.collect.sandbox import Seeder, scenario
     "ray-unreachable-zone",
     "Ray's first pick (zone c, maps public IPs, no default route) is unreachable, while a routed public subnet in "
     "zone a exists; no default VPC",
-    expect=("NET001", "NET002"),
+    expect=("NET001", "NET002", "NET006"),
     plan={"launcher": "ray", "cluster": "demo"},
 )
 def ray_unreachable_zone(s: Seeder) -> None:
