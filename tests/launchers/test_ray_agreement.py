@@ -270,3 +270,33 @@ def test_generated_accounts_agree(account: Account, opts: dict[str, Any]) -> Non
 
 def test_table_names_are_words() -> None:
     assert all(set(c[0]) <= set(string.ascii_lowercase + "-") for c in CASES)
+
+
+# --- where preflight is deliberately stricter ----------------------------------------------------
+
+@pytest.mark.parametrize("layout", ["unrouted", "detached-igw"])
+def test_where_ray_picks_an_unreachable_subnet_net001_says_so(layout: str) -> None:
+    from preflight.collect.aws import AwsSession, collect
+    from preflight.collect.sandbox import Seeder
+    from preflight.launchers.ray import plan_from_cluster
+    from tests.rules.conftest import run_rules
+
+    with mock_aws():
+        session = AwsSession(region=REGION)
+        s = Seeder(session, REGION)
+        s.delete_default_vpc()
+        vpc = s.vpc("10.9.0.0/16", "ml-vpc")
+        igw = s.igw(vpc, "ml-igw")
+        subnet = s.subnet(vpc, "10.9.3.0/24", az=f"{REGION}c", name="ml-c", public_ip=True)
+        table = s.route_table(vpc, [subnet])
+        if layout == "detached-igw":
+            s.route(table, "0.0.0.0/0", GatewayId=igw)
+            s.ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+        doc = cluster()
+        theirs = ray_answer(doc)
+        inventory = collect(session, REGION, needs=set())
+    assert isinstance(theirs, dict) and theirs["head"] == (subnet,)  # Ray is happy with it
+    [f] = run_rules(inventory, plan=plan_from_cluster(doc, "cluster.yaml"), select=["NET001"])
+    assert f.message.startswith(f"Ray will pick subnet {subnet} (eu-south-1c) and its instances will be unreachable: ")
+    assert "preflight is stricter than Ray here" in f.message
+    assert ("has no 0.0.0.0/0 route" if layout == "unrouted" else "detached from every VPC") in f.message
