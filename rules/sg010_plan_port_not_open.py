@@ -50,10 +50,12 @@ def check(ctx: Context) -> Iterator[Finding]:
     `preflight launch` creates a missing named group); `preflight fix` rejects it as bad input.
     """
     plan = ctx.plan
+    prof = profile_of(plan)
     ref = plan_group_ref(plan, ctx.region)
+    if not ref and plan is not None and getattr(plan, "region", "") in ("", ctx.region):
+        ref = prof.group_name(plan)  # the group the launcher itself uses (Ray: ray-autoscaler-<cluster>)
     if not ref or not getattr(plan, "ports", ()):
         return
-    prof = profile_of(plan)
     vpc = getattr(plan, "vpc", "") or _launcher_vpc(ctx, prof)
     source = plan.source_cidr or "0.0.0.0/0"
     where = f" in {vpc}" if vpc else ""

@@ -510,7 +510,9 @@ def plan_from_cluster(doc: Any, source: str = "") -> Any:
         "use_internal_ips": c.use_internal_ips, "instance_type": head.instance_type, "image": head.image,
         "key_name": head.key_name, "key_file": key_file, "instance_profile": head.instance_profile,
         "zones": c.zones, "spot": head.spot, "count": 1 + c.max_worker_count, "nodes": groups,
-        "security_group": head.security_group_ids[0] if head.security_group_ids else c.group_name,
+        # Only a group the YAML names by id: Ray's own group (GroupName, or ray-autoscaler-<cluster>)
+        # may not exist yet, which is normal; RayProfile.group_name gives it to the rules.
+        "security_group": head.security_group_ids[0] if head.security_group_ids else "",
         "ports": tuple(sorted({SSH_PORT, *c.group_ports})),
     }
     if c.use_internal_ips:

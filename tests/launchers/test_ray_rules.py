@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from preflight.launchers.ray import plan_from_cluster
+from preflight.launchers.ray import PROFILE, plan_from_cluster
 from preflight.plan import PlanError, load_plan
 from tests.rules.cmp_support import inv, vm
 from tests.rules.cmp_support import run as run_cmp
@@ -29,7 +29,7 @@ def cluster(**over: Any) -> dict[str, Any]:
 def test_the_example_is_detected_and_read_in_full() -> None:
     plan = load_plan(EXAMPLE)
     assert (plan.launcher, plan.region, plan.cluster, plan.instance_type) == ("ray", "eu-south-1", "demo", "m5.large")
-    assert plan.security_group == "ray-autoscaler-demo" and plan.ports == (22,)
+    assert plan.security_group == "" and PROFILE.group_name(plan) == "ray-autoscaler-demo" and plan.ports == (22,)
     assert plan.count == 5  # the head + max_workers 4
     assert [(g.instance_type, g.count, g.fixed) for g in plan.nodes] == [("m5.large", 1, 1), ("m5.xlarge", 4, 0)]
 
