@@ -77,8 +77,12 @@ class _Run:
 
 
 def check(source: Any, plan: Plan, rules: list[engine.Rule], needs: set[str],
-          config: dict[str, Any] | None) -> engine.Report:
-    """Collect and check every variant of `plan`; one Report with each finding labelled."""
+          config: dict[str, Any] | None, cache: Any = None) -> engine.Report:
+    """Collect and check every variant of `plan`; one Report with each finding labelled.
+
+    `cache` (optional, with get(account, region) / put(account, region, inventory)) reuses the
+    network inventory of a region read shortly before (the SkyPilot admin policy's cache); the
+    plan-specific extras (instance types, images, quotas...) are always read for this plan."""
     from preflight.collect import aws
 
     variants = list(plan.alternatives) or [plan]
@@ -97,8 +101,15 @@ def check(source: Any, plan: Plan, rules: list[engine.Rule], needs: set[str],
         src = f"sandbox:{source.target.sandbox}" if source.target.sandbox else "aws"
         if source.identity is None:
             source.identity = aws.caller_identity(source.session, region)
+        account = source.identity.get("account", "")
+        if region not in inventories and cache is not None:
+            hit = cache.get(account, region)
+            if hit is not None:
+                inventories[region] = hit
         if region not in inventories:
             inventories[region] = aws.collect(source.session, region, needs, vplan, source.identity, src)
+            if cache is not None:
+                cache.put(account, region, inventories[region])
             return inventories[region]
         base = inventories[region]
         extra = dict(base.extra)
@@ -204,36 +215,43 @@ def _verdict(plan: Plan, runs: list[_Run], rules: list[engine.Rule]) -> engine.R
     for r in runs:
         by_task.setdefault(r.plan.task, []).append(r)
     out: list[engine.Finding] = []
+    # Where each finding appears: one shared by every variant of a task (a region-level fact) is
+    # reported once, unlabelled; one that only some variants have names them.
+    where: dict[tuple[str, str, str, str], list[str]] = {}
+    for r in runs:
+        for f in r.findings:
+            where.setdefault((f.rule, f.region, f.resource, f.message), []).append(_label(r.plan))
     seen: set[tuple[str, str, str, str]] = set()
     for task_runs in by_task.values():
         launchable = [r for r in task_runs if r.inventory is not None
                       and not any(prof.blocks(f) for f in r.findings)]
         for r in task_runs:
-            label = _label(r.plan)
             blocked = any(prof.blocks(f) for f in r.findings)
             for f in r.findings:
+                key = (f.rule, f.region, f.resource, f.message)
+                if key in seen:
+                    continue
+                seen.add(key)
                 details = dict(f.details)
                 message = f.message
                 severity = f.severity
-                if labelled and label:
+                labels = where[key]
+                if labelled and len(labels) < len(runs):
+                    shown = "; ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
                     details.update(task=r.plan.task, alternative=r.plan.alternative,
-                                   instance_type=r.plan.instance_type)
-                    message = f"[{label}] {message}"
+                                   instance_type=r.plan.instance_type, variants=labels)
+                    message = f"[{shown}] {message}"
                 if launchable and blocked and prof.blocks(f):
                     ok = _label(launchable[0].plan) or "another alternative"
                     message = (f"{prof.title} will fail over past this alternative (the launch will be slower) and "
                                f"launch with {ok}: {message}")
                     severity = "info"
                     details.update(blocks_launch=False, failover=True)
-                key = (f.rule, f.region, f.resource, f.message)
-                if key in seen:
-                    continue
-                seen.add(key)
                 out.append(dataclasses.replace(f, message=message, severity=severity, details=details))
     out.sort(key=lambda f: (-engine.severity_rank(f.severity), f.rule, f.region, f.resource))
-    invs = []
-    for r in runs:
-        if r.inventory is not None and all(r.inventory is not i for i in invs):
+    invs: list[Inventory] = []
+    for r in runs:  # one per region (the variants' extras differ, their network is the same read)
+        if r.inventory is not None and all(r.inventory.region != i.region for i in invs):
             invs.append(r.inventory)
     return engine.Report(findings=out, inventories=invs, rules=list(rules),
                          stats={"graph_seconds": 0.0, "rules_seconds": 0.0,

@@ -107,3 +107,15 @@ def test_ec2_profile_without_subnet_needs_the_default_vpc():
     named = Plan(launcher="ec2", subnets=("subnet-1",), given=frozenset({"launcher", "subnets"}))
     assert run_rules(inventory(*_app_vpc(public_ip=True)), plan=named, select=["NET006"]).one("NET006").severity \
         == "info"
+
+
+def test_sandbox_scenarios_where_the_launcher_changes_the_verdict():
+    sky = run_rules("skypilot-no-default-vpc", plan={"launcher": "skypilot"}, select=["NET"])
+    f = sky.one("NET006")
+    assert f.severity == "high" and get_profile("skypilot").blocks(f) and "vpc_name: app-vpc" in f.message
+    own = run_rules("skypilot-no-default-vpc", plan={"launcher": "preflight"}, select=["NET"]).one("NET006")
+    assert own.severity == "info" and not get_profile("preflight").blocks(own)
+
+    assert run_rules("skypilot-public-ip-by-launcher", plan={"launcher": "skypilot"}, select=["NET"]) == []
+    assert run_rules("skypilot-public-ip-by-launcher", plan={"launcher": "preflight"},
+                     select=["NET"]).rules() == {"NET001", "NET005"}
