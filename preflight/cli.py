@@ -18,7 +18,8 @@ import typer
 from rich.console import Console
 
 from preflight import __version__
-from preflight.errors import PreflightError
+from preflight.errors import PreflightError, one_line
+from preflight.textsafe import terminal
 
 EXIT_HELP = (
     "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above --fail-on; "
@@ -109,7 +110,7 @@ def emit(text: str, output: str | None) -> None:
             Path(output).write_text(text)
         except OSError as exc:
             raise PreflightError(f"cannot write {output}: {exc.strerror}") from None
-        err.print(f"report written to {output}")
+        err.print(terminal(f"report written to {output}"), markup=False)
     else:
         sys.stdout.write(text)
 
@@ -180,7 +181,7 @@ def check(
     text = render(report, fmt)
     report.stats["report_seconds"] = time.perf_counter() - t0
     for line in notes:
-        err.print(f"preflight: {line}", markup=False)
+        err.print(terminal(f"preflight: {line}"), markup=False)
     emit(text, output)
     if stats:
         err.print(render_stats(report), markup=False, end="")
@@ -415,7 +416,7 @@ def snapshot_cmd(
         with err.status("Reading the account…", spinner="dots"):
             inventories = source.collect(needs, opts.plan)
     snap.save(out, inventories)
-    err.print(f"snapshot of {', '.join(i.region for i in inventories)} written to {out}")
+    err.print(terminal(f"snapshot of {', '.join(i.region for i in inventories)} written to {out}"), markup=False)
     return 0
 
 
@@ -568,7 +569,7 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
         _interrupted()
     except PreflightError as exc:
-        err.print(f"preflight: error: {exc}", markup=False)
+        err.print(terminal(one_line(f"preflight: error: {exc}")), markup=False)
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback for users
         import botocore.exceptions
@@ -576,10 +577,10 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("PREFLIGHT_DEBUG"):
             raise
         if isinstance(exc, botocore.exceptions.BotoCoreError):
-            err.print(f"preflight: error: {exc}", markup=False)
+            err.print(terminal(f"preflight: error: {exc}"), markup=False)
             sys.exit(2)
-        err.print(f"preflight: internal error: {type(exc).__name__}: {exc} (set PREFLIGHT_DEBUG=1 for details)",
-                  markup=False)
+        err.print(terminal(f"preflight: internal error: {type(exc).__name__}: {exc} "
+                           "(set PREFLIGHT_DEBUG=1 for details)"), markup=False)
         sys.exit(4)
     if rv == EXIT_INTERRUPTED:  # typer >= 0.16 turns Ctrl-C into a silent `return 130`
         _interrupted()
