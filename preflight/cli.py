@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from preflight import __version__
-from preflight.errors import PreflightError, one_line
+from preflight.errors import PreflightError, one_line, redact_url
 from preflight.textsafe import terminal
 
 EXIT_HELP = (
@@ -569,18 +569,23 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
         _interrupted()
     except PreflightError as exc:
-        err.print(terminal(one_line(f"preflight: error: {exc}")), markup=False)
+        err.print(terminal(redact_url(one_line(f"preflight: error: {exc}"))), markup=False)
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback for users
         import botocore.exceptions
 
         if os.environ.get("PREFLIGHT_DEBUG"):
             raise
-        if isinstance(exc, botocore.exceptions.BotoCoreError):
-            err.print(terminal(f"preflight: error: {exc}"), markup=False)
+        import botocore.parsers
+
+        if isinstance(exc, (botocore.exceptions.BotoCoreError, botocore.parsers.ResponseParserError)):
+            from preflight.collect.aws import endpoint_problem
+
+            problem = endpoint_problem(exc, os.environ.get("AWS_ENDPOINT_URL", ""))
+            err.print(terminal(redact_url(one_line(f"preflight: error: {problem or exc}"))), markup=False)
             sys.exit(2)
-        err.print(terminal(f"preflight: internal error: {type(exc).__name__}: {exc} "
-                           "(set PREFLIGHT_DEBUG=1 for details)"), markup=False)
+        err.print(terminal(redact_url(one_line(f"preflight: internal error: {type(exc).__name__}: {exc} "
+                                               "(set PREFLIGHT_DEBUG=1 for details)"))), markup=False)
         sys.exit(4)
     if rv == EXIT_INTERRUPTED:  # typer >= 0.16 turns Ctrl-C into a silent `return 130`
         _interrupted()

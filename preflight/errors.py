@@ -46,6 +46,14 @@ def read_input(path: object, what: str, error: type[PreflightError] = PreflightE
         raise error(f"cannot read {what} {p}: not UTF-8 text (byte {exc.start})") from None
 
 
+def redact_url(url: str) -> str:
+    """`url` with any user name and password replaced by `***` (http://admin:pw@host/ ->
+    http://***@host/), for every message that names an endpoint."""
+    import re
+
+    return re.sub(r"(?<=://)[^/@\s]*@", "***@", str(url))
+
+
 def shown(value: object, limit: int = 60) -> str:
     """A value for an error message: its repr, cut to `limit` characters, nested values elided, so
     a huge or deeply nested value never makes a long (or slow) message."""
