@@ -7,6 +7,7 @@ credential error; 3 the check was incomplete (something UNKNOWN) and nothing fai
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -101,6 +102,12 @@ def common(region: list[str], profile: str | list[str] | None, endpoint_url: str
     target = Target(regions=_split(region), profile=profiles[0] if profiles else None, profiles=profiles,
                     endpoint_url=endpoint_url, sandbox=sandbox, snapshot=snapshot)
     return Common(target=target, plan=plan, select=_split(select or []), ignore=_split(ignore or []))
+
+
+def _in_range(flag: str, value: float, low: float, high: float) -> None:
+    """A numeric flag within [low, high]; NaN and infinities are refused too (they pass `>=`)."""
+    if not math.isfinite(value) or not low <= value <= high:
+        raise PreflightError(f"{flag} {value}: expected a number from {low:g} to {high:g}")
 
 
 def emit(text: str, output: str | None) -> None:
@@ -276,6 +283,12 @@ def launch(
 
     if fmt not in ("table", "json"):
         raise PreflightError(f"unknown format {fmt!r} (table or json)")
+    _in_range("--retry-attempts", retry_attempts, 1, 100)
+    _in_range("--retry-base", retry_base, 0, 3600)
+    _in_range("--retry-jitter", retry_jitter, 0, 3600)
+    _in_range("--wait-timeout", wait_timeout, 0, 86400)
+    if max_changes is not None:
+        _in_range("--max-changes", max_changes, 0, 1_000_000)
     opts = common(region, profile, endpoint_url, sandbox, None, plan_file, select=select, ignore=ignore)
     settings = LaunchSettings(
         apply=apply, fix=fix_, max_changes=max_changes, allow_world=allow_world, select=opts.select,
