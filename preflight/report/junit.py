@@ -10,11 +10,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from preflight.engine import Finding, Report
-from preflight.report import reporter
+from preflight.report import fix_command, report_sources, reporter
 from preflight.textsafe import terminal, xml_text
 
 
-def _body(f: Finding) -> str:
+def _body(f: Finding, hint: str = "preflight fix --apply") -> str:
     t = terminal  # each value on its own line: a tag cannot add lines of its own
     lines = [t(f"{f.rule} {f.name} ({f.severity}) on {f.resource} in {f.region}"
                + (f", account {f.account}" if f.account else "")), "", t(f.message)]
@@ -25,7 +25,7 @@ def _body(f: Finding) -> str:
     if f.fix:
         lines += [t(f"  $ {c}") for c in f.fix.commands]
         if f.fix.fixer:
-            lines.append(t(f"or: preflight fix --apply (fixer {f.fix.fixer})"))
+            lines.append(t(f"or: {hint} (fixer {f.fix.fixer})"))
     return xml_text("\n".join(lines), multiline=True)
 
 
@@ -49,7 +49,7 @@ def junit_tree(report: Report) -> ET.Element:
             kind = "failure" if f.status == "FAIL" else "error"
             el = ET.SubElement(case, kind, message=xml_text(f.message),
                                type=f.severity if f.status == "FAIL" else "UNKNOWN")
-            el.text = _body(f)
+            el.text = _body(f, fix_command(report_sources(report), f.region, f.rule))
             counts["tests"] += 1
             counts["failures" if kind == "failure" else "errors"] += 1
         failing_regions = {f.region for f in found}

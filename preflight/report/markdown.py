@@ -4,7 +4,7 @@ findings, then one collapsible block per finding with the evidence path and the 
 from __future__ import annotations
 
 from preflight.engine import SEVERITIES, Report, count
-from preflight.report import reporter
+from preflight.report import fix_command, report_sources, reporter
 from preflight.textsafe import fence, html_text, markdown, markdown_code
 
 
@@ -49,6 +49,7 @@ def render_markdown(report: Report) -> str:
             if f.fix and f.fix.commands:
                 out += [*fence(list(f.fix.commands), "sh"), ""]
             if f.fix and f.fix.fixer:
-                out.append(f"Or run `preflight fix --apply` (fixer {code(f.fix.fixer)}).\n")
+                hint = fix_command(report_sources(report), f.region, f.rule)
+                out.append(f"Or run {code(hint)} (fixer {code(f.fix.fixer)}).\n")
             out.append("</details>\n")
     return "\n".join(out).rstrip("\n") + "\n"

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from preflight.inventory.model import Inventory
 from preflight.semantics.reach import INTERNET, SCHEMA, Hop, PathResult
+from preflight.report import fix_command
 from preflight.textsafe import terminal
 
 FORMATS = ("table", "json", "dot")
@@ -118,7 +119,7 @@ def render_json(result: PathResult, all_blockers: bool = False) -> str:
     return json.dumps(result.to_dict(all_blockers), indent=2) + "\n"
 
 
-def _fix_lines(con: Console, hop: Hop) -> None:
+def _fix_lines(con: Console, hop: Hop, result: PathResult) -> None:
     if hop.fix is None:
         return
     if hop.fix.description:
@@ -126,7 +127,8 @@ def _fix_lines(con: Console, hop: Hop) -> None:
     for cmd in hop.fix.commands:
         con.print(Text.assemble(("      $ ", "green"), terminal(cmd)))
     if hop.fix.fixer:
-        con.print(Text(terminal(f"    or: preflight fix --apply (fixer {hop.fix.fixer})"), style="dim"))
+        hint = fix_command([result.origin], result.region)
+        con.print(Text(terminal(f"    or: {hint} (fixer {hop.fix.fixer})"), style="dim"))
 
 
 def render_table(result: PathResult, all_blockers: bool = False) -> str:
@@ -155,7 +157,7 @@ def render_table(result: PathResult, all_blockers: bool = False) -> str:
     for hop in stops:
         if all_blockers:
             con.print(Text.assemble("  ", (hop.code, "bold"), terminal(f" at {hop.id}: {hop.detail}")))
-        _fix_lines(con, hop)
+        _fix_lines(con, hop, result)
     others = [h.code for h in (result.blockers + result.unknowns) if h is not first]
     if others and not all_blockers:
         con.print(Text(f"  {len(others)} more: {', '.join(others)} (see --all-blockers)", style="dim"))

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from preflight.engine import SEVERITIES, Report, count
-from preflight.report import reporter
+from preflight.report import fix_command, report_sources, reporter
 from preflight.textsafe import markup as escape
 from preflight.textsafe import terminal
 
@@ -55,7 +55,8 @@ def render_table(report: Report) -> str:
                 for cmd in f.fix.commands:
                     con.print(f"      [green]$[/green] {escape(cmd)}")
                 if f.fix.fixer:
-                    con.print(f"    [dim]or: preflight fix --apply (fixer {escape(f.fix.fixer)})[/dim]")
+                    hint = fix_command(report_sources(report), f.region, f.rule)
+                    con.print(f"    [dim]or: {escape(hint)} (fixer {escape(f.fix.fixer)})[/dim]")
     s = report.summary()
     con.print()
     if not report.findings:

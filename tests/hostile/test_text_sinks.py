@@ -151,3 +151,14 @@ def test_output_paths_with_markup_or_escapes(out_name, base_snapshot, tmp_path, 
     code, _, err = run(capsys, "snapshot", "--sandbox", "no-default-route", "--region", "eu-south-1",
                        "--out", str(target / out_name))
     assert code == 0 and "written to" in err and "internal error" not in err
+
+
+def test_fix_hint_after_a_sandbox_check_names_the_sandbox(capsys):
+    """Item 21: a bare `preflight fix --apply` after a sandbox check would act on the real account."""
+    code, out, _ = run(capsys, "check", "--sandbox", "no-default-route")
+    assert code == 1
+    hints = [line.strip() for line in out.splitlines() if line.strip().startswith("or: preflight fix")]
+    assert hints and all(h.startswith("or: preflight fix --sandbox no-default-route ") for h in hints)
+    for fmt in ("markdown", "junit", "sarif"):
+        _, text, _ = run(capsys, "check", "--sandbox", "no-default-route", "--format", fmt)
+        assert "preflight fix --apply" not in text and "preflight fix --sandbox no-default-route" in text
