@@ -190,8 +190,8 @@ def caller_identity(session: AwsSession, region: str) -> dict[str, str]:
         return cached
     try:
         ident = session.client("sts", region).get_caller_identity()
-        if not isinstance(ident, dict) or not isinstance(ident.get("Account"), str):
-            raise ValueError("no Account in GetCallerIdentity")
+        if not isinstance(ident, dict):
+            raise ValueError("GetCallerIdentity answered with no document")
     except botocore.exceptions.NoCredentialsError:
         raise CredentialsError(
             "no AWS credentials found: set AWS_PROFILE or pass --profile, or try --sandbox"
