@@ -318,7 +318,9 @@ def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     cache = memo["cache"]
     cached = (cache.get("verdicts") or {}).get(region) if cache.get("state") == "fresh" else None
     public_cache = {k: v for k, v in cache.items() if k != "verdicts"}
-    if cached and all(p in cached for p in perms):  # a catalogue grown since is read afresh
+    # A catalogue grown since is read afresh; so is a cached UNKNOWN: it may depend on what this
+    # run's plan fixes (instance type, subnet...), which only the policy documents can tell.
+    if cached and all(p in cached and cached[p].get("decision") != permissions.UNKNOWN for p in perms):
         return {**base, "method": "cache", "verdicts": cached, "cache": public_cache,
                 "notes": [f"verdicts from the permission cache ({cache.get('created_at', '')}); --refresh to re-read"]}
     iam = session.client("iam", region)
