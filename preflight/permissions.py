@@ -253,6 +253,7 @@ class Assessment:
 
     unused: dict[str, Capability] = field(default_factory=dict)  # evaluated for context, never a FAIL
     facts: LaunchFacts | None = None  # what the plan fixed about the requests (AWS, policies read)
+    skypilot: dict[str, Any] = field(default_factory=dict)  # SkyPilot's cached enabled clouds (IAM003)
 
     def decision(self, permission: str) -> str:
         return self.verdicts.get(permission, {}).get("decision", UNKNOWN)
@@ -272,6 +273,9 @@ class Assessment:
 
     def works(self, cap: str) -> bool:
         return all(self.decision(p) == ALLOW for p in self._required(cap))
+
+    def undecided_any(self) -> bool:
+        return any(self.undecided(cap) for cap in self.capabilities)
 
     def optional_refused(self) -> list[str]:
         """Calls the launcher survives being refused, that are not allowed (a note)."""
@@ -318,7 +322,8 @@ def assess(inventory: Any, plan: Any = None) -> Assessment | None:
         return Assessment(cloud="gcp", principal=data.get("account", "") or "unknown account", kind="account",
                           account=data.get("account", ""), project=project, capabilities=caps,
                           verdicts=verdicts, method=data.get("method", "testIamPermissions"),
-                          cache=data.get("cache", {}), notes=list(data.get("notes", [])), unused=unused)
+                          cache=data.get("cache", {}), notes=list(data.get("notes", [])), unused=unused,
+                          skypilot=data.get("skypilot") or {})
     data = inventory.extra.get("iam")
     if not data:
         return None
@@ -340,7 +345,8 @@ def assess(inventory: Any, plan: Any = None) -> Assessment | None:
     return Assessment(cloud="aws", principal=data.get("principal", ""), kind=data.get("kind", ""),
                       account=data.get("account", inventory.account), capabilities=caps, verdicts=verdicts,
                       method=data.get("method", "local"), notes=list(data.get("notes", [])),
-                      cache=data.get("cache", {}), name=data.get("name", ""), unused=unused, facts=facts)
+                      cache=data.get("cache", {}), name=data.get("name", ""), unused=unused, facts=facts,
+                      skypilot=data.get("skypilot") or {})
 
 
 def cached_assessment(ctx: Any) -> Assessment | None:
@@ -378,11 +384,11 @@ def fix_commands(a: Assessment, perms: list[str]) -> tuple[str, ...]:
         )
     if a.facts is not None:
         # Least privilege: exactly the missing calls, on the resources this launch touches.
-        from preflight import iam_policy
+        from preflight import launch_policy
 
         specs = [a._cap(cap).spec(p) for cap in (*a.capabilities, *a.unused) for p in a._cap(cap).permissions
                  if p in perms]
-        policy = iam_policy.document(list({s.key: s for s in specs}.values()), a.facts)
+        policy = launch_policy.document(list({s.key: s for s in specs}.values()), a.facts)
     else:
         policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": perms, "Resource": "*"}]}
     doc = json.dumps(policy, separators=(",", ":"))

@@ -300,8 +300,20 @@ def _read_once(session: AwsSession, region: str, who: dict[str, str], ident: dic
     return memo
 
 
+def _skypilot(plan: Any) -> dict[str, Any]:
+    """SkyPilot's cached enabled clouds, when SkyPilot runs the launch (see IAM003)."""
+    from preflight import launch_needs
+    from preflight.collect import skypilot_state
+
+    return {"skypilot": skypilot_state.read_state()} if launch_needs.launcher_of(plan) == "skypilot" else {}
+
+
 @extra_collector("iam")
 def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
+    return {**_collect_iam(session, region, plan), **_skypilot(plan)}
+
+
+def _collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     ident = caller_identity(session, region)
     who = principal_of(ident.get("arn", ""))
     base = {"principal": who["arn"], "caller_arn": ident.get("arn", ""), "kind": who["kind"], "name": who["name"],

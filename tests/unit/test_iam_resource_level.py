@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from preflight import iam_policy, launcher_permissions, permissions, sar
+from preflight import launch_policy, launcher_permissions, permissions, sar
 from preflight.semantics.iam import Decision, Request, evaluate, evaluate_all, glob_covers, glob_overlaps, parse_policy
 from preflight.semantics.iam_requests import LaunchFacts, build_requests
 
@@ -207,7 +207,7 @@ def test_generated_policy_round_trips_through_the_evaluator(launcher):
                         role=prof.role or "app", instance_profile=prof.instance_profile or "app",
                         key_name="k" if launcher == "ray" else "", tags={t: None for t in prof.tags}, uses=uses)
     specs = _profile_specs(launcher, uses)
-    policy = pol(*iam_policy.statements(specs, facts), name="generated")
+    policy = pol(*launch_policy.statements(specs, facts), name="generated")
     table = sar.load()
     for spec in specs:  # everything the profile needs: ALLOW
         v = evaluate_all(build_requests(spec.action, facts, table, spec.resources, spec.create_action), [policy])
