@@ -53,3 +53,67 @@ def statements(specs: Iterable[ActionSpec], facts: LaunchFacts) -> list[dict[str
 
 def document(specs: Iterable[ActionSpec], facts: LaunchFacts) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements(specs, facts)}
+
+
+LAUNCHER_POLICIES = ("skypilot", "ray", "launch")
+
+
+def policy_for_plan(launcher: str, plan: Any, region: str, account: str, inventory: Any = None) -> dict[str, Any]:
+    """The least-privilege policy `launcher` needs for this plan (`preflight iam-policy --for
+    skypilot|ray|launch --plan P`): the capabilities the launch uses, from the launcher's
+    permission profile, with the plan's ARNs filled in. Pure: the account comes from the caller."""
+    import dataclasses
+
+    from preflight import permissions
+    from preflight.errors import PreflightError
+    from preflight.inventory.model import Inventory
+
+    if launcher not in LAUNCHER_POLICIES:
+        raise PreflightError(f"--for: {launcher!r} is not a launcher with a permission profile "
+                             f"(one of: {', '.join(LAUNCHER_POLICIES)})")
+    if not region:
+        raise PreflightError("iam-policy: no region (set it in the plan, or pass --region)")
+    if not (account.isdigit() and len(account) == 12):
+        raise PreflightError(f"--account: {account!r} is not a 12-digit AWS account id")
+    name = {"launch": "preflight"}.get(launcher, launcher)
+    if dataclasses.is_dataclass(plan) and hasattr(plan, "launcher"):
+        plan = dataclasses.replace(plan, launcher=name)
+    else:
+        plan = _WithLauncher(plan, name)
+    inv = inventory or Inventory(account=account, region=region)
+    caps = permissions.capabilities_for("aws", plan)
+    facts = permissions.launch_facts(plan, inv, {"account": account})
+    specs = [cap.spec(k) for cap in caps.values() for k in cap.permissions]
+    return document(specs, facts)
+
+
+class _WithLauncher:
+    """A plan seen as run by another launcher (plans from before `Plan.launcher`)."""
+
+    def __init__(self, plan: Any, launcher: str) -> None:
+        self._plan, self.launcher = plan, launcher
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._plan, name)
+
+
+def render_for_plan(launcher: str, plan_path: Any, region: str | None, account: str | None) -> str:
+    """`preflight iam-policy --for skypilot|ray|launch --plan P`: the policy as indented JSON."""
+    import json
+
+    from preflight.errors import PreflightError
+    from preflight.plan import load_plan
+
+    if plan_path is None:
+        raise PreflightError(f"iam-policy --for {launcher}: needs --plan (the task or cluster file to launch)")
+    plan = load_plan(plan_path)
+    region = region or getattr(plan, "region", "") or ""
+    if not account:
+        try:
+            import boto3
+
+            account = str(boto3.client("sts", region_name=region or None).get_caller_identity()["Account"])
+        except Exception as exc:  # no credentials, no network: the account must be given
+            raise PreflightError(f"iam-policy: pass --account ACCOUNT_ID (cannot ask STS for it: "
+                                 f"{type(exc).__name__})") from None
+    return json.dumps(policy_for_plan(launcher, plan, region, account), indent=2) + "\n"

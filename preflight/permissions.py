@@ -290,7 +290,11 @@ class Assessment:
         if near and v.get("decision") == IMPLICIT_DENY:
             first = near[0]
             why = f" ({first.get('policy', '?')} statement {first.get('sid', '?')}: {first.get('reason', '')})"
-        return f"{permission} on {res}{why}" if res else permission
+        # The resource is worth naming when it is a definite one (the role to pass) or when a
+        # statement for the action missed it; for an action nothing grants, `instance/i-*` is noise.
+        if res and (why or "*" not in res):
+            return f"{permission} on {res}{why}"
+        return permission
 
     @property
     def who(self) -> str:
