@@ -300,7 +300,7 @@ def read_cluster(doc: Any, source: str = "") -> RayCluster:
     if key_file:
         # _configure_key_pair: with your own private key, every node type needs its KeyName
         # (or UserData that installs the key), else `ray up` stops.
-        for t, body in zip(node_types, raw.values()):
+        for t, body in zip(node_types, raw.values(), strict=True):
             cfg = body.get("node_config") if isinstance(body, Mapping) else None
             if not t.key_name and not (isinstance(cfg, Mapping) and "UserData" in cfg):
                 where = ("head_node" if t.name == LEGACY_HEAD_TYPE else "worker_nodes") if legacy \
