@@ -236,7 +236,7 @@ def _verdict(plan: Plan, runs: list[_Run], rules: list[engine.Rule]) -> engine.R
                 message = f.message
                 severity = f.severity
                 labels = where[key]
-                if labelled and len(labels) < len(runs):
+                if labelled and len(labels) < len(runs) and f.rule != "LCH001":  # LCH001 names it already
                     shown = "; ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
                     details.update(task=r.plan.task, alternative=r.plan.alternative,
                                    instance_type=r.plan.instance_type, variants=labels)

@@ -118,3 +118,15 @@ def test_sandbox_scenarios_where_the_launcher_changes_the_verdict():
     assert run_rules("skypilot-public-ip-by-launcher", plan={"launcher": "skypilot"}, select=["NET"]) == []
     assert run_rules("skypilot-public-ip-by-launcher", plan={"launcher": "preflight"},
                      select=["NET"]).rules() == {"NET001", "NET005"}
+
+
+def test_skypilot_on_a_group_it_does_not_manage_also_needs_ssh():
+    from tests.rules.sg_support import grp, r, sg_findings
+
+    group = grp("sg-web", r("sgr-8080", "tcp", 8080), name="web-sg")
+    sky = {"launcher": "skypilot", "security_group": "sg-web", "ports": [8080]}
+    f = sg_findings(group, plan=sky, select=["SG010"]).one("SG010")
+    assert f.details["missing"] == [22] and "port(s) 22 (tcp)" in f.message
+    # Near miss: preflight's own launch needs only the plan's port, which is open.
+    own = {"security_group": "sg-web", "ports": [8080]}
+    assert sg_findings(group, plan=own, select=["SG010"]).only("SG010") == []
