@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from preflight.errors import PreflightError, read_input
+from preflight.errors import PreflightError, load_yaml, read_input
 
 
 class PlanError(PreflightError):
@@ -234,12 +233,7 @@ def load_plan(path: str | Path, launcher: str | None = None, cluster: str | None
 
     p = Path(path)
     text = read_input(p, "plan", PlanError)
-    try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" (line {mark.line + 1})" if mark else ""
-        raise PlanError(f"{p}: invalid YAML{at}") from None
+    docs = [d for d in load_yaml(text, str(p), PlanError, multi=True) if d is not None]  # type: ignore[union-attr]
     try:
         if any(not isinstance(d, dict) for d in docs):
             bad = next(i for i, d in enumerate(docs) if not isinstance(d, dict))

@@ -30,8 +30,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from preflight.plan import Plan, PlanError, parse_amount, parse_ports
 
 GLOBAL_CONFIG = "~/.sky/config.yaml"
@@ -45,13 +43,9 @@ OTHER_CLOUDS = ("kubernetes", "azure", "lambda", "runpod", "oci", "ibm", "scp", 
 # --- config ------------------------------------------------------------------------------------
 
 def _read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
-    from preflight.errors import read_input
+    from preflight.errors import load_yaml, read_input
 
-    text = read_input(path, what, PlanError)
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise PlanError(f"{path}: invalid YAML in the SkyPilot config") from None
+    doc = load_yaml(read_input(path, what, PlanError), str(path), PlanError)
     if doc is None:
         return {}
     if not isinstance(doc, dict):
