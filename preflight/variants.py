@@ -26,8 +26,8 @@ MAX_CANDIDATES = 3  # candidate instance types checked per variant (smallest fir
 
 
 def needs_variants(plan: Plan | None) -> bool:
-    if plan is None:
-        return False
+    if plan is None or (plan.cloud == "gcp" and not plan.alternatives):
+        return False  # a GCP task goes to the GCP checks as it is
     return bool(plan.alternatives or plan.unchecked or _wants_candidates(plan) or _named(plan))
 
 
