@@ -157,8 +157,6 @@ def check(
     opts = common(region, profile, endpoint_url, sandbox, snapshot, plan, ports, security_group, source_cidr,
                   select, ignore)
     opts.target.all_regions = all_regions
-    if not dry_run_launch:  # CMP006 calls RunInstances (DryRun=True): only when asked for
-        opts.ignore.append("CMP006")
     from preflight.report import formats
     if fmt not in formats():
         raise PreflightError(f"unknown format {fmt!r} (one of: {', '.join(formats())})")
@@ -170,7 +168,9 @@ def check(
     configure_run(sandbox=bool(sandbox), refresh=refresh, simulate=simulate)
     if on_gcp:  # only rules that can judge a GCP project run
         opts.ignore.extend(non_gcp_rule_ids(rule_engine.load_rules()))
-    gate = gate_settings(config, opts.select, opts.ignore, fail_on, baseline, plan)
+    # CMP006 (opt-in) calls RunInstances with DryRun=True: only when asked for.
+    gate = gate_settings(config, opts.select, opts.ignore, fail_on, baseline, plan,
+                         enable=["CMP006"] if dry_run_launch else [])
     opened = (open_gcp_target(opts.target, opts.plan, project, gcp_credentials, gcp_endpoint) if on_gcp
               else open_target(opts.target, opts.plan))
     with opened as source:
@@ -408,9 +408,9 @@ def snapshot_cmd(
     from preflight.runner import needs_of
 
     opts = common(region, profile, endpoint_url, sandbox, None, None)
-    # The extra data (IAM, quotas, offerings...) the rules a default check runs need; not CMP006's
-    # RunInstances dry run. Rules whose data a snapshot lacks are UNKNOWN when it is checked.
-    needs = needs_of(rule_engine.select_rules(rule_engine.load_rules(), [], ["CMP006"]))
+    # The extra data (IAM, quotas, offerings...) the rules a default check runs need (opt-in rules
+    # such as CMP006's RunInstances dry run are not). Rules whose data a snapshot lacks are UNKNOWN.
+    needs = needs_of(rule_engine.select_rules(rule_engine.load_rules(), [], []))
     with open_target(opts.target, opts.plan) as source:
         with err.status("Reading the account…", spinner="dots"):
             inventories = source.collect(needs, opts.plan)

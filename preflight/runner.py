@@ -158,9 +158,10 @@ def needs_of(rules: list[engine.Rule]) -> set[str]:
 
 
 def run_check(source: Source, plan: Plan | None, select: list[str], ignore: list[str],
-              config: dict[str, Any] | None = None) -> engine.Report:
-    """Collect and run the selected rules; stats include API calls and stage timings."""
-    rules = engine.select_rules(engine.load_rules(), select, ignore)
+              config: dict[str, Any] | None = None, enable: list[str] | None = None) -> engine.Report:
+    """Collect and run the selected rules (plus the opt-in ones `enable` names); stats include API
+    calls and stage timings."""
+    rules = engine.select_rules(engine.load_rules(), select, ignore, enable or ())
     t0 = time.perf_counter()
     inventories = source.collect(needs_of(rules), plan)
     t1 = time.perf_counter()
@@ -204,6 +205,7 @@ class Gate:
     fail_on: str
     baseline: set[tuple[str, str, str, str]] | None = None
     anchor_file: str | None = None
+    enable: list[str] = field(default_factory=list)  # opt-in rules switched on by a flag (CMP006)
 
 
 def _relative_to_cwd(path: str | os.PathLike[str] | None) -> str | None:
@@ -215,7 +217,8 @@ def _relative_to_cwd(path: str | os.PathLike[str] | None) -> str | None:
 
 
 def gate_settings(config_file: str | None, select: list[str], ignore: list[str], fail_on: str | None,
-                  baseline_file: str | None = None, plan_file: str | None = None) -> Gate:
+                  baseline_file: str | None = None, plan_file: str | None = None,
+                  enable: list[str] | None = None) -> Gate:
     """Merge the config file with the command line (which wins for select and fail-on, and adds to
     ignore), check every rule code, and load the baseline: all before reading the account."""
     from preflight import baseline
@@ -229,8 +232,10 @@ def gate_settings(config_file: str | None, select: list[str], ignore: list[str],
     keys = baseline.load(baseline_file) if baseline_file else None
     # SARIF consumers (GitHub code scanning) need a file in the repository to hang results on.
     anchor = _relative_to_cwd(plan_file) or _relative_to_cwd(cfg.path) or _relative_to_cwd(baseline_file)
-    gate = Gate(cfg, list(select) or list(cfg.select), [*cfg.ignore, *ignore], chosen, keys, anchor)
-    engine.select_rules(engine.load_rules(), gate.select, gate.ignore)  # unknown codes: exit 2 before any call
+    gate = Gate(cfg, list(select) or list(cfg.select), [*cfg.ignore, *ignore], chosen, keys, anchor,
+                list(enable or []))
+    # unknown codes: exit 2 before any call
+    engine.select_rules(engine.load_rules(), gate.select, gate.ignore, gate.enable)
     return gate
 
 
@@ -239,7 +244,7 @@ def run_gate(source: Source, plan: Plan | None, gate: Gate,
     """Check, then apply suppressions and the baseline. Returns the report and lines for stderr."""
     from preflight import baseline
 
-    report = run_check(source, plan, gate.select, gate.ignore, gate.config.rule_options())
+    report = run_check(source, plan, gate.select, gate.ignore, gate.config.rule_options(), gate.enable)
     if gate.anchor_file:
         report.stats["anchor_file"] = gate.anchor_file
     notes = [f"warning: {w}" for w in gate.config.apply_suppressions(report)]

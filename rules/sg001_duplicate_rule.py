@@ -13,6 +13,8 @@ from preflight.semantics.secgroups import analyses, label
     id="SG001",
     name="duplicate-rule",
     severity="medium",
+    category="hygiene",
+    scope="group",
     summary="Two security-group rules are identical once canonicalised",
     rationale="Duplicates hide what a group really allows and make launchers that add rules fail with "
               "InvalidPermission.Duplicate.",

@@ -15,6 +15,8 @@ _GONE_PEERING = {"deleted", "rejected", "expired", "failed"}
     id="SG006",
     name="stale-group-reference",
     severity="medium",
+    category="hygiene",
+    scope="group",
     summary="A rule references a security group that no longer exists or is unreachable from this VPC",
     rationale="A reference to a deleted or unpeered group allows nothing; traffic the rule was meant to let in is "
               "dropped.",

@@ -16,6 +16,8 @@ from preflight.semantics.secgroups import (
     id="SG010",
     name="plan-port-not-open",
     severity="high",
+    category="launch-blocker",
+    scope="group",
     summary="A port the plan needs is not open on the plan's security group for the plan's source",
     rationale="The launch succeeds but the service is unreachable on the missing ports.",
     remediation="Authorize exactly the missing ports (preflight fix adds them in one call)",

@@ -45,7 +45,8 @@ def scenario_findings(name: str, variant: str) -> list[dict[str, Any]]:
 
     sc = SCENARIOS[name]
     opts = common([], None, None, name, None, None)
-    ignore = [] if variant == "dry-run-launch" else ["CMP006"]
+    ignore: list[str] = []
+    enable = ["CMP006"] if variant == "dry-run-launch" else []
     configure_run(sandbox=True)
     names: dict[str, str] = {}
     if sc.cloud == "gcp":
@@ -54,7 +55,7 @@ def scenario_findings(name: str, variant: str) -> list[dict[str, Any]]:
     else:
         opened = open_target(opts.target, opts.plan)
     with opened as source:
-        report = run_check(source, opts.plan, [], ignore)
+        report = run_check(source, opts.plan, [], ignore, enable=enable)
         if getattr(source, "seeder", None) is not None:
             names = {v: k for k, v in source.seeder.ids.items()}
     found = [normalize(f, names) for f in report_dict(report)["findings"]]
