@@ -86,6 +86,7 @@ def common(region: list[str], profile: str | list[str] | None, endpoint_url: str
            select: list[str] | None = None, ignore: list[str] | None = None, **plan_overrides: Any) -> Common:
     from preflight.plan import load_plan, with_overrides
     from preflight.runner import Target
+    from preflight.settings import RunSettings
 
     plan = load_plan(plan_file) if plan_file else None
     if plan is None and sandbox:  # a scenario's own plan fields, under the command-line flags
@@ -98,7 +99,8 @@ def common(region: list[str], profile: str | list[str] | None, endpoint_url: str
                           **plan_overrides)
     profiles = _split(profile) if isinstance(profile, list) else ([profile] if profile else [])
     target = Target(regions=_split(region), profile=profiles[0] if profiles else None, profiles=profiles,
-                    endpoint_url=endpoint_url, sandbox=sandbox, snapshot=snapshot)
+                    endpoint_url=endpoint_url, sandbox=sandbox, snapshot=snapshot,
+                    settings=RunSettings.from_env(endpoint_url=endpoint_url))
     return Common(target=target, plan=plan, select=_split(select or []), ignore=_split(ignore or []))
 
 
@@ -162,10 +164,10 @@ def check(
         raise PreflightError(f"unknown format {fmt!r} (one of: {', '.join(formats())})")
     from preflight import engine as rule_engine
     from preflight.collect.gcp import non_gcp_rule_ids, open_gcp_target, resolve_cloud
-    from preflight.permissions import configure_run
+    from preflight.settings import RunSettings
 
     on_gcp = resolve_cloud(cloud, opts.plan, sandbox) == "gcp"
-    configure_run(sandbox=bool(sandbox), refresh=refresh, simulate=simulate)
+    opts.target.settings = RunSettings.from_env(simulate=simulate, refresh=refresh, endpoint_url=endpoint_url)
     if on_gcp:  # only rules that can judge a GCP project run
         opts.ignore.extend(non_gcp_rule_ids(rule_engine.load_rules()))
     # CMP006 (opt-in) calls RunInstances with DryRun=True: only when asked for.

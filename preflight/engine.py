@@ -20,7 +20,9 @@ from typing import Any, Literal, get_args
 import networkx as nx
 
 from preflight.errors import PreflightError
+from preflight.findings import Finding, Fix
 from preflight.inventory.model import Inventory, Unreadable
+from preflight.settings import RunSettings
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 STATUSES = ("FAIL", "UNKNOWN")
@@ -50,53 +52,6 @@ def count(n: int, noun: str) -> str:
 
 def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
-
-
-@dataclass(frozen=True)
-class Fix:
-    """How to fix a finding: the fixer that can do it (if any) and the equivalent CLI commands."""
-
-    fixer: str | None = None
-    commands: tuple[str, ...] = ()
-    description: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"fixer": self.fixer, "commands": list(self.commands), "description": self.description}
-
-
-@dataclass(frozen=True)
-class Finding:
-    rule: str
-    name: str
-    severity: str
-    status: str
-    resource: str
-    region: str
-    message: str
-    account: str = ""
-    path: tuple[str, ...] = ()
-    fix: Fix | None = None
-    # Structured facts for machines (missing ports, permissions...), never secrets.
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def key(self) -> tuple[str, str, str, str]:
-        """Identity used by baselines and de-duplication."""
-        return (self.rule, self.account, self.region, self.resource)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "name": self.name,
-            "severity": self.severity,
-            "status": self.status,
-            "resource": self.resource,
-            "region": self.region,
-            "account": self.account,
-            "message": self.message,
-            "path": list(self.path),
-            "fix": self.fix.to_dict() if self.fix else None,
-            "details": self.details,
-        }
 
 
 @dataclass(frozen=True)
@@ -248,15 +203,17 @@ def select_rules(
 
 
 class Context:
-    """What a rule sees for one inventory: graph, inventory, plan, config."""
+    """What a rule sees for one inventory: graph, inventory, plan, config, and the run's settings."""
 
     def __init__(
-        self, graph: nx.MultiDiGraph, inventory: Inventory, plan: Any, config: dict[str, Any] | None = None
+        self, graph: nx.MultiDiGraph, inventory: Inventory, plan: Any, config: dict[str, Any] | None = None,
+        settings: RunSettings | None = None,
     ) -> None:
         self.graph = graph
         self.inventory = inventory
         self.plan = plan
         self.config = config or {}
+        self.settings = settings or RunSettings()
         self.rule: Rule | None = None
         self._cache: dict[str, Any] = {}
 
@@ -413,6 +370,7 @@ def run(
     rules: list[Rule],
     plan: Any = None,
     config: dict[str, Any] | None = None,
+    settings: RunSettings | None = None,
 ) -> Report:
     """Build each inventory's graph and run the rules; UNKNOWN where needed data is unreadable."""
     from preflight.gcpause import paused_gc
@@ -425,7 +383,7 @@ def run(
             t0 = time.perf_counter()
             graph = build(inv)
             t1 = time.perf_counter()
-            ctx = Context(graph, inv, plan, config)
+            ctx = Context(graph, inv, plan, config, settings)
             unreadable = inv.unreadable_types()
             for r in rules:
                 ctx.rule = r

@@ -20,6 +20,7 @@ from preflight.errors import PreflightError
 from preflight.inventory import snapshot
 from preflight.inventory.model import Inventory, Unreadable
 from preflight.plan import Plan
+from preflight.settings import RunSettings
 
 MAX_REGION_WORKERS = 4
 
@@ -33,6 +34,7 @@ class Target:
     snapshot: str | None = None
     all_regions: bool = False
     profiles: list[str] = field(default_factory=list)  # several accounts: --profile repeated
+    settings: RunSettings = field(default_factory=RunSettings)  # travels with the run (no globals)
 
 
 @dataclass
@@ -78,12 +80,12 @@ def _missing_extras_unreadable(inv: Inventory, needs: set[str]) -> Inventory:
     what a selected rule needs but the snapshot lacks is unreadable (UNKNOWN), never an empty pass."""
     import dataclasses
 
-    from preflight.collect.aws import EXTRA_COLLECTORS
+    from preflight.collect.aws import EXTRA_MODULES
 
     if inv.cloud != "aws":
         return inv
     have = set(inv.extra) | inv.unreadable_types()
-    missing = sorted(n for n in needs if n in EXTRA_COLLECTORS and n not in have)
+    missing = sorted(n for n in needs if n in EXTRA_MODULES and n not in have)
     if not missing:
         return inv
     added = tuple(Unreadable(resource_type=n, error_code="NotInSnapshot", permission="",
@@ -138,16 +140,17 @@ def open_target(target: Target, plan: Plan | None = None) -> Iterator[Source]:
         from preflight.collect.sandbox import DEFAULT_REGION, sandbox
 
         region = (target.regions or [plan.region if plan and plan.region else DEFAULT_REGION])[0]
-        with sandbox(target.sandbox, region, amis=bool(plan and plan.image)) as (session, seeder):
+        with sandbox(target.sandbox, region, amis=bool(plan and plan.image), settings=target.settings) as (
+                session, seeder):
             session.stats.clear()  # count what preflight reads, not what the seeding wrote
             regions = resolve_regions(Target(regions=target.regions or [region]), plan, session)
             yield Source(target, session=session, seeder=seeder, regions=regions)
         return
     from preflight.collect.aws import AwsSession
 
-    endpoint = target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    endpoint = target.endpoint_url or target.settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
     profiles = list(dict.fromkeys(target.profiles)) or [target.profile]
-    sessions = [AwsSession(profile=p, endpoint_url=endpoint) for p in profiles]
+    sessions = [AwsSession(profile=p, endpoint_url=endpoint, settings=target.settings) for p in profiles]
     sources = [Source(target, session=s, regions=resolve_regions(target, plan, s)) for s in sessions]
     sources[0].others = sources[1:]
     yield sources[0]
@@ -165,7 +168,7 @@ def run_check(source: Source, plan: Plan | None, select: list[str], ignore: list
     t0 = time.perf_counter()
     inventories = source.collect(needs_of(rules), plan)
     t1 = time.perf_counter()
-    report = engine.run(inventories, rules, plan, config)
+    report = engine.run(inventories, rules, plan, config, source.target.settings)
     report.stats["collect_seconds"] = t1 - t0
     report.stats["resources"] = resources_seen(inventories)
     sessions = source.sessions()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
-from preflight.fix import aws_cli
+from preflight.awscli import aws_cli
 from preflight.semantics.secgroups import (
     contains, format_ranges, ip_permissions, label, missing_ports, open_ports, plan_group_ref, ranges,
     resolve_group, rules_admitting,

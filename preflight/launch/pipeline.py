@@ -186,7 +186,7 @@ class Pipeline:
         rules = engine.select_rules(engine.load_rules(), select or self.s.select, self.s.ignore)
         needs = set().union(*(r.meta.needs for r in rules)) if rules else set()
         inventories = self.source.collect(needs, plan)
-        return engine.run(inventories, rules, plan, self.s.config)
+        return engine.run(inventories, rules, plan, self.s.config, self.source.target.settings)
 
     def blockers(self, report: engine.Report) -> list[engine.Finding]:
         """FAILs the rule metadata (and the plan's launcher) says block, in this launch's scope, at or

@@ -39,7 +39,6 @@ def scenario_findings(name: str, variant: str) -> list[dict[str, Any]]:
     from preflight.cli import common
     from preflight.collect.gcp import non_gcp_rule_ids, open_gcp_target
     from preflight.engine import load_rules
-    from preflight.permissions import configure_run
     from preflight.report.json import report_dict
     from preflight.runner import open_target, run_check
 
@@ -47,7 +46,6 @@ def scenario_findings(name: str, variant: str) -> list[dict[str, Any]]:
     opts = common([], None, None, name, None, None)
     ignore: list[str] = []
     enable = ["CMP006"] if variant == "dry-run-launch" else []
-    configure_run(sandbox=True)
     names: dict[str, str] = {}
     if sc.cloud == "gcp":
         ignore += non_gcp_rule_ids(load_rules())
