@@ -74,7 +74,8 @@ def test_concurrent_checks_with_different_settings_are_independent(
         barrier = threading.Barrier(len(runs))
         results: dict[str, Any] = {}
 
-        def run(name: str, url: str, profile: str, settings: RunSettings) -> None:
+        def run(name: str, url: str, profile: str, settings: RunSettings,
+                barrier: threading.Barrier = barrier, results: dict[str, Any] = results) -> None:
             barrier.wait()
             try:
                 results[name] = _check(url, profile, settings)
