@@ -136,7 +136,7 @@ def check(source: Any, plan: Plan, rules: list[engine.Rule], needs: set[str],
                     continue
                 inv = inventory_for(region, cand)
                 resolved = resolve_names(cand, inv)
-                report = engine.run([inv], rules, resolved, config)
+                report = engine.run([inv], rules, resolved, config, getattr(source.target, "settings", None))
                 runs.append(_Run(resolved, report.findings, inv))
     return _verdict(plan, runs, rules)
 

@@ -13,6 +13,10 @@ from rules import _net
     id="NET006",
     name="no-default-vpc",
     severity="info",
+    category="launch-blocker",
+    scope="region",
+    # Only launchers that need the default VPC fail here; their profile says so (needs_default_vpc).
+    blocks_launch=False,
     summary="The region has no default VPC, so tools that assume one will fail",
     rationale=(
         "Many launchers and quick-start commands (run-instances without a subnet, some cluster tools) use the "
@@ -64,7 +68,8 @@ def check(ctx: Any) -> Iterator[Finding]:
         path=[region, *others[:5]],
         fix=ctx.fix(f"aws ec2 create-default-vpc --region {region}",
                     description="create a default VPC (public subnets in every zone, internet gateway, default route)"),
-        details={"vpcs": others},
+        # With a plan whose launcher does not need the default VPC, its absence blocks nothing.
+        details={"vpcs": others, **({"blocks_launch": False} if ctx.plan is not None else {})},
     )
 
 
