@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from preflight.engine import Context, Finding, rule
-from preflight.fix import aws_cli
+from preflight.awscli import aws_cli
 from preflight.launchers import profile_of
 from preflight.semantics.secgroups import (
     contains, format_ranges, ip_permissions, label, missing_ports, open_ports, plan_group_ref, ranges,
@@ -18,6 +18,8 @@ from preflight.semantics.secgroups import (
     id="SG010",
     name="plan-port-not-open",
     severity="high",
+    category="launch-blocker",
+    scope="group",
     summary="A port the plan needs is not open on the plan's security group for the plan's source",
     rationale="The launch succeeds but the service is unreachable on the missing ports.",
     remediation="Authorize exactly the missing ports (preflight fix adds them in one call)",
@@ -29,7 +31,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     For the plan's security group (`security_group`: an id, or a name looked up in the plan's VPC)
     and the plan's `ports` and `source_cidr` (default 0.0.0.0/0), computes the exact set of tcp ports
     open to that source from EVERY rule of the group, in whatever order AWS returns them, and lists
-    the ports that are missing, the ones already open and the rules that open them. A `-1` rule
+    the ports that are missing, the ones already open and the rules that open them. A launcher that
+    uses the plan's group without managing it (SkyPilot's `aws.security_group_name`) also needs SSH
+    (22) from the client: its profile adds it. A `-1` rule
     covers every port only for the sources inside its CIDR.
 
     Why is this bad?
@@ -54,7 +58,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     ref = plan_group_ref(plan, ctx.region)
     if not ref and plan is not None and getattr(plan, "region", "") in ("", ctx.region):
         ref = prof.group_name(plan)  # the group the launcher itself uses (Ray: ray-autoscaler-<cluster>)
-    if not ref or not getattr(plan, "ports", ()):
+    # The launcher's profile adds what it needs itself on a group it does not manage (SkyPilot and
+    # Ray need SSH from the client; preflight's own launch only the plan's ports).
+    ports = prof.ports(plan) if getattr(plan, "ports", ()) else ()
+    if not ref or not ports:
         return
     vpc = getattr(plan, "vpc", "") or _launcher_vpc(ctx, prof)
     source = plan.source_cidr or "0.0.0.0/0"
@@ -67,7 +74,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         # ingress rule): only what it will not open is missing.
         group = matches[0] if matches else None
         added = tuple(opens(plan, group))
-        still = [p for p in (missing_ports([group], plan.ports, source) if group else plan.ports) if p not in added]
+        still = [p for p in (missing_ports([group], ports, source) if group else ports) if p not in added]
         if not still:
             return
         if group is None and added:
@@ -88,11 +95,11 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield ctx.fail(
             ref,
             f"the plan's security group {ref!r} does not exist{where} in {ctx.region}, so none of the plan's ports "
-            f"({format_ranges(ranges(plan.ports))}) is open; fix the name or id in the plan, or create the group "
+            f"({format_ranges(ranges(ports))}) is open; fix the name or id in the plan, or create the group "
             "(preflight launch creates a missing named group).",
             path=[ref],
             fix=ctx.fix(*create, description="create the group, then open the ports", fixer=None),
-            details={"group_missing": True, "missing": list(plan.ports), "source": source},
+            details={"group_missing": True, "missing": list(ports), "source": source},
         )
         return
     if len(matches) > 1:
@@ -104,11 +111,11 @@ def check(ctx: Context) -> Iterator[Finding]:
         )
         return
     group = matches[0]
-    missing = [p for p in missing_ports([group], plan.ports, source) if p not in added]
+    missing = [p for p in missing_ports([group], ports, source) if p not in added]
     if not missing:
         return
     opened = open_ports([group], "tcp", source)
-    already = [p for p in plan.ports if contains(opened, p)]
+    already = [p for p in ports if contains(opened, p)]
     by_rule: dict[str, list[int]] = {}
     for p in already:
         for r in rules_admitting([group], "tcp", p, source):

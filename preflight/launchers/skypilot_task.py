@@ -30,8 +30,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from preflight.plan import Plan, PlanError, parse_amount, parse_ports
 
 GLOBAL_CONFIG = "~/.sky/config.yaml"
@@ -45,13 +43,9 @@ OTHER_CLOUDS = ("kubernetes", "azure", "lambda", "runpod", "oci", "ibm", "scp", 
 # --- config ------------------------------------------------------------------------------------
 
 def _read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
-    from preflight.errors import read_input
+    from preflight.errors import load_yaml, read_input
 
-    text = read_input(path, what, PlanError)
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise PlanError(f"{path}: invalid YAML in the SkyPilot config") from None
+    doc = load_yaml(read_input(path, what, PlanError), str(path), PlanError)
     if doc is None:
         return {}
     if not isinstance(doc, dict):
@@ -353,6 +347,8 @@ def _task_variants(doc: Mapping[str, Any], index: int, total: int, cluster: str,
         }
         given = {k for k, x in common.items() if x not in ("", (), None, False)
                  and k not in ("source", "task", "unchecked")} | {"launcher"}
+        if unchecked:  # not a cloud preflight checks: the AWS run reports it as not checked (LCH001)
+            given.discard("cloud")
         for vpc in settings.vpc_names or ("",):
             extra = {"vpc": vpc} if vpc else {}
             out.append(Plan(**common, **extra, given=frozenset(given | set(extra)),
