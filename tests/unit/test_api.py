@@ -70,7 +70,7 @@ def test_plan_constructor_for_callers_without_a_yaml_file() -> None:
         preflight.Plan(ports="8000")  # type: ignore[arg-type]
 
 
-def test_check_on_a_sandbox_returns_frozen_findings_blocking_and_the_v1_json(capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_on_a_sandbox_returns_frozen_findings_blocking_and_the_v1_json(capsys: pytest.CaptureFixture) -> None:
     report = preflight.check(sandbox="sg-rule-quota", plan={"ports": [9001, 9003], "security_group": "crowded",
                                                             "source_cidr": "198.51.100.0/24"},
                              select="SG", region="eu-south-1")
