@@ -136,6 +136,12 @@ def test_every_reporter_sample_and_sandbox_output_meets_the_schema() -> None:
                                              "unknown": 0, "by_severity": dict.fromkeys(
                                                  ("info", "low", "medium", "high", "critical"), 0)}}
         jsonschema.validate(doc, schema), name
+    # the reporters' own sample report (tests/unit/report_samples.py), with findings and without
+    from preflight.report.json import report_dict
+    from tests.unit.report_samples import sample_report
+
+    for with_findings in (True, False):
+        jsonschema.validate(report_dict(sample_report(with_findings)), schema)
     bad = json.loads(json.dumps(doc))
     bad["findings"] = [dict(golden["no-default-route/default"][0], status="PASS")]
     with pytest.raises(jsonschema.ValidationError):
