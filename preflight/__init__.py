@@ -36,11 +36,13 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name == "api":  # `import preflight; preflight.api.load_schema()`
+        return importlib.import_module("preflight.api")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'preflight' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # once
     return value
