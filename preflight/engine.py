@@ -178,6 +178,21 @@ def load_rules() -> dict[str, Rule]:
     return dict(sorted(_REGISTRY.items()))
 
 
+def check_fixers(rules: dict[str, Rule], fixes: dict[str, Iterable[str]]) -> None:
+    """The rule and fixer registries agree: a rule's `fixer` exists and lists the rule in its
+    `fixes`, and every rule a fixer `fixes` exists. Raises PreflightError naming the mismatch."""
+    problems = []
+    for rid, r in rules.items():
+        if r.meta.fixer and r.meta.fixer not in fixes:
+            problems.append(f"rule {rid} names fixer {r.meta.fixer!r}, which is not registered")
+        elif r.meta.fixer and rid not in set(fixes[r.meta.fixer]):
+            problems.append(f"rule {rid} names fixer {r.meta.fixer!r}, whose fixes= does not list {rid}")
+    for fid, fixed in fixes.items():
+        problems += [f"fixer {fid!r} fixes unknown rule {rid}" for rid in fixed if rid not in rules]
+    if problems:
+        raise PreflightError("rule/fixer registries disagree: " + "; ".join(problems))
+
+
 def select_rules(
     all_rules: dict[str, Rule], select: Iterable[str] = (), ignore: Iterable[str] = (),
     enable: Iterable[str] = (),
