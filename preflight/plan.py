@@ -71,10 +71,12 @@ class Plan:
             if not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))
         if not self.given:
-            defaults = Plan.__dataclass_fields__
-            set_fields = {n for n, f in defaults.items() if n not in ("source", "given")
-                          and getattr(self, n) != f.default
-                          and not (f.default is dataclasses.MISSING and getattr(self, n) in ((), None))}
+            def default(f: dataclasses.Field[Any]) -> Any:
+                factory = f.default_factory
+                return factory() if factory is not dataclasses.MISSING else f.default
+
+            set_fields = {n for n, f in Plan.__dataclass_fields__.items()
+                          if n not in ("source", "given") and getattr(self, n) != default(f)}
             object.__setattr__(self, "given", frozenset(set_fields))
 
     @classmethod
