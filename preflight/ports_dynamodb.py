@@ -47,6 +47,7 @@ from preflight.ports import (
 )
 
 TTL_ATTRIBUTE = "ttl"
+OPTIMISTIC_EXTRA = 2  # blind conditional puts beyond `count` before reading which ports are held
 KEY_SCHEMA = [{"AttributeName": "host", "KeyType": "HASH"}, {"AttributeName": "port", "KeyType": "RANGE"}]
 ATTRIBUTES = [{"AttributeName": "host", "AttributeType": "S"}, {"AttributeName": "port", "AttributeType": "N"}]
 # Every attribute goes through a name placeholder: OWNER, STATE, PORT and TTL are DynamoDB
@@ -55,8 +56,8 @@ NAMES = {"#h": "host", "#p": "port", "#o": "owner", "#s": "state", "#e": "expire
          "#k": "token"}
 
 # What the ledger calls, for the README and `preflight iam-policy` (catalogue capability ports-ledger).
-PERMISSIONS = ("dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem",
-               "dynamodb:Query", "dynamodb:Scan")
+PERMISSIONS = ("dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem",
+               "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan")
 INIT_PERMISSIONS = ("dynamodb:CreateTable", "dynamodb:UpdateTimeToLive", "dynamodb:DescribeTimeToLive")
 
 
@@ -198,21 +199,14 @@ class DynamoLedger(Ledger):
 
     # --- reads ----------------------------------------------------------------------------------
 
-    def _items(self, host: str | None = None, lo: int | None = None, hi: int | None = None) -> Iterator[dict[str, Any]]:
-        """Every item (of one host, within a port range): strongly consistent, all pages."""
+    def _items(self, host: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every item (of one host): strongly consistent, all pages."""
         params: dict[str, Any] = {"ConsistentRead": True}
         op = "scan"
         if host is not None:
             op = "query"
-            values: dict[str, Any] = {":h": {"S": host}}
-            cond = "#h = :h"
-            names = {"#h": "host"}
-            if lo is not None and hi is not None:
-                cond += " AND #p BETWEEN :lo AND :hi"
-                values.update({":lo": _n(lo), ":hi": _n(hi)})
-                names["#p"] = "port"
-            params.update(KeyConditionExpression=cond, ExpressionAttributeValues=values,
-                          ExpressionAttributeNames=names)
+            params.update(KeyConditionExpression="#h = :h", ExpressionAttributeValues={":h": {"S": host}},
+                          ExpressionAttributeNames={"#h": "host"})
         while True:
             page = self._call(op, **params)
             yield from page.get("Items", [])
@@ -239,10 +233,28 @@ class DynamoLedger(Ledger):
         if expires is not None:
             item["expires_at"] = _n(expires)
             item[TTL_ATTRIBUTE] = _n(math.ceil(expires))
-        return self._conditional(
-            "put_item", Item=item,
-            ConditionExpression="attribute_not_exists(#p) OR (attribute_exists(#e) AND #e <= :now)",
-            ExpressionAttributeValues={":now": _n(now)})
+        import botocore.exceptions
+
+        params: dict[str, Any] = {
+            "Item": item, "ConditionExpression": "attribute_not_exists(#p) OR (attribute_exists(#e) AND #e <= :now)",
+            "ExpressionAttributeValues": {":now": _n(now)}}
+        try:
+            self._client.put_item(TableName=self.table, ExpressionAttributeNames=_names(params), **params)
+            return True
+        except botocore.exceptions.ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise self._fail(exc, "dynamodb:PutItem") from None
+            # A retried put (throttled, timed out) whose first attempt landed finds its own item:
+            # recognise it by the token, or the port would be held by us and used by nobody.
+            if exc.response.get("ResponseMetadata", {}).get("RetryAttempts"):
+                return self._holds(host, port, token)
+            return False
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self._fail(exc, "dynamodb:PutItem") from None
+
+    def _holds(self, host: str, port: int, token: str) -> bool:
+        got = self._call("get_item", Key=self._key(host, port), ConsistentRead=True).get("Item") or {}
+        return got.get("token", {}).get("S") == token
 
     def _key(self, host: str, port: int) -> dict[str, Any]:
         return {"host": {"S": host}, "port": _n(port)}
@@ -252,24 +264,31 @@ class DynamoLedger(Ledger):
                       state: str = "reserved") -> list[int]:
         """Reserve `count` distinct ports on `host`: all of them or none.
 
-        A consistent query says which ports look free; each is then taken with a conditional put
-        (the only thing that decides), moving on when another process got there first. If fewer
-        than `count` could be taken, the ones taken are released again (by their token)."""
+        The conditional put is the only thing that decides. The first few candidates are simply
+        tried (one write each: the common, uncontended case costs one call per port); if that is not
+        enough, one consistent query says which ports look held, and the rest of the range is
+        tried skipping those. If fewer than `count` could be taken, the ones taken are released
+        again (by their token, so never anyone else's)."""
         _validate_request(host, owner, state)
         if count < 1:
             return []
         lo, hi = _check_range(port_range)
-        now = self.clock()
-        held = {r.port for r in map(_reservation, self._items(host, lo, hi)) if r.is_live(now)}
         token = uuid.uuid4().hex
         expires = self._expiry(lease, state)
+        candidates = candidate_ports(lo, hi, prefer)
+        blind = count + OPTIMISTIC_EXTRA
         chosen: list[int] = []
         try:
-            for port in candidate_ports(lo, hi, prefer):
-                if len(chosen) == count:
-                    break
-                if port not in held and self._put(host, port, owner, state, service, expires, token):
+            for port in candidates[:blind]:
+                if len(chosen) < count and self._put(host, port, owner, state, service, expires, token):
                     chosen.append(port)
+            if len(chosen) < count:
+                held = self._held(host, lo, hi)
+                for port in candidates[blind:]:
+                    if len(chosen) == count:
+                        break
+                    if port not in held and self._put(host, port, owner, state, service, expires, token):
+                        chosen.append(port)
             if len(chosen) < count:
                 raise exhausted(lo, hi, host, len(chosen), count, hi - lo + 1 - len(chosen))
         except BaseException:
@@ -278,6 +297,23 @@ class DynamoLedger(Ledger):
                                   ExpressionAttributeValues={":k": {"S": token}})
             raise
         return chosen
+
+    def _held(self, host: str, lo: int, hi: int) -> set[int]:
+        """Ports of `host` in lo..hi under a live lease now (a hint for which ports to try)."""
+        now = self.clock()
+        params: dict[str, Any] = {
+            "ConsistentRead": True, "KeyConditionExpression": "#h = :h AND #p BETWEEN :lo AND :hi",
+            "ProjectionExpression": "#p, #e", "ExpressionAttributeNames": {"#h": "host", "#p": "port",
+                                                                           "#e": "expires_at"},
+            "ExpressionAttributeValues": {":h": {"S": host}, ":lo": _n(lo), ":hi": _n(hi)}}
+        held: set[int] = set()
+        while True:
+            page = self._call("query", **params)
+            held.update(int(i["port"]["N"]) for i in page.get("Items", [])
+                        if "expires_at" not in i or float(i["expires_at"]["N"]) > now)
+            if not page.get("LastEvaluatedKey"):
+                return held
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def reserve(self, host: str, port: int, owner: str, *, service: str = "", lease: float | None = None,
                 state: str = "reserved") -> bool:

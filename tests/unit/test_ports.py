@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from preflight.ports import (
+    Ledger,
     PortAllocator,
     PortRangeExhausted,
     PortsError,
@@ -218,11 +219,15 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dir = tempfile.TemporaryDirectory()
         self.clock = Clock()
-        db = Path(self.dir.name) / "p.db"
-        self.procs = [PortAllocator(db, lease_seconds=10, clock=self.clock) for _ in range(2)]
+        self.procs = self.make_ledgers()
         self.model: dict[tuple[str, int], tuple[str, float | None]] = {}  # live holders
+
+    def make_ledgers(self) -> list[Ledger]:
+        """Two 'processes' on one ledger (the DynamoDB machine overrides this)."""
+        self.dir = tempfile.TemporaryDirectory()
+        db = Path(self.dir.name) / "p.db"
+        return [PortAllocator(db, lease_seconds=10, clock=self.clock) for _ in range(2)]
 
     def teardown(self) -> None:
         for p in self.procs:
