@@ -43,6 +43,7 @@ from preflight.ports import (
     LAUNCH_TAG,
     REPLICA_PORTS_TAG,
     Ledger,
+    PortAllocator,
     PortsError,
     allocate_replicas,
     format_ports_tag,
@@ -261,10 +262,13 @@ class Pipeline:
             return
         url = resolve_ledger_url(self.s.ledger, self.s.ledger_config, self.s.state_dir)
         try:
-            self.ledger = open_ledger(url, self.session, lease_seconds=self.s.lease_seconds,
-                                      lock_timeout=self.s.ledger_wait, create=bool(self.source.target.sandbox))
             # Fail fast: a few seconds for a lock held by another process, not the full wait.
-            self.ledger.check(wait=min(self.s.ledger_wait, LEDGER_PROBE_WAIT))
+            probe = min(self.s.ledger_wait, LEDGER_PROBE_WAIT)
+            self.ledger = open_ledger(url, self.session, lease_seconds=self.s.lease_seconds, lock_timeout=probe,
+                                      create=bool(self.source.target.sandbox))
+            self.ledger.check()
+            if isinstance(self.ledger, PortAllocator):
+                self.ledger.lock_timeout = self.s.ledger_wait
         except PortsError as exc:
             if self.ledger is not None:
                 self.ledger.close()
@@ -298,13 +302,13 @@ class Pipeline:
 
     def _end_sandbox(self) -> None:
         """The in-process sandbox account ends with this command: release its ports, close the record."""
-        n = self.ledger.release_owner(self.launch_id) if self.ledger is not None else 0
+        n, lines = self._release_ports(self.ledger) if self.ledger is not None else (0, [])
         assert self.record is not None
         self.record["state"] = "ended"
         self.record["ended_reason"] = "sandbox account ended with the command"
         self._save()
         self.stage("sandbox", "ok", f"the sandbox account ends with this command: {n} replica port(s) released, "
-                                    f"record closed (nothing exists to take down)")
+                                    f"record closed (nothing exists to take down)", lines)
 
     def _run(self) -> None:
         plan = self.plan
@@ -645,9 +649,9 @@ class Pipeline:
                 for i, port in enumerate(r.ports[: r.count]):
                     host = ids[i % len(ids)]
                     if not ledger.reserve(host, port, self.launch_id, service=r.service):
-                        self._release_ports(ledger)
                         self.stop("ports", f"port {port} on {host} is already taken (replica {i}); see PORT001",
-                                  [f"take down what was created: `preflight down {self.launch_id}`"])
+                                  [*self._release_ports(ledger)[1],
+                                   f"take down what was created: `preflight down {self.launch_id}`"])
                     placed.append((host, port))
             else:
                 placed = allocate_replicas(ledger, self.launch_id, ids, r.count, (lo, hi), service=r.service)
@@ -660,7 +664,7 @@ class Pipeline:
                     self.s.retry, what="tag replica ports", ids=[host])
             ledger.activate(self.launch_id)
         except PreflightError as exc:
-            self.stop("ports", str(exc), [*self._release_ports(ledger),
+            self.stop("ports", str(exc), [*self._release_ports(ledger)[1],
                                           f"take down what was created: `preflight down {self.launch_id}`"])
         self.record["replicas"] = [{"replica": i, "service": r.service, "host": h, "port": p}
                                    for i, (h, p) in enumerate(placed)]
@@ -669,15 +673,14 @@ class Pipeline:
         self.stage("ports", "ok", f"{len(placed)} replica port(s) reserved in {ledger.url}, no two on one host "
                                   "and port", lines)
 
-    def _release_ports(self, ledger: Ledger) -> list[str]:
+    def _release_ports(self, ledger: Ledger) -> tuple[int, list[str]]:
         """Give back what this launch reserved; if the ledger refuses (locked, unreachable), say so
         and how to do it later, rather than let a second error hide the first."""
         try:
-            ledger.release_owner(self.launch_id)
-            return []
+            return ledger.release_owner(self.launch_id), []
         except PortsError as exc:
-            return [f"could not release this launch's reservations ({exc}); release them with "
-                    f"`preflight ports release --owner {self.launch_id}` (or they expire with their lease)"]
+            return 0, [f"could not release this launch's reservations ({exc}); release them with "
+                       f"`preflight ports release --owner {self.launch_id}` (or they expire with their lease)"]
 
     # --- stage 8: verify --------------------------------------------------------------------------
 
