@@ -55,7 +55,8 @@ ATTRIBUTES = [{"AttributeName": "host", "AttributeType": "S"}, {"AttributeName":
 NAMES = {"#h": "host", "#p": "port", "#o": "owner", "#s": "state", "#e": "expires_at", "#t": TTL_ATTRIBUTE,
          "#k": "token"}
 
-# What the ledger calls, for the README and `preflight iam-policy` (catalogue capability ports-ledger).
+# What the ledger calls; the catalogue's `ports-ledger` capability (preflight/data/permissions.yaml,
+# read by `preflight iam-policy`) lists the same actions, and a test keeps the two equal.
 PERMISSIONS = ("dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem",
                "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan")
 INIT_PERMISSIONS = ("dynamodb:CreateTable", "dynamodb:UpdateTimeToLive", "dynamodb:DescribeTimeToLive")

@@ -669,9 +669,8 @@ class Pipeline:
         self.record["replicas"] = [{"replica": i, "service": r.service, "host": h, "port": p}
                                    for i, (h, p) in enumerate(placed)]
         self._save()
-        lines = [f"{h}: {', '.join(str(p) for p in ps)}" for h, ps in by_host.items()]
-        self.stage("ports", "ok", f"{len(placed)} replica port(s) reserved in {ledger.url}, no two on one host "
-                                  "and port", lines)
+        lines = [f"{h}: {', '.join(str(p) for p in ps)}" for h, ps in by_host.items()] + [f"ledger: {ledger.url}"]
+        self.stage("ports", "ok", f"{len(placed)} replica port(s) reserved, no two on one host and port", lines)
 
     def _release_ports(self, ledger: Ledger) -> tuple[int, list[str]]:
         """Give back what this launch reserved; if the ledger refuses (locked, unreachable), say so

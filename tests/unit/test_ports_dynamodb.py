@@ -260,3 +260,16 @@ class TestDynamoLedgerMachine(DynamoLedgerMachine.TestCase):  # type: ignore[nam
     def tearDownClass(cls) -> None:
         DynamoLedgerMachine.shared.clear()
         cls.mock.stop()
+
+
+def test_catalogue_lists_exactly_what_the_ledger_calls_and_only_plans_naming_it_check_it() -> None:
+    from preflight.permissions import all_permissions, capabilities_for, catalogue
+    from preflight.plan import plan_from_dict
+    from preflight.ports_dynamodb import INIT_PERMISSIONS, PERMISSIONS
+
+    cap = catalogue()["aws"]["ports-ledger"]
+    assert cap.opt_in and cap.permissions == PERMISSIONS + INIT_PERMISSIONS
+    assert "ports-ledger" not in capabilities_for("aws", None)
+    assert "dynamodb:PutItem" not in all_permissions("aws") and "dynamodb:PutItem" in all_permissions("aws", True)
+    assert list(capabilities_for("aws", plan_from_dict({"capabilities": ["compute", "ports-ledger"]}))) == [
+        "compute", "ports-ledger"]

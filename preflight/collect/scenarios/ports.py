@@ -24,6 +24,8 @@ def shared_port_ledger(s: Seeder) -> None:
     from preflight.ports import parse_ledger_url
     from preflight.ports_dynamodb import DynamoLedger
 
+    s.aws_like_default_vpc()  # a healthy network: this scenario is about the ledger only
+    s.public_vpc()
     url = parse_ledger_url(LEDGER_URL, "sandbox")
     ledger = DynamoLedger(url, s.session, create=True)
     worker, other = "i-0a1b2c3d4e5f60001", "i-0a1b2c3d4e5f60002"
