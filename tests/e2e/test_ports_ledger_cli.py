@@ -20,7 +20,7 @@ from preflight.collect.aws import AwsSession
 from preflight.ports import PortRangeExhausted, parse_ledger_url
 from preflight.ports_dynamodb import DynamoLedger
 from tests.conftest import MotoServer, run_cli
-from tests.unit.test_ports import Clock
+from tests.unit.test_ports import ALLOCATOR, Clock
 
 REGION = "eu-south-1"
 URL = f"dynamodb://shared-ports?region={REGION}"
@@ -37,25 +37,9 @@ def ledger(server: MotoServer, **kw) -> DynamoLedger:
     return DynamoLedger(parse_ledger_url(URL), AwsSession(endpoint_url=server.url), **kw)
 
 
-_ALLOCATOR = """
-import json, sys
-from preflight.collect.aws import AwsSession
-from preflight.ports import parse_ledger_url
-from preflight.ports_dynamodb import DynamoLedger
-url, endpoint, idx, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-hosts = ["host-a", "host-b", "host-c", "host-d"]
-ledger = DynamoLedger(parse_ledger_url(url), AwsSession(endpoint_url=endpoint))
-sys.stdin.readline()  # start together
-got = []
-for i in range(n):
-    host = hosts[(idx + i) % len(hosts)]
-    got.append((host, ledger.allocate(host, f"proc-{idx}", (20000, 20999), prefer=20000 + (i * 7) % 300)))
-print(json.dumps(got))
-"""
-
-
 def test_eight_processes_eighty_allocations_one_table_no_duplicates(table: MotoServer) -> None:
-    procs = [subprocess.Popen([sys.executable, "-c", _ALLOCATOR, URL, table.url, str(i), "80"],
+    # Separate interpreters, each with its own client; botocore reads AWS_ENDPOINT_URL (the server).
+    procs = [subprocess.Popen([sys.executable, "-c", ALLOCATOR, URL, str(i), "80"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for i in range(8)]
     for p in procs:
         assert p.stdin is not None
