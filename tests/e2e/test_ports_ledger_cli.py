@@ -135,3 +135,18 @@ def test_ports_commands_on_the_dynamodb_ledger(moto_server: MotoServer, tmp_path
     assert run_cli("ports", "release", "--ledger", URL, "--owner", "svc", env=env).stdout == \
         "released 2 reservation(s) of svc\n"
     assert run_cli("ports", "list", "--ledger", URL, "--format", "json", env=env).json() == []
+
+
+def test_launch_with_a_missing_ledger_table_stops_before_anything_is_created(moto_server: MotoServer,
+                                                                             tmp_path: Path) -> None:
+    plan = Path(__file__).parents[2] / "examples" / "launch.yaml"
+    env = {"AWS_ENDPOINT_URL": moto_server.url, "PREFLIGHT_STATE_DIR": str(tmp_path)}
+    res = run_cli("launch", str(plan), "--fix", "--apply", "--ledger", URL, env=env, cwd=tmp_path)
+    assert res.code == 2 and res.stdout == ""
+    assert res.stderr == ("preflight: error: the DynamoDB port ledger shared-ports in eu-south-1 does not exist: "
+                          f"create it with `preflight ports init --ledger {URL}` (launch stopped before changing "
+                          "anything)\n")
+    ec2 = moto_server.client("ec2")
+    assert ec2.describe_instances()["Reservations"] == []
+    assert [g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]] == ["default"]
+    assert not (tmp_path / "launches").exists() and not (tmp_path / "journal").exists()
