@@ -100,13 +100,14 @@ def private_dir(path: Path, *, tighten: bool) -> None:
             os.chmod(path, 0o700)
 
 
-def private_file(path: Path) -> None:
+def private_file(path: Path, *, tighten: bool) -> None:
     """Create `path` empty with mode 0600 if it does not exist (SQLite gives its -wal and -shm files
-    the database file's mode); tighten an existing one we own."""
+    the database file's mode). `tighten`: also chmod an existing one (preflight's own state file;
+    a file the user named may be shared with a group on purpose)."""
     try:
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
-        if path.stat().st_uid == os.getuid():
+        if tighten and path.stat().st_uid == os.getuid():
             os.chmod(path, 0o600)
     except OSError:
         pass  # sqlite3.connect reports an unusable path with the reason
@@ -254,7 +255,7 @@ class PortAllocator(Ledger):
         self._lock_timeout = float(lock_timeout)
         try:
             private_dir(self.path.parent, tighten=own)
-            private_file(self.path)
+            private_file(self.path, tighten=own)
             # isolation_level=None: we issue BEGIN ourselves, so the conflict check and the
             # reservation are one transaction under the write lock.
             self._db = sqlite3.connect(str(self.path), timeout=self._lock_timeout, isolation_level=None,

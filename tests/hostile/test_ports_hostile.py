@@ -133,7 +133,10 @@ def test_an_existing_world_readable_ledger_is_tightened_but_a_user_dir_is_left_a
     os.chmod(shared, 0o755)
     PortAllocator(shared / "team.db").close()
     assert stat.S_IMODE(shared.stat().st_mode) == 0o755  # the user's directory: not ours to change
-    assert stat.S_IMODE((shared / "team.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE((shared / "team.db").stat().st_mode) == 0o600  # created private
+    os.chmod(shared / "team.db", 0o660)  # shared with a group on purpose: kept
+    PortAllocator(shared / "team.db").close()
+    assert stat.S_IMODE((shared / "team.db").stat().st_mode) == 0o660
 
 
 # --- item 20: input that used to be accepted silently -------------------------------------------------
