@@ -66,6 +66,9 @@ ConfigOpt = typer.Option(None, "--config",
 BaselineOpt = typer.Option(None, "--baseline", help="Fail only on findings that are not in this baseline file.")
 WriteBaselineOpt = typer.Option(None, "--write-baseline", help="Record the current findings as a baseline file.")
 StatsOpt = typer.Option(False, "--stats", help="Print API calls, pages, seconds per stage and resources seen.")
+LedgerOpt = typer.Option(None, "--ledger", metavar="URL",
+                         help="Port ledger: sqlite:///PATH or dynamodb://TABLE?region=R (default: "
+                              "$PREFLIGHT_PORTS_LEDGER, else ports-ledger in the config, else the local file).")
 
 
 @dataclass
@@ -272,6 +275,7 @@ def launch(
     ignore: list[str] = IgnoreOpt,
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     config_file: str = typer.Option(None, "--config", help="Config file (default: nearest .preflight.toml)."),
+    ledger: str = LedgerOpt,
 ) -> int:
     """Launch a plan: check -> fix (--fix) -> security group and missing ports -> run instances ->
     wait (retrying eventual consistency) -> replica ports -> verify -> record. Dry run by default."""
@@ -290,11 +294,13 @@ def launch(
     if max_changes is not None:
         _in_range("--max-changes", max_changes, 0, 1_000_000)
     opts = common(region, profile, endpoint_url, sandbox, None, plan_file, select=select, ignore=ignore)
+    cfg = load_config(config_file)
     settings = LaunchSettings(
         apply=apply, fix=fix_, max_changes=max_changes, allow_world=allow_world, select=opts.select,
         ignore=opts.ignore,
         retry=RetryPolicy(attempts=retry_attempts, base=retry_base, jitter=retry_jitter), wait_timeout=wait_timeout,
-        config=load_config(config_file).rule_options(), command=" ".join(["preflight", *sys.argv[1:]]))
+        config=cfg.rule_options(), command=" ".join(["preflight", *sys.argv[1:]]), ledger=ledger,
+        ledger_config=cfg.ports_ledger)
     out = Console(highlight=False, soft_wrap=True) if fmt == "table" else err
     with open_target(opts.target, opts.plan) as source:
         with err.status("Launching: check…", spinner="dots") as status:
@@ -322,9 +328,13 @@ def down(
     profile: str = typer.Option(None, "--profile", help="AWS profile from your AWS config."),
     endpoint_url: str = EndpointOpt,
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    ledger: str = typer.Option(None, "--ledger", metavar="URL",
+                               help="Port ledger to release in (default: the one the launch used)."),
+    config_file: str = typer.Option(None, "--config", help="Config file (default: nearest .preflight.toml)."),
 ) -> int:
     """Take a launch down: terminate its instances, delete the security group it created (never one you
     made), release its replica ports."""
+    from preflight.config import load_config
     from preflight.launch.down import down as run_down
     from preflight.launch.records import load_record
 
@@ -335,7 +345,8 @@ def down(
         check_record_target(record, None)
     session, identity = _session_for(record["region"], profile, endpoint_url or record.get("endpoint_url") or None)
     with err.status(f"Taking down {launch_id}…", spinner="dots"):
-        result = run_down(session, launch_id, dry_run=dry_run, identity=identity)
+        result = run_down(session, launch_id, dry_run=dry_run, identity=identity, ledger=ledger,
+                          config_ledger=load_config(config_file).ports_ledger)
     if fmt == "json":
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     else:
@@ -372,20 +383,46 @@ def undo(
     return run.exit_code()
 
 
+def _ledger(ledger: str | None, config_file: str | None, profile: str | None, endpoint_url: str | None,
+            sandbox: str | None, check: bool = True) -> Any:
+    """The ledger a ports command names (--ledger, $PREFLIGHT_PORTS_LEDGER, config, local file)."""
+    from preflight.config import load_config
+    from preflight.ports import command_ledger, resolve_ledger_url
+
+    url = resolve_ledger_url(ledger, load_config(config_file).ports_ledger)
+    return command_ledger(url, profile=profile, endpoint_url=endpoint_url, sandbox=sandbox, check=check)
+
+
+def _table_or_json(fmt: str) -> None:
+    if fmt not in ("table", "json"):
+        raise PreflightError(f"--format: unknown format {fmt!r} (table or json)")
+
+
+PortsFormatOpt = typer.Option("table", "--format", "-f", help="table or json.")
+PortsConfigOpt = typer.Option(None, "--config", help="Config file (default: nearest .preflight.toml).")
+PortsSandboxOpt = typer.Option(None, "--sandbox", metavar="[SCENARIO]",
+                               help="Use the in-process moto account (a DynamoDB ledger table is created in it).")
+
+
 @ports_app.command("list")
 def ports_list(
     host: str = typer.Option(None, "--host", help="Only this host (instance id)."),
     owner: str = typer.Option(None, "--owner", help="Only this owner (launch id)."),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    fmt: str = PortsFormatOpt,
+    ledger: str = LedgerOpt,
+    profile: str = ProfileOpt,
+    endpoint_url: str = EndpointOpt,
+    sandbox: str = PortsSandboxOpt,
+    config_file: str = PortsConfigOpt,
 ) -> int:
     """Show the port ledger: every reservation, its owner, state and lease."""
     import time
 
     from preflight.launch.render import ports_table
-    from preflight.ports import PortAllocator, default_db_path
 
-    path = default_db_path()
-    rows = PortAllocator(path).list(host=host, owner=owner) if path.exists() else []
+    _table_or_json(fmt)
+    with _ledger(ledger, config_file, profile, endpoint_url, sandbox, check=False) as book:
+        rows = book.list(host=host, owner=owner) if book is not None else []
     if fmt == "json":
         sys.stdout.write(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
     else:
@@ -394,15 +431,110 @@ def ports_list(
 
 
 @ports_app.command("gc")
-def ports_gc() -> int:
+def ports_gc(
+    ledger: str = LedgerOpt,
+    profile: str = ProfileOpt,
+    endpoint_url: str = EndpointOpt,
+    sandbox: str = PortsSandboxOpt,
+    config_file: str = PortsConfigOpt,
+) -> int:
     """Reclaim expired leases (zombie reservations left by processes that died)."""
-    from preflight.ports import PortAllocator, default_db_path
-
-    path = default_db_path()
-    gone = PortAllocator(path).gc() if path.exists() else []
+    with _ledger(ledger, config_file, profile, endpoint_url, sandbox, check=False) as book:
+        gone = book.gc() if book is not None else []
     for r in gone:
         sys.stdout.write(f"reclaimed {r.host}:{r.port} (owner {r.owner}, pid {r.pid})\n")
     sys.stdout.write(f"{len(gone)} expired reservation(s) reclaimed\n")
+    return 0
+
+
+@ports_app.command("init")
+def ports_init(
+    ledger: str = LedgerOpt,
+    profile: str = ProfileOpt,
+    endpoint_url: str = EndpointOpt,
+    config_file: str = PortsConfigOpt,
+) -> int:
+    """Create the ledger: for dynamodb://TABLE, the table (on-demand billing, key host + port, TTL on)."""
+    from preflight.config import load_config
+    from preflight.ports import PortAllocator, open_ledger, resolve_ledger_url
+
+    url = resolve_ledger_url(ledger, load_config(config_file).ports_ledger)
+    if url.kind == "sqlite":
+        with PortAllocator(url.path):
+            pass
+        sys.stdout.write(f"SQLite port ledger ready at {url.path} (created on first use; nothing else to do)\n")
+        return 0
+    from preflight.collect.aws import AwsSession
+
+    session = AwsSession(profile=profile, endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None)
+    with open_ledger(url, session) as book:
+        lines = book.init()  # type: ignore[attr-defined]
+        sys.stdout.write("\n".join(lines) + f"\nledger ready: {book.url}\n")
+    return 0
+
+
+@ports_app.command("reserve")
+def ports_reserve(
+    host: str = typer.Option(..., "--host", help="Host the ports are on (instance id, hostname)."),
+    owner: str = typer.Option(..., "--owner", help="Who holds them (a job or deployment name); release with it."),
+    port_range: str = typer.Option(..., "--range", help="Ports to choose from, e.g. 40000-40999."),
+    count: int = typer.Option(1, "--count", "-n", help="How many distinct ports (all or none)."),
+    lease: float = typer.Option(None, "--lease",
+                                help="Seconds until the reservation expires unless released (default 600; "
+                                     "0: held until `ports release`)."),
+    service: str = typer.Option("", "--service", help="A label shown by `ports list`."),
+    fmt: str = PortsFormatOpt,
+    ledger: str = LedgerOpt,
+    profile: str = ProfileOpt,
+    endpoint_url: str = EndpointOpt,
+    sandbox: str = PortsSandboxOpt,
+    config_file: str = PortsConfigOpt,
+) -> int:
+    """Reserve COUNT ports on HOST for OWNER, atomically (no other process gets them): prints the ports,
+    one per line (--format json: the reservations). Exit 1 if the range has too few free ports."""
+    import math
+
+    from preflight.ports import DEFAULT_LEASE_SECONDS, parse_port_range
+
+    _table_or_json(fmt)
+    lo, hi = parse_port_range(port_range)
+    if count < 1 or count > hi - lo + 1:
+        raise PreflightError(f"--count: {count} must be between 1 and the size of --range ({hi - lo + 1})")
+    if lease is not None and (not math.isfinite(lease) or lease < 0):
+        raise PreflightError(f"--lease: {lease} must be a number of seconds, 0 or more")
+    if not host.strip() or not owner.strip():
+        raise PreflightError("--host and --owner must not be empty")
+    state = "active" if lease == 0 else "reserved"
+    with _ledger(ledger, config_file, profile, endpoint_url, sandbox) as book:
+        ports = book.allocate_many(host, owner, (lo, hi), count, service=service, state=state,
+                                   lease=DEFAULT_LEASE_SECONDS if lease is None else lease)
+        rows = [r for r in book.list(host=host, owner=owner) if r.port in ports]
+        url = book.url
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"ledger": url, "host": host, "owner": owner, "ports": ports,
+                                     "reservations": [r.to_dict() for r in rows]}, indent=2) + "\n")
+    else:
+        sys.stdout.write("".join(f"{p}\n" for p in ports))
+    return 0
+
+
+@ports_app.command("release")
+def ports_release(
+    owner: str = typer.Option(..., "--owner", help="Release this owner's reservations."),
+    host: str = typer.Option(None, "--host", help="Only on this host."),
+    ledger: str = LedgerOpt,
+    profile: str = ProfileOpt,
+    endpoint_url: str = EndpointOpt,
+    sandbox: str = PortsSandboxOpt,
+    config_file: str = PortsConfigOpt,
+) -> int:
+    """Release an owner's reservations (only theirs: the ledger checks the owner on every delete)."""
+    if not owner.strip():
+        raise PreflightError("--owner must not be empty")
+    with _ledger(ledger, config_file, profile, endpoint_url, sandbox) as book:
+        n = book.release_owner(owner, host)
+    where = f" on {host}" if host else ""
+    sys.stdout.write(f"released {n} reservation(s) of {owner}{where}\n")
     return 0
 
 

@@ -31,6 +31,9 @@ class Capability:
     name: str
     description: str
     permissions: tuple[str, ...]
+    # Checked only when a plan names it (`capabilities: [..., ports-ledger]`): a capability only
+    # some setups use (the DynamoDB port ledger) must not fail everyone else's check.
+    opt_in: bool = False
 
 
 def _parse_catalogue(doc: Any, where: str) -> dict[str, dict[str, Capability]]:
@@ -48,7 +51,10 @@ def _parse_catalogue(doc: Any, where: str) -> dict[str, dict[str, Capability]]:
             if not isinstance(perms, list) or not perms or not all(isinstance(p, str) and p for p in perms):
                 raise PreflightError(f"{where}: {cloud}.{name}.permissions must be a non-empty list of strings")
             desc = body.get("description", "") if isinstance(body, dict) else ""
-            out[cloud][str(name)] = Capability(str(name), str(desc), tuple(dict.fromkeys(perms)))
+            opt_in = body.get("opt_in", False) if isinstance(body, dict) else False
+            if not isinstance(opt_in, bool):
+                raise PreflightError(f"{where}: {cloud}.{name}.opt_in must be true or false")
+            out[cloud][str(name)] = Capability(str(name), str(desc), tuple(dict.fromkeys(perms)), opt_in)
     return out
 
 
@@ -74,11 +80,11 @@ def catalogue() -> dict[str, dict[str, Capability]]:
 
 
 def capabilities_for(cloud: str, plan: Any = None) -> dict[str, Capability]:
-    """The capabilities the plan names (all of them without a plan), in catalogue order."""
+    """The capabilities the plan names (without a plan, all but the opt-in ones), in catalogue order."""
     caps = catalogue().get(cloud, {})
     wanted = tuple(getattr(plan, "capabilities", ()) or ())
     if not wanted:
-        return dict(caps)
+        return {name: cap for name, cap in caps.items() if not cap.opt_in}
     unknown = [c for c in wanted if c not in caps]
     if unknown:
         raise PreflightError(f"capabilities: {unknown[0]!r} is not a {cloud} capability "
@@ -86,8 +92,10 @@ def capabilities_for(cloud: str, plan: Any = None) -> dict[str, Capability]:
     return {name: cap for name, cap in caps.items() if name in wanted}
 
 
-def all_permissions(cloud: str) -> list[str]:
-    return list(dict.fromkeys(p for cap in catalogue().get(cloud, {}).values() for p in cap.permissions))
+def all_permissions(cloud: str, opt_in: bool = False) -> list[str]:
+    """Every permission of the catalogue's capabilities (`opt_in`: also the opt-in ones)."""
+    return list(dict.fromkeys(p for cap in catalogue().get(cloud, {}).values() if opt_in or not cap.opt_in
+                              for p in cap.permissions))
 
 
 # --- AWS: verdicts from policy documents --------------------------------------------------------

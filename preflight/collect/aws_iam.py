@@ -306,7 +306,7 @@ def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     who = principal_of(ident.get("arn", ""))
     base = {"principal": who["arn"], "caller_arn": ident.get("arn", ""), "kind": who["kind"], "name": who["name"],
             "account": who["account"] or ident.get("account", "")}
-    perms = permissions.all_permissions("aws")
+    perms = permissions.all_permissions("aws", opt_in=True)  # a plan may name an opt-in capability
     if who["kind"] == "root":
         return {**base, "method": "root", "verdicts": permissions.aws_verdicts({"kind": "root"}, perms)}
     if who["kind"] not in ("user", "role"):

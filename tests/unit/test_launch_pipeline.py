@@ -394,3 +394,29 @@ def test_down_throttled_to_the_end_while_revoking_is_a_failed_step_and_the_recor
     assert failed.startswith("revoke the launch's rules on sg-1: AWS kept throttling (RequestLimitExceeded)")
     assert ("ok", "released 0 replica port(s)") in res.steps
     assert load_record("launch-slow")["state"] == "down-failed"
+
+
+def test_launch_and_down_on_a_dynamodb_ledger_release_in_the_recorded_ledger() -> None:
+    from preflight.launch.down import down
+    from preflight.launch.records import save_record
+    from preflight.ports import open_ledger, parse_ledger_url
+
+    url = "dynamodb://team-ports?region=eu-south-1"
+    plan = {"replicas": {"count": 3, "port_range": "40050-40060"}}
+    with pipeline("healthy", plan, apply=True, ledger=url) as (pl, source):
+        result = pl.run()
+        assert result.ok, [(s.name, s.summary) for s in result.stages]
+        ports = next(s for s in result.stages if s.name == "ports")
+        assert ports.lines[-1] == f"ledger: {url}"
+        record = load_record(result.launch_id)
+        assert record["ledger"] == url
+        # The sandbox released them at its end; pretend it is a live account's launch.
+        ledger = open_ledger(parse_ledger_url(url), source.session)
+        for r in record["replicas"]:
+            assert ledger.reserve(r["host"], r["port"], result.launch_id, state="active")
+        record.update(source="aws", state="running")
+        save_record(record)
+        t = FakeTime()
+        res = down(source.session, result.launch_id, retry=RetryPolicy(sleep=t.sleep, clock=t.clock), poll=1)
+        assert "released 3 replica port(s)" in [text for _, text in res.steps], res.steps
+        assert ledger.list() == []
