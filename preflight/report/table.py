@@ -4,21 +4,19 @@ exact fix, then a one-line summary. Rendered with rich; colour only on a termina
 from __future__ import annotations
 
 import io
-import os
-import sys
 
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
 from preflight.engine import SEVERITIES, Report, count
-from preflight.report import reporter
+from preflight.report import colour_wanted, reporter
 
 COLOURS = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "blue"}
 
 
 def _console(buf: io.StringIO) -> Console:
-    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    colour = colour_wanted()
     return Console(file=buf, force_terminal=colour, no_color=not colour, width=100, soft_wrap=True,
                    highlight=False)
 
