@@ -426,6 +426,10 @@ def snapshot_cmd(
     from preflight import engine as rule_engine
     from preflight.runner import needs_of
 
+    out_dir = os.path.dirname(out) or "."
+    if os.path.isdir(out) or not os.path.isdir(out_dir):  # before reading the account, not after
+        reason = "Is a directory" if os.path.isdir(out) else f"no directory {out_dir}"
+        raise PreflightError(f"cannot write snapshot {out}: {reason}")
     opts = common(region, profile, endpoint_url, sandbox, None, None)
     # The extra data (IAM, quotas, offerings...) the rules a default check runs need; not CMP006's
     # RunInstances dry run. Rules whose data a snapshot lacks are UNKNOWN when it is checked.

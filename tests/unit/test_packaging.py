@@ -69,5 +69,5 @@ def test_a_top_level_rules_package_is_not_installed(tmp_path):
 def test_distribution_name_command_and_entry_point_groups():
     dist = importlib.metadata.distribution("cloud-preflight")
     scripts = {ep.name: ep.value for ep in dist.entry_points if ep.group == "console_scripts"}
-    assert scripts == {"preflight": "preflight.cli:main"}
+    assert scripts == {"preflight": "preflight._entry:main"}
     assert dist.version == preflight.__version__
