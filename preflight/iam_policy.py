@@ -24,8 +24,10 @@ _LAUNCH_CAPABILITIES = ("compute", "network", "iam-pass-role")
 
 def check_actions() -> dict[str, list[str]]:
     """action -> what reads with it, for `preflight check` (every rule, every extra collector)."""
-    from preflight.collect import aws, aws_compute, aws_iam  # noqa: F401  (importing registers the extras)
+    from preflight.collect import aws
+    from preflight.collect.registry import load_extra_collectors
 
+    load_extra_collectors()
     why: dict[str, list[str]] = {}
     for action in aws.BASE_PERMISSIONS:
         why.setdefault(action, []).append("identity and regions")
@@ -51,9 +53,11 @@ def fix_actions() -> dict[str, list[str]]:
 
 def launch_actions() -> dict[str, list[str]]:
     """action -> launch capability (or collector) that needs it."""
-    from preflight.collect import aws, aws_compute  # noqa: F401
+    from preflight.collect import aws
+    from preflight.collect.registry import load_extra_collectors
     from preflight.permissions import catalogue
 
+    load_extra_collectors(_WRITE_COLLECTORS)
     capabilities = catalogue().get("aws", {})
     why: dict[str, list[str]] = {}
     for name in _LAUNCH_CAPABILITIES:

@@ -467,6 +467,9 @@ def collect(session: AwsSession, region: str, needs: set[str] | None = None, pla
     client = session.client("ec2", region)
     t0 = time.perf_counter()
     results: dict[str, Any] = {}
+    from preflight.collect.registry import load_extra_collectors
+
+    load_extra_collectors(needs or ())
     wanted_extras = [n for n in sorted(needs or ()) if n in EXTRA_COLLECTORS]
     with ThreadPoolExecutor(max_workers=min(16, len(FETCHERS) + len(wanted_extras))) as pool:
         futures = [pool.submit(_fetch_type, client, name) for name in FETCHERS]
