@@ -15,9 +15,10 @@ import inspect
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
+if TYPE_CHECKING:  # networkx is imported where a graph is built (preflight.graph), not at start-up
+    import networkx as nx
 
 from preflight.errors import PreflightError
 from preflight.inventory.model import Inventory, Unreadable
@@ -163,7 +164,7 @@ def load_rules() -> dict[str, Rule]:
     if not _LOADED:
         from preflight.plugins import import_all
 
-        import_all("rules", "preflight.rules", "rule")
+        import_all("preflight.rules", "preflight.rules", "rule")
         _LOADED = True
     return dict(sorted(_REGISTRY.items()))
 

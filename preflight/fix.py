@@ -212,7 +212,7 @@ def load_fixers() -> dict[str, Fixer]:
     if not _LOADED:
         from preflight.plugins import import_all
 
-        import_all("fixers", "preflight.fixers", "fixer")
+        import_all("preflight.fixers", "preflight.fixers", "fixer")
         _LOADED = True
     return dict(sorted(_FIXERS.items()))
 

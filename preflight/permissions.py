@@ -254,8 +254,14 @@ def fix_commands(a: Assessment, perms: list[str]) -> tuple[str, ...]:
 def configure_run(sandbox: bool = False, refresh: bool = False, simulate: bool = False) -> None:
     """Per-run settings from the command line. Sandboxes never use the cache: their identities
     (fresh keys each run) are made up, and their verdicts must not mix with real ones."""
+    import sys
+
     from preflight import permcache
-    from preflight.collect import aws_iam
 
     permcache.configure(enabled=not sandbox, refresh=refresh)
-    aws_iam.OPTIONS.simulate = simulate
+    # The IAM collector (botocore) is imported only by runs that read AWS: an offline check must not
+    # pay for it. Not imported yet means its default (simulate off) holds unless --simulate asks.
+    if simulate or "preflight.collect.aws_iam" in sys.modules:
+        from preflight.collect import aws_iam
+
+        aws_iam.OPTIONS.simulate = simulate

@@ -78,7 +78,7 @@ def _missing_extras_unreadable(inv: Inventory, needs: set[str]) -> Inventory:
     what a selected rule needs but the snapshot lacks is unreadable (UNKNOWN), never an empty pass."""
     import dataclasses
 
-    from preflight.collect.aws import EXTRA_COLLECTORS
+    from preflight.collect.registry import EXTRA_PROVIDERS as EXTRA_COLLECTORS  # no SDK import offline
 
     if inv.cloud != "aws":
         return inv

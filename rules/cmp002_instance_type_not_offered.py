@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import preflight.collect.aws_compute  # noqa: F401  (registers the extra collectors this rule needs)
 from preflight.engine import Context, Finding, rule
 
 

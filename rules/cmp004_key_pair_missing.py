@@ -7,7 +7,6 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-import preflight.collect.aws_compute  # noqa: F401  (registers the extra collectors this rule needs)
 from preflight.engine import Context, Finding, rule
 
 

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import preflight.collect.aws_compute  # noqa: F401  (registers the extra collectors this rule needs)
 from preflight.engine import Context, Finding, rule
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import preflight.collect.aws_iam  # noqa: F401  (registers the `iam` extra collector)
 from preflight.engine import Context, Finding, rule
 from preflight.permissions import and_list, cached_assessment, fix_commands, join
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-import preflight.collect.aws_iam  # noqa: F401  (registers the `iam_last_accessed` extra collector)
 from preflight.engine import Context, Finding, rule
 from preflight.permissions import join
 

@@ -6,7 +6,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-import preflight.collect.ports_ledger  # noqa: F401 - registers the `port_reservations` extra
 from preflight.engine import Context, Finding, rule
 from preflight.ports import LAUNCH_TAG, REPLICA_PORTS_TAG, parse_ports_tag
 

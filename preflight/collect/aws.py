@@ -464,15 +464,22 @@ _PAGE_SIZED = frozenset({
 
 ExtraCollector = Callable[["AwsSession", str, Any], Any]
 EXTRA_COLLECTORS: dict[str, ExtraCollector] = {}
+# The IAM actions each extra collector's calls need: `preflight iam-policy` is generated from these and
+# FETCHERS (tests/unit/test_iam_policy.py records every call a collection makes against them).
+EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {}
+# What every collection calls besides FETCHERS: the identity once, and the enabled regions (--all-regions).
+BASE_PERMISSIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
 
 
-def extra_collector(name: str) -> Callable[[ExtraCollector], ExtraCollector]:
-    """Register `fn(session, region, plan) -> JSON-able` run when a rule needs `name`.
+def extra_collector(name: str, permissions: tuple[str, ...] = ()) -> Callable[[ExtraCollector], ExtraCollector]:
+    """Register `fn(session, region, plan) -> JSON-able` run when a rule needs `name`; `permissions`
+    are the IAM actions its calls need.
 
     Raise `Denied(permission, code)` for data that cannot be read; it becomes `unreadable`.
     """
     def deco(fn: ExtraCollector) -> ExtraCollector:
         EXTRA_COLLECTORS[name] = fn
+        EXTRA_PERMISSIONS[name] = tuple(permissions)
         return fn
     return deco
 
@@ -511,6 +518,9 @@ def collect(session: AwsSession, region: str, needs: set[str] | None = None, pla
     client = session.client("ec2", region)
     t0 = time.perf_counter()
     results: dict[str, Any] = {}
+    from preflight.collect.registry import load_extra_collectors
+
+    load_extra_collectors(needs or ())
     wanted_extras = [n for n in sorted(needs or ()) if n in EXTRA_COLLECTORS]
     with ThreadPoolExecutor(max_workers=min(16, len(FETCHERS) + len(wanted_extras))) as pool:
         futures = [pool.submit(_fetch_type, client, name) for name in FETCHERS]

@@ -300,7 +300,12 @@ def _read_once(session: AwsSession, region: str, who: dict[str, str], ident: dic
     return memo
 
 
-@extra_collector("iam")
+# Either GetAccountAuthorizationDetails or the per-principal reads are enough (the collector falls
+# back from one to the other); SCPs and --simulate are read when allowed.
+@extra_collector("iam", permissions=("iam:GetAccountAuthorizationDetails", *USER_READS, *ROLE_READS,
+                                     "organizations:DescribeOrganization", "organizations:ListParents",
+                                     "organizations:ListPoliciesForTarget", "organizations:DescribePolicy",
+                                     "iam:SimulatePrincipalPolicy"))
 def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     ident = caller_identity(session, region)
     who = principal_of(ident.get("arn", ""))
@@ -346,7 +351,8 @@ def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     return data
 
 
-@extra_collector("iam_last_accessed")
+@extra_collector("iam_last_accessed", permissions=("iam:GenerateServiceLastAccessedDetails",
+                                                     "iam:GetServiceLastAccessedDetails"))
 def collect_last_accessed(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     """IAM's service last-accessed report for the caller (generate, then poll until complete)."""
     ident = caller_identity(session, region)

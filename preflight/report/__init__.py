@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +41,14 @@ def fix_command(sources: object, region: str, rule: str = "") -> str:
 
 def report_sources(report: Any) -> list[str]:
     return [inv.source for inv in getattr(report, "inventories", []) if getattr(inv, "source", "")]
+
+
+def colour_wanted(stream: Any = None) -> bool:
+    """Colour for a terminal only, and not when NO_COLOR is set to a non-empty value (no-color.org:
+    an empty NO_COLOR does not count)."""
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
 
 
 def formats() -> list[str]:
