@@ -10,7 +10,6 @@ which the IAM rules read. Nothing here talks to a cloud.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -75,13 +74,15 @@ def _load(override: str | None) -> dict[str, dict[str, Capability]]:
     return catalogue
 
 
-def catalogue() -> dict[str, dict[str, Capability]]:
-    return _load(os.environ.get("PREFLIGHT_PERMISSIONS") or None)
+def catalogue(permissions_file: str | None = None) -> dict[str, dict[str, Capability]]:
+    """The built-in catalogue, extended/overridden by `permissions_file` (a run's
+    `RunSettings.permissions_file`, from PREFLIGHT_PERMISSIONS)."""
+    return _load(permissions_file or None)
 
 
-def capabilities_for(cloud: str, plan: Any = None) -> dict[str, Capability]:
+def capabilities_for(cloud: str, plan: Any = None, permissions_file: str | None = None) -> dict[str, Capability]:
     """The capabilities the plan names (without a plan, all but the opt-in ones), in catalogue order."""
-    caps = catalogue().get(cloud, {})
+    caps = catalogue(permissions_file).get(cloud, {})
     wanted = tuple(getattr(plan, "capabilities", ()) or ())
     if not wanted:
         return {name: cap for name, cap in caps.items() if not cap.opt_in}
@@ -92,9 +93,10 @@ def capabilities_for(cloud: str, plan: Any = None) -> dict[str, Capability]:
     return {name: cap for name, cap in caps.items() if name in wanted}
 
 
-def all_permissions(cloud: str, opt_in: bool = False) -> list[str]:
+def all_permissions(cloud: str, permissions_file: str | None = None, opt_in: bool = False) -> list[str]:
     """Every permission of the catalogue's capabilities (`opt_in`: also the opt-in ones)."""
-    return list(dict.fromkeys(p for cap in catalogue().get(cloud, {}).values() if opt_in or not cap.opt_in
+    caps = catalogue(permissions_file).get(cloud, {}).values()
+    return list(dict.fromkeys(p for cap in caps if opt_in or not cap.opt_in
                               for p in cap.permissions))
 
 
@@ -162,13 +164,13 @@ class Assessment:
         return f"{self.principal}{where}"
 
 
-def assess(inventory: Any, plan: Any = None) -> Assessment | None:
+def assess(inventory: Any, plan: Any = None, permissions_file: str | None = None) -> Assessment | None:
     """The permission assessment for one inventory, or None when no permission data was collected."""
     if inventory.cloud == "gcp":
         data = inventory.extra.get("gcp")
         if not data:
             return None
-        caps = capabilities_for("gcp", plan)
+        caps = capabilities_for("gcp", plan, permissions_file)
         granted = set(data.get("granted", []))
         requested = set(data.get("requested", []))
         project = data.get("project", "")
@@ -189,7 +191,7 @@ def assess(inventory: Any, plan: Any = None) -> Assessment | None:
     data = inventory.extra.get("iam")
     if not data:
         return None
-    caps = capabilities_for("aws", plan)
+    caps = capabilities_for("aws", plan, permissions_file)
     wanted = [p for cap in caps.values() for p in cap.permissions]
     stored = data.get("verdicts", {})
     todo = [p for p in wanted if p not in stored]
@@ -209,7 +211,8 @@ def assess(inventory: Any, plan: Any = None) -> Assessment | None:
 
 def cached_assessment(ctx: Any) -> Assessment | None:
     """One assessment per rule run, shared by the IAM rules."""
-    return ctx.cached(f"permissions:{id(ctx.inventory)}", lambda: assess(ctx.inventory, ctx.plan))
+    return ctx.cached(f"permissions:{id(ctx.inventory)}",
+                      lambda: assess(ctx.inventory, ctx.plan, ctx.settings.permissions_file))
 
 
 def join(items: Iterable[str], limit: int = 6) -> str:
@@ -249,19 +252,3 @@ def fix_commands(a: Assessment, perms: list[str]) -> tuple[str, ...]:
         return (f"aws iam put-role-policy --role-name {a.name} --policy-name preflight-launch "
                 f"--policy-document '{doc}'",)
     return ()
-
-
-def configure_run(sandbox: bool = False, refresh: bool = False, simulate: bool = False) -> None:
-    """Per-run settings from the command line. Sandboxes never use the cache: their identities
-    (fresh keys each run) are made up, and their verdicts must not mix with real ones."""
-    import sys
-
-    from preflight import permcache
-
-    permcache.configure(enabled=not sandbox, refresh=refresh)
-    # The IAM collector (botocore) is imported only by runs that read AWS: an offline check must not
-    # pay for it. Not imported yet means its default (simulate off) holds unless --simulate asks.
-    if simulate or "preflight.collect.aws_iam" in sys.modules:
-        from preflight.collect import aws_iam
-
-        aws_iam.OPTIONS.simulate = simulate

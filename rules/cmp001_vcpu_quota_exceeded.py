@@ -12,6 +12,8 @@ from preflight.semantics import quotas as q
     id="CMP001",
     name="vcpu-quota-exceeded",
     severity="high",
+    category="launch-blocker",
+    scope="plan",
     needs={"instances", "instance_types", "quotas"},
     summary="The plan's vCPUs plus those already running in the same quota family exceed the EC2 vCPU quota",
     rationale="EC2 refuses the launch with VcpuLimitExceeded when running plus requested vCPUs in one "

@@ -11,6 +11,8 @@ from preflight.engine import Context, Finding, rule
     id="CMP003",
     name="image-not-found",
     severity="high",
+    category="launch-blocker",
+    scope="plan",
     needs={"images", "instance_types"},
     summary="The image (AMI) does not exist in the region, is not available, or does not match the "
             "instance type's architecture",

@@ -14,6 +14,8 @@ from preflight.engine import Context, Finding, rule
     id="CMP004",
     name="key-pair-missing",
     severity="medium",
+    category="launch-blocker",
+    scope="plan",
     needs={"key_pairs"},
     summary="The plan's key pair does not exist in the region, or its local private key file is missing "
             "or readable by others",

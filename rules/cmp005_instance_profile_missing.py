@@ -58,6 +58,8 @@ def pass_role_verdict(extra: dict[str, Any], simulated: dict[str, Any], role_arn
     id="CMP005",
     name="instance-profile-missing",
     severity="high",
+    category="launch-blocker",
+    scope="plan",
     needs={"instance_profiles"},
     summary="The plan's IAM instance profile does not exist, has no role, or the caller may not "
             "iam:PassRole its role",

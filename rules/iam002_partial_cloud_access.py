@@ -12,6 +12,8 @@ from preflight.permissions import and_list, cached_assessment, fix_commands, joi
     id="IAM002",
     name="partial-cloud-access",
     severity="high",
+    category="launch-blocker",
+    scope="plan",
     needs={"iam", "gcp_permissions"},
     summary="Some capabilities are fully granted and others are not (e.g. storage works, compute does not)",
     rationale="A working capability hides a broken one: an upload to the bucket succeeds, so the setup "

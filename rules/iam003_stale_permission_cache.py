@@ -13,6 +13,8 @@ from preflight.permissions import ALLOW, cached_assessment, join
     id="IAM003",
     name="stale-permission-cache",
     severity="medium",
+    category="hygiene",
+    scope="plan",
     needs={"iam", "gcp_permissions"},
     summary="Cached permission verdicts were made for another identity (or expired and no longer hold)",
     rationale="A launcher that trusts a verdict cached for the previous account or project launches with "

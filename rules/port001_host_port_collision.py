@@ -20,6 +20,8 @@ def plan_label(plan: Any) -> str:
     id="PORT001",
     name="host-port-collision",
     severity="high",
+    category="launch-blocker",
+    scope="replicas",
     needs={"instances", "port_reservations"},
     summary="Two replicas or reservations claim the same port on the same host",
     rationale="Only one process can listen on a port; the second replica fails to start.",
