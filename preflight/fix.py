@@ -52,15 +52,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import secrets
-import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from preflight.engine import Finding
+from preflight.semantics.remedies import Call, aws_cli, render  # noqa: F401  (Call, aws_cli re-exported)
 from preflight.errors import PreflightError
 
 JOURNAL_VERSION = 1
@@ -69,45 +68,8 @@ MAX_ATTEMPTS = 3
 
 # --- calls and changes --------------------------------------------------------------------------
 
-def _kebab(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).replace("_", "-").lower()
-
-
-def aws_cli(service: str, operation: str, params: dict[str, Any], region: str = "") -> str:
-    """The AWS CLI command equivalent to a boto3 call (structures passed as JSON)."""
-    parts = ["aws", service, _kebab(operation)]
-    for key, value in params.items():
-        flag = f"--{_kebab(key)}"
-        if isinstance(value, bool):
-            parts.append(flag if value else f"--no-{_kebab(key)}")
-        elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int)) for v in value):
-            parts += [flag, *(shlex.quote(str(v)) for v in value)]
-        elif isinstance(value, (dict, list, tuple)):
-            parts += [flag, shlex.quote(json.dumps(value, separators=(",", ":")))]
-        else:
-            parts += [flag, shlex.quote(str(value))]
-    if region:
-        parts += ["--region", region]
-    return " ".join(parts)
-
-
-@dataclass(frozen=True)
-class Call:
-    service: str
-    operation: str  # boto3 client method, snake_case
-    params: dict[str, Any]
-    region: str = ""
-
-    def cli(self) -> str:
-        return aws_cli(self.service, self.operation, self.params, self.region)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"service": self.service, "operation": self.operation, "params": self.params,
-                "region": self.region, "cli": self.cli()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Call:
-        return cls(data["service"], data["operation"], dict(data.get("params") or {}), data.get("region", ""))
+# One Call for rules, fixers, journals and `path`: defined with the remedies (pure, no AWS).
+__all__ = ["Call", "aws_cli"]
 
 
 class _Already:
@@ -137,7 +99,7 @@ class Change:
 
     @property
     def cli(self) -> str:
-        return self.call.cli()
+        return render(self.call, str(self.data.get("produces") or ""))
 
     def to_dict(self) -> dict[str, Any]:
         return {
