@@ -68,7 +68,8 @@ def check(ctx: Any) -> Iterator[Finding]:
         why = ("maps public IPs on launch" if s.map_public_ip_on_launch
                else "is named by the plan" + (", which asks for a public IP" if ask_public else ""))
         problem = _net.route_problem(t, reach)
-        commands, _, description = _net.default_route_commands(t, region, reach)
+        remedy = _net.default_route_remedy(t, region, reach)
+        commands, description = remedy.commands(), remedy.description
         path = [s.id]
         if reach.choice is not None:
             path.append(reach.choice.table.id)

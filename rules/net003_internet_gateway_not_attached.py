@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from preflight.engine import Finding, rule
+from preflight.semantics import remedies as rm
 from preflight.rules import _net
 
 
@@ -68,7 +69,7 @@ def check(ctx: Any) -> Iterator[Finding]:
                 f"{', '.join(tables)} in {target} send traffic to it, so those routes are blackholes and their "
                 f"subnets have no internet access{others}.",
                 path=[igw.id, *tables, target],
-                fix=ctx.fix(_net.attach_igw(region, igw.id, target),
+                fix=ctx.fix(rm.attach_igw(region, igw.id, target).cli(),
                             description=f"attach {igw.id} to {target}; the existing routes then work"),
                 details={"route_tables": tables, "vpcs": vpcs},
             )
@@ -77,12 +78,8 @@ def check(ctx: Any) -> Iterator[Finding]:
             commands: list[str] = []
             fixes: list[str] = []
             for vpc in sorted({u[1] for u in wrong}):
-                own, get, _ = _net.usable_igw(t, region, vpc)
-                if own == igw.id:  # cannot happen: igw is attached elsewhere
-                    continue
-                commands += get
-                for table_id, _, dest in sorted(u for u in wrong if u[1] == vpc):
-                    commands.append(_net.replace_route(region, table_id, own, dest))
+                commands += rm.commands(rm.foreign_igw_steps(t, region, igw.id, vpc))
+                own = t.igws_by_vpc[vpc][0].id if t.igws_by_vpc.get(vpc) else "its own gateway"
                 fixes.append(f"route {vpc}'s tables to {own}")
             yield ctx.fail(
                 igw.id,
@@ -96,10 +93,10 @@ def check(ctx: Any) -> Iterator[Finding]:
         elif not attached:
             bare = sorted(v.id for v in ctx.inventory.vpcs if not t.igws_by_vpc.get(v.id))
             if len(bare) == 1:
-                fix = ctx.fix(_net.attach_igw(region, igw.id, bare[0]),
+                fix = ctx.fix(rm.attach_igw(region, igw.id, bare[0]).cli(),
                               description=f"attach {igw.id} to {bare[0]}, the only VPC without an internet gateway")
             else:
-                fix = ctx.fix(_net.cli(region, "delete-internet-gateway", "--internet-gateway-id", igw.id),
+                fix = ctx.fix(_net.cli(region, "delete_internet_gateway", InternetGatewayId=igw.id),
                               description=f"delete the unused {igw.id}, or attach it with attach-internet-gateway "
                                           f"to the VPC that should reach the internet",
                               fixer=None)

@@ -139,20 +139,18 @@ def _denied_ports(acl: NetworkAcl, ports: tuple[int, ...], source: str) -> list[
 
 def _allow_commands(region: str, acl: NetworkAcl, source: str, inbound: list[tuple[int, int, NaclEntry | None]],
                     outbound: list[tuple[int, int, NaclEntry | None]]) -> list[str]:
-    cidr_flag = "--ipv6-cidr-block" if ":" in source else "--cidr-block"
+    cidr = {"Ipv6CidrBlock" if ":" in source else "CidrBlock": source}
     commands: list[str] = []
     for egress, denied in ((False, inbound), (True, outbound)):
         used = {e.rule_number for e in acl.entries if e.egress == egress}
         for lo, hi, entry in denied:
             number = _free_number(used, entry)
-            verb = "create-network-acl-entry"
+            verb = "create_network_acl_entry"
             if number is None:  # no room before the deny: turn the deny itself into the allow
-                number, verb = entry.rule_number, "replace-network-acl-entry"  # type: ignore[union-attr]
+                number, verb = entry.rule_number, "replace_network_acl_entry"  # type: ignore[union-attr]
             used.add(number)
-            commands.append(_net.cli(
-                region, verb, "--network-acl-id", acl.id, "--egress" if egress else "--ingress",
-                "--rule-number", str(number), "--protocol", "tcp", f"--port-range From={lo},To={hi}",
-                cidr_flag, source, "--rule-action", "allow"))
+            commands.append(_net.cli(region, verb, NetworkAclId=acl.id, Egress=egress, RuleNumber=number,
+                                     Protocol="tcp", PortRange={"From": lo, "To": hi}, **cidr, RuleAction="allow"))
     return commands
 
 

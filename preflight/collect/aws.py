@@ -29,6 +29,7 @@ import botocore.utils
 from preflight.errors import CredentialsError, PreflightError, redact_url
 from preflight.collect.registry import EXTRA_PROVIDERS, load_extra_collectors
 from preflight.inventory import model as m
+from preflight.semantics.remedies import route_target
 from preflight.settings import RunSettings
 
 DENIED_CODES = frozenset({
@@ -258,35 +259,8 @@ def parse_subnet(s: dict[str, Any]) -> m.Subnet:
     )
 
 
-_TARGETS = (
-    ("EgressOnlyInternetGatewayId", "egress_only_igw"),
-    ("NatGatewayId", "nat_gateway"),
-    ("TransitGatewayId", "transit_gateway"),
-    ("VpcPeeringConnectionId", "vpc_peering"),
-    ("CarrierGatewayId", "carrier_gateway"),
-    ("LocalGatewayId", "local_gateway"),
-    ("CoreNetworkArn", "core_network"),
-    ("InstanceId", "instance"),
-    ("NetworkInterfaceId", "network_interface"),
-)
-
-
 def parse_route(r: dict[str, Any]) -> m.Route:
-    kind, target = "unknown", ""
-    gw = r.get("GatewayId", "")
-    if gw == "local":
-        kind, target = "local", "local"
-    elif gw.startswith("igw-"):
-        kind, target = "internet_gateway", gw
-    elif gw.startswith("vpce-"):
-        kind, target = "vpc_endpoint", gw
-    elif gw.startswith("vgw-"):
-        kind, target = "virtual_private_gateway", gw
-    else:
-        for key, k in _TARGETS:
-            if r.get(key):
-                kind, target = k, r[key]
-                break
+    kind, target = route_target(r)  # the one kind <-> API parameter mapping (semantics.remedies)
     return m.Route(
         destination_cidr=r.get("DestinationCidrBlock", ""),
         destination_ipv6_cidr=r.get("DestinationIpv6CidrBlock", ""),

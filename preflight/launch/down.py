@@ -19,6 +19,7 @@ import botocore.exceptions
 from preflight.errors import PreflightError
 from preflight.launch.records import list_records, load_record, save_record
 from preflight.launch.retry import NOT_FOUND_CODES, THROTTLING_CODES, RetryPolicy, call_with_retry
+from preflight.semantics.remedies import aws_cli
 from preflight.ports import LAUNCH_TAG, PortsError, open_ledger, parse_ledger_url, resolve_ledger_url
 
 GONE = frozenset({"InvalidInstanceID.NotFound", "InvalidGroup.NotFound", "InvalidPermission.NotFound",
@@ -121,8 +122,8 @@ def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPo
              and (r.get("security_group") or {}).get("id") == gid] if gid else []
     if gid and sg.get("created") and users:  # a later launch reused the group this one made
         res.add("skipped", f"security group {gid} (created by this launch) is kept, since {', '.join(users)} "
-                           f"still use(s) it; once they are down: `aws ec2 delete-security-group --group-id {gid} "
-                           f"--region {region}`")
+                           f"still use(s) it; once they are down: "
+                           f"`{aws_cli('ec2', 'delete_security_group', {'GroupId': gid}, region)}`")
     elif gid and sg.get("created"):
         if dry_run:
             res.add("planned", f"would delete security group {gid} (created by this launch)")

@@ -68,7 +68,7 @@ def test_dry_run_prints_every_stage_and_changes_nothing() -> None:
                                   ("group", "planned"), ("run", "planned"), ("wait", "planned"),
                                   ("ports", "skipped"), ("verify", "planned"), ("record", "planned")]
         fix = result.stages[1]
-        assert any("aws ec2 create-route" in line for line in fix.lines)
+        assert any("aws ec2 create-route --region eu-south-1" in line for line in fix.lines)
         assert "would create security group 'web-sg'" in result.stages[3].summary
         assert state(source.session) == before and result.record is None
 
@@ -361,8 +361,8 @@ def test_down_keeps_the_group_it_created_while_another_running_launch_uses_it() 
         res = down(source.session, result.launch_id, retry=RetryPolicy(sleep=t.sleep, clock=t.clock), poll=1)
         assert res.ok, res.steps
         assert ("skipped", f"security group {gid} (created by this launch) is kept, since launch-later still "
-                           f"use(s) it; once they are down: `aws ec2 delete-security-group --group-id {gid} "
-                           f"--region {REGION}`") in res.steps
+                           f"use(s) it; once they are down: `aws ec2 delete-security-group --region {REGION} "
+                           f"--group-id {gid}`") in res.steps
         ec2 = source.session.client("ec2", REGION)
         assert ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"]  # kept
 
