@@ -28,8 +28,9 @@ TARGET_WORDS = {
 
 
 def topo(ctx: Any) -> Topology:
-    """The run's one Topology (built with the graph), or one cached on the context."""
-    found = ctx.graph.graph.get("topology") if ctx.graph is not None else None
+    """The run's one Topology (the graph's, when one was given), or one cached on the context."""
+    graph = getattr(ctx, "built_graph", None)
+    found = graph.graph.get("topology") if graph is not None else None
     if found is not None and found.inventory is ctx.inventory:
         return found
     return ctx.cached("topology", lambda: Topology(ctx.inventory))
