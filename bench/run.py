@@ -143,13 +143,15 @@ def ensure_snapshot(size: str, regen: bool) -> tuple[Path, dict[str, Any]]:
 
 def bench_size(size: str, repeat: int, regen: bool) -> dict[str, Any]:
     path, meta = ensure_snapshot(size, regen)
-    floors = [run_child("json", str(path))[0] for _ in range(repeat)]
-    checks = [run_child("check", str(path), str(path.with_suffix(".expected.json")))[0] for _ in range(repeat)]
+    floors, checks = [], []
+    for _ in range(repeat):  # interleaved, so both see the same machine load
+        floors.append(run_child("json", str(path))[0])
+        checks.append(run_child("check", str(path), str(path.with_suffix(".expected.json")))[0])
     best = min(checks, key=lambda r: r["total_wall"])
     floor = min(floors, key=lambda r: r["wall"])
     return {
         "size": size, "counts": meta["counts"], "file_mib": path.stat().st_size / 2**20, "repeat": repeat,
-        "json_wall": floor["wall"], "json_cpu": floor["cpu"],
+        "json_wall": floor["wall"], "json_cpu": floor["cpu"], "json_rss_mib": min(f["rss_mib"] for f in floors),
         "median_total_wall": statistics.median(r["total_wall"] for r in checks),
         **best,
         "ratio_wall": best["total_wall"] / floor["wall"], "ratio_cpu": best["total_cpu"] / floor["cpu"],
@@ -159,9 +161,9 @@ def bench_size(size: str, repeat: int, regen: bool) -> dict[str, Any]:
 
 # --- the collection benchmark (moto server) ------------------------------------------------------
 
-def seed_moto(endpoint: str, snapshot_path: Path) -> dict[str, int]:
-    """Recreate the size-S account in moto with boto3 (healthy wiring; the planted faults are not
-    needed to time collection). Returns the resource counts created."""
+def seed_moto(endpoint: str, snapshot_path: Path) -> tuple[dict[str, int], dict[str, str]]:
+    """Recreate a synthetic account in moto with boto3 (healthy wiring; the planted faults are not
+    needed to time collection). Returns the resource counts created and snapshot id -> moto id."""
     import boto3
 
     from preflight.inventory import snapshot
@@ -231,7 +233,7 @@ def seed_moto(endpoint: str, snapshot_path: Path) -> dict[str, int]:
         rules = ec2.describe_security_group_rules(MaxResults=1000, NextToken=rules["NextToken"])
         n_rules += len(rules["SecurityGroupRules"])
     return {"vpcs": len(inv.vpcs), "subnets": len(inv.subnets), "security_groups": len(inv.security_groups),
-            "security_group_rules": n_rules, "instances": len(inv.instances)}
+            "security_group_rules": n_rules, "instances": len(inv.instances)}, ids
 
 
 def bench_moto(repeat: int) -> dict[str, Any]:
@@ -250,7 +252,7 @@ def bench_moto(repeat: int) -> dict[str, Any]:
     try:
         endpoint = f"http://127.0.0.1:{server._server.server_port}"
         t = time.perf_counter()
-        seeded = seed_moto(endpoint, path)
+        seeded, _ = seed_moto(endpoint, path)
         seed_seconds = time.perf_counter() - t
         exe = str(Path(sys.executable).with_name("preflight"))
 
@@ -310,6 +312,189 @@ def bench_moto(repeat: int) -> dict[str, Any]:
     }
 
 
+# --- the latency benchmark (moto server, every request delayed) ----------------------------------
+
+CHAINS = DESCRIBES  # each Describe read alone, page after page: one paginated chain
+
+
+def latency_server() -> Any:
+    """A moto server on 127.0.0.1 that sleeps `server.delay` seconds before answering each request
+    (0 while seeding), so that API latency, not moto's own speed, dominates as on real AWS."""
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, ThreadedMotoServer, create_backend_app
+    from werkzeug.serving import make_server
+
+    class SlowMotoServer(ThreadedMotoServer):
+        delay = 0.0
+
+        def _server_entry(self) -> None:
+            app = DomainDispatcherApplication(create_backend_app)
+
+            def slow(environ: Any, start_response: Any) -> Any:
+                if self.delay:
+                    time.sleep(self.delay)
+                return app(environ, start_response)
+
+            self._server = make_server(self._ip_address, self._port, slow, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return SlowMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+
+
+def _pages(ec2: Any, op: str, **params: Any) -> tuple[int, int]:
+    """Read one Describe to the end at the API's documented maximum page size: (pages, items)."""
+    from preflight.collect import aws
+
+    fetcher = next(f for f in aws.FETCHERS.values() if f.operation == op)
+    limit = aws.page_limit(ec2, op)
+    kwargs: dict[str, Any] = dict(params)
+    if limit:
+        kwargs["MaxResults"] = limit
+    pages = items = 0
+    while True:
+        page = getattr(ec2, op)(**kwargs)
+        pages += 1
+        items += len(page.get(fetcher.result_key) or [])
+        if not page.get("NextToken"):
+            return pages, items
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def child_chains(endpoint: str) -> dict[str, Any]:
+    """Each Describe's paginated chain timed alone (plain boto3, real maximum page sizes), then the
+    longest one sharded: security-group rules read by group-id filters of 200 groups (EC2's limit
+    per filter), all shards at once, after the groups themselves."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+
+    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
+    ec2.describe_vpcs(MaxResults=5)  # connection and credentials warm, as in a collector run
+    chains: dict[str, dict[str, float]] = {}
+    for op in CHAINS:
+        t = time.perf_counter()
+        pages, items = _pages(ec2, op)
+        chains[op] = {"seconds": time.perf_counter() - t, "pages": pages, "items": items}
+    t = time.perf_counter()
+    groups: list[str] = []
+    kwargs: dict[str, Any] = {"MaxResults": 1000}
+    while True:
+        page = ec2.describe_security_groups(**kwargs)
+        groups += [g["GroupId"] for g in page["SecurityGroups"]]
+        if not page.get("NextToken"):
+            break
+        kwargs["NextToken"] = page["NextToken"]
+    shards = [groups[i:i + 200] for i in range(0, len(groups), 200)]
+    with ThreadPoolExecutor(max_workers=len(shards)) as pool:
+        done = list(pool.map(lambda ids: _pages(ec2, "describe_security_group_rules",
+                                                Filters=[{"Name": "group-id", "Values": ids}]), shards))
+    sharded = {"seconds": time.perf_counter() - t, "shards": len(shards), "calls": sum(p for p, _ in done) + 1,
+               "items": sum(i for _, i in done)}
+    return {"chains": chains, "sharded": sharded}
+
+
+def child_scope(endpoint: str, vpc: str) -> dict[str, Any]:
+    """Findings of the plan-scoped read against the account-wide read, the same plan for both:
+    the scoped check may say nothing the account-wide one does not, and must say all it says about
+    the plan's resources (the plan VPC's own resources, every gateway and the region)."""
+    from preflight import engine
+    from preflight.collect import aws
+    from preflight.plan import Plan
+
+    plan = Plan(region=REGION, vpc=vpc)
+    rules = engine.select_rules(engine.load_rules())
+    everything = aws.collect(aws.AwsSession(region=REGION, endpoint_url=endpoint), REGION)
+    scoped_inv = aws.collect(aws.AwsSession(region=REGION, endpoint_url=endpoint), REGION, plan=plan)
+    unscoped = [f.to_dict() for f in engine.run([everything], rules, plan).findings]
+    scoped = [f.to_dict() for f in engine.run([scoped_inv], rules, plan).findings]
+    mine = {REGION, vpc} | {g.id for g in scoped_inv.internet_gateways}
+    for kind in ("subnets", "route_tables", "network_acls", "security_groups", "nat_gateways", "instances"):
+        mine |= {x.id for x in getattr(scoped_inv, kind) if getattr(x, "vpc_id", vpc) == vpc}
+    extra = [f for f in scoped if f not in unscoped]
+    missing = [f for f in unscoped if f["resource"] in mine and f not in scoped]
+    return {"unscoped": len(unscoped), "scoped": len(scoped), "plan_resources_findings": len(
+        [f for f in unscoped if f["resource"] in mine]), "extra": len(extra), "missing": len(missing),
+        "examples": [(f["rule"], f["resource"]) for f in (extra + missing)[:5]]}
+
+
+def bench_latency(sizes: list[str], delay: float, repeat: int) -> dict[str, Any]:
+    """Sizes S and M in a moto server that delays each request by `delay` seconds."""
+    import logging
+
+    import requests
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = latency_server()
+    server.start()
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+           "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    exe = str(Path(sys.executable).with_name("preflight"))
+    endpoint = f"http://127.0.0.1:{server._server.server_port}"
+    out: dict[str, Any] = {"delay": delay, "sizes": {}}
+    try:
+        for size in sizes:
+            server.delay = 0.0
+            requests.post(f"{endpoint}/moto-api/reset", timeout=60)
+            path, _ = ensure_snapshot(size, False)
+            print(f"seeding moto with size {size}…", file=sys.stderr)
+            t = time.perf_counter()
+            seeded, ids = seed_moto(endpoint, path)
+            seed_seconds = time.perf_counter() - t
+            from preflight.inventory import snapshot
+
+            vpc = ids[snapshot.load(path)[0].vpcs[1].id]  # a healthy VPC (faults are planted in the first)
+            plan_file = DATA / f"plan-{size}.yaml"
+            plan_file.write_text(f"region: {REGION}\nvpc: {vpc}\n")
+            server.delay = delay
+
+            def preflight(*extra: str) -> dict[str, Any]:
+                t = time.perf_counter()
+                proc = subprocess.run([exe, "check", "--region", REGION, "--endpoint-url", endpoint, "--format",
+                                       "json", "--stats", *extra], capture_output=True, text=True,
+                                      env={**os.environ, **env})
+                return {"process": time.perf_counter() - t, **parse_stats(proc.stderr), "stats": proc.stderr}
+
+            chains, wide, scoped = [], [], []
+            for _ in range(repeat):  # interleaved, so all see the same machine load
+                chains.append(run_child("chains", endpoint, env=env)[0])
+                wide.append(preflight())
+                scoped.append(preflight("--plan", str(plan_file)))
+            findings = run_child("scope", endpoint, vpc, env=env)[0]
+            best_chains = {op: min((c["chains"][op] for c in chains), key=lambda x: x["seconds"]) for op in CHAINS}
+            longest = max(best_chains, key=lambda op: best_chains[op]["seconds"])
+            out["sizes"][size] = {
+                "seeded": seeded, "seed_seconds": seed_seconds, "plan_vpc": vpc, "chains": best_chains,
+                "longest": longest, "longest_seconds": best_chains[longest]["seconds"],
+                "sharded": min((c["sharded"] for c in chains), key=lambda x: x["seconds"]),
+                "wide": min(wide, key=lambda r: r["collect"]), "scoped": min(scoped, key=lambda r: r["collect"]),
+                "findings": findings, "loadavg": os.getloadavg()[0],
+            }
+    finally:
+        server.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return out
+
+
+def parse_stats(text: str) -> dict[str, Any]:
+    """API calls, pages and stage seconds from `preflight check --stats`."""
+    calls = pages = 0
+    seconds: dict[str, float] = {}
+    for line in text.splitlines():
+        words = line.replace(",", "").split()
+        if line.strip().startswith("api calls:"):
+            calls, pages = int(words[2]), int(words[4])
+        if line.strip().startswith("seconds:"):
+            seconds = {words[i]: float(words[i + 1]) for i in range(1, len(words) - 1, 2)}
+    return {"calls": calls, "pages": pages, "collect": seconds.get("collect", float("nan")),
+            "total": seconds.get("total", float("nan"))}
+
+
 # --- output ---------------------------------------------------------------------------------------
 
 def fmt_counts(c: dict[str, int]) -> str:
@@ -325,6 +510,13 @@ def targets(results: list[dict[str, Any]], moto: dict[str, Any] | None) -> list[
     """The issue's targets against this run's numbers, with the verdict computed, not typed."""
     by = {r["size"]: r for r in results}
     out = ["", "### Targets", "", "| target | measured | verdict |", "|---|---|---|"]
+    for r in results:
+        out.append(f"| {r['size']}: total ≤ 3× stdlib `json.load` of the same file (issue 17) | "
+                   f"{r['ratio_wall']:.2f}× wall ({r['total_wall']:.2f} s / {r['json_wall']:.2f} s), CPU "
+                   f"{r['ratio_cpu']:.2f}× | {_verdict(r['ratio_wall'] <= 3)} |")
+        rss_ratio = r["rss_mib"] / r["json_rss_mib"]
+        out.append(f"| {r['size']}: peak RSS ≤ 2.5× the `json.load` process's (issue 17) | {rss_ratio:.2f}× "
+                   f"({r['rss_mib']:.0f} MiB / {r['json_rss_mib']:.0f} MiB) | {_verdict(rss_ratio <= 2.5)} |")
     if "L" in by:
         big = by["L"]
         out.append(f"| L checks in under 5 s on a 2-core machine | {big['total_wall']:.2f} s wall, "
@@ -358,7 +550,62 @@ def targets(results: list[dict[str, Any]], moto: dict[str, Any] | None) -> list[
     return out
 
 
-def markdown(results: list[dict[str, Any]], moto: dict[str, Any] | None) -> str:
+def latency_targets(lat: dict[str, Any]) -> list[str]:
+    by = lat["sizes"]
+    out = ["", "### Targets (latency mode)", "", "| target | measured | verdict |", "|---|---|---|"]
+    if "S" in by and "M" in by:
+        s_, m_ = by["S"]["scoped"], by["M"]["scoped"]
+        ratio = m_["collect"] / s_["collect"]
+        out.append(f"| plan-scoped check on M ≤ 1.2× plan-scoped on S | {ratio:.2f}× ({m_['collect']:.2f} s / "
+                   f"{s_['collect']:.2f} s collection; {m_['calls']} / {s_['calls']} API calls) | "
+                   f"{_verdict(ratio <= 1.2)} |")
+    for size, r in by.items():
+        ratio = r["wide"]["collect"] / r["longest_seconds"]
+        out.append(f"| {size}: account-wide check ≤ 1.1× the longest single paginated chain | {ratio:.2f}× "
+                   f"({r['wide']['collect']:.2f} s collection / {r['longest_seconds']:.2f} s for "
+                   f"{r['longest']}, {r['chains'][r['longest']]['pages']} pages) | {_verdict(ratio <= 1.1)} |")
+    for size, r in by.items():
+        f = r["findings"]
+        ok = f["extra"] == 0 and f["missing"] == 0
+        out.append(f"| {size}: plan-scoped findings = account-wide findings for the plan's resources | "
+                   f"{f['scoped']} scoped findings, {f['plan_resources_findings']} account-wide on the plan's "
+                   f"resources, {f['extra']} extra, {f['missing']} missing | {_verdict(ok)} |")
+    return out
+
+
+def latency_markdown(lat: dict[str, Any]) -> list[str]:
+    lines = ["", f"## Collection with API latency (moto server, every request delayed {lat['delay'] * 1000:.0f} ms)",
+             "", "Real maximum page sizes (MaxResults from botocore's service model: 1000, DescribeRouteTables 100, "
+             "DescribeEgressOnlyInternetGateways 255). Chains are plain boto3, each Describe read alone page after "
+             "page; checks are `preflight check --stats` in fresh processes, collection seconds from `--stats` "
+             "(in process, after start-up; includes sts:GetCallerIdentity). Best of the runs, interleaved.", "",
+             "| size | account | seeded in | longest chain | sharded rules (group-id filters of 200) | "
+             "account-wide check: collection / process / calls | plan-scoped (one VPC): collection / process / "
+             "calls |", "|---|---|---|---|---|---|---|"]
+    for size, r in lat["sizes"].items():
+        ch, sh, w, sc = r["chains"][r["longest"]], r["sharded"], r["wide"], r["scoped"]
+        lines.append(
+            f"| {size} | {fmt_counts(r['seeded'])} | {r['seed_seconds']:.0f} s | {r['longest_seconds']:.2f} s "
+            f"({r['longest']}, {ch['pages']} pages, {ch['items']:,} items) | {sh['seconds']:.2f} s ({sh['shards']} "
+            f"shards, {sh['calls']} calls) | {w['collect']:.2f} s / {w['process']:.2f} s / {w['calls']} | "
+            f"{sc['collect']:.2f} s / {sc['process']:.2f} s / {sc['calls']} |")
+    lines += latency_targets(lat)
+    for size, r in lat["sizes"].items():
+        sh = r["sharded"]
+        beats = sh["seconds"] < r["longest_seconds"]
+        lines.append("")
+        lines.append(f"{size}: sharding the longest chain {'beats' if beats else 'does not beat'} it: "
+                     f"{sh['seconds']:.2f} s for {sh['shards']} concurrent shards after the groups' own chain, against "
+                     f"{r['longest_seconds']:.2f} s for one chain of {r['chains'][r['longest']]['pages']} pages "
+                     f"({sh['calls']} calls against {r['chains'][r['longest']]['pages']}).")
+        lines.append("Per chain (seconds/pages): " + ", ".join(
+            f"{op.removeprefix('describe_')} {c['seconds']:.2f}/{c['pages']}" for op, c in r["chains"].items()) + ".")
+        lines += ["", f"{size} plan-scoped `--stats`:", "```", r["scoped"]["stats"].rstrip(), "```"]
+    return lines
+
+
+def markdown(results: list[dict[str, Any]], moto: dict[str, Any] | None,
+             latency: dict[str, Any] | None = None) -> str:
     cpu_count = os.cpu_count()
     load = max([r.get("loadavg", 0.0) for r in results] + [(moto or {}).get("loadavg", 0.0)])
     lines = [
@@ -439,13 +686,16 @@ def markdown(results: list[dict[str, Any]], moto: dict[str, Any] | None) -> str:
                 "the count does not depend on the number of subnets or groups (tests/e2e/test_call_economy.py).",
             "", "```", m["stats"].rstrip(), "```",
         ]
+    if latency:
+        lines += latency_markdown(latency)
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         kind, args = sys.argv[2], sys.argv[3:]
-        fn = {"json": child_json, "check": child_check, "floor": child_floor}[kind]
+        fn = {"json": child_json, "check": child_check, "floor": child_floor, "chains": child_chains,
+              "scope": child_scope}[kind]
         print(json.dumps(fn(*args)))
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -453,6 +703,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="fresh-process runs per measurement (best is kept)")
     ap.add_argument("--no-moto", action="store_true", help="skip the moto collection benchmark")
     ap.add_argument("--regen", action="store_true", help="regenerate the snapshots")
+    ap.add_argument("--latency-sizes", default="S,M", help="sizes for the latency benchmark ('' to skip it)")
+    ap.add_argument("--delay", type=float, default=0.1, help="latency mode: seconds each request is delayed")
     ap.add_argument("--markdown", type=Path, help="also write the results as Markdown (e.g. bench/RESULTS.md)")
     ap.add_argument("--json", type=Path, help="also write the raw results as JSON")
     args = ap.parse_args()
@@ -466,12 +718,15 @@ def main() -> None:
         print(f"size {size}…", file=sys.stderr)
         results.append(bench_size(size, args.repeat, args.regen))
     moto = None if args.no_moto else bench_moto(args.repeat)
-    text = markdown(results, moto)
+    lat_sizes = [x.strip().upper() for x in args.latency_sizes.split(",") if x.strip()]
+    latency = None if args.no_moto or not lat_sizes else bench_latency(lat_sizes, args.delay, min(args.repeat, 2))
+    text = markdown(results, moto, latency)
     sys.stdout.write(text)
     if args.markdown:
         args.markdown.write_text(text)
     if args.json:
-        args.json.write_text(json.dumps({"sizes": results, "moto": moto}, indent=1, default=str) + "\n")
+        args.json.write_text(json.dumps({"sizes": results, "moto": moto, "latency": latency}, indent=1,
+                                        default=str) + "\n")
 
 
 if __name__ == "__main__":

@@ -561,6 +561,41 @@ def _igw_route_users(client: Any, page_size: int | None, igws: Future[Any], vpcs
             for r in t.routes if r.target_kind == "internet_gateway" and r.target_id in wanted]
 
 
+def _read(client: Any, page_size: int | None, vpcs: tuple[str, ...],
+          plan: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every resource type, concurrently: account-wide, or for `vpcs` (see `collect`)."""
+    def filters(name: str) -> list[list[dict[str, Any]]] | None:
+        fetcher = FETCHERS[name]
+        if not vpcs or not fetcher.vpc_filter or (name == "instances" and getattr(plan, "instance_type", "")):
+            return None
+        return _filter_sets(fetcher.vpc_filter, vpcs)
+
+    names = [n for n in FETCHERS if not (vpcs and n == "security_group_rules")]
+    results: dict[str, Any] = {}
+    scope: dict[str, Any] = {}
+    with ThreadPoolExecutor(max_workers=len(names) + 2) as pool:
+        futures = {name: pool.submit(_fetch_type, client, name, page_size, filters(name)) for name in names}
+        if vpcs:  # (submitted after the reads they wait for, so those always have a worker)
+            scoped_rules = pool.submit(_scoped_rules, client, page_size, futures["security_groups"])
+            route_users = pool.submit(_igw_route_users, client, page_size, futures["internet_gateways"], vpcs)
+        for name, fut in futures.items():
+            results[name] = fut.result()[1]
+        if vpcs:
+            rules, referenced = scoped_rules.result()
+            results["security_group_rules"] = rules
+            if isinstance(referenced, m.Unreadable):
+                results["security_groups"] = referenced
+            elif isinstance(results["security_groups"], list):
+                results["security_groups"] = results["security_groups"] + referenced
+            users = route_users.result()
+            if isinstance(users, m.Unreadable):
+                results["route_tables"] = users
+            scope = {"vpcs": list(vpcs), "igw_route_users": users if isinstance(users, list) else [],
+                     "referenced_groups": sorted(g["GroupId"] for g in referenced) if isinstance(referenced, list)
+                     else []}
+    return results, scope
+
+
 def collect(session: AwsSession, region: str, needs: set[str] | None = None, plan: Any = None,
             identity: dict[str, str] | None = None, source: str = "aws") -> m.Inventory:
     """Read one region. `needs` are extra collector names wanted by the selected rules.
@@ -577,40 +612,16 @@ def collect(session: AwsSession, region: str, needs: set[str] | None = None, pla
     client = session.client("ec2", region)
     page_size = getattr(session, "page_size", None)
     t0 = time.perf_counter()
-    vpcs = plan_vpcs(session, client, region, plan)
-
-    def filters(name: str) -> list[list[dict[str, Any]]] | None:
-        fetcher = FETCHERS[name]
-        if not vpcs or not fetcher.vpc_filter or (name == "instances" and getattr(plan, "instance_type", "")):
-            return None
-        return _filter_sets(fetcher.vpc_filter, vpcs)
-
-    results: dict[str, Any] = {}
     wanted_extras = [n for n in sorted(needs or ()) if n in EXTRA_COLLECTORS]
-    names = [n for n in FETCHERS if not (vpcs and n == "security_group_rules")]
-    with ThreadPoolExecutor(max_workers=len(names) + 2 + len(wanted_extras)) as pool:
-        futures = {name: pool.submit(_fetch_type, client, name, page_size, filters(name)) for name in names}
-        if vpcs:  # (submitted after the reads they wait for, so those always have a worker)
-            scoped_rules = pool.submit(_scoped_rules, client, page_size, futures["security_groups"])
-            route_users = pool.submit(_igw_route_users, client, page_size, futures["internet_gateways"], vpcs)
-        extra_futures = {n: pool.submit(_run_extra, session, region, plan, n) for n in wanted_extras}
-        for name, fut in futures.items():
-            results[name] = fut.result()[1]
+    with ThreadPoolExecutor(max_workers=max(1, len(wanted_extras))) as extra_pool:
+        extra_futures = {n: extra_pool.submit(_run_extra, session, region, plan, n) for n in wanted_extras}
+        vpcs = plan_vpcs(session, client, region, plan)
+        results, scope = _read(client, page_size, vpcs, plan)
+        if vpcs and isinstance(results["vpcs"], list) and not {v.id for v in results["vpcs"]} & set(vpcs):
+            # The plan's VPC is not in this region (a plan read against several regions): this
+            # region is read whole, as without a plan.
+            results, scope = _read(client, page_size, (), plan)
         extras = {n: f.result() for n, f in extra_futures.items()}
-        scope: dict[str, Any] = {}
-        if vpcs:
-            rules, referenced = scoped_rules.result()
-            results["security_group_rules"] = rules
-            if isinstance(referenced, m.Unreadable):
-                results["security_groups"] = referenced
-            elif isinstance(results["security_groups"], list):
-                results["security_groups"] = results["security_groups"] + referenced
-            users = route_users.result()
-            if isinstance(users, m.Unreadable):
-                results["route_tables"] = users
-            scope = {"vpcs": list(vpcs), "igw_route_users": users if isinstance(users, list) else [],
-                     "referenced_groups": sorted(g["GroupId"] for g in referenced) if isinstance(referenced, list)
-                     else []}
     session.stats.seconds[f"collect:{region}"] = time.perf_counter() - t0
 
     unreadable: list[m.Unreadable] = []

@@ -80,3 +80,13 @@ def test_plan_scoped_read_finds_what_the_account_wide_read_finds_for_the_plan():
             loose = [f for f in scoped if f["resource"] == ids["igw_loose"]][0]
             assert ids["rtb_b"] in loose["message"]
             assert scoped_session.stats.calls.get("ec2:DescribeSecurityGroupRules", 0) >= 1
+
+
+def test_a_plan_vpc_that_is_not_in_the_region_reads_the_region_whole():
+    with mock_aws():
+        ids = seed(boto3.client("ec2", region_name=REGION))
+        session = aws.AwsSession(region=REGION)
+        inv = aws.collect(session, REGION, plan=Plan(vpc="vpc-0123456789abcdef0"))  # e.g. a plan for another region
+        assert {ids["subnet_a"], ids["subnet_b"]} <= {s.id for s in inv.subnets}
+        assert "scope" not in inv.extra
+        assert {r.group_id for g in inv.security_groups for r in g.rules} >= {ids["sg_a"], ids["sg_b"]}
