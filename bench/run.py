@@ -1,17 +1,24 @@
 """The preflight benchmark: one command, real numbers.
 
-    python bench/run.py                 # sizes S and L, then the moto collection benchmark (size S)
+    python bench/run.py                 # sizes S and L offline, then moto: collection (S), latency (S, M)
     python bench/run.py --sizes S --no-moto --markdown bench/RESULTS.md
 
 For each size it generates the synthetic snapshot once (bench/generate.py, cached in bench/.data/),
-then in fresh processes measures: plain `json.load` of the file (the floor), and preflight's own
-path — snapshot load, graph build, all rules (`engine.run`, every registered rule, no plan) —
-with peak RSS; then precision and recall of the findings against the planted faults.
+then in fresh processes measures: plain `json.load` of the file (the floor, with its peak RSS), and
+preflight's own path — snapshot load, all rules (`engine.run`, every registered rule, no plan; the
+graph is built only if a rule reads it) — with peak RSS; then precision and recall of the findings
+against the planted faults.
 
 The collection benchmark starts a moto server on 127.0.0.1, seeds it with the size-S account
 (5 VPCs, 100 subnets, 20 route tables, 500 groups, 5,000 rules, 250 instances), and times, each in
 a fresh process: the bare floor (one call of each Describe preflight uses, nothing else) and
 `preflight check --select NET006 --stats` (preflight's collector and one trivial rule), with the API calls it made.
+
+The latency benchmark (issue 17) delays every request to the moto server by `--delay` seconds
+(0.1) and uses the APIs' real maximum page sizes, for sizes S and M (1,000 subnets, 2,000 groups,
+20,000 rules): each Describe's paginated chain alone, the longest one sharded by group-id filters,
+the account-wide check, a check whose plan pins one VPC, and the scoped findings against the
+account-wide ones.
 
 Wall-clock times depend on what else runs on the machine; CPU times (user+sys of the measuring
 process) are reported beside them because they do not.
@@ -123,8 +130,10 @@ def child_floor(endpoint: str, concurrent: str = "no") -> dict[str, Any]:
 
 def run_child(*args: str, env: dict[str, str] | None = None) -> tuple[dict[str, Any], float]:
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", *args], check=True,
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", *args],
                          capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if out.returncode:
+        raise RuntimeError(f"bench child {' '.join(args)} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1]), time.perf_counter() - t
 
 
@@ -159,81 +168,86 @@ def bench_size(size: str, repeat: int, regen: bool) -> dict[str, Any]:
     }
 
 
+MOTO_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+
+
+def fake_credentials() -> dict[str, str | None]:
+    """Point boto3 at moto's fake credentials; returns what to restore."""
+    saved = {k: os.environ.get(k) for k in MOTO_ENV}
+    os.environ.update(MOTO_ENV)
+    return saved
+
+
+def restore_env(saved: dict[str, str | None]) -> None:
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 # --- the collection benchmark (moto server) ------------------------------------------------------
 
-def seed_moto(endpoint: str, snapshot_path: Path) -> tuple[dict[str, int], dict[str, str]]:
-    """Recreate a synthetic account in moto with boto3 (healthy wiring; the planted faults are not
-    needed to time collection). Returns the resource counts created and snapshot id -> moto id."""
+def seed_backend(endpoint: str, snapshot_path: Path) -> tuple[dict[str, int], dict[str, str]]:
+    """Recreate a synthetic account (healthy wiring; the planted faults are not needed to time
+    collection) straight in the moto server's in-process backend (no HTTP: thousands of calls
+    would take minutes on a loaded machine), NAT gateways and their routes left out. Instances are
+    started with boto3, one call per VPC. Counts are read back through the API."""
     import boto3
+    from moto.ec2.models import ec2_backends
 
     from preflight.inventory import snapshot
 
     inv = snapshot.load(snapshot_path)[0]
-    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
-    for vpc in ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]:
-        for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]:
-            ec2.delete_subnet(SubnetId=s["SubnetId"])
-        ec2.delete_vpc(VpcId=vpc["VpcId"])
+    b = ec2_backends["123456789012"][REGION]
+    for vpc in [v for v in b.vpcs.values() if v.is_default]:
+        for sub in [x for x in b.describe_subnets() if x.vpc_id == vpc.id]:
+            b.delete_subnet(sub.id)
+        b.delete_vpc(vpc.id)
     ids: dict[str, str] = {}
     for v in inv.vpcs:
-        ids[v.id] = ec2.create_vpc(CidrBlock=v.cidr_blocks[0])["Vpc"]["VpcId"]
+        ids[v.id] = b.create_vpc(cidr_block=v.cidr_blocks[0]).id
     for g in inv.internet_gateways:
-        gid = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
-        ids[g.id] = gid
+        ids[g.id] = b.create_internet_gateway().id
         for a in g.attachments:
-            ec2.attach_internet_gateway(InternetGatewayId=gid, VpcId=ids[a.vpc_id])
-    for s in inv.subnets:
-        ids[s.id] = ec2.create_subnet(VpcId=ids[s.vpc_id], CidrBlock=s.cidr_block,
-                                      AvailabilityZone=s.availability_zone)["Subnet"]["SubnetId"]
-    for n in inv.nat_gateways:
-        if n.state == "available":
-            alloc = ec2.allocate_address(Domain="vpc")["AllocationId"]
-            ids[n.id] = ec2.create_nat_gateway(SubnetId=ids[n.subnet_id], AllocationId=alloc)["NatGateway"][
-                "NatGatewayId"]
+            b.attach_internet_gateway(ids[g.id], ids[a.vpc_id])
+    for sub in inv.subnets:
+        ids[sub.id] = b.create_subnet(vpc_id=ids[sub.vpc_id], cidr_block=sub.cidr_block,
+                                      availability_zone=sub.availability_zone).id
     for t in inv.route_tables:
         if t.is_main:
             continue
-        rtb = ec2.create_route_table(VpcId=ids[t.vpc_id])["RouteTable"]["RouteTableId"]
+        rtb = b.create_route_table(ids[t.vpc_id]).id
         for a in t.associations:
             if a.subnet_id in ids:
-                ec2.associate_route_table(RouteTableId=rtb, SubnetId=ids[a.subnet_id])
+                b.associate_route_table(rtb, subnet_id=ids[a.subnet_id])
         for r in t.routes:
             if r.target_kind == "internet_gateway" and r.target_id in ids:
-                ec2.create_route(RouteTableId=rtb, DestinationCidrBlock=r.destination_cidr, GatewayId=ids[r.target_id])
-            elif r.target_kind == "nat_gateway" and r.target_id in ids:
-                ec2.create_route(RouteTableId=rtb, DestinationCidrBlock=r.destination_cidr,
-                                 NatGatewayId=ids[r.target_id])
+                b.create_route(rtb, r.destination_cidr, gateway_id=ids[r.target_id])
     for g in inv.security_groups:
-        ids[g.id] = ec2.create_security_group(GroupName=g.group_name, Description=g.description or "bench",
-                                              VpcId=ids[g.vpc_id])["GroupId"]
+        ids[g.id] = b.create_security_group(g.group_name, g.description or "bench", ids[g.vpc_id]).id
     for g in inv.security_groups:
-        perms = []
-        for r in g.ingress:
-            p: dict[str, Any] = {"IpProtocol": r.ip_protocol}
-            if r.ip_protocol != "-1":
-                p["FromPort"], p["ToPort"] = r.from_port, r.to_port
+        for r in g.ingress[:60]:  # moto enforces the 60-rule quota (the planted SG005 group has 61)
+            ports = ("-1", "-1") if r.ip_protocol == "-1" else (str(r.from_port), str(r.to_port))
             if r.cidr_ipv4:
-                p["IpRanges"] = [{"CidrIp": r.cidr_ipv4}]
+                b.authorize_security_group_ingress(ids[g.id], r.ip_protocol, *ports, [{"CidrIp": r.cidr_ipv4}])
             elif r.referenced_group and r.referenced_group.group_id in ids:
-                p["UserIdGroupPairs"] = [{"GroupId": ids[r.referenced_group.group_id]}]
-            else:
-                continue
-            perms.append(p)
-        if perms:  # moto enforces the 60-rule quota (the planted SG005 group has 61)
-            ec2.authorize_security_group_ingress(GroupId=ids[g.id], IpPermissions=perms[:60])
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    by_subnet: dict[str, int] = {}
+                b.authorize_security_group_ingress(ids[g.id], r.ip_protocol, *ports, [],
+                                                   source_groups=[{"GroupId": ids[r.referenced_group.group_id]}])
+    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
+    per_vpc: dict[str, int] = {}
+    first_subnet: dict[str, str] = {}
     for i in inv.instances:
-        by_subnet[i.subnet_id] = by_subnet.get(i.subnet_id, 0) + 1
-    for sid, n in by_subnet.items():
-        ec2.run_instances(ImageId=image, MinCount=n, MaxCount=n, InstanceType="t3.medium", SubnetId=ids[sid])
-    rules = ec2.describe_security_group_rules(MaxResults=1000)
-    n_rules = len(rules["SecurityGroupRules"])
-    while rules.get("NextToken"):
-        rules = ec2.describe_security_group_rules(MaxResults=1000, NextToken=rules["NextToken"])
-        n_rules += len(rules["SecurityGroupRules"])
-    return {"vpcs": len(inv.vpcs), "subnets": len(inv.subnets), "security_groups": len(inv.security_groups),
-            "security_group_rules": n_rules, "instances": len(inv.instances)}, ids
+        per_vpc[i.vpc_id] = per_vpc.get(i.vpc_id, 0) + 1
+        first_subnet.setdefault(i.vpc_id, i.subnet_id)
+    for vid, n in per_vpc.items():
+        ec2.run_instances(ImageId="ami-12c6146b", MinCount=n, MaxCount=n, InstanceType="t3.medium",
+                          SubnetId=ids[first_subnet[vid]])
+    counts = {"vpcs": len(inv.vpcs), "subnets": len(inv.subnets), "security_groups": len(inv.security_groups),
+              "security_group_rules": _pages(ec2, "describe_security_group_rules")[1],
+              "instances": len(inv.instances)}
+    return counts, ids
 
 
 def bench_moto(repeat: int) -> dict[str, Any]:
@@ -245,14 +259,12 @@ def bench_moto(repeat: int) -> dict[str, Any]:
     path, _ = ensure_snapshot("S", False)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-           "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    env = MOTO_ENV
+    saved = fake_credentials()
     try:
         endpoint = f"http://127.0.0.1:{server._server.server_port}"
         t = time.perf_counter()
-        seeded, _ = seed_moto(endpoint, path)
+        seeded, _ = seed_backend(endpoint, path)
         seed_seconds = time.perf_counter() - t
         exe = str(Path(sys.executable).with_name("preflight"))
 
@@ -273,11 +285,7 @@ def bench_moto(repeat: int) -> dict[str, Any]:
             checks.append(preflight())
     finally:
         server.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        restore_env(saved)
 
     def parse(stats_text: str) -> tuple[int, int, float]:
         calls = pages = 0
@@ -368,7 +376,10 @@ def child_chains(endpoint: str) -> dict[str, Any]:
 
     import boto3
 
-    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
+    from botocore.config import Config
+
+    # A loaded machine can make moto take over a minute for a page of 1,000 rules.
+    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint, config=Config(read_timeout=900))
     ec2.describe_vpcs(MaxResults=5)  # connection and credentials warm, as in a collector run
     chains: dict[str, dict[str, float]] = {}
     for op in CHAINS:
@@ -426,10 +437,8 @@ def bench_latency(sizes: list[str], delay: float, repeat: int) -> dict[str, Any]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = latency_server()
     server.start()
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-           "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    env = MOTO_ENV
+    saved = fake_credentials()
     exe = str(Path(sys.executable).with_name("preflight"))
     endpoint = f"http://127.0.0.1:{server._server.server_port}"
     out: dict[str, Any] = {"delay": delay, "sizes": {}}
@@ -440,7 +449,7 @@ def bench_latency(sizes: list[str], delay: float, repeat: int) -> dict[str, Any]
             path, _ = ensure_snapshot(size, False)
             print(f"seeding moto with size {size}…", file=sys.stderr)
             t = time.perf_counter()
-            seeded, ids = seed_moto(endpoint, path)
+            seeded, ids = seed_backend(endpoint, path)
             seed_seconds = time.perf_counter() - t
             from preflight.inventory import snapshot
 
@@ -473,11 +482,7 @@ def bench_latency(sizes: list[str], delay: float, repeat: int) -> dict[str, Any]
             }
     finally:
         server.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        restore_env(saved)
     return out
 
 
@@ -664,7 +669,7 @@ def markdown(results: list[dict[str, Any]], moto: dict[str, Any] | None,
         m = moto
         lines += [
             "", "## Collection against a moto server (size S)", "",
-            f"Seeded with boto3 in {m['seed_seconds']:.0f} s: {fmt_counts(m['seeded'])}. Each row is a fresh process "
+            f"Seeded in {m['seed_seconds']:.0f} s: {fmt_counts(m['seeded'])}. Each row is a fresh process "
             f"against the same server in the same run, best of {m['repeat']}.", "",
             "| what | wall time | API calls |", "|---|---|---|",
             f"| bare floor: one call of each of the {m['floor_calls']} Describes, plain boto3 (process) | "
