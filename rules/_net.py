@@ -19,8 +19,9 @@ target_words = rm.target_words
 
 
 def topo(ctx: Any) -> Topology:
-    """The run's one Topology (built with the graph), or one cached on the context."""
-    found = ctx.graph.graph.get("topology") if ctx.graph is not None else None
+    """The run's one Topology (the graph's, when one was given), or one cached on the context."""
+    graph = getattr(ctx, "built_graph", None)
+    found = graph.graph.get("topology") if graph is not None else None
     if found is not None and found.inventory is ctx.inventory:
         return found
     return ctx.cached("topology", lambda: Topology(ctx.inventory))
@@ -138,6 +139,12 @@ def _memo(t: Topology, key: str, make: Any) -> Any:
 def default_route_remedy(t: Topology, region: str, r: Reachability) -> rm.Remedy:
     """The remedy for a subnet without a usable default route (the fixers apply the same steps)."""
     return rm.default_route_remedy(t, region, r.subnet, r.choice, r.route, r.verdict)
+
+
+def igw_routes(inventory: Any) -> list[tuple[str, str, str, str]]:
+    """(table, vpc, destination, internet gateway) of every route to an internet gateway (see
+    preflight.semantics.remedies.igw_routes)."""
+    return rm.igw_routes(inventory)
 
 
 def first_free_cidr(vpc_cidr: str, taken: list[str], prefix: int = 24) -> str:

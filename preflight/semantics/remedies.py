@@ -366,10 +366,20 @@ def loose_igws(t: Topology) -> list[Any]:
     return sorted((g for g in t.igws.values() if not g.attached_vpcs()), key=lambda g: g.id)
 
 
+def igw_routes(inventory: Any) -> list[tuple[str, str, str, str]]:
+    """(table, vpc, destination, internet gateway) of every route to an internet gateway: the
+    inventory's tables, plus the other VPCs' routes a plan-scoped read recorded (collect.aws), so a
+    scoped check judges a gateway by every route that uses it, as an account-wide one does."""
+    rows = [(tb.id, tb.vpc_id, r.destination, r.target_id) for tb in inventory.route_tables
+            for r in tb.routes if r.target_kind == "internet_gateway" and r.target_id]
+    recorded = inventory.extra.get("scope", {}).get("igw_route_users", [])
+    rows += [(str(a), str(b), str(c), str(d)) for a, b, c, d in recorded]
+    return rows
+
+
 def igw_route_owners(t: Topology) -> dict[str, str]:
     """Internet gateway id -> VPC of a route table whose routes point at it."""
-    return {r.target_id: tb.vpc_id for tb in t.inventory.route_tables for r in tb.routes
-            if r.target_kind == "internet_gateway"}
+    return {igw: vpc for _, vpc, _, igw in igw_routes(t.inventory)}
 
 
 def igw_steps(t: Topology, region: str, vpc: str, prefer: str = "") -> tuple[str, list[Step], str]:
