@@ -31,6 +31,17 @@ class Replicas:
 
 
 @dataclass(frozen=True)
+class NodeGroup:
+    """Instances of one type in a launch of several types (a Ray cluster's node types)."""
+
+    name: str
+    instance_type: str
+    count: int  # the most of this type at once (fixed included)
+    spot: bool = False
+    fixed: int = 0  # always there (the head); the rest share the plan's `count` cap
+
+
+@dataclass(frozen=True)
 class Plan:
     cloud: str = "aws"
     region: str = ""
@@ -44,6 +55,10 @@ class Plan:
     instance_type: str = ""
     image: str = ""
     count: int = 1
+    # Mixed instance types (set by a launcher's reader): `count` then caps their total, and the
+    # compute rules size the launch from these groups. Empty: `count` × `instance_type`.
+    nodes: tuple[NodeGroup, ...] = ()
+    spec: Any = field(default=None, compare=False)  # the launcher's own parsed spec (a RayCluster)
     key_name: str = ""
     key_file: str = ""
     instance_profile: str = ""
@@ -151,7 +166,7 @@ def _expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) ->
 
 
 _FIELDS = {f.name for f in dataclasses.fields(Plan)} - {"source", "given", "candidates", "alternatives", "task",
-                                                         "alternative", "unchecked"}
+                                                         "alternative", "unchecked", "nodes", "spec"}
 
 
 def plan_from_dict(doc: Any, source: str = "") -> Plan:
@@ -241,7 +256,8 @@ def load_plan(path: str | Path, launcher: str | None = None, cluster: str | None
 
     p = Path(path)
     text = read_input(p, "plan", PlanError)
-    docs = [d for d in load_yaml(text, str(p), PlanError, multi=True) if d is not None]  # type: ignore[union-attr]
+    loaded = load_yaml(text, str(p), PlanError, multi=True)
+    docs = [d for d in loaded if d is not None] if isinstance(loaded, list) else []
     try:
         if any(not isinstance(d, dict) for d in docs):
             bad = next(i for i, d in enumerate(docs) if not isinstance(d, dict))

@@ -93,13 +93,21 @@ def check(ctx: Any) -> Iterator[Finding]:
             return  # no default VPC (or no subnet in it): NET006 says it in the launcher's words
         if sel.ok:
             picked = [t.subnets[x] for x in sel.subnets if x in t.subnets]
-            if any(reach_engine.internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t) for s in picked):
+            if sel.lands_in:
+                # The launcher uses its first pick(s) as long as RunInstances succeeds there, so
+                # each of those must be reachable, not just one of the picked subnets.
+                lands = [t.subnets[x] for x in sel.lands_in if x in t.subnets]
+                picked = [s for s in lands
+                          if not reach_engine.internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t)]
+                if not picked:
+                    return
+            elif any(reach_engine.internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t) for s in picked):
                 return
             first = picked[0]
-            named, missing, candidates = tuple(sel.subnets), [], picked
-            lead = prof.will_pick(first.id, first.availability_zone) + (
-                f" (preflight is stricter than {prof.title} here: {prof.title} only looks for a route to an igw-… in "
-                "the subnet's route table, whatever its state)")
+            named, missing, candidates = tuple(s.id for s in picked), [], picked
+            first_reach = t.public_reachability(first.id, _net.launch_public_ip(ctx, first))
+            problem = _net.route_problem(t, first_reach) if first_reach is not None else ""
+            lead = prof.will_pick(first.id, first.availability_zone, problem) + f" ({prof.why_stricter()})"
         else:
             scope = sel.vpc or _net.scope_vpc(ctx)
             named, missing = (), []
@@ -168,7 +176,10 @@ def check(ctx: Any) -> Iterator[Finding]:
     head = (f"{lead}. " if lead else
             f"No subnet in {scope} can host an instance reachable from the internet, so a launcher would stop with "
             f"'No usable subnets found'. ")
-    message = head + f"{n} candidate{'s' if n != 1 else ''} rejected: " + "; ".join(listed) + "." + closest
+    if lead and sel is not None and sel.ok and n == 1:
+        message = head.rstrip()  # the launcher's one pick, its reason already said
+    else:
+        message = head + f"{n} candidate{'s' if n != 1 else ''} rejected: " + "; ".join(listed) + "." + closest
     if sel is not None:
         details.update(launcher=prof.name, blocks_launch=True)
     yield ctx.fail(best.vpc_id, message, path=path, details=details,

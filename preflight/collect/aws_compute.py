@@ -146,8 +146,23 @@ def fetch_family_types(client: Any, family: str) -> dict[str, Any]:
 @extra_collector("instance_types", permissions=("ec2:DescribeInstanceTypes",))
 def collect_instance_types(session: Any, region: str, plan: Any, ttl: float = INSTANCE_TYPES_TTL) -> dict[str, Any]:
     itype = getattr(plan, "instance_type", "") if plan else ""
-    if not itype:
+    others = [g.instance_type for g in getattr(plan, "nodes", ()) or () if g.instance_type != itype]
+    if not itype and not others:
         return {}
+    first = _instance_types(session, region, itype or others[0], ttl)
+    # A launch of several types (a Ray cluster): each further quota family once, merged.
+    families = {first["family"]}
+    for other in others:
+        if q.quota_family(other) in families and q.quota_family(other) is not None:
+            continue
+        more = _instance_types(session, region, other, ttl)
+        families.add(more["family"])
+        first["types"] = {**more["types"], **first["types"]}
+        first["cached"] = bool(first.get("cached")) and bool(more.get("cached"))
+    return first
+
+
+def _instance_types(session: Any, region: str, itype: str, ttl: float) -> dict[str, Any]:
     family = q.quota_family(itype)
     client = session.client("ec2", region)
     if family is None:  # no quota family (mac*, or a malformed name): just this type's facts
