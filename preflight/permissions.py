@@ -126,8 +126,8 @@ def launch_profile(plan: Any) -> launcher_permissions.Profile | None:
     return launcher_permissions.profile(name) if name else None
 
 
-def capabilities_for(cloud: str, plan: Any = None, permissions_file: str | None = None,
-                     unused: bool = False) -> dict[str, Capability]:
+def capabilities_for(cloud: str, plan: Any = None, unused: bool = False,
+                     permissions_file: str | None = None) -> dict[str, Capability]:
     """The capabilities the launch needs, in data order: the plan's own `capabilities` list if it
     has one; else those of its launcher's permission profile (or the catalogue) that the launch
     uses — storage only when it mounts or creates buckets. Without a plan, all of them. Opt-in
@@ -320,8 +320,8 @@ def assess(inventory: Any, plan: Any = None, permissions_file: str | None = None
         data = inventory.extra.get("gcp")
         if not data:
             return None
-        caps = capabilities_for("gcp", plan, permissions_file)
-        unused = capabilities_for("gcp", plan, permissions_file, unused=True)
+        caps = capabilities_for("gcp", plan, permissions_file=permissions_file)
+        unused = capabilities_for("gcp", plan, unused=True, permissions_file=permissions_file)
         granted = set(data.get("granted", []))
         requested = set(data.get("requested", []))
         project = data.get("project", "")
@@ -343,8 +343,8 @@ def assess(inventory: Any, plan: Any = None, permissions_file: str | None = None
     data = inventory.extra.get("iam")
     if not data:
         return None
-    caps = capabilities_for("aws", plan, permissions_file)
-    unused = capabilities_for("aws", plan, permissions_file, unused=True)
+    caps = capabilities_for("aws", plan, permissions_file=permissions_file)
+    unused = capabilities_for("aws", plan, unused=True, permissions_file=permissions_file)
     specs = {k: cap.spec(k) for cap in (*caps.values(), *unused.values()) for k in cap.permissions}
     stored = data.get("verdicts", {})
     facts = None

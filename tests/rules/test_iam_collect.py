@@ -10,11 +10,11 @@ import botocore.exceptions
 import pytest
 from moto import mock_aws
 
-from preflight.settings import RunSettings
 from preflight import engine
 from preflight.collect import aws, aws_iam
 from preflight.collect.aws import AwsSession, Denied
 from preflight.permissions import all_permissions
+from preflight.settings import RunSettings
 from tests.rules.iam_support import (  # noqa: F401  (_fresh_settings is an autouse fixture)
     _fresh_settings,
     allow,
