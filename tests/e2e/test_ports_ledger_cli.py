@@ -20,7 +20,7 @@ from preflight.collect.aws import AwsSession
 from preflight.ports import PortRangeExhausted, parse_ledger_url
 from preflight.ports_dynamodb import DynamoLedger
 from tests.conftest import MotoServer, run_cli
-from tests.unit.test_ports import ALLOCATOR, Clock
+from tests.unit.test_ports import Clock, run_allocators
 
 REGION = "eu-south-1"
 URL = f"dynamodb://shared-ports?region={REGION}"
@@ -38,19 +38,7 @@ def ledger(server: MotoServer, **kw) -> DynamoLedger:
 
 
 def test_eight_processes_eighty_allocations_one_table_no_duplicates(table: MotoServer) -> None:
-    # Separate interpreters, each with its own client; botocore reads AWS_ENDPOINT_URL (the server).
-    procs = [subprocess.Popen([sys.executable, "-c", ALLOCATOR, URL, str(i), "80"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for i in range(8)]
-    for p in procs:
-        assert p.stdin is not None
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    results = []
-    for p in procs:
-        out, _ = p.communicate(timeout=600)
-        assert p.returncode == 0
-        results.append([tuple(x) for x in json.loads(out)])
-    pairs = [pair for r in results for pair in r]
+    pairs = run_allocators(URL, 8, 80)  # each process's botocore reads AWS_ENDPOINT_URL (the server)
     assert len(pairs) == 640
     assert [k for k, c in Counter(pairs).items() if c > 1] == []
     held = ledger(table).list()

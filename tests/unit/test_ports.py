@@ -120,22 +120,27 @@ print(json.dumps(got))
 """
 
 
-def test_ten_processes_hundred_ports_four_hosts_no_duplicates(tmp_path: Path) -> None:
-    # Separate interpreters (not fork): real processes, each with its own SQLite connection.
-    db = str(tmp_path / "p.db")
-    PortAllocator(db).close()  # create the schema once, as a first `preflight` run would
-    procs = [subprocess.Popen([sys.executable, "-c", ALLOCATOR, f"sqlite://{db}", str(i), "100"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True) for i in range(10)]
+def run_allocators(url: str, processes: int, each: int, timeout: float = 600) -> list[tuple[str, int]]:
+    """`processes` separate interpreters (not fork: each its own connection or client) started
+    together, each allocating `each` ports on ledger `url`; every (host, port) they were given."""
+    procs = [subprocess.Popen([sys.executable, "-c", ALLOCATOR, url, str(i), str(each)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True) for i in range(processes)]
     for p in procs:
         assert p.stdin is not None
         p.stdin.write("go\n")
         p.stdin.flush()
-    results = []
+    pairs: list[tuple[str, int]] = []
     for p in procs:
-        out, _ = p.communicate(timeout=120)
+        out, _ = p.communicate(timeout=timeout)
         assert p.returncode == 0
-        results.append([tuple(x) for x in json.loads(out)])
-    pairs = [pair for r in results for pair in r]
+        pairs.extend((h, port) for h, port in json.loads(out))
+    return pairs
+
+
+def test_ten_processes_hundred_ports_four_hosts_no_duplicates(tmp_path: Path) -> None:
+    db = str(tmp_path / "p.db")
+    PortAllocator(db).close()  # create the schema once, as a first `preflight` run would
+    pairs = run_allocators(f"sqlite://{db}", 10, 100)
     assert len(pairs) == 1000
     dupes = [k for k, c in Counter(pairs).items() if c > 1]
     assert dupes == []
