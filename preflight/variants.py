@@ -26,8 +26,8 @@ MAX_CANDIDATES = 3  # candidate instance types checked per variant (smallest fir
 
 
 def needs_variants(plan: Plan | None) -> bool:
-    if plan is None:
-        return False
+    if plan is None or (plan.cloud == "gcp" and not plan.alternatives):
+        return False  # a GCP task goes to the GCP checks as it is
     return bool(plan.alternatives or plan.unchecked or _wants_candidates(plan) or _named(plan))
 
 
@@ -136,7 +136,8 @@ def check(source: Any, plan: Plan, rules: list[engine.Rule], needs: set[str],
                     continue
                 inv = inventory_for(region, cand)
                 resolved = resolve_names(cand, inv)
-                report = engine.run([inv], rules, resolved, config, settings)
+                report = engine.run([inv], rules, resolved, config,
+                                    settings or getattr(source.target, "settings", None))
                 runs.append(_Run(resolved, report.findings, inv))
     return _verdict(plan, runs, rules)
 

@@ -20,6 +20,8 @@ from preflight.engine import Finding, rule
     ),
     remediation="Check that alternative with the tool for its cloud (GCP: --cloud gcp), or check the account live",
     needs=set(),
+    category="posture",
+    scope="plan",
 )
 def check(ctx: Any) -> Iterator[Finding]:
     """What it does:

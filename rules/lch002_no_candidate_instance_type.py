@@ -21,6 +21,8 @@ from preflight.engine import Finding, rule
     remediation="Ask for a count or size that exists (aws ec2 describe-instance-types), or another region",
     references=("https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceTypes.html",),
     needs=set(),
+    category="launch-blocker",
+    scope="plan",
 )
 def check(ctx: Any) -> Iterator[Finding]:
     """What it does:

@@ -66,7 +66,7 @@ class LauncherProfile:
     title = "preflight launch"
     version = ""  # the launcher version this profile was modelled on
     source = ""  # where in the launcher's code the behaviour comes from
-    blocking_rules: frozenset[str] = LAUNCH_BLOCKING
+    not_blocking: frozenset[str] = frozenset()  # rules whose FAILs never stop this launcher
     ssh_port: int | None = None  # the launcher needs SSH from the client to its nodes
 
     # --- what the launcher does -------------------------------------------------------------
@@ -98,13 +98,21 @@ class LauncherProfile:
 
     # --- verdicts and words -------------------------------------------------------------------
     def blocks(self, finding: Finding) -> bool:
-        """Does this FAIL stop the launch (or make its instances unusable) for this launcher?"""
+        """Does this FAIL stop the launch (or make its instances unusable) for this launcher?
+        The finding's own say (`details["blocks_launch"]`, set by rules that know the launcher)
+        wins; else the rule metadata (category launch-blocker), minus what this launcher does not
+        care about (`not_blocking`)."""
         if finding.status != "FAIL":
             return False
         said = finding.details.get("blocks_launch") if isinstance(finding.details, dict) else None
         if isinstance(said, bool):
             return said
-        return finding.rule in self.blocking_rules
+        if finding.rule in self.not_blocking:
+            return False
+        from preflight import engine
+
+        meta_says = getattr(engine, "blocks_launch", None)
+        return bool(meta_says(finding)) if meta_says is not None else finding.rule in LAUNCH_BLOCKING
 
     def will_stop(self, error: str, because: str = "") -> str:
         """'<Launcher> will stop with '<its error>' because <why>'."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from preflight.launchers import LAUNCH_BLOCKING, LauncherProfile, Selection
+from preflight.launchers import LauncherProfile, Selection
 
 if TYPE_CHECKING:
     from preflight.inventory.model import Inventory, RouteTable
@@ -125,7 +125,7 @@ class SkyPilotProfile(LauncherProfile):
     # SkyPilot opens SSH (22 from 0.0.0.0/0) on the groups it creates and needs it from the client.
     ssh_port = 22
     # NET005 (no MapPublicIpOnLaunch) never matters: SkyPilot asks for a public IP itself.
-    blocking_rules = LAUNCH_BLOCKING - {"NET005"}
+    not_blocking = frozenset({"NET005"})
 
     def requests_public_ip(self, plan: Any) -> bool | None:
         # instance.py: AssociatePublicIpAddress = not use_internal_ips

@@ -347,6 +347,8 @@ def _task_variants(doc: Mapping[str, Any], index: int, total: int, cluster: str,
         }
         given = {k for k, x in common.items() if x not in ("", (), None, False)
                  and k not in ("source", "task", "unchecked")} | {"launcher"}
+        if unchecked:  # not a cloud preflight checks: the AWS run reports it as not checked (LCH001)
+            given.discard("cloud")
         for vpc in settings.vpc_names or ("",):
             extra = {"vpc": vpc} if vpc else {}
             out.append(Plan(**common, **extra, given=frozenset(given | set(extra)),

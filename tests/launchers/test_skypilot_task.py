@@ -114,3 +114,12 @@ def test_bad_input_is_one_line_naming_file_and_field(tmp_path: Path, text: str, 
         load_plan(path)
     assert str(caught.value).startswith(f"{path}: ") and message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_a_gcp_task_goes_to_the_gcp_checks_and_an_aws_one_to_the_variant_runner():
+    from preflight.variants import needs_variants
+
+    (gcp,) = variants({"infra": "gcp/us-central1", "accelerators": "L4:1"})
+    assert gcp.cloud == "gcp" and not needs_variants(gcp)  # the CLI's --cloud resolution takes it to GCP
+    (aws,) = variants({"infra": "aws/eu-south-1", "accelerators": "A10G:1"})
+    assert needs_variants(aws)  # candidates come from DescribeInstanceTypes
