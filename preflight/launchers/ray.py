@@ -21,7 +21,7 @@ imports Ray; tests/launchers/ check this module against Ray's own code under mot
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from preflight.errors import PreflightError
@@ -91,6 +91,7 @@ class RayCluster:
     group_name: str = ""  # provider.security_group.GroupName, else ray-autoscaler-<cluster_name>
     group_ports: tuple[int, ...] = ()  # tcp ports of provider.security_group.IpPermissions
     legacy: bool = False  # written with head_node/worker_nodes
+    key_file: str = ""  # auth.ssh_private_key ("" : Ray creates and keeps its own key pair)
     source: str = ""
 
     @property
@@ -115,18 +116,8 @@ class RayCluster:
     def max_worker_count(self) -> int:
         return min(self.max_workers, sum(t.max_workers for t in self.node_types))
 
-    def managed_group_types(self) -> tuple[RayNodeType, ...]:
-        """Node types whose group Ray looks up or creates (no SecurityGroupIds in node_config)."""
-        return tuple(t for t in self.node_types if t.security_group_ids is None)
-
 
 # --- reading the YAML --------------------------------------------------------------------------
-
-def is_ray_cluster(doc: Any) -> bool:
-    """Does this mapping look like a Ray cluster YAML? (Ray's own required/defining keys.)"""
-    return isinstance(doc, Mapping) and bool({"provider", "available_node_types", "head_node_type",
-                                              "head_node", "worker_nodes"} & set(doc))
-
 
 def _fail(where: str, message: str) -> RayConfigError:
     return RayConfigError(f"{where}: {message}")
@@ -297,27 +288,33 @@ def read_cluster(doc: Any, source: str = "") -> RayCluster:
             where = f"available_node_types.{key}"
         t = _node_type(str(key), body, where)
         if t.max_workers < 0:  # fill_node_type_min_max_workers: head type 0, others the global cap
-            t = _replace(t, max_workers=0 if t.name == head_type else max_workers)
+            t = replace(t, max_workers=0 if t.name == head_type else max_workers)
         if not t.image and region not in DEFAULT_AMI_REGIONS:
             raise _fail(f"{where}.node_config.ImageId" if not legacy else f"{where}.ImageId",
                         f"missing, and Ray {RAY_VERSION} has no default AMI for {region} (ray up stops with 'Node type "
                         f"`{t.name}` has no ImageId in its node_config and no default AMI is available for the region "
                         f"`{region}`'); set an ImageId")
         node_types.append(t)
+    auth = _mapping(doc.get("auth") or {}, "auth")
+    key_file = _str(auth.get("ssh_private_key"), "auth.ssh_private_key")
+    if key_file:
+        # _configure_key_pair: with your own private key, every node type needs its KeyName
+        # (or UserData that installs the key), else `ray up` stops.
+        for t, body in zip(node_types, raw.values(), strict=True):
+            cfg = body.get("node_config") if isinstance(body, Mapping) else None
+            if not t.key_name and not (isinstance(cfg, Mapping) and "UserData" in cfg):
+                where = ("head_node" if t.name == LEGACY_HEAD_TYPE else "worker_nodes") if legacy \
+                    else f"available_node_types.{t.name}.node_config"
+                raise _fail(f"{where}.KeyName", "missing: auth.ssh_private_key is set, so Ray needs the key pair's "
+                                                "name on every node type (Ray: '`KeyName` missing')")
     if sum(t.min_workers for t in node_types) > max_workers:
         raise _fail("max_workers", f"{max_workers} is smaller than the sum of min_workers of the node types "
                                    f"({sum(t.min_workers for t in node_types)}); Ray refuses this config")
     return RayCluster(
         name=name, region=region, node_types=tuple(node_types), head_node_type=head_type, max_workers=max_workers,
         availability_zone=zone, use_internal_ips=internal, group_name=group_name,
-        group_ports=_permission_ports(extra), legacy=legacy, source=source,
+        group_ports=_permission_ports(extra), legacy=legacy, key_file=key_file, source=source,
     )
-
-
-def _replace(t: RayNodeType, **changes: Any) -> RayNodeType:
-    from dataclasses import replace
-
-    return replace(t, **changes)
 
 
 def _permission_ports(perms: list[Any]) -> tuple[int, ...]:
@@ -499,8 +496,6 @@ def plan_from_cluster(doc: Any, source: str = "") -> Any:
         c = read_cluster(doc, source)
     except RayConfigError as exc:
         raise PlanError(str(exc)) from None
-    auth = doc.get("auth") if isinstance(doc.get("auth"), Mapping) else {}
-    key_file = _str(auth.get("ssh_private_key"), "auth.ssh_private_key")
     head = c.head
     groups = tuple(NodeGroup(name=t.name, instance_type=t.instance_type, count=n, spot=t.spot,
                              fixed=1 if t.name == c.head_node_type else 0)
@@ -508,7 +503,7 @@ def plan_from_cluster(doc: Any, source: str = "") -> Any:
     kw: dict[str, Any] = {
         "cloud": "aws", "launcher": "ray", "region": c.region, "cluster": c.name, "name": c.name,
         "use_internal_ips": c.use_internal_ips, "instance_type": head.instance_type, "image": head.image,
-        "key_name": head.key_name, "key_file": key_file, "instance_profile": head.instance_profile,
+        "key_name": head.key_name, "key_file": c.key_file, "instance_profile": head.instance_profile,
         "zones": c.zones, "spot": head.spot, "count": 1 + c.max_worker_count, "nodes": groups,
         # Only a group the YAML names by id: Ray's own group (GroupName, or ray-autoscaler-<cluster>)
         # may not exist yet, which is normal; RayProfile.group_name gives it to the rules.
@@ -603,6 +598,6 @@ PROFILE = RayProfile()
 
 
 __all__ = [
-    "RAY_VERSION", "RayCluster", "RayConfigError", "RayNodeType", "RaySelection", "TypeSubnets", "is_ray_cluster",
+    "RAY_VERSION", "RayCluster", "RayConfigError", "RayNodeType", "RaySelection", "TypeSubnets",
     "RayProfile", "PROFILE", "ray_subnets", "read_cluster", "plan_from_cluster", "cluster_from_plan", "cluster_of",
 ]

@@ -107,6 +107,9 @@ def test_network_interfaces_give_subnets_and_groups() -> None:
      "available_node_types.gpu.node_config.ImageId"),
     (lambda d: d["available_node_types"]["head"].update(node_config=[1]), "available_node_types.head.node_config"),
     (lambda d: d["provider"].update(use_internal_ips="yes"), "provider.use_internal_ips"),
+    (lambda d: d.update(auth={"ssh_user": "ubuntu", "ssh_private_key": "~/.ssh/k.pem"}),
+     "available_node_types.head.node_config.KeyName"),
+    (lambda d: d.update(auth=["ubuntu"]), "auth"),
 ])
 def test_bad_fields_name_the_field(change: Any, field: str) -> None:
     d = copy.deepcopy(doc())
