@@ -710,6 +710,8 @@ def main() -> None:
     ap.add_argument("--regen", action="store_true", help="regenerate the snapshots")
     ap.add_argument("--latency-sizes", default="S,M", help="sizes for the latency benchmark ('' to skip it)")
     ap.add_argument("--delay", type=float, default=0.1, help="latency mode: seconds each request is delayed")
+    ap.add_argument("--latency-repeat", type=int, default=1, help="latency mode: runs per measurement")
+    ap.add_argument("--no-floor", action="store_true", help="skip the (unthrottled) size-S collection floor")
     ap.add_argument("--markdown", type=Path, help="also write the results as Markdown (e.g. bench/RESULTS.md)")
     ap.add_argument("--json", type=Path, help="also write the raw results as JSON")
     args = ap.parse_args()
@@ -722,9 +724,9 @@ def main() -> None:
     for size in [s.strip().upper() for s in args.sizes.split(",") if s.strip()]:
         print(f"size {size}…", file=sys.stderr)
         results.append(bench_size(size, args.repeat, args.regen))
-    moto = None if args.no_moto else bench_moto(args.repeat)
+    moto = None if args.no_moto or args.no_floor else bench_moto(args.repeat)
     lat_sizes = [x.strip().upper() for x in args.latency_sizes.split(",") if x.strip()]
-    latency = None if args.no_moto or not lat_sizes else bench_latency(lat_sizes, args.delay, min(args.repeat, 2))
+    latency = None if args.no_moto or not lat_sizes else bench_latency(lat_sizes, args.delay, args.latency_repeat)
     text = markdown(results, moto, latency)
     sys.stdout.write(text)
     if args.markdown:
