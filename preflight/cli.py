@@ -692,22 +692,12 @@ def rules_cmd(fmt: str = typer.Option("table", "--format", "-f", help="table, js
     return 0
 
 
-@app.command("iam-policy")
-def iam_policy_cmd(
-    purpose: str = typer.Option(..., "--for", metavar="skypilot|ray|launch",
-                                help="The launcher whose permission profile to print (SkyPilot, Ray's autoscaler, "
-                                     "preflight launch)."),
-    plan: str = typer.Option(None, "--plan", help="The task / cluster / launch file: the policy grants what this "
-                                                  "launch uses, on the ARNs it implies."),
-    region: str = typer.Option(None, "--region", help="Region for the ARNs (default: the plan's)."),
-    account: str = typer.Option(None, "--account", help="AWS account id for the ARNs (default: the caller's, "
-                                                        "from STS)."),
-) -> int:
-    """Print the least-privilege IAM policy (JSON) a launcher needs for a plan, generated from the
-    same permission profiles the IAM rules check."""
-    from preflight.launch_policy import render_for_plan
+@app.command("schema")
+def schema_cmd() -> int:
+    """Print the JSON Schema of the preflight/v1 report (`check --format json`, `report.to_dict()`)."""
+    from preflight.api import load_schema
 
-    sys.stdout.write(render_for_plan(purpose.strip().lower(), plan, region, account))
+    sys.stdout.write(json.dumps(load_schema(), indent=2) + "\n")
     return 0
 
 
@@ -722,15 +712,30 @@ def explain(rule_id: str = typer.Argument(..., help="Rule id, e.g. NET002.")) ->
 
 @app.command("iam-policy")
 def iam_policy_cmd(
-    purpose: str = typer.Option("check", "--for", metavar="check|fix|launch",
-                                help="What the policy is for: check (read-only, default), fix (adds the fixers' "
-                                     "writes) or launch (adds running instances)."),
+    purpose: str = typer.Option("check", "--for", metavar="check|fix|launch|skypilot|ray",
+                                help="What the policy is for: preflight's own check (read-only, default), fix "
+                                     "(adds the fixers' writes) or launch (adds running instances); or a launcher "
+                                     "(skypilot, ray; launch with --plan) for a plan's least-privilege policy."),
+    plan: str = typer.Option(None, "--plan", help="With --for skypilot|ray|launch: the task / cluster / launch file; "
+                                                  "the policy grants what this launch uses, on the ARNs it implies."),
+    region: str = typer.Option(None, "--region", help="Region for the ARNs (default: the plan's)."),
+    account: str = typer.Option(None, "--account", help="AWS account id for the ARNs (default: the caller's, "
+                                                        "from STS)."),
 ) -> int:
-    """Print the IAM policy (JSON) preflight needs: read-only for check; --for fix or launch adds what those
-    change. Generated from the calls the collectors, fixers and launch declare."""
+    """Print an IAM policy (JSON): the one preflight itself needs (check, fix, launch), generated from
+    the calls the collectors, fixers and launch declare; or, for a launcher and a plan, the
+    least-privilege policy that launch needs, from the same permission profiles the IAM rules check."""
+    what = purpose.strip().lower()
+    if what in ("skypilot", "ray") or (what == "launch" and plan):
+        from preflight.launch_policy import render_for_plan
+
+        sys.stdout.write(render_for_plan(what, plan, region, account))
+        return 0
+    if plan or region or account:
+        raise PreflightError(f"--plan, --region and --account go with --for skypilot, ray or launch, not {what!r}")
     from preflight.iam_policy import render_policy
 
-    sys.stdout.write(render_policy(purpose.strip().lower()))
+    sys.stdout.write(render_policy(what))
     return 0
 
 
