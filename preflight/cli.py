@@ -7,6 +7,7 @@ credential error; 3 the check was incomplete (something UNKNOWN) and nothing fai
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ import typer
 from rich.console import Console
 
 from preflight import __version__
-from preflight.errors import PreflightError
+from preflight.errors import PreflightError, one_line, redact_url
+from preflight.textsafe import terminal
 
 EXIT_HELP = (
     "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above --fail-on; "
@@ -86,6 +88,7 @@ def common(region: list[str], profile: str | list[str] | None, endpoint_url: str
            select: list[str] | None = None, ignore: list[str] | None = None, **plan_overrides: Any) -> Common:
     from preflight.plan import load_plan, with_overrides
     from preflight.runner import Target
+    from preflight.settings import RunSettings
 
     plan = load_plan(plan_file) if plan_file else None
     if plan is None and sandbox:  # a scenario's own plan fields, under the command-line flags
@@ -98,8 +101,15 @@ def common(region: list[str], profile: str | list[str] | None, endpoint_url: str
                           **plan_overrides)
     profiles = _split(profile) if isinstance(profile, list) else ([profile] if profile else [])
     target = Target(regions=_split(region), profile=profiles[0] if profiles else None, profiles=profiles,
-                    endpoint_url=endpoint_url, sandbox=sandbox, snapshot=snapshot)
+                    endpoint_url=endpoint_url, sandbox=sandbox, snapshot=snapshot,
+                    settings=RunSettings.from_env(endpoint_url=endpoint_url))
     return Common(target=target, plan=plan, select=_split(select or []), ignore=_split(ignore or []))
+
+
+def _in_range(flag: str, value: float, low: float, high: float) -> None:
+    """A numeric flag within [low, high]; NaN and infinities are refused too (they pass `>=`)."""
+    if not math.isfinite(value) or not low <= value <= high:
+        raise PreflightError(f"{flag} {value}: expected a number from {low:g} to {high:g}")
 
 
 def emit(text: str, output: str | None) -> None:
@@ -109,7 +119,7 @@ def emit(text: str, output: str | None) -> None:
             Path(output).write_text(text)
         except OSError as exc:
             raise PreflightError(f"cannot write {output}: {exc.strerror}") from None
-        err.print(f"report written to {output}")
+        err.print(terminal(f"report written to {output}"), markup=False)
     else:
         sys.stdout.write(text)
 
@@ -157,20 +167,20 @@ def check(
     opts = common(region, profile, endpoint_url, sandbox, snapshot, plan, ports, security_group, source_cidr,
                   select, ignore)
     opts.target.all_regions = all_regions
-    if not dry_run_launch:  # CMP006 calls RunInstances (DryRun=True): only when asked for
-        opts.ignore.append("CMP006")
     from preflight.report import formats
     if fmt not in formats():
         raise PreflightError(f"unknown format {fmt!r} (one of: {', '.join(formats())})")
     from preflight import engine as rule_engine
     from preflight.collect.gcp import non_gcp_rule_ids, open_gcp_target, resolve_cloud
-    from preflight.permissions import configure_run
+    from preflight.settings import RunSettings
 
     on_gcp = resolve_cloud(cloud, opts.plan, sandbox) == "gcp"
-    configure_run(sandbox=bool(sandbox), refresh=refresh, simulate=simulate)
+    opts.target.settings = RunSettings.from_env(simulate=simulate, refresh=refresh, endpoint_url=endpoint_url)
     if on_gcp:  # only rules that can judge a GCP project run
         opts.ignore.extend(non_gcp_rule_ids(rule_engine.load_rules()))
-    gate = gate_settings(config, opts.select, opts.ignore, fail_on, baseline, plan)
+    # CMP006 (opt-in) calls RunInstances with DryRun=True: only when asked for.
+    gate = gate_settings(config, opts.select, opts.ignore, fail_on, baseline, plan,
+                         enable=["CMP006"] if dry_run_launch else [])
     opened = (open_gcp_target(opts.target, opts.plan, project, gcp_credentials, gcp_endpoint) if on_gcp
               else open_target(opts.target, opts.plan))
     with opened as source:
@@ -180,7 +190,7 @@ def check(
     text = render(report, fmt)
     report.stats["report_seconds"] = time.perf_counter() - t0
     for line in notes:
-        err.print(f"preflight: {line}", markup=False)
+        err.print(terminal(f"preflight: {line}"), markup=False)
     emit(text, output)
     if stats:
         err.print(render_stats(report), markup=False, end="")
@@ -275,6 +285,12 @@ def launch(
 
     if fmt not in ("table", "json"):
         raise PreflightError(f"unknown format {fmt!r} (table or json)")
+    _in_range("--retry-attempts", retry_attempts, 1, 100)
+    _in_range("--retry-base", retry_base, 0, 3600)
+    _in_range("--retry-jitter", retry_jitter, 0, 3600)
+    _in_range("--wait-timeout", wait_timeout, 0, 86400)
+    if max_changes is not None:
+        _in_range("--max-changes", max_changes, 0, 1_000_000)
     opts = common(region, profile, endpoint_url, sandbox, None, plan_file, select=select, ignore=ignore)
     settings = LaunchSettings(
         apply=apply, fix=fix_, max_changes=max_changes, allow_world=allow_world, select=opts.select,
@@ -408,14 +424,14 @@ def snapshot_cmd(
     from preflight.runner import needs_of
 
     opts = common(region, profile, endpoint_url, sandbox, None, None)
-    # The extra data (IAM, quotas, offerings...) the rules a default check runs need; not CMP006's
-    # RunInstances dry run. Rules whose data a snapshot lacks are UNKNOWN when it is checked.
-    needs = needs_of(rule_engine.select_rules(rule_engine.load_rules(), [], ["CMP006"]))
+    # The extra data (IAM, quotas, offerings...) the rules a default check runs need (opt-in rules
+    # such as CMP006's RunInstances dry run are not). Rules whose data a snapshot lacks are UNKNOWN.
+    needs = needs_of(rule_engine.select_rules(rule_engine.load_rules(), [], []))
     with open_target(opts.target, opts.plan) as source:
         with err.status("Reading the account…", spinner="dots"):
             inventories = source.collect(needs, opts.plan)
     snap.save(out, inventories)
-    err.print(f"snapshot of {', '.join(i.region for i in inventories)} written to {out}")
+    err.print(terminal(f"snapshot of {', '.join(i.region for i in inventories)} written to {out}"), markup=False)
     return 0
 
 
@@ -568,18 +584,23 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
         _interrupted()
     except PreflightError as exc:
-        err.print(f"preflight: error: {exc}", markup=False)
+        err.print(terminal(redact_url(one_line(f"preflight: error: {exc}"))), markup=False)
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback for users
         import botocore.exceptions
 
         if os.environ.get("PREFLIGHT_DEBUG"):
             raise
-        if isinstance(exc, botocore.exceptions.BotoCoreError):
-            err.print(f"preflight: error: {exc}", markup=False)
+        import botocore.parsers
+
+        if isinstance(exc, (botocore.exceptions.BotoCoreError, botocore.parsers.ResponseParserError)):
+            from preflight.collect.aws import endpoint_problem
+
+            problem = endpoint_problem(exc, os.environ.get("AWS_ENDPOINT_URL", ""))
+            err.print(terminal(redact_url(one_line(f"preflight: error: {problem or exc}"))), markup=False)
             sys.exit(2)
-        err.print(f"preflight: internal error: {type(exc).__name__}: {exc} (set PREFLIGHT_DEBUG=1 for details)",
-                  markup=False)
+        err.print(terminal(redact_url(one_line(f"preflight: internal error: {type(exc).__name__}: {exc} "
+                                               "(set PREFLIGHT_DEBUG=1 for details)"))), markup=False)
         sys.exit(4)
     if rv == EXIT_INTERRUPTED:  # typer >= 0.16 turns Ctrl-C into a silent `return 130`
         _interrupted()
