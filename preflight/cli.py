@@ -519,6 +519,25 @@ def rules_cmd(fmt: str = typer.Option("table", "--format", "-f", help="table, js
     return 0
 
 
+@app.command("iam-policy")
+def iam_policy_cmd(
+    purpose: str = typer.Option(..., "--for", metavar="skypilot|ray|launch",
+                                help="The launcher whose permission profile to print (SkyPilot, Ray's autoscaler, "
+                                     "preflight launch)."),
+    plan: str = typer.Option(None, "--plan", help="The task / cluster / launch file: the policy grants what this "
+                                                  "launch uses, on the ARNs it implies."),
+    region: str = typer.Option(None, "--region", help="Region for the ARNs (default: the plan's)."),
+    account: str = typer.Option(None, "--account", help="AWS account id for the ARNs (default: the caller's, "
+                                                        "from STS)."),
+) -> int:
+    """Print the least-privilege IAM policy (JSON) a launcher needs for a plan, generated from the
+    same permission profiles the IAM rules check."""
+    from preflight.launch_policy import render_for_plan
+
+    sys.stdout.write(render_for_plan(purpose.strip().lower(), plan, region, account))
+    return 0
+
+
 @app.command()
 def explain(rule_id: str = typer.Argument(..., help="Rule id, e.g. NET002.")) -> int:
     """Print one rule's full text: what it does, why, example, fix."""
