@@ -533,6 +533,15 @@ def rules_cmd(fmt: str = typer.Option("table", "--format", "-f", help="table, js
     return 0
 
 
+@app.command("schema")
+def schema_cmd() -> int:
+    """Print the JSON Schema of the preflight/v1 report (`check --format json`, `report.to_dict()`)."""
+    from preflight.api import load_schema
+
+    sys.stdout.write(json.dumps(load_schema(), indent=2) + "\n")
+    return 0
+
+
 @app.command("iam-policy")
 def iam_policy_cmd(
     purpose: str = typer.Option(..., "--for", metavar="skypilot|ray|launch",

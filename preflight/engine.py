@@ -43,6 +43,8 @@ CATEGORIES: tuple[str, ...] = get_args(Category)
 #   replicas  on the plan's replica placement (not on hosts that already run)
 Scope = Literal["plan", "region", "vpc", "subnet", "group", "replicas"]
 SCOPES: tuple[str, ...] = get_args(Scope)
+# A rule's docstring has these sections, in this order (as ruff's rule docs do).
+DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Fix safety")
 
 
 def count(n: int, noun: str) -> str:
@@ -78,6 +80,20 @@ class RuleMeta:
     blocks_when: str = ""
     doc: str = ""  # the rule function's docstring: What it does / Why / Example / Fix safety
     module: str = ""
+
+    def doc_sections(self) -> dict[str, str]:
+        """The rule's docstring split at ruff's headings (DOC_SECTIONS; a trailing colon is allowed):
+        the one source of the prose `explain`, SARIF help and the docs show."""
+        sections: dict[str, list[str]] = {}
+        current: list[str] | None = None
+        for line in self.doc.splitlines():
+            heading = line.strip().rstrip(":")
+            match = next((h for h in DOC_SECTIONS if heading.rstrip("?") == h.rstrip("?")), None)
+            if match is not None:
+                current = sections.setdefault(match, [])
+            elif current is not None:
+                current.append(line)
+        return {h: inspect.cleandoc("\n".join(body)) for h, body in sections.items()}
 
     def blocks(self, finding: Finding) -> bool:
         """The metadata's verdict: does this FAIL stop a launch (scope aside)? A rule may say so
@@ -176,6 +192,21 @@ def load_rules() -> dict[str, Rule]:
         import_all("rules", "preflight.rules", "rule")
         _LOADED = True
     return dict(sorted(_REGISTRY.items()))
+
+
+def check_fixers(rules: dict[str, Rule], fixes: dict[str, Iterable[str]]) -> None:
+    """The rule and fixer registries agree: a rule's `fixer` exists and lists the rule in its
+    `fixes`, and every rule a fixer `fixes` exists. Raises PreflightError naming the mismatch."""
+    problems = []
+    for rid, r in rules.items():
+        if r.meta.fixer and r.meta.fixer not in fixes:
+            problems.append(f"rule {rid} names fixer {r.meta.fixer!r}, which is not registered")
+        elif r.meta.fixer and rid not in set(fixes[r.meta.fixer]):
+            problems.append(f"rule {rid} names fixer {r.meta.fixer!r}, whose fixes= does not list {rid}")
+    for fid, fixed in fixes.items():
+        problems += [f"fixer {fid!r} fixes unknown rule {rid}" for rid in fixed if rid not in rules]
+    if problems:
+        raise PreflightError("rule/fixer registries disagree: " + "; ".join(problems))
 
 
 def select_rules(
