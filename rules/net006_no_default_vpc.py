@@ -69,8 +69,7 @@ def check(ctx: Any) -> Iterator[Finding]:
         path=[region, *others[:5]],
         fix=ctx.fix(shell("aws", "ec2", "create-default-vpc", "--region", region),
                     description="create a default VPC (public subnets in every zone, internet gateway, default route)"),
-        # With a plan whose launcher does not need the default VPC, its absence blocks nothing.
-        details={"vpcs": others, **({"blocks_launch": False} if ctx.plan is not None else {})},
+        details={"vpcs": others},
     )
 
 
