@@ -150,7 +150,7 @@ def test_undo_from_response_refines_the_journalled_undo(journal):
 
 def test_read_journal_names_a_damaged_line(tmp_path):
     p = tmp_path / "j.jsonl"
-    p.write_text('{"event": "run"}\nnot json\n')
+    p.write_text('{"event": "run"}\nnot json\n{"event": "begin", "seq": 1}\n')  # (a torn *last* line is in doubt)
     with pytest.raises(PreflightError, match="j.jsonl:2: not a JSON line"):
         fix.read_journal(p)
     with pytest.raises(PreflightError, match="journal not found"):
