@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import preflight.collect.aws_iam  # noqa: F401  (registers the `iam` extra collector)
 from preflight.engine import Context, Finding, rule
 from preflight.permissions import DENY, cached_assessment, fix_commands, join
 
@@ -13,6 +12,8 @@ from preflight.permissions import DENY, cached_assessment, fix_commands, join
     id="IAM001",
     name="missing-permission",
     severity="high",
+    category="launch-blocker",
+    scope="plan",
     needs={"iam", "gcp_permissions"},
     summary="The identity lacks a permission that a capability the launch needs requires",
     rationale="A launch fails at the first call it is not allowed to make, often after it has already "
@@ -50,15 +51,20 @@ def check(ctx: Context) -> Iterator[Finding]:
     missing = {cap: perms for cap, perms in missing.items() if perms}
     undecided = {cap: a.undecided(cap) for cap in a.capabilities}
     undecided = {cap: perms for cap, perms in undecided.items() if perms}
+    shown = [p for v in (*missing.values(), *undecided.values()) for p in v]
     details = {"identity": a.principal, "project": a.project, "method": a.method, "missing": missing,
-               "unknown": undecided}
+               "unknown": undecided, "verdicts": {p: a.verdicts.get(p, {}) for p in shown}}
+    refused = a.optional_refused()
+    if refused:
+        details["optional_refused"] = refused  # the launcher survives these; never a FAIL
     if missing:
         flat = list(dict.fromkeys(p for perms in missing.values() for p in perms))
         parts = []
         for cap, perms in missing.items():
             denied = [p for p in perms if a.decision(p) == DENY]
             note = f" (explicitly denied: {join(denied, 3)}; see IAM004)" if denied else ""
-            parts.append(f"{cap}: {join(perms)}{note}")
+            # Name the resource and the statement or condition that failed, when known.
+            parts.append(f"{cap}: {join([a.detail(p) for p in perms])}{note}")
         unsure = (f" Could not decide {sum(len(v) for v in undecided.values())} more "
                   f"({join([p for v in undecided.values() for p in v], 3)}).") if undecided else ""
         call = "API call" if a.cloud == "aws" else "request"

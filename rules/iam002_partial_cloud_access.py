@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import preflight.collect.aws_iam  # noqa: F401  (registers the `iam` extra collector)
 from preflight.engine import Context, Finding, rule
 from preflight.permissions import and_list, cached_assessment, fix_commands, join
 
@@ -13,6 +12,8 @@ from preflight.permissions import and_list, cached_assessment, fix_commands, joi
     id="IAM002",
     name="partial-cloud-access",
     severity="high",
+    category="launch-blocker",
+    scope="plan",
     needs={"iam", "gcp_permissions"},
     summary="Some capabilities are fully granted and others are not (e.g. storage works, compute does not)",
     rationale="A working capability hides a broken one: an upload to the bucket succeeds, so the setup "
@@ -39,9 +40,11 @@ def check(ctx: Context) -> Iterator[Finding]:
     commands that grant exactly what the failing capabilities miss.
     """
     a = cached_assessment(ctx)
-    if a is None or len(a.capabilities) < 2:
+    if a is None or len(a.capabilities) + len(a.unused) < 2:
         return
-    works = [cap for cap in a.capabilities if a.works(cap)]
+    # A capability the launch does not use still tells "it works for storage" apart from "it
+    # works"; only the capabilities it uses can fail.
+    works = [cap for cap in (*a.capabilities, *a.unused) if a.works(cap)]
     failing = {cap: a.missing(cap) for cap in a.capabilities}
     failing = {cap: perms for cap, perms in failing.items() if perms}
     if not works or not failing:

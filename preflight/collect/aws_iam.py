@@ -31,13 +31,6 @@ from preflight import permcache, permissions
 from preflight.collect.aws import CREDENTIAL_CODES, DENIED_CODES, AwsSession, Denied, caller_identity, extra_collector
 from preflight.errors import CredentialsError
 
-
-class Options:
-    simulate: bool = False
-
-
-OPTIONS = Options()
-
 USER_READS = ("iam:GetUser", "iam:ListUserPolicies", "iam:GetUserPolicy", "iam:ListAttachedUserPolicies",
               "iam:ListGroupsForUser", "iam:ListGroupPolicies", "iam:GetGroupPolicy",
               "iam:ListAttachedGroupPolicies", "iam:GetPolicy", "iam:GetPolicyVersion")
@@ -295,18 +288,32 @@ def _read_once(session: AwsSession, region: str, who: dict[str, str], ident: dic
         cache_identity = {"cloud": "aws", "account": who["account"], "principal": who["arn"]}
         slot = _profile(session)
         memo = {"arn": ident.get("arn"), "cache_identity": cache_identity, "slot": slot,
-                "cache": permcache.lookup(cache_identity, slot), "stored": False, "read_lock": threading.Lock()}
+                "cache": permcache.lookup(cache_identity, slot, session.settings.cache), "stored": False,
+                "read_lock": threading.Lock()}
         _MEMO[session] = memo
     return memo
 
 
+def _skypilot(plan: Any) -> dict[str, Any]:
+    """SkyPilot's cached enabled clouds, when SkyPilot runs the launch (see IAM003)."""
+    from preflight import launch_needs
+    from preflight.collect import skypilot_state
+
+    return {"skypilot": skypilot_state.read_state()} if launch_needs.launcher_of(plan) == "skypilot" else {}
+
+
 @extra_collector("iam")
 def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
+    return {**_collect_iam(session, region, plan), **_skypilot(plan)}
+
+
+def _collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     ident = caller_identity(session, region)
     who = principal_of(ident.get("arn", ""))
     base = {"principal": who["arn"], "caller_arn": ident.get("arn", ""), "kind": who["kind"], "name": who["name"],
             "account": who["account"] or ident.get("account", "")}
-    perms = permissions.all_permissions("aws", opt_in=True)  # a plan may name an opt-in capability
+    settings = session.settings
+    perms = permissions.all_permissions("aws", settings.permissions_file)
     if who["kind"] == "root":
         return {**base, "method": "root", "verdicts": permissions.aws_verdicts({"kind": "root"}, perms)}
     if who["kind"] not in ("user", "role"):
@@ -318,14 +325,16 @@ def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     cache = memo["cache"]
     cached = (cache.get("verdicts") or {}).get(region) if cache.get("state") == "fresh" else None
     public_cache = {k: v for k, v in cache.items() if k != "verdicts"}
-    if cached and all(p in cached for p in perms):  # a catalogue grown since is read afresh
+    # A catalogue grown since is read afresh; so is a cached UNKNOWN: it may depend on what this
+    # run's plan fixes (instance type, subnet...), which only the policy documents can tell.
+    if cached and all(p in cached and cached[p].get("decision") != permissions.UNKNOWN for p in perms):
         return {**base, "method": "cache", "verdicts": cached, "cache": public_cache,
                 "notes": [f"verdicts from the permission cache ({cache.get('created_at', '')}); --refresh to re-read"]}
     iam = session.client("iam", region)
     with memo["read_lock"]:  # IAM is global: regions checked concurrently share one read
         docs = memo.get("docs")
         if docs is None:
-            if OPTIONS.simulate:
+            if settings.simulate:
                 docs = {"policies": [], "boundary": None, "scps": None,
                         "notes": ["verdicts from iam:SimulatePrincipalPolicy"]}
             else:
@@ -334,14 +343,14 @@ def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
                 docs["scps"] = scps
                 docs["notes"] = [f"policies read with {docs.pop('read_with')}", note]
             memo["docs"] = docs
-    data = {**base, **docs, "method": "simulate" if OPTIONS.simulate else "local", "cache": public_cache}
-    if OPTIONS.simulate:
+    data = {**base, **docs, "method": "simulate" if settings.simulate else "local", "cache": public_cache}
+    if settings.simulate:
         data["verdicts"] = simulate(iam, who, perms, region)
     else:
         data["verdicts"] = permissions.aws_verdicts(data, perms, region)
     with _LOCK:
         permcache.store(memo["cache_identity"], data["verdicts"], scope=region, merge=memo["stored"],
-                        slot=memo["slot"])
+                        slot=memo["slot"], settings=settings.cache)
         memo["stored"] = True
     return data
 
