@@ -37,12 +37,12 @@ class Capability:
     specs: tuple[ActionSpec, ...] = ()
     optional: tuple[str, ...] = ()  # calls the launcher survives being refused: noted, never a FAIL
     when: str = ""  # needed only when the launch uses this (buckets, instance_profile, …)
-
-    def spec(self, key: str) -> ActionSpec:
-        return next((s for s in self.specs if s.key == key), None) or ActionSpec(key, key=key)
     # Checked only when a plan names it (`capabilities: [..., ports-ledger]`): a capability only
     # some setups use (the DynamoDB port ledger) must not fail everyone else's check.
     opt_in: bool = False
+
+    def spec(self, key: str) -> ActionSpec:
+        return next((s for s in self.specs if s.key == key), None) or ActionSpec(key, key=key)
 
 
 def _parse_catalogue(doc: Any, where: str) -> dict[str, dict[str, Capability]]:
@@ -60,13 +60,13 @@ def _parse_catalogue(doc: Any, where: str) -> dict[str, dict[str, Capability]]:
             if not isinstance(perms, list) or not perms or not all(isinstance(p, str) and p for p in perms):
                 raise PreflightError(f"{where}: {cloud}.{name}.permissions must be a non-empty list of strings")
             desc = body.get("description", "") if isinstance(body, dict) else ""
-            opt_in = body.get("opt_in", False) if isinstance(body, dict) else False
-            if not isinstance(opt_in, bool):
-                raise PreflightError(f"{where}: {cloud}.{name}.opt_in must be true or false")
             when = str(body.get("when", "")) if isinstance(body, dict) else ""
             if when and when not in launcher_permissions.WHEN:
                 raise PreflightError(f"{where}: {cloud}.{name}.when must be one of "
                                      f"{', '.join(launcher_permissions.WHEN)}")
+            opt_in = body.get("opt_in", False) if isinstance(body, dict) else False
+            if not isinstance(opt_in, bool):
+                raise PreflightError(f"{where}: {cloud}.{name}.opt_in must be true or false")
             out[cloud][str(name)] = Capability(str(name), str(desc), tuple(dict.fromkeys(perms)), when=when,
                                                opt_in=opt_in)
     return out
@@ -153,11 +153,10 @@ def capabilities_for(cloud: str, plan: Any = None, unused: bool = False,
     return {name: cap for name, cap in caps.items() if (name in needed) != unused}
 
 
-def all_permissions(cloud: str, permissions_file: str | None = None, opt_in: bool = False) -> list[str]:
-    """Every permission any capability or launcher profile may need (what collectors ask about);
-    `opt_in`: also those of the opt-in capabilities."""
-    base = [p for cap in catalogue(permissions_file).get(cloud, {}).values() if opt_in or not cap.opt_in
-            for p in cap.permissions]
+def all_permissions(cloud: str, permissions_file: str | None = None) -> list[str]:
+    """Every permission any capability or launcher profile may need (what collectors ask about;
+    opt-in capabilities too: their verdicts are collected, and judged only when a plan names them)."""
+    base = [p for cap in catalogue(permissions_file).get(cloud, {}).values() for p in cap.permissions]
     extra = sorted(launcher_permissions.all_aws_actions()) if cloud == "aws" else \
         launcher_permissions.all_gcp_permissions() if cloud == "gcp" else []
     return list(dict.fromkeys([*base, *extra]))

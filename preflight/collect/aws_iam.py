@@ -318,8 +318,7 @@ def _collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     base = {"principal": who["arn"], "caller_arn": ident.get("arn", ""), "kind": who["kind"], "name": who["name"],
             "account": who["account"] or ident.get("account", "")}
     settings = session.settings
-    # a plan may name an opt-in capability
-    perms = permissions.all_permissions("aws", settings.permissions_file, opt_in=True)
+    perms = permissions.all_permissions("aws", settings.permissions_file)
     if who["kind"] == "root":
         return {**base, "method": "root", "verdicts": permissions.aws_verdicts({"kind": "root"}, perms)}
     if who["kind"] not in ("user", "role"):

@@ -165,7 +165,7 @@ def test_federated_user_is_unknown():
 
 def test_simulate_uses_iam_policy_simulator():
     user = "arn:aws:iam::123456789012:user/sim"
-    perms = all_permissions("aws", opt_in=True)  # the catalogue's and every launcher profile's actions
+    perms = all_permissions("aws")  # the catalogue's and every launcher profile's actions
     assert {"ec2:RunInstances", "iam:GetRole", "ec2:DeleteSecurityGroup"} <= set(perms)
     results = []
     for p in perms:
