@@ -31,17 +31,6 @@ class Replicas:
 
 
 @dataclass(frozen=True)
-class NodeGroup:
-    """Instances of one type in a launch of several types (a Ray cluster's node types)."""
-
-    name: str
-    instance_type: str
-    count: int  # the most of this type at once (fixed included)
-    spot: bool = False
-    fixed: int = 0  # always there (the head); the rest share the plan's `count` cap
-
-
-@dataclass(frozen=True)
 class Plan:
     cloud: str = "aws"
     region: str = ""
@@ -55,10 +44,6 @@ class Plan:
     instance_type: str = ""
     image: str = ""
     count: int = 1
-    # Mixed instance types (set by a launcher's reader): `count` then caps their total, and the
-    # compute rules size the launch from these groups. Empty: `count` × `instance_type`.
-    nodes: tuple[NodeGroup, ...] = ()
-    spec: Any = field(default=None, compare=False)  # the launcher's own parsed spec (a RayCluster)
     key_name: str = ""
     key_file: str = ""
     instance_profile: str = ""
@@ -194,7 +179,7 @@ def _expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) ->
 
 
 _FIELDS = {f.name for f in dataclasses.fields(Plan)} - {"source", "given", "candidates", "alternatives", "task",
-                                                         "alternative", "unchecked", "nodes", "spec"}
+                                                         "alternative", "unchecked"}
 
 
 def plan_from_dict(doc: Any, source: str = "") -> Plan:
