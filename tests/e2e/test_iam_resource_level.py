@@ -86,9 +86,10 @@ def test_instance_type_condition_is_named(moto_server, tmp_path):
                                 "Resource": f"arn:aws:ec2:*:{ACCOUNT}:instance/*",
                                 "Condition": {"StringLike": {"ec2:InstanceType": "t3.*"}}})
     env = user_with(moto_server, "t3-only", policy)
-    assert check(moto_server, env, tmp_path).code == 0  # t3.medium: allowed
-    big = tmp_path / "big.yaml"
-    big.write_text(TASK.read_text().replace("t3.medium", "g5.xlarge"))
+    small, big = tmp_path / "small.yaml", tmp_path / "big.yaml"
+    for path, itype in ((small, "t3.medium"), (big, "g5.xlarge")):
+        path.write_text(f"name: train\nresources:\n  infra: aws/{REGION}\n  instance_type: {itype}\nrun: echo hi\n")
+    assert check(moto_server, env, tmp_path, small).code == 0  # t3.medium: allowed
     r = check(moto_server, env, tmp_path, big)
     assert r.code == 1, r.stdout + r.stderr
     [f] = [f for f in r.json()["findings"] if f["rule"] == "IAM001"]
