@@ -7,6 +7,7 @@ credential error; 3 the check was incomplete (something UNKNOWN) and nothing fai
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ import typer
 from rich.console import Console
 
 from preflight import __version__
-from preflight.errors import PreflightError
+from preflight.errors import PreflightError, one_line, redact_url
+from preflight.textsafe import terminal
 
 EXIT_HELP = (
     "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above --fail-on; "
@@ -116,6 +118,12 @@ def common(region: list[str], profile: str | list[str] | None, endpoint_url: str
     return Common(target=target, plan=plan, select=_split(select or []), ignore=_split(ignore or []))
 
 
+def _in_range(flag: str, value: float, low: float, high: float) -> None:
+    """A numeric flag within [low, high]; NaN and infinities are refused too (they pass `>=`)."""
+    if not math.isfinite(value) or not low <= value <= high:
+        raise PreflightError(f"{flag} {value}: expected a number from {low:g} to {high:g}")
+
+
 def emit(text: str, output: str | None, formats: tuple[str, ...] = ()) -> None:
     """Write a report to --output (and say so on stderr) or to stdout."""
     from preflight.report.outputs import check_output_value
@@ -126,7 +134,7 @@ def emit(text: str, output: str | None, formats: tuple[str, ...] = ()) -> None:
             Path(output).write_text(text)
         except OSError as exc:
             raise PreflightError(f"cannot write {output}: {exc.strerror}") from None
-        err.print(f"report written to {output}")
+        err.print(terminal(f"report written to {output}"), markup=False)
     else:
         sys.stdout.write(text)
 
@@ -197,9 +205,9 @@ def check(
     text, written = write_reports(report, outputs)
     report.stats["report_seconds"] = time.perf_counter() - t0
     for line in notes:
-        err.print(f"preflight: {line}", markup=False)
+        err.print(terminal(f"preflight: {line}"), markup=False)
     for line in written:
-        err.print(line, markup=False)
+        err.print(terminal(line), markup=False)
     sys.stdout.write(text)
     if stats:
         err.print(render_stats(report), markup=False, end="")
@@ -294,6 +302,12 @@ def launch(
 
     if fmt not in ("table", "json"):
         raise PreflightError(f"unknown format {fmt!r} (table or json)")
+    _in_range("--retry-attempts", retry_attempts, 1, 100)
+    _in_range("--retry-base", retry_base, 0, 3600)
+    _in_range("--retry-jitter", retry_jitter, 0, 3600)
+    _in_range("--wait-timeout", wait_timeout, 0, 86400)
+    if max_changes is not None:
+        _in_range("--max-changes", max_changes, 0, 1_000_000)
     opts = common(region, profile, endpoint_url, sandbox, None, plan_file, select=select, ignore=ignore)
     settings = LaunchSettings(
         apply=apply, fix=fix_, max_changes=max_changes, allow_world=allow_world, select=opts.select,
@@ -438,7 +452,7 @@ def snapshot_cmd(
         with err.status("Reading the account…", spinner="dots"):
             inventories = source.collect(needs, opts.plan)
     snap.save(out, inventories)
-    err.print(f"snapshot of {', '.join(i.region for i in inventories)} written to {out}")
+    err.print(terminal(f"snapshot of {', '.join(i.region for i in inventories)} written to {out}"), markup=False)
     return 0
 
 
@@ -618,18 +632,23 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, typer.Abort):
         _interrupted()
     except PreflightError as exc:
-        err.print(f"preflight: error: {exc}", markup=False)
+        err.print(terminal(redact_url(one_line(f"preflight: error: {exc}"))), markup=False)
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback for users
         import botocore.exceptions
 
         if os.environ.get("PREFLIGHT_DEBUG"):
             raise
-        if isinstance(exc, botocore.exceptions.BotoCoreError):
-            err.print(f"preflight: error: {exc}", markup=False)
+        import botocore.parsers
+
+        if isinstance(exc, (botocore.exceptions.BotoCoreError, botocore.parsers.ResponseParserError)):
+            from preflight.collect.aws import endpoint_problem
+
+            problem = endpoint_problem(exc, os.environ.get("AWS_ENDPOINT_URL", ""))
+            err.print(terminal(redact_url(one_line(f"preflight: error: {problem or exc}"))), markup=False)
             sys.exit(2)
-        err.print(f"preflight: internal error: {type(exc).__name__}: {exc} (set PREFLIGHT_DEBUG=1 for details)",
-                  markup=False)
+        err.print(terminal(redact_url(one_line(f"preflight: internal error: {type(exc).__name__}: {exc} "
+                                               "(set PREFLIGHT_DEBUG=1 for details)"))), markup=False)
         sys.exit(4)
     if rv == EXIT_INTERRUPTED:  # typer >= 0.16 turns Ctrl-C into a silent `return 130`
         _interrupted()

@@ -116,6 +116,12 @@ class Config:
                     line = self._locator.line(key, code if key == "severity" else None) if self._locator else 0
                     raise ConfigError(f"{self.path}:{line}: {key}: unknown rule id or prefix {code!r} "
                                       "(see `preflight rules`)")
+        for sup in self.suppressions:  # a suppression naming no rule hides nothing, silently
+            pattern = sup.rule.upper()
+            if not any(rid == pattern or fnmatchcase(rid, pattern) or (pattern.isalnum() and rid.startswith(pattern))
+                       for rid in all_rules):
+                raise ConfigError(f"{sup.where}: suppress: unknown rule id, prefix or glob {sup.rule!r} "
+                                  "(see `preflight rules`)")
 
     def apply_suppressions(self, report: Report, today: dt.date | None = None) -> list[str]:
         """Drop suppressed findings from the report; return warning lines (expired suppressions).

@@ -17,6 +17,7 @@ import networkx as nx
 
 from preflight.inventory.model import Inventory
 from preflight.semantics.routes import Topology
+from preflight.textsafe import dot_string
 
 INTERNET = "internet"
 
@@ -102,7 +103,8 @@ def build(inventory: Inventory, topology: Topology | None = None) -> nx.MultiDiG
 def _label(g: nx.MultiDiGraph, node: str) -> str:
     obj = g.nodes[node].get("obj")
     name = getattr(obj, "name", "") if obj is not None else ""
-    return f"{g.nodes[node]['kind']}\\n{node}" + (f"\\n{name}" if name else "")
+    # each part escaped on its own; the \\n between them is DOT's line break, not the tag's
+    return "\\n".join(dot_string(part) for part in (g.nodes[node]["kind"], node, name) if part)
 
 
 def to_dot(g: nx.MultiDiGraph, highlight: list[str] | None = None) -> str:
@@ -116,7 +118,7 @@ def to_dot(g: nx.MultiDiGraph, highlight: list[str] | None = None) -> str:
         style = ', color=red, penwidth=2' if node in hl_nodes else ""
         if g.nodes[node]["kind"] == "missing":
             style += ", style=dashed"
-        lines.append(f'  "{node}" [label="{_label(g, node)}"{style}];')
+        lines.append(f'  "{dot_string(node)}" [label="{_label(g, node)}"{style}];')
     for a, b, data in sorted(g.edges(data=True), key=lambda e: (e[0], e[1], e[2]["kind"])):
         extra = [data["kind"]]
         if data.get("destination"):
@@ -124,7 +126,8 @@ def to_dot(g: nx.MultiDiGraph, highlight: list[str] | None = None) -> str:
         if data.get("state") and data["state"] not in ("active", "available", "associated"):
             extra.append(data["state"])
         style = ", color=red, penwidth=2" if (a, b) in hl_edges else ""
-        lines.append(f'  "{a}" -> "{b}" [label="{" ".join(extra)}"{style}];')
+        label = dot_string(" ".join(str(x) for x in extra))
+        lines.append(f'  "{dot_string(a)}" -> "{dot_string(b)}" [label="{label}"{style}];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 

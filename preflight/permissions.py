@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,8 +19,11 @@ from typing import Any
 
 import yaml
 
+from preflight import launch_needs, launcher_permissions, sar
 from preflight.errors import PreflightError
+from preflight.launcher_permissions import ActionSpec
 from preflight.semantics import iam
+from preflight.semantics.iam_requests import LaunchFacts, build_requests
 
 ALLOW, DENY, IMPLICIT_DENY, UNKNOWN = "ALLOW", "DENY", "IMPLICIT_DENY", "UNKNOWN"
 CLOUDS = ("aws", "gcp")
@@ -30,7 +33,14 @@ CLOUDS = ("aws", "gcp")
 class Capability:
     name: str
     description: str
-    permissions: tuple[str, ...]
+    permissions: tuple[str, ...]  # the names verdicts are stored under (IAM actions, GCP permissions)
+    # How each is requested (launcher profiles: resource types, create action); () = plain actions.
+    specs: tuple[ActionSpec, ...] = ()
+    optional: tuple[str, ...] = ()  # calls the launcher survives being refused: noted, never a FAIL
+    when: str = ""  # needed only when the launch uses this (buckets, instance_profile, …)
+
+    def spec(self, key: str) -> ActionSpec:
+        return next((s for s in self.specs if s.key == key), None) or ActionSpec(key, key=key)
 
 
 def _parse_catalogue(doc: Any, where: str) -> dict[str, dict[str, Capability]]:
@@ -48,7 +58,11 @@ def _parse_catalogue(doc: Any, where: str) -> dict[str, dict[str, Capability]]:
             if not isinstance(perms, list) or not perms or not all(isinstance(p, str) and p for p in perms):
                 raise PreflightError(f"{where}: {cloud}.{name}.permissions must be a non-empty list of strings")
             desc = body.get("description", "") if isinstance(body, dict) else ""
-            out[cloud][str(name)] = Capability(str(name), str(desc), tuple(dict.fromkeys(perms)))
+            when = str(body.get("when", "")) if isinstance(body, dict) else ""
+            if when and when not in launcher_permissions.WHEN:
+                raise PreflightError(f"{where}: {cloud}.{name}.when must be one of "
+                                     f"{', '.join(launcher_permissions.WHEN)}")
+            out[cloud][str(name)] = Capability(str(name), str(desc), tuple(dict.fromkeys(perms)), when=when)
     return out
 
 
@@ -73,21 +87,68 @@ def catalogue() -> dict[str, dict[str, Capability]]:
     return _load(os.environ.get("PREFLIGHT_PERMISSIONS") or None)
 
 
-def capabilities_for(cloud: str, plan: Any = None) -> dict[str, Capability]:
-    """The capabilities the plan names (all of them without a plan), in catalogue order."""
-    caps = catalogue().get(cloud, {})
+def _from_profile(cap: launcher_permissions.LauncherCapability, uses: frozenset[str]) -> Capability:
+    specs = tuple(a for a in cap.actions if not a.when or a.when in uses)
+    return Capability(cap.name, cap.description, tuple(dict.fromkeys(a.key for a in specs)), specs,
+                      tuple(a.key for a in specs if a.optional), cap.when)
+
+
+def plan_uses(plan: Any) -> frozenset[str]:
+    """What the launch uses beyond instances (`when:` names in the data files)."""
+    if plan is None:
+        return frozenset()
+    uses = set()
+    store = "gs" if getattr(plan, "cloud", "aws") == "gcp" else "s3"
+    b = launch_needs.buckets_of(plan, store)
+    if b.all:
+        uses.add("buckets")
+    if b.created:
+        uses.add("creates_buckets")
+    prof = launch_profile(plan)
+    if getattr(plan, "instance_profile", "") or (prof is not None and prof.role):
+        uses.add("instance_profile")
+    if getattr(plan, "replicas", None) is not None:
+        uses.add("replicas")
+    return frozenset(uses)
+
+
+def launch_profile(plan: Any) -> launcher_permissions.Profile | None:
+    """The permission profile of the plan's launcher (SkyPilot, Ray, preflight launch), if any."""
+    name = launch_needs.launcher_of(plan)
+    return launcher_permissions.profile(name) if name else None
+
+
+def capabilities_for(cloud: str, plan: Any = None, unused: bool = False) -> dict[str, Capability]:
+    """The capabilities the launch needs, in data order: the plan's own `capabilities` list if it
+    has one; else those of its launcher's permission profile (or the catalogue) that the launch
+    uses — storage only when it mounts or creates buckets. Without a plan, all of them.
+    `unused=True` returns the others instead (evaluated for context, never a FAIL)."""
+    prof = launch_profile(plan) if plan is not None else None
+    uses = plan_uses(plan)
+    if prof is not None and prof.clouds.get(cloud):
+        caps = {name: _from_profile(c, uses) for name, c in prof.clouds[cloud].items()}
+    else:
+        caps = dict(catalogue().get(cloud, {}))
     wanted = tuple(getattr(plan, "capabilities", ()) or ())
-    if not wanted:
-        return dict(caps)
-    unknown = [c for c in wanted if c not in caps]
-    if unknown:
-        raise PreflightError(f"capabilities: {unknown[0]!r} is not a {cloud} capability "
-                             f"(one of: {', '.join(caps)})")
-    return {name: cap for name, cap in caps.items() if name in wanted}
+    if wanted:
+        unknown = [c for c in wanted if c not in caps]
+        if unknown:
+            raise PreflightError(f"capabilities: {unknown[0]!r} is not a {cloud} capability "
+                                 f"(one of: {', '.join(caps)})")
+        needed = {name for name in caps if name in wanted}
+    elif plan is None:
+        needed = set(caps)
+    else:
+        needed = {name for name, cap in caps.items() if not cap.when or cap.when in uses}
+    return {name: cap for name, cap in caps.items() if (name in needed) != unused}
 
 
 def all_permissions(cloud: str) -> list[str]:
-    return list(dict.fromkeys(p for cap in catalogue().get(cloud, {}).values() for p in cap.permissions))
+    """Every permission any capability or launcher profile may need (what collectors ask about)."""
+    base = [p for cap in catalogue().get(cloud, {}).values() for p in cap.permissions]
+    extra = sorted(launcher_permissions.all_aws_actions()) if cloud == "aws" else \
+        launcher_permissions.all_gcp_permissions() if cloud == "gcp" else []
+    return list(dict.fromkeys([*base, *extra]))
 
 
 # --- AWS: verdicts from policy documents --------------------------------------------------------
@@ -102,8 +163,12 @@ def parse_aws_policies(data: dict[str, Any]) -> tuple[list[iam.Policy], list[iam
     return identity, boundary, scps
 
 
-def aws_verdicts(data: dict[str, Any], permissions: Iterable[str], region: str = "") -> dict[str, dict[str, Any]]:
-    """Evaluate each permission for the principal in `data` (the `iam` extra)."""
+def aws_verdicts(data: dict[str, Any], permissions: Iterable[str], region: str = "",
+                 facts: LaunchFacts | None = None, specs: Mapping[str, ActionSpec] | None = None
+                 ) -> dict[str, dict[str, Any]]:
+    """Evaluate each permission for the principal in `data` (the `iam` extra): every request AWS
+    would make for it in this launch (`facts`; region and account only when not given) must be
+    allowed. `specs` says how a permission is requested (resource types, create action)."""
     perms = list(permissions)
     if data.get("kind") == "root":
         return {p: {"decision": ALLOW, "reason": "the account root user is not limited by IAM policies"}
@@ -112,12 +177,62 @@ def aws_verdicts(data: dict[str, Any], permissions: Iterable[str], region: str =
         identity, boundary, scps = parse_aws_policies(data)
     except iam.PolicyError as exc:
         return {p: {"decision": UNKNOWN, "reason": f"malformed policy document: {exc}"} for p in perms}
-    context = {"aws:RequestedRegion": region} if region else {}
+    facts = facts or LaunchFacts(region=region, account=data.get("account", ""), principal=data.get("principal", ""))
+    table = sar.load()
     out = {}
     for p in perms:
-        req = iam.Request(p, region=region, account=data.get("account", ""), context=context)
-        out[p] = iam.evaluate(req, identity, boundary, scps).to_dict()
+        spec = (specs or {}).get(p) or ActionSpec(p, key=p)
+        try:
+            requests = build_requests(spec.action, facts, table, spec.resources, spec.create_action)
+        except ValueError as exc:  # a profile naming a resource type the action does not take
+            out[p] = {"decision": UNKNOWN, "reason": str(exc)}
+            continue
+        out[p] = iam.evaluate_all(requests, identity, boundary, scps).to_dict()
     return out
+
+
+def _resolve(items: Iterable[Any], value: str) -> Any:
+    """An inventory item by id or Name tag."""
+    return next((i for i in items if value in (i.id, (getattr(i, "tags", None) or {}).get("Name"))), None)
+
+
+def launch_facts(plan: Any, inventory: Any, data: Mapping[str, Any]) -> LaunchFacts:
+    """What the plan and the account fix about this launch's requests (see iam_requests)."""
+    region = inventory.region
+    account = data.get("account") or inventory.account
+    base = LaunchFacts(region=region, account=account, principal=data.get("principal", ""))
+    if plan is None:
+        return base
+    prof = launch_profile(plan)
+    vpcs = getattr(inventory, "vpcs", ())
+    vpc = _resolve(vpcs, plan.vpc) if getattr(plan, "vpc", "") else next((v for v in vpcs if v.is_default), None)
+    subnets = tuple((_resolve(getattr(inventory, "subnets", ()), s) or s) for s in getattr(plan, "subnets", ()))
+    subnet_ids = tuple(getattr(s, "id", s) for s in subnets)
+    groups: tuple[str, ...] = ()
+    sg = getattr(plan, "security_group", "")
+    if sg:
+        found = next((g for g in getattr(inventory, "security_groups", ())
+                      if sg in (g.id, g.group_name) and (vpc is None or g.vpc_id == vpc.id)), None)
+        groups = (found.id,) if found else ((sg,) if sg.startswith("sg-") else ())
+    profile_name = getattr(plan, "instance_profile", "") or (prof.instance_profile if prof else "")
+    if profile_name.startswith("arn:"):
+        profile_name = profile_name.rsplit("/", 1)[-1]
+    role = prof.role if prof and not getattr(plan, "instance_profile", "") else ""
+    ip = (inventory.extra.get("instance_profiles") or {}) if hasattr(inventory, "extra") else {}
+    if ip.get("roles"):
+        role = ip["roles"][0].get("name", role)
+    candidates = tuple(getattr(plan, "candidates", ()) or ())
+    itype = getattr(plan, "instance_type", "") or (candidates[0] if len(candidates) == 1 else "")
+    zones = tuple(getattr(plan, "zones", ()) or ())
+    store = "gs" if getattr(plan, "cloud", "aws") == "gcp" else "s3"
+    tags: dict[str, str | None] | None = {t: None for t in prof.tags} if prof else None
+    return LaunchFacts(
+        region=region, account=account, principal=data.get("principal", ""), instance_type=itype,
+        image=getattr(plan, "image", "") or "", vpc=vpc.id if vpc is not None else "",
+        subnets=subnet_ids, security_groups=groups, key_name=getattr(plan, "key_name", "") or "",
+        instance_profile=profile_name, role=role, zone=zones[0] if len(zones) == 1 else "",
+        spot=bool(getattr(plan, "spot", False)), tags=tags,
+        buckets=launch_needs.buckets_of(plan, store).all, uses=plan_uses(plan))
 
 
 # --- the assessment the rules read ------------------------------------------------------------
@@ -136,17 +251,50 @@ class Assessment:
     cache: dict[str, Any] = field(default_factory=dict)
     name: str = ""  # the IAM user or role name (AWS), for fix commands
 
+    unused: dict[str, Capability] = field(default_factory=dict)  # evaluated for context, never a FAIL
+    facts: LaunchFacts | None = None  # what the plan fixed about the requests (AWS, policies read)
+    skypilot: dict[str, Any] = field(default_factory=dict)  # SkyPilot's cached enabled clouds (IAM003)
+
     def decision(self, permission: str) -> str:
         return self.verdicts.get(permission, {}).get("decision", UNKNOWN)
 
+    def _cap(self, cap: str) -> Capability:
+        return self.capabilities.get(cap) or self.unused[cap]
+
+    def _required(self, cap: str) -> list[str]:
+        c = self._cap(cap)
+        return [p for p in c.permissions if p not in c.optional]
+
     def missing(self, cap: str) -> list[str]:
-        return [p for p in self.capabilities[cap].permissions if self.decision(p) in (DENY, IMPLICIT_DENY)]
+        return [p for p in self._required(cap) if self.decision(p) in (DENY, IMPLICIT_DENY)]
 
     def undecided(self, cap: str) -> list[str]:
-        return [p for p in self.capabilities[cap].permissions if self.decision(p) == UNKNOWN]
+        return [p for p in self._required(cap) if self.decision(p) == UNKNOWN]
 
     def works(self, cap: str) -> bool:
-        return all(self.decision(p) == ALLOW for p in self.capabilities[cap].permissions)
+        return all(self.decision(p) == ALLOW for p in self._required(cap))
+
+    def undecided_any(self) -> bool:
+        return any(self.undecided(cap) for cap in self.capabilities)
+
+    def optional_refused(self) -> list[str]:
+        """Calls the launcher survives being refused, that are not allowed (a note)."""
+        return [p for c in self.capabilities.values() for p in c.optional if self.decision(p) != ALLOW]
+
+    def detail(self, permission: str) -> str:
+        """`iam:PassRole on arn:…:role/x` when the verdict was for a resource, with what failed."""
+        v = self.verdicts.get(permission, {})
+        res = v.get("resource")
+        near = v.get("near_misses") or []
+        why = ""
+        if near and v.get("decision") == IMPLICIT_DENY:
+            first = near[0]
+            why = f" ({first.get('policy', '?')} statement {first.get('sid', '?')}: {first.get('reason', '')})"
+        # The resource is worth naming when it is a definite one (the role to pass) or when a
+        # statement for the action missed it; for an action nothing grants, `instance/i-*` is noise.
+        if res and (why or "*" not in res):
+            return f"{permission} on {res}{why}"
+        return permission
 
     @property
     def who(self) -> str:
@@ -161,11 +309,12 @@ def assess(inventory: Any, plan: Any = None) -> Assessment | None:
         if not data:
             return None
         caps = capabilities_for("gcp", plan)
+        unused = capabilities_for("gcp", plan, unused=True)
         granted = set(data.get("granted", []))
         requested = set(data.get("requested", []))
         project = data.get("project", "")
         verdicts: dict[str, dict[str, Any]] = {}
-        for cap in caps.values():
+        for cap in (*caps.values(), *unused.values()):
             for p in cap.permissions:
                 if p in granted:
                     verdicts[p] = {"decision": ALLOW, "reason": f"granted on project {project}"}
@@ -177,26 +326,31 @@ def assess(inventory: Any, plan: Any = None) -> Assessment | None:
         return Assessment(cloud="gcp", principal=data.get("account", "") or "unknown account", kind="account",
                           account=data.get("account", ""), project=project, capabilities=caps,
                           verdicts=verdicts, method=data.get("method", "testIamPermissions"),
-                          cache=data.get("cache", {}), notes=list(data.get("notes", [])))
+                          cache=data.get("cache", {}), notes=list(data.get("notes", [])), unused=unused,
+                          skypilot=data.get("skypilot") or {})
     data = inventory.extra.get("iam")
     if not data:
         return None
     caps = capabilities_for("aws", plan)
-    wanted = [p for cap in caps.values() for p in cap.permissions]
+    unused = capabilities_for("aws", plan, unused=True)
+    specs = {k: cap.spec(k) for cap in (*caps.values(), *unused.values()) for k in cap.permissions}
     stored = data.get("verdicts", {})
-    todo = [p for p in wanted if p not in stored]
-    if todo and "policies" not in data and data.get("kind") != "root":
-        # Verdicts from the simulator or the cache, no policy documents: nothing to evaluate a
-        # permission added to the catalogue since with (an empty policy set would deny it).
-        fresh = {p: {"decision": UNKNOWN, "reason": "not checked (catalogue changed since collection)"}
-                 for p in todo}
+    facts = None
+    if data.get("kind") == "root" or (data.get("method", "local") == "local" and "policies" in data):
+        # The policy documents are here: evaluate every request this launch makes, with the
+        # resources and context the plan and the account fix.
+        facts = launch_facts(plan, inventory, data)
+        verdicts = aws_verdicts(data, list(specs), inventory.region, facts, specs)
     else:
-        fresh = aws_verdicts(data, todo, inventory.region) if todo else {}
-    verdicts = {**stored, **fresh}
+        # Verdicts from the simulator or the cache (per action, no policy documents to evaluate
+        # anything else with: an empty policy set would deny it).
+        missing = {"decision": UNKNOWN, "reason": "not checked (catalogue changed since collection)"}
+        verdicts = {k: stored.get(spec.action) or missing for k, spec in specs.items()}
     return Assessment(cloud="aws", principal=data.get("principal", ""), kind=data.get("kind", ""),
                       account=data.get("account", inventory.account), capabilities=caps, verdicts=verdicts,
                       method=data.get("method", "local"), notes=list(data.get("notes", [])),
-                      cache=data.get("cache", {}), name=data.get("name", ""))
+                      cache=data.get("cache", {}), name=data.get("name", ""), unused=unused, facts=facts,
+                      skypilot=data.get("skypilot") or {})
 
 
 def cached_assessment(ctx: Any) -> Assessment | None:
@@ -232,8 +386,16 @@ def fix_commands(a: Assessment, perms: list[str]) -> tuple[str, ...]:
             f"gcloud projects add-iam-policy-binding {a.project} --member={member} "
             f"--role=projects/{a.project}/roles/{GCP_ROLE_ID}",
         )
-    doc = json.dumps({"Version": "2012-10-17",
-                      "Statement": [{"Effect": "Allow", "Action": perms, "Resource": "*"}]}, separators=(",", ":"))
+    if a.facts is not None:
+        # Least privilege: exactly the missing calls, on the resources this launch touches.
+        from preflight import launch_policy
+
+        specs = [a._cap(cap).spec(p) for cap in (*a.capabilities, *a.unused) for p in a._cap(cap).permissions
+                 if p in perms]
+        policy = launch_policy.document(list({s.key: s for s in specs}.values()), a.facts)
+    else:
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": perms, "Resource": "*"}]}
+    doc = json.dumps(policy, separators=(",", ":"))
     if a.kind == "user":
         return (f"aws iam put-user-policy --user-name {a.name} --policy-name preflight-launch "
                 f"--policy-document '{doc}'",)

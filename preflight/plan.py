@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from preflight.errors import PreflightError, read_input
+from preflight.errors import PreflightError, load_yaml, read_input
 
 
 class PlanError(PreflightError):
@@ -219,12 +218,7 @@ def _replicas(value: Any) -> Replicas:
 def load_plan(path: str | Path) -> Plan:
     p = Path(path)
     text = read_input(p, "plan", PlanError)
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" (line {mark.line + 1})" if mark else ""
-        raise PlanError(f"{p}: invalid YAML{at}") from None
+    doc = load_yaml(text, str(p), PlanError)
     try:
         return plan_from_dict(doc, str(p))
     except PlanError as exc:

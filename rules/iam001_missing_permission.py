@@ -50,15 +50,20 @@ def check(ctx: Context) -> Iterator[Finding]:
     missing = {cap: perms for cap, perms in missing.items() if perms}
     undecided = {cap: a.undecided(cap) for cap in a.capabilities}
     undecided = {cap: perms for cap, perms in undecided.items() if perms}
+    shown = [p for v in (*missing.values(), *undecided.values()) for p in v]
     details = {"identity": a.principal, "project": a.project, "method": a.method, "missing": missing,
-               "unknown": undecided}
+               "unknown": undecided, "verdicts": {p: a.verdicts.get(p, {}) for p in shown}}
+    refused = a.optional_refused()
+    if refused:
+        details["optional_refused"] = refused  # the launcher survives these; never a FAIL
     if missing:
         flat = list(dict.fromkeys(p for perms in missing.values() for p in perms))
         parts = []
         for cap, perms in missing.items():
             denied = [p for p in perms if a.decision(p) == DENY]
             note = f" (explicitly denied: {join(denied, 3)}; see IAM004)" if denied else ""
-            parts.append(f"{cap}: {join(perms)}{note}")
+            # Name the resource and the statement or condition that failed, when known.
+            parts.append(f"{cap}: {join([a.detail(p) for p in perms])}{note}")
         unsure = (f" Could not decide {sum(len(v) for v in undecided.values())} more "
                   f"({join([p for v in undecided.values() for p in v], 3)}).") if undecided else ""
         call = "API call" if a.cloud == "aws" else "request"

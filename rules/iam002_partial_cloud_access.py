@@ -39,9 +39,11 @@ def check(ctx: Context) -> Iterator[Finding]:
     commands that grant exactly what the failing capabilities miss.
     """
     a = cached_assessment(ctx)
-    if a is None or len(a.capabilities) < 2:
+    if a is None or len(a.capabilities) + len(a.unused) < 2:
         return
-    works = [cap for cap in a.capabilities if a.works(cap)]
+    # A capability the launch does not use still tells "it works for storage" apart from "it
+    # works"; only the capabilities it uses can fail.
+    works = [cap for cap in (*a.capabilities, *a.unused) if a.works(cap)]
     failing = {cap: a.missing(cap) for cap in a.capabilities}
     failing = {cap: perms for cap, perms in failing.items() if perms}
     if not works or not failing:

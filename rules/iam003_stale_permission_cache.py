@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import preflight.collect.aws_iam  # noqa: F401  (registers the `iam` extra collector)
 from preflight.engine import Context, Finding, rule
 from preflight.permcache import describe
-from preflight.permissions import ALLOW, cached_assessment, join
+from preflight.permissions import ALLOW, Assessment, cached_assessment, join
 
 
 @rule(
@@ -39,13 +39,22 @@ def check(ctx: Context) -> Iterator[Finding]:
     `gcloud config set account other@example.com` between two runs: the finding names both
     accounts and the compute permissions the new one lacks.
 
+    When SkyPilot runs the launch, it also reads SkyPilot's own cache of enabled clouds (the
+    `enabled_clouds_*` rows `sky check` writes to `~/.sky/state.db`, read without importing
+    SkyPilot) and compares it with the current identity's verdict for SkyPilot's permission
+    profile: a cloud SkyPilot still lists as enabled while the current identity lacks what a
+    SkyPilot launch needs (SkyPilot will try it and fail), or a cloud it lists as disabled that
+    the identity can now use (SkyPilot will skip it). The fix is `sky check <cloud>` once the
+    permissions are right.
+
     Fix safety:
     Nothing to fix: the stale verdicts were already replaced. Use `--refresh` to force a re-check
-    at any time.
+    at any time. SkyPilot's own cache is SkyPilot's: `sky check <cloud>` refreshes it.
     """
     a = cached_assessment(ctx)
     if a is None:
         return
+    yield from _skypilot_cache(ctx, a)
     cache = a.cache or {}
     state = cache.get("state")
     if state not in ("identity-changed", "expired"):
@@ -83,3 +92,48 @@ def check(ctx: Context) -> Iterator[Finding]:
             path=(a.principal,),
             details=details,
         )
+
+
+def _skypilot_cache(ctx: Context, a: Assessment) -> Iterator[Finding]:
+    """SkyPilot's cached enabled clouds against the current identity's verdict."""
+    state = a.skypilot or {}
+    if not state.get("found"):
+        return  # SkyPilot never ran `sky check` here: it will check on its first launch
+    cloud = {"aws": "AWS", "gcp": "GCP"}.get(a.cloud, a.cloud.upper())  # SkyPilot's own spelling
+    enabled = cloud in (state.get("enabled") or {}).get("compute", [])
+    missing = [p for cap in a.capabilities for p in a.missing(cap)]
+    works = all(a.works(cap) for cap in a.capabilities)
+    owners = [o for o in state.get("owners") or [] if a.account and a.account in map(str, _flat(o))]
+    others = [o for o in state.get("owners") or [] if o not in owners]
+    who = f"{a.who}"
+    seen = ("; SkyPilot's clusters were launched as " + ", ".join(map(str, others[:3]))) if others else ""
+    details = {"skypilot_state": state.get("path", ""), "cloud": cloud, "skypilot_enabled": enabled,
+               "missing": missing, "owners": state.get("owners") or []}
+    fix = f"sky check {a.cloud}"
+    if enabled and missing:
+        yield ctx.fail(
+            a.principal,
+            f"SkyPilot's cache ({state.get('path')}) still lists {cloud} as enabled for compute, but {who} lacks "
+            f"{len(missing)} permission{'s' if len(missing) > 1 else ''} a SkyPilot launch needs "
+            f"({join(missing, 4)}){seen}: SkyPilot will pick {cloud} and fail. Grant them (IAM001), then "
+            f"run `{fix}` so SkyPilot re-checks this identity.",
+            path=(state.get("path", ""), cloud, a.principal),
+            fix=ctx.fix(fix, fixer=None, description=f"after granting the missing permissions, refresh SkyPilot's "
+                                                     f"enabled clouds for {cloud}"),
+            details=details,
+        )
+    elif not enabled and works and not a.undecided_any():
+        yield ctx.fail(
+            a.principal,
+            f"SkyPilot's cache ({state.get('path')}) lists {cloud} as disabled for compute, but {who} now holds "
+            f"everything a SkyPilot launch needs: SkyPilot will not use {cloud} until `{fix}`.",
+            path=(state.get("path", ""), cloud, a.principal),
+            fix=ctx.fix(fix, fixer=None, description=f"let SkyPilot re-check {cloud} for this identity"),
+            details=details,
+        )
+
+
+def _flat(value: object) -> list[object]:
+    if isinstance(value, list):
+        return [x for v in value for x in _flat(v)]
+    return [value]

@@ -23,9 +23,10 @@ from typing import Any
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.parsers
 import botocore.utils
 
-from preflight.errors import CredentialsError, PreflightError
+from preflight.errors import CredentialsError, PreflightError, redact_url
 from preflight.inventory import model as m
 
 DENIED_CODES = frozenset({
@@ -76,14 +77,57 @@ class CallStats:
         return sum(self.calls.values())
 
 
+# One bounded budget per API call, retries included: botocore's adaptive retries (the only retry
+# layer for throttling) with at most MAX_ATTEMPTS tries, each waiting at most CONNECT_TIMEOUT to
+# connect and READ_TIMEOUT for an answer. An endpoint that accepts connections and never answers
+# thus fails in about MAX_ATTEMPTS x READ_TIMEOUT (~80 s), with one line, instead of 8 x 60 s.
+# PREFLIGHT_READ_TIMEOUT / PREFLIGHT_CONNECT_TIMEOUT (seconds) tune it for slow links.
+MAX_ATTEMPTS = 4
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 20.0
+
+
+def _seconds(env: str, default: float) -> float:
+    import math
+    import os
+
+    raw = os.environ.get(env, "")
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0 or value > 3600:
+        raise PreflightError(f"{env}={raw!r}: expected seconds between 0 and 3600, like 20")
+    return value
+
+
 def client_config() -> botocore.config.Config:
     return botocore.config.Config(
-        retries={"mode": "adaptive", "max_attempts": 8},
+        retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
         max_pool_connections=32,
-        connect_timeout=10,
-        read_timeout=60,
+        connect_timeout=_seconds("PREFLIGHT_CONNECT_TIMEOUT", CONNECT_TIMEOUT),
+        read_timeout=_seconds("PREFLIGHT_READ_TIMEOUT", READ_TIMEOUT),
         user_agent_extra="preflight",
     )
+
+
+def endpoint_problem(exc: BaseException, endpoint: str) -> PreflightError | None:
+    """One line for an endpoint that did not answer, or answered with something that is not an AWS
+    API response (an HTML page, an empty body, a proxy's error), instead of botocore's parser
+    errors; None when `exc` is not such a failure."""
+    where = redact_url(endpoint) if endpoint else "the AWS endpoint"
+    if isinstance(exc, (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectTimeoutError)):
+        return PreflightError(f"{where} did not answer in time ({MAX_ATTEMPTS} attempts); check --endpoint-url, "
+                              "the network, or raise PREFLIGHT_READ_TIMEOUT")
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return PreflightError(f"cannot reach {where}; check --endpoint-url and the network")
+    parser_errors = (botocore.parsers.ResponseParserError, KeyError, ValueError, TypeError, AttributeError)
+    if isinstance(exc, parser_errors):
+        return PreflightError(f"{where} did not answer like an AWS API (unparseable response: "
+                              f"{type(exc).__name__}); check --endpoint-url")
+    return None
 
 
 class AwsSession:
@@ -98,7 +142,7 @@ class AwsSession:
         if endpoint_url and not (botocore.utils.is_valid_endpoint_url(endpoint_url)
                                  or botocore.utils.is_valid_ipv6_endpoint_url(endpoint_url)):
             # botocore would raise a bare ValueError at the first client.
-            raise PreflightError(f"--endpoint-url (or AWS_ENDPOINT_URL): {endpoint_url!r} is not a URL "
+            raise PreflightError(f"--endpoint-url (or AWS_ENDPOINT_URL): {redact_url(endpoint_url)!r} is not a URL "
                                  "like http://127.0.0.1:5000")
         self.endpoint_url = endpoint_url
         self.stats = stats or CallStats()
@@ -146,6 +190,8 @@ def caller_identity(session: AwsSession, region: str) -> dict[str, str]:
         return cached
     try:
         ident = session.client("sts", region).get_caller_identity()
+        if not isinstance(ident, dict):
+            raise ValueError("GetCallerIdentity answered with no document")
     except botocore.exceptions.NoCredentialsError:
         raise CredentialsError(
             "no AWS credentials found: set AWS_PROFILE or pass --profile, or try --sandbox"
@@ -153,13 +199,16 @@ def caller_identity(session: AwsSession, region: str) -> dict[str, str]:
     except (botocore.exceptions.PartialCredentialsError, botocore.exceptions.TokenRetrievalError,
             botocore.exceptions.SSOError) as exc:
         raise CredentialsError(f"AWS credentials are not usable: {type(exc).__name__}") from None
-    except botocore.exceptions.EndpointConnectionError as exc:
-        raise PreflightError(f"cannot reach AWS endpoint: {exc.kwargs.get('endpoint_url', '')}") from None
     except botocore.exceptions.ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in CREDENTIAL_CODES:
             raise CredentialsError(f"AWS rejected the credentials ({code}): check --profile or refresh them") from None
         raise PreflightError(f"cannot identify the caller ({code})") from None
+    except Exception as exc:  # noqa: BLE001 - mapped to one line when it is the endpoint's fault
+        problem = endpoint_problem(exc, getattr(session, "endpoint_url", None) or "")
+        if problem is None:
+            raise
+        raise problem from None
     found = {"account": ident.get("Account", ""), "arn": ident.get("Arn", ""), "user_id": ident.get("UserId", "")}
     session.identity = found
     return found
@@ -455,8 +504,10 @@ def _fetch_type(client: Any, name: str) -> tuple[str, list[dict[str, Any]] | m.U
             raise CredentialsError(f"AWS rejected the credentials ({code}): check --profile or refresh them") from None
         return name, m.Unreadable(resource_type=name, error_code=code or "Error", permission=fetcher.permission,
                                   message=str(exc.response.get("Error", {}).get("Message", ""))[:200])
-    except botocore.exceptions.EndpointConnectionError:
-        raise PreflightError(f"cannot reach the EC2 endpoint for {client.meta.region_name}") from None
+    except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ReadTimeoutError,
+            botocore.exceptions.ConnectTimeoutError, botocore.parsers.ResponseParserError) as exc:
+        problem = endpoint_problem(exc, client.meta.endpoint_url)
+        raise (problem or PreflightError(f"cannot read {name} in {client.meta.region_name}")) from None
 
 
 def collect(session: AwsSession, region: str, needs: set[str] | None = None, plan: Any = None,

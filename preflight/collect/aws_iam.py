@@ -300,6 +300,14 @@ def _read_once(session: AwsSession, region: str, who: dict[str, str], ident: dic
     return memo
 
 
+def _skypilot(plan: Any) -> dict[str, Any]:
+    """SkyPilot's cached enabled clouds, when SkyPilot runs the launch (see IAM003)."""
+    from preflight import launch_needs
+    from preflight.collect import skypilot_state
+
+    return {"skypilot": skypilot_state.read_state()} if launch_needs.launcher_of(plan) == "skypilot" else {}
+
+
 # Either GetAccountAuthorizationDetails or the per-principal reads are enough (the collector falls
 # back from one to the other); SCPs and --simulate are read when allowed.
 @extra_collector("iam", permissions=("iam:GetAccountAuthorizationDetails", *USER_READS, *ROLE_READS,
@@ -307,6 +315,10 @@ def _read_once(session: AwsSession, region: str, who: dict[str, str], ident: dic
                                      "organizations:ListPoliciesForTarget", "organizations:DescribePolicy",
                                      "iam:SimulatePrincipalPolicy"))
 def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
+    return {**_collect_iam(session, region, plan), **_skypilot(plan)}
+
+
+def _collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     ident = caller_identity(session, region)
     who = principal_of(ident.get("arn", ""))
     base = {"principal": who["arn"], "caller_arn": ident.get("arn", ""), "kind": who["kind"], "name": who["name"],
@@ -323,7 +335,9 @@ def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     cache = memo["cache"]
     cached = (cache.get("verdicts") or {}).get(region) if cache.get("state") == "fresh" else None
     public_cache = {k: v for k, v in cache.items() if k != "verdicts"}
-    if cached and all(p in cached for p in perms):  # a catalogue grown since is read afresh
+    # A catalogue grown since is read afresh; so is a cached UNKNOWN: it may depend on what this
+    # run's plan fixes (instance type, subnet...), which only the policy documents can tell.
+    if cached and all(p in cached and cached[p].get("decision") != permissions.UNKNOWN for p in perms):
         return {**base, "method": "cache", "verdicts": cached, "cache": public_cache,
                 "notes": [f"verdicts from the permission cache ({cache.get('created_at', '')}); --refresh to re-read"]}
     iam = session.client("iam", region)

@@ -181,6 +181,12 @@ def collect(project: str | None, credentials_file: str | None = None, endpoint: 
     data = {"project": project, "account": identity.account, "granted": sorted(set(granted)),
             "requested": perms, "method": method, "notes": notes,
             "cache": {k: v for k, v in cache.items() if k != "verdicts"}}
+    from preflight import launch_needs
+
+    if launch_needs.launcher_of(plan) == "skypilot":
+        from preflight.collect import skypilot_state
+
+        data["skypilot"] = skypilot_state.read_state()
     return Inventory(cloud="gcp", account=identity.account, region="global",
                      collected_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
                      source=source, extra={"gcp": data})

@@ -169,17 +169,41 @@ def loads(text: str, name: str = "snapshot") -> list[Inventory]:
     invs = data.get("inventories")
     if not isinstance(invs, list):
         raise SnapshotError(f"{name}: $.inventories: expected a list")
+    if not invs:
+        # nothing to check is not a pass: an empty list would report "No problems found"
+        raise SnapshotError(f"{name}: $.inventories: empty (the snapshot holds no region)")
     try:
         try:
             with paused_gc():
-                return [_fast(Inventory)(inv) for inv in invs]
+                loaded = [_fast(Inventory)(inv) for inv in invs]
         except (_Mismatch, TypeError):
-            pass  # the slow path names the JSON path of the first problem
-        return [from_dict(Inventory, inv, f"$.inventories[{i}]") for i, inv in enumerate(invs)]
+            # the slow path names the JSON path of the first problem
+            loaded = [from_dict(Inventory, inv, f"$.inventories[{i}]") for i, inv in enumerate(invs)]
     except SnapshotError as exc:
         raise SnapshotError(f"{name}: {exc}") from None
     except TypeError as exc:  # pragma: no cover - defensive
         raise SnapshotError(f"{name}: {exc}") from None
+    _require_ids(loaded, name)
+    return loaded
+
+
+# Fields without which a resource cannot be named in a finding or a command (`--vpc-id ` with
+# nothing after it): every resource needs its id, and these kinds the VPC they live in.
+_NEEDS_VPC = ("subnets", "route_tables", "network_acls", "security_groups")
+
+
+def _require_ids(invs: list[Inventory], name: str) -> None:
+    for i, inv in enumerate(invs):
+        if not inv.region:
+            raise SnapshotError(f"{name}: $.inventories[{i}].region: required")
+        for f in dataclasses.fields(inv):
+            items = getattr(inv, f.name)
+            if not isinstance(items, tuple):
+                continue
+            for j, obj in enumerate(items):
+                for key in ("id", *(("vpc_id",) if f.name in _NEEDS_VPC else ())):
+                    if hasattr(obj, key) and not getattr(obj, key):
+                        raise SnapshotError(f"{name}: $.inventories[{i}].{f.name}[{j}].{key}: required")
 
 
 def save(path: str | Path, inventories: list[Inventory]) -> None:

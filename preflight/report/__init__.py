@@ -30,6 +30,27 @@ def colour_wanted(stream: Any = None) -> bool:
     return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
 
 
+def fix_command(sources: object, region: str, rule: str = "") -> str:
+    """The `preflight fix` command for one finding, aimed where the check looked: the same sandbox
+    scenario (a bare `preflight fix --apply` after a sandbox check would act on the real account),
+    else the finding's region; narrowed to the finding's rule."""
+    import shlex
+
+    names = sorted({str(s).split(":", 1)[1] for s in sources if str(s).startswith("sandbox:")})  # type: ignore[attr-defined]
+    parts = ["preflight", "fix"]
+    if names:
+        parts += ["--sandbox", names[0]]
+    if region and region != "-":
+        parts += ["--region", region]
+    if rule:
+        parts += ["--select", rule]
+    return " ".join(shlex.quote(p) for p in parts) + " --apply"
+
+
+def report_sources(report: Any) -> list[str]:
+    return [inv.source for inv in getattr(report, "inventories", []) if getattr(inv, "source", "")]
+
+
 def formats() -> list[str]:
     for mod in _MODULES:
         try:

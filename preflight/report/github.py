@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from preflight.engine import Finding, Report, count
 from preflight.report import reporter
+from preflight.textsafe import terminal
 
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "warning", "info": "notice"}
 
 
 def escape_data(value: str) -> str:
+    # preflight's own line breaks are joined in after `terminal` made each value one line
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -25,17 +27,17 @@ def escape_property(value: str) -> str:
 def annotation(f: Finding, anchor: str | None = None) -> str:
     level = LEVELS[f.severity] if f.status == "FAIL" else "warning"
     status = "" if f.status == "FAIL" else " [UNKNOWN]"
-    title = f"{f.rule} {f.name}{status}: {f.resource} ({f.region})"
+    title = terminal(f"{f.rule} {f.name}{status}: {f.resource} ({f.region})")
     props = [f"title={escape_property(title)}"]
     if anchor:
         props.insert(0, f"file={escape_property(anchor)}")
-    lines = [f.message]
+    lines = [terminal(f.message)]
     if f.path:
-        lines.append(f"path: {' -> '.join(f.path)}")
+        lines.append(terminal(f"path: {' -> '.join(f.path)}"))
     if f.fix and f.fix.description:
-        lines.append(f"fix: {f.fix.description}")
+        lines.append(terminal(f"fix: {f.fix.description}"))
     if f.fix:
-        lines += [f"$ {c}" for c in f.fix.commands]
+        lines += [terminal(f"$ {c}") for c in f.fix.commands]
     return f"::{level} {','.join(props)}::{escape_data(chr(10).join(lines))}"
 
 
@@ -46,7 +48,7 @@ def render_github(report: Report) -> str:
     for inv, u in report.unreadable:
         need = f"; grant {u.permission}" if u.permission else ""
         out.append(f"::warning title={escape_property('preflight: unreadable ' + u.resource_type)}::"
-                   + escape_data(f"could not read {u.resource_type} in {inv.region} ({u.error_code}){need}"))
+                   + escape_data(terminal(f"could not read {u.resource_type} in {inv.region} ({u.error_code}){need}")))
     s = report.summary()
     where = ", ".join(report.regions) or "-"
     if report.findings:

@@ -10,21 +10,23 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from preflight.engine import Finding, Report
-from preflight.report import reporter
+from preflight.report import fix_command, report_sources, reporter
+from preflight.textsafe import terminal, xml_text
 
 
-def _body(f: Finding) -> str:
-    lines = [f"{f.rule} {f.name} ({f.severity}) on {f.resource} in {f.region}"
-             + (f", account {f.account}" if f.account else ""), "", f.message]
+def _body(f: Finding, hint: str = "preflight fix --apply") -> str:
+    t = terminal  # each value on its own line: a tag cannot add lines of its own
+    lines = [t(f"{f.rule} {f.name} ({f.severity}) on {f.resource} in {f.region}"
+               + (f", account {f.account}" if f.account else "")), "", t(f.message)]
     if f.path:
-        lines.append(f"path: {' -> '.join(f.path)}")
+        lines.append(t(f"path: {' -> '.join(f.path)}"))
     if f.fix and f.fix.description:
-        lines.append(f"fix: {f.fix.description}")
+        lines.append(t(f"fix: {f.fix.description}"))
     if f.fix:
-        lines += [f"  $ {c}" for c in f.fix.commands]
+        lines += [t(f"  $ {c}") for c in f.fix.commands]
         if f.fix.fixer:
-            lines.append(f"or: preflight fix --apply (fixer {f.fix.fixer})")
-    return "\n".join(lines)
+            lines.append(t(f"or: {hint} (fixer {f.fix.fixer})"))
+    return xml_text("\n".join(lines), multiline=True)
 
 
 def junit_tree(report: Report) -> ET.Element:
@@ -39,20 +41,22 @@ def junit_tree(report: Report) -> ET.Element:
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for rid in sorted(names):
         found = by_rule.get(rid, [])
-        suite = ET.SubElement(root, "testsuite", name=f"{rid} {names[rid]}")
+        suite = ET.SubElement(root, "testsuite", name=xml_text(f"{rid} {names[rid]}"))
         counts = {"tests": 0, "failures": 0, "errors": 0}
         for f in found:
-            case = ET.SubElement(suite, "testcase", classname=f"preflight.{rid}",
-                                 name=f"{rid} {f.resource} ({f.region})")
+            case = ET.SubElement(suite, "testcase", classname=xml_text(f"preflight.{rid}"),
+                                 name=xml_text(f"{rid} {f.resource} ({f.region})"))
             kind = "failure" if f.status == "FAIL" else "error"
-            el = ET.SubElement(case, kind, message=f.message, type=f.severity if f.status == "FAIL" else "UNKNOWN")
-            el.text = _body(f)
+            el = ET.SubElement(case, kind, message=xml_text(f.message),
+                               type=f.severity if f.status == "FAIL" else "UNKNOWN")
+            el.text = _body(f, fix_command(report_sources(report), f.region, f.rule))
             counts["tests"] += 1
             counts["failures" if kind == "failure" else "errors"] += 1
         failing_regions = {f.region for f in found}
         for region in regions:
             if region not in failing_regions:
-                ET.SubElement(suite, "testcase", classname=f"preflight.{rid}", name=f"{rid} ({region})")
+                ET.SubElement(suite, "testcase", classname=xml_text(f"preflight.{rid}"),
+                              name=xml_text(f"{rid} ({region})"))
                 counts["tests"] += 1
         for k, v in counts.items():
             suite.set(k, str(v))

@@ -4,16 +4,14 @@ findings, then one collapsible block per finding with the evidence path and the 
 from __future__ import annotations
 
 from preflight.engine import SEVERITIES, Report, count
-from preflight.report import reporter
+from preflight.report import fix_command, report_sources, reporter
+from preflight.textsafe import fence, html_text, markdown, markdown_code
 
 
-def cell(text: str) -> str:
-    """Text safe inside a table cell: no pipes or line breaks."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
-
-
-def code(text: str) -> str:
-    return f"`{text}`" if "`" not in text else f"`` {text} ``"
+# Every value is escaped for its place (see preflight.textsafe): inline text, code spans, HTML
+# inside <summary>, fenced blocks. No raw HTML, link or image from a tag reaches the reader.
+cell = markdown
+code = markdown_code
 
 
 @reporter("markdown")
@@ -21,7 +19,7 @@ def render_markdown(report: Report) -> str:
     s = report.summary()
     where = ", ".join(report.regions) or "-"
     accounts = sorted({inv.account for inv in report.inventories if inv.account})
-    out = [f"## preflight check: {where}" + (f" (account {', '.join(accounts)})" if accounts else ""), ""]
+    out = ["## " + cell(f"preflight check: {where}" + (f" (account {', '.join(accounts)})" if accounts else "")), ""]
     if not report.findings:
         out.append(f"**No problems found**: {count(s['rules_run'], 'rule')} passed.")
     else:
@@ -31,26 +29,27 @@ def render_markdown(report: Report) -> str:
         out.append(f"**{s['fail']} failed** ({', '.join(parts) or 'none'}){unknown}; {ran} run.")
     for inv, u in report.unreadable:
         need = f"; grant {code(u.permission)}" if u.permission else ""
-        out.append(f"\n> :warning: could not read {u.resource_type} in {inv.region} ({u.error_code}){need}")
+        out.append(f"\n> :warning: {cell(f'could not read {u.resource_type} in {inv.region} ({u.error_code})')}{need}")
     if report.findings:
         out += ["", "| severity | rule | resource | region | problem |", "|---|---|---|---|---|"]
         order = {sev: i for i, sev in enumerate(reversed(SEVERITIES))}
         for f in sorted(report.findings, key=lambda f: order[f.severity]):
             status = "" if f.status == "FAIL" else " (UNKNOWN)"
-            out.append(f"| {f.severity}{status} | {f.rule} {cell(f.name)} | {code(f.resource)} | {f.region} | "
-                       f"{cell(f.message)} |")
+            out.append(f"| {cell(f.severity + status)} | {cell(f.rule + ' ' + f.name)} | {code(f.resource)} | "
+                       f"{cell(f.region)} | {cell(f.message)} |")
         out += ["", "### How to fix", ""]
         for f in report.findings:
-            out.append(f"<details><summary><b>{f.rule}</b> {cell(f.name)} on <code>{cell(f.resource)}</code>"
-                       f"</summary>\n")
-            out.append(f.message + "\n")
+            out.append(f"<details><summary><b>{html_text(f.rule)}</b> {html_text(f.name)} on "
+                       f"<code>{html_text(f.resource)}</code></summary>\n")
+            out.append(cell(f.message) + "\n")
             if f.path:
                 out.append("Path: " + " → ".join(code(p) for p in f.path) + "\n")
             if f.fix and f.fix.description:
-                out.append(f"Fix: {f.fix.description}\n")
+                out.append(f"Fix: {cell(f.fix.description)}\n")
             if f.fix and f.fix.commands:
-                out += ["```sh", *f.fix.commands, "```", ""]
+                out += [*fence(list(f.fix.commands), "sh"), ""]
             if f.fix and f.fix.fixer:
-                out.append(f"Or run `preflight fix --apply` (fixer `{f.fix.fixer}`).\n")
+                hint = fix_command(report_sources(report), f.region, f.rule)
+                out.append(f"Or run {code(hint)} (fixer {code(f.fix.fixer)}).\n")
             out.append("</details>\n")
     return "\n".join(out).rstrip("\n") + "\n"

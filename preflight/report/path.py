@@ -16,6 +16,8 @@ from rich.text import Text
 from preflight.inventory.model import Inventory
 from preflight.report import colour_wanted
 from preflight.semantics.reach import INTERNET, SCHEMA, Hop, PathResult
+from preflight.report import fix_command
+from preflight.textsafe import terminal
 
 FORMATS = ("table", "json", "dot")
 
@@ -116,15 +118,16 @@ def render_json(result: PathResult, all_blockers: bool = False) -> str:
     return json.dumps(result.to_dict(all_blockers), indent=2) + "\n"
 
 
-def _fix_lines(con: Console, hop: Hop) -> None:
+def _fix_lines(con: Console, hop: Hop, result: PathResult) -> None:
     if hop.fix is None:
         return
     if hop.fix.description:
-        con.print(Text.assemble(("    fix: ", "green"), hop.fix.description))
+        con.print(Text.assemble(("    fix: ", "green"), terminal(hop.fix.description)))
     for cmd in hop.fix.commands:
-        con.print(Text.assemble(("      $ ", "green"), cmd))
+        con.print(Text.assemble(("      $ ", "green"), terminal(cmd)))
     if hop.fix.fixer:
-        con.print(Text(f"    or: preflight fix --apply (fixer {hop.fix.fixer})", style="dim"))
+        hint = fix_command([result.origin], result.region)
+        con.print(Text(terminal(f"    or: {hint} (fixer {hop.fix.fixer})"), style="dim"))
 
 
 def render_table(result: PathResult, all_blockers: bool = False) -> str:
@@ -132,15 +135,15 @@ def render_table(result: PathResult, all_blockers: bool = False) -> str:
     colour = colour_wanted()
     con = Console(file=buf, force_terminal=colour, no_color=not colour, width=100, soft_wrap=True, highlight=False)
     where = result.region + (f" ({result.origin})" if result.origin else "")
-    con.print(Text(f"preflight path: {_end_label(result.source)} -> {_end_label(result.destination)}  "
-                   f"{_what(result)}  {where}", style="bold"))
+    con.print(Text(terminal(f"preflight path: {_end_label(result.source)} -> {_end_label(result.destination)}  "
+                            f"{_what(result)}  {where}"), style="bold"))
     hops = result.shown_hops(all_blockers)
     for i, hop in enumerate(hops, 1):
         con.print(Text.assemble(
             f"  {i:>2}. ", (f"{hop.status:<8}", STATUS_STYLE[hop.status]),
-            (f"{KIND_WORDS.get(hop.kind, hop.kind.replace('_', ' '))} {hop.id}", "bold"),
+            (terminal(f"{KIND_WORDS.get(hop.kind, hop.kind.replace('_', ' '))} {hop.id}"), "bold"),
             f" [{hop.direction}]"))
-        con.print(Text(f"      {hop.detail}"))
+        con.print(Text(f"      {terminal(hop.detail)}"))
     con.print()
     verdict = result.verdict
     first = result.first_blocker
@@ -149,11 +152,11 @@ def render_table(result: PathResult, all_blockers: bool = False) -> str:
                        style=VERDICT_STYLE[verdict]))
         return buf.getvalue()
     stops = (result.blockers + result.unknowns) if all_blockers else (first,)
-    con.print(Text(f"{verdict.upper()}: {first.code} at {first.id}", style=VERDICT_STYLE[verdict]))
+    con.print(Text(terminal(f"{verdict.upper()}: {first.code} at {first.id}"), style=VERDICT_STYLE[verdict]))
     for hop in stops:
         if all_blockers:
-            con.print(Text.assemble("  ", (hop.code, "bold"), f" at {hop.id}: {hop.detail}"))
-        _fix_lines(con, hop)
+            con.print(Text.assemble("  ", (hop.code, "bold"), terminal(f" at {hop.id}: {hop.detail}")))
+        _fix_lines(con, hop, result)
     others = [h.code for h in (result.blockers + result.unknowns) if h is not first]
     if others and not all_blockers:
         con.print(Text(f"  {len(others)} more: {', '.join(others)} (see --all-blockers)", style="dim"))

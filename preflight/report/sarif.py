@@ -24,7 +24,8 @@ from typing import Any
 
 from preflight import __version__
 from preflight.engine import Finding, Report, RuleMeta
-from preflight.report import reporter
+from preflight.report import fix_command, report_sources, reporter
+from preflight.textsafe import fence, markdown, markdown_code, terminal
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -85,25 +86,28 @@ def qualified_name(f: Finding) -> str:
     return f"aws://{f.account or '-'}/{f.region or '-'}/{f.resource}"
 
 
-def _message(f: Finding) -> dict[str, str]:
-    text = [f"{f.resource}: {f.message}"]
-    md = [f"`{f.resource}`: {f.message}"]
+def _message(f: Finding, hint: str = "preflight fix --apply") -> dict[str, str]:
+    # SARIF viewers render `markdown`: every value is escaped for it (preflight.textsafe), and the
+    # plain `text` keeps each value on its own line.
+    t = terminal
+    text = [t(f"{f.resource}: {f.message}")]
+    md = [f"{markdown_code(f.resource)}: {markdown(f.message)}"]
     if f.path:
-        text.append(f"Path: {' -> '.join(f.path)}")
-        md.append(f"Path: {' → '.join(f'`{p}`' for p in f.path)}")
+        text.append(t(f"Path: {' -> '.join(f.path)}"))
+        md.append(f"Path: {' → '.join(markdown_code(p) for p in f.path)}")
     if f.fix and f.fix.description:
-        text.append(f"Fix: {f.fix.description}")
-        md.append(f"**Fix:** {f.fix.description}")
+        text.append(t(f"Fix: {f.fix.description}"))
+        md.append(f"**Fix:** {markdown(f.fix.description)}")
     if f.fix and f.fix.commands:
-        text += [f"$ {c}" for c in f.fix.commands]
-        md += ["```sh", *f.fix.commands, "```"]
+        text += [t(f"$ {c}") for c in f.fix.commands]
+        md.append("\n".join(fence(list(f.fix.commands), "sh")))
     if f.fix and f.fix.fixer:
-        text.append(f"Or: preflight fix --apply (fixer {f.fix.fixer})")
-        md.append(f"Or: `preflight fix --apply` (fixer `{f.fix.fixer}`)")
+        text.append(t(f"Or: {hint} (fixer {f.fix.fixer})"))
+        md.append(f"Or: {markdown_code(hint)} (fixer {markdown_code(f.fix.fixer)})")
     return {"text": "\n".join(text), "markdown": "\n\n".join(md)}
 
 
-def result(f: Finding, index: int, anchor: str | None) -> dict[str, Any]:
+def result(f: Finding, index: int, anchor: str | None, sources: list[str] | None = None) -> dict[str, Any]:
     location: dict[str, Any] = {
         "logicalLocations": [{
             "name": f.resource,
@@ -120,7 +124,7 @@ def result(f: Finding, index: int, anchor: str | None) -> dict[str, Any]:
         "ruleIndex": index,
         "kind": "fail" if f.status == "FAIL" else "open",
         "level": LEVELS[f.severity] if f.status == "FAIL" else "none",
-        "message": _message(f),
+        "message": _message(f, fix_command(sources or [], f.region, f.rule)),
         "locations": [location],
         "partialFingerprints": {"preflightFindingKey/v1": fingerprint(f)},
         "properties": {
@@ -167,7 +171,7 @@ def sarif_dict(report: Report) -> dict[str, Any]:
             "rules": [rule_descriptor(metas[rid]) for rid in ordered],
         }},
         "invocations": [invocation],
-        "results": [result(f, index[f.rule], anchor) for f in report.findings],
+        "results": [result(f, index[f.rule], anchor, report_sources(report)) for f in report.findings],
         "properties": {
             "regions": report.regions,
             "accounts": sorted({inv.account for inv in report.inventories if inv.account}),

@@ -6,11 +6,12 @@ from __future__ import annotations
 import io
 
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
 from preflight.engine import SEVERITIES, Report, count
-from preflight.report import colour_wanted, reporter
+from preflight.report import colour_wanted, fix_command, report_sources, reporter
+from preflight.textsafe import markup as escape
+from preflight.textsafe import terminal
 
 COLOURS = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "blue"}
 
@@ -27,10 +28,12 @@ def render_table(report: Report) -> str:
     con = _console(buf)
     where = ", ".join(report.regions) or "-"
     sources = sorted({inv.source for inv in report.inventories if inv.source})
-    con.print(Text(f"preflight check: {where}" + (f" ({', '.join(sources)})" if sources else ""), style="bold"))
+    con.print(Text(terminal(f"preflight check: {where}" + (f" ({', '.join(sources)})" if sources else "")),
+                    style="bold"))
     for inv, u in report.unreadable:
         perm = f"; needs {u.permission}" if u.permission else ""
-        con.print(Text(f"  ! could not read {u.resource_type} in {inv.region} ({u.error_code}){perm}", style="yellow"))
+        con.print(Text(terminal(f"  ! could not read {u.resource_type} in {inv.region} ({u.error_code}){perm}"),
+                        style="yellow"))
     for sev in reversed(SEVERITIES):
         group = [f for f in report.findings if f.severity == sev]
         if not group:
@@ -39,7 +42,7 @@ def render_table(report: Report) -> str:
         con.print(Text(f"{sev.upper()} ({len(group)})", style=COLOURS[sev]))
         for f in group:
             status = "" if f.status == "FAIL" else f" [{f.status}]"
-            con.print(f"  [bold]{f.rule}[/bold] {escape(f.name)}{escape(status)}  "
+            con.print(f"  [bold]{escape(f.rule)}[/bold] {escape(f.name)}{escape(status)}  "
                       f"[dim]{escape(f.region)}[/dim] [bold]{escape(f.resource)}[/bold]")
             con.print(f"    {escape(f.message)}")
             if f.path:
@@ -50,7 +53,8 @@ def render_table(report: Report) -> str:
                 for cmd in f.fix.commands:
                     con.print(f"      [green]$[/green] {escape(cmd)}")
                 if f.fix.fixer:
-                    con.print(f"    [dim]or: preflight fix --apply (fixer {escape(f.fix.fixer)})[/dim]")
+                    hint = fix_command(report_sources(report), f.region, f.rule)
+                    con.print(f"    [dim]or: {escape(hint)} (fixer {escape(f.fix.fixer)})[/dim]")
     s = report.summary()
     con.print()
     if not report.findings:

@@ -68,7 +68,7 @@ def test_sandbox_aws_no_run_instances_table():
     assert r.code == 1, r.stderr
     assert "arn:aws:iam::123456789012:user/launcher lacks 1 permission the launch needs — compute: " \
            "ec2:RunInstances" in r.stdout
-    assert "network and storage work, compute does not: missing ec2:RunInstances" in r.stdout
+    assert "network, storage and iam-pass-role work, compute does not: missing ec2:RunInstances" in r.stdout
     assert "aws iam put-user-policy --user-name launcher --policy-name preflight-launch" in r.stdout
 
 

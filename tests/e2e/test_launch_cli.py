@@ -103,7 +103,7 @@ def test_launch_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.Capt
     code, _, err = run_main(capsys, "undo", str(tmp_path / "missing.jsonl"))
     assert code == 2 and "journal not found" in err
     code, _, err = run_main(capsys, "launch", PLAN, "--retry-attempts", "0", "--sandbox")
-    assert code == 2 and "retry attempts must be at least 1" in err
+    assert code == 2 and "--retry-attempts 0: expected a number from 1" in err
 
 
 def test_ports_list_and_gc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.rules.iam_support import (  # noqa: F401  (_fresh_settings is an autouse fixture)
     EMAIL,
     USER_ARN,
@@ -28,7 +30,10 @@ def test_aws_user_without_run_instances():
     assert "lacks 1 permission" in f.message and "compute: ec2:RunInstances" in f.message
     assert f.details["missing"] == {"compute": ["ec2:RunInstances"]}
     assert f.fix and f.fix.commands[0].startswith("aws iam put-user-policy --user-name alice ")
-    assert '"Action":["ec2:RunInstances"]' in f.fix.commands[0]
+    # least privilege: RunInstances on the resources a launch here touches, not "*"
+    assert '"Action":"ec2:RunInstances"' in f.fix.commands[0]
+    assert '"arn:aws:ec2:eu-south-1:123456789012:instance/i-*"' in f.fix.commands[0]
+    assert '"Resource":"*"' not in f.fix.commands[0]
 
 
 def test_aws_near_miss_everything_granted():
@@ -56,11 +61,28 @@ def test_explicit_deny_is_missing_and_points_to_iam004():
 
 
 def test_undecidable_condition_is_unknown_never_pass():
-    guard = deny("ec2:RunInstances", Condition={"StringNotEquals": {"ec2:InstanceType": "t3.micro"}})
+    # Scoped to the instance, as AWS recommends: without a plan the instance type is not known.
+    guard = deny("ec2:RunInstances", "arn:aws:ec2:*:*:instance/*",
+                 Condition={"StringNotEquals": {"ec2:InstanceType": "t3.micro"}})
     inv = aws_inventory(("admin", doc(allow("*"))), ("guard", doc(guard)))
     f = only(check(inv, "IAM001"), "IAM001")
     assert f.status == "UNKNOWN" and f.resource == USER_ARN
     assert "ec2:RunInstances" in f.message and "ec2:InstanceType" in f.message
+    # ... and decided once the plan fixes it
+    assert check(inv, "IAM001", plan={"instance_type": "t3.micro", "capabilities": ["compute"]}) == []
+    f = only(check(inv, "IAM001", plan={"instance_type": "g5.xlarge", "capabilities": ["compute"]}), "IAM001")
+    assert f.status == "FAIL" and "ec2:RunInstances" in f.message
+
+
+def test_instance_type_guard_on_every_resource_denies_every_launch():
+    # AWS's documented pitfall: the subnet, image, group... requests of RunInstances carry no
+    # ec2:InstanceType, so an unscoped StringNotEquals guard denies them all.
+    guard = deny("ec2:RunInstances", Condition={"StringNotEquals": {"ec2:InstanceType": "t3.micro"}})
+    inv = aws_inventory(("admin", doc(allow("*"))), ("guard", doc(guard)))
+    f = only(check(inv, "IAM001", plan={"instance_type": "t3.micro", "capabilities": ["compute"]}), "IAM001")
+    assert f.status == "FAIL" and "explicitly denied: ec2:RunInstances" in f.message
+    v = f.details["verdicts"]["ec2:RunInstances"]
+    assert v["decision"] == "DENY" and ":image/ami-*" in v["resource"]
 
 
 def test_malformed_policy_document_is_unknown():
@@ -68,6 +90,21 @@ def test_malformed_policy_document_is_unknown():
     f = only(check(inv, "IAM001"), "IAM001")
     assert f.status == "UNKNOWN"
     assert "malformed policy document" in f.message and "broken" in f.message
+
+
+@pytest.mark.parametrize("document", [
+    "{not json",  # not JSON at all
+    {"Statement": [{"Effect": "Allow", "Action": 7, "Resource": "*"}]},  # a number as the action
+    {"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*", "Condition": "yes"}]},
+    {"Statement": "everything"},
+    ["not", "an", "object"],
+])
+def test_malformed_policy_is_one_unknown_line_naming_it(document):
+    inv = aws_inventory(("good", doc(allow("*"))), ("odd-types", document))
+    f = only(check(inv, "IAM001", plan={"instance_type": "t3.medium"}), "IAM001")
+    assert f.status == "UNKNOWN" and f.resource == USER_ARN
+    assert "malformed policy document" in f.message and "policy odd-types" in f.message
+    assert "\n" not in f.message
 
 
 def test_root_is_never_missing_anything():

@@ -15,7 +15,7 @@ def test_github_annotations_levels_titles_and_fix():
     assert "%0A$ aws ec2 create-route --route-table-id rtb-1" in lines[0]
     assert "100%25 <b>" in lines[0]
     assert lines[1].startswith("::warning title=SG001 plan-port-not-open [UNKNOWN]%3A eu-south-1 (eu-south-1)::")
-    assert "(UnauthorizedOperation)%0Aline2" in lines[1]
+    assert "(UnauthorizedOperation)\\nline2" in lines[1]  # a value cannot add lines of its own
     assert lines[2].startswith("::notice title=NET006 no-default-vpc%3A eu-south-1 (eu-south-1)::")
     assert "a: b, c" in lines[2]  # message text keeps : and , (only properties escape them)
     assert lines[3] == ("::warning title=preflight%3A unreadable network_acls::could not read network_acls in "

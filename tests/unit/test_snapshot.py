@@ -48,7 +48,7 @@ def test_round_trip_is_identical(tmp_path):
 @given(st.lists(st.tuples(st.integers(1, 32766), st.booleans(), st.sampled_from(["allow", "deny"]),
                           st.sampled_from(["-1", "6", "17"]), st.integers(0, 65535)), max_size=20))
 def test_round_trip_property(entries):
-    acl = m.NetworkAcl(id="acl-x", entries=tuple(
+    acl = m.NetworkAcl(id="acl-x", vpc_id="vpc-1", entries=tuple(
         m.NaclEntry(rule_number=n, egress=e, action=a, protocol=p, cidr_block="0.0.0.0/0", port_from=port,
                     port_to=port) for n, e, a, p, port in entries))
     inv = m.Inventory(region="eu-south-1", network_acls=(acl,))
