@@ -102,6 +102,7 @@ def common(region: list[str], profile: str | list[str] | None, endpoint_url: str
            select: list[str] | None = None, ignore: list[str] | None = None, **plan_overrides: Any) -> Common:
     from preflight.plan import load_plan, with_overrides
     from preflight.runner import Target
+    from preflight.settings import RunSettings
 
     plan = load_plan(plan_file) if plan_file else None
     if plan is None and sandbox:  # a scenario's own plan fields, under the command-line flags
@@ -114,7 +115,8 @@ def common(region: list[str], profile: str | list[str] | None, endpoint_url: str
                           **plan_overrides)
     profiles = _split(profile) if isinstance(profile, list) else ([profile] if profile else [])
     target = Target(regions=_split(region), profile=profiles[0] if profiles else None, profiles=profiles,
-                    endpoint_url=endpoint_url, sandbox=sandbox, snapshot=snapshot)
+                    endpoint_url=endpoint_url, sandbox=sandbox, snapshot=snapshot,
+                    settings=RunSettings.from_env(endpoint_url=endpoint_url))
     return Common(target=target, plan=plan, select=_split(select or []), ignore=_split(ignore or []))
 
 
@@ -181,21 +183,21 @@ def check(
     opts = common(region, profile, endpoint_url, sandbox, snapshot, plan, ports, security_group, source_cidr,
                   select, ignore)
     opts.target.all_regions = all_regions
-    if not dry_run_launch:  # CMP006 calls RunInstances (DryRun=True): only when asked for
-        opts.ignore.append("CMP006")
     from preflight.report import formats
     from preflight.report.outputs import plan_outputs, write_reports
 
     outputs = plan_outputs(fmt, output, formats())
     from preflight import engine as rule_engine
     from preflight.collect.gcp import non_gcp_rule_ids, open_gcp_target, resolve_cloud
-    from preflight.permissions import configure_run
+    from preflight.settings import RunSettings
 
     on_gcp = resolve_cloud(cloud, opts.plan, sandbox) == "gcp"
-    configure_run(sandbox=bool(sandbox), refresh=refresh, simulate=simulate)
+    opts.target.settings = RunSettings.from_env(simulate=simulate, refresh=refresh, endpoint_url=endpoint_url)
     if on_gcp:  # only rules that can judge a GCP project run
         opts.ignore.extend(non_gcp_rule_ids(rule_engine.load_rules()))
-    gate = gate_settings(config, opts.select, opts.ignore, fail_on, baseline, plan)
+    # CMP006 (opt-in) calls RunInstances with DryRun=True: only when asked for.
+    gate = gate_settings(config, opts.select, opts.ignore, fail_on, baseline, plan,
+                         enable=["CMP006"] if dry_run_launch else [])
     opened = (open_gcp_target(opts.target, opts.plan, project, gcp_credentials, gcp_endpoint) if on_gcp
               else open_target(opts.target, opts.plan))
     with opened as source:
@@ -445,9 +447,9 @@ def snapshot_cmd(
         reason = "Is a directory" if os.path.isdir(out) else f"no directory {out_dir}"
         raise PreflightError(f"cannot write snapshot {out}: {reason}")
     opts = common(region, profile, endpoint_url, sandbox, None, None)
-    # The extra data (IAM, quotas, offerings...) the rules a default check runs need; not CMP006's
-    # RunInstances dry run. Rules whose data a snapshot lacks are UNKNOWN when it is checked.
-    needs = needs_of(rule_engine.select_rules(rule_engine.load_rules(), [], ["CMP006"]))
+    # The extra data (IAM, quotas, offerings...) the rules a default check runs need (opt-in rules
+    # such as CMP006's RunInstances dry run are not). Rules whose data a snapshot lacks are UNKNOWN.
+    needs = needs_of(rule_engine.select_rules(rule_engine.load_rules(), [], []))
     with open_target(opts.target, opts.plan) as source:
         with err.status("Reading the account…", spinner="dots"):
             inventories = source.collect(needs, opts.plan)
@@ -541,6 +543,25 @@ def rules_cmd(fmt: str = typer.Option("table", "--format", "-f", help="table, js
     from preflight.catalogue import render_catalogue
 
     sys.stdout.write(render_catalogue(fmt))
+    return 0
+
+
+@app.command("iam-policy")
+def iam_policy_cmd(
+    purpose: str = typer.Option(..., "--for", metavar="skypilot|ray|launch",
+                                help="The launcher whose permission profile to print (SkyPilot, Ray's autoscaler, "
+                                     "preflight launch)."),
+    plan: str = typer.Option(None, "--plan", help="The task / cluster / launch file: the policy grants what this "
+                                                  "launch uses, on the ARNs it implies."),
+    region: str = typer.Option(None, "--region", help="Region for the ARNs (default: the plan's)."),
+    account: str = typer.Option(None, "--account", help="AWS account id for the ARNs (default: the caller's, "
+                                                        "from STS)."),
+) -> int:
+    """Print the least-privilege IAM policy (JSON) a launcher needs for a plan, generated from the
+    same permission profiles the IAM rules check."""
+    from preflight.launch_policy import render_for_plan
+
+    sys.stdout.write(render_for_plan(purpose.strip().lower(), plan, region, account))
     return 0
 
 

@@ -15,15 +15,34 @@ import inspect
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 import networkx as nx
 
 from preflight.errors import PreflightError
+from preflight.findings import Finding, Fix
 from preflight.inventory.model import Inventory, Unreadable
+from preflight.settings import RunSettings
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 STATUSES = ("FAIL", "UNKNOWN")
+
+# What a FAIL means for a launch. The pipeline, `Report.blocking()`, `preflight rules`/`explain`
+# and the README read these; nothing decides by rule-id prefix.
+#   launch-blocker  the launch fails, or its instances are unusable (unreachable, no port...)
+#   posture         a security exposure: reported, never stops a launch (SG004: SSH open to the world)
+#   hygiene         clutter or drift that misleads readers: reported, never stops a launch
+Category = Literal["launch-blocker", "posture", "hygiene"]
+CATEGORIES: tuple[str, ...] = get_args(Category)
+# Where a launch-blocking FAIL must be to concern a given launch (see preflight.scope):
+#   plan      about the plan itself (its instance type, image, permissions): always
+#   region    about the region the launch goes to: always
+#   vpc       in the VPC(s) the launch may land in
+#   subnet    on the subnet the launch would use (or its route table / network ACL)
+#   group     on the plan's security group
+#   replicas  on the plan's replica placement (not on hosts that already run)
+Scope = Literal["plan", "region", "vpc", "subnet", "group", "replicas"]
+SCOPES: tuple[str, ...] = get_args(Scope)
 
 
 def count(n: int, noun: str) -> str:
@@ -33,53 +52,6 @@ def count(n: int, noun: str) -> str:
 
 def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
-
-
-@dataclass(frozen=True)
-class Fix:
-    """How to fix a finding: the fixer that can do it (if any) and the equivalent CLI commands."""
-
-    fixer: str | None = None
-    commands: tuple[str, ...] = ()
-    description: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"fixer": self.fixer, "commands": list(self.commands), "description": self.description}
-
-
-@dataclass(frozen=True)
-class Finding:
-    rule: str
-    name: str
-    severity: str
-    status: str
-    resource: str
-    region: str
-    message: str
-    account: str = ""
-    path: tuple[str, ...] = ()
-    fix: Fix | None = None
-    # Structured facts for machines (missing ports, permissions...), never secrets.
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def key(self) -> tuple[str, str, str, str]:
-        """Identity used by baselines and de-duplication."""
-        return (self.rule, self.account, self.region, self.resource)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "name": self.name,
-            "severity": self.severity,
-            "status": self.status,
-            "resource": self.resource,
-            "region": self.region,
-            "account": self.account,
-            "message": self.message,
-            "path": list(self.path),
-            "fix": self.fix.to_dict() if self.fix else None,
-            "details": self.details,
-        }
 
 
 @dataclass(frozen=True)
@@ -96,8 +68,28 @@ class RuleMeta:
     # Runs only when --select names it (by id or a prefix other than ALL): for rules that are slow
     # or costly against a real account, like IAM last-accessed reports.
     opt_in: bool = False
+    category: Category = "launch-blocker"
+    scope: Scope = "region"
+    # Whether a FAIL stops a launch by default (launch-blockers do, posture and hygiene never);
+    # a launcher profile may refine it per finding (see `blocks_launch()`).
+    blocks_launch: bool = True
+    # A launch-blocker that blocks only when this key of the finding's details is truthy (SG005:
+    # only when the plan's own additions push the group over its quota, `planned`).
+    blocks_when: str = ""
     doc: str = ""  # the rule function's docstring: What it does / Why / Example / Fix safety
     module: str = ""
+
+    def blocks(self, finding: Finding) -> bool:
+        """The metadata's verdict: does this FAIL stop a launch (scope aside)? A rule may say so
+        per finding with `details["blocks_launch"]` (a bool), which wins."""
+        if finding.status != "FAIL":
+            return False
+        said = finding.details.get("blocks_launch")
+        if isinstance(said, bool):
+            return said
+        if not self.blocks_launch:
+            return False
+        return not self.blocks_when or bool(finding.details.get(self.blocks_when))
 
 
 @dataclass(frozen=True)
@@ -125,10 +117,24 @@ def rule(
     needs: Iterable[str] = (),
     fixer: str | None = None,
     opt_in: bool = False,
+    category: Category = "launch-blocker",
+    scope: Scope = "region",
+    blocks_launch: bool | None = None,
+    blocks_when: str = "",
 ) -> Callable[[Callable[[Context], Any]], Callable[[Context], Any]]:
-    """Register a rule. Use as a decorator on `def check(ctx): ...`."""
+    """Register a rule. Use as a decorator on `def check(ctx): ...`.
+
+    `blocks_launch` defaults to `category == "launch-blocker"`; posture and hygiene rules can
+    never block (a launcher profile may still promote one of their findings)."""
     if severity not in SEVERITIES:
         raise ValueError(f"rule {id}: severity {severity!r} is not one of {SEVERITIES}")
+    if category not in CATEGORIES:
+        raise ValueError(f"rule {id}: category {category!r} is not one of {CATEGORIES}")
+    if scope not in SCOPES:
+        raise ValueError(f"rule {id}: scope {scope!r} is not one of {SCOPES}")
+    blocks = category == "launch-blocker" if blocks_launch is None else blocks_launch
+    if blocks and category != "launch-blocker":
+        raise ValueError(f"rule {id}: a {category} rule cannot block a launch")
 
     def deco(func: Callable[[Context], Any]) -> Callable[[Context], Any]:
         meta = RuleMeta(
@@ -142,6 +148,10 @@ def rule(
             needs=frozenset(needs),
             fixer=fixer,
             opt_in=opt_in,
+            category=category,
+            scope=scope,
+            blocks_launch=blocks,
+            blocks_when=blocks_when,
             doc=inspect.cleandoc(func.__doc__ or ""),
             module=func.__module__,
         )
@@ -169,35 +179,41 @@ def load_rules() -> dict[str, Rule]:
 
 
 def select_rules(
-    all_rules: dict[str, Rule], select: Iterable[str] = (), ignore: Iterable[str] = ()
+    all_rules: dict[str, Rule], select: Iterable[str] = (), ignore: Iterable[str] = (),
+    enable: Iterable[str] = (),
 ) -> list[Rule]:
     """ruff-style selection: ids or prefixes (`NET`, `SG0`, `ALL`); ignore wins over select.
-    Opt-in rules run only when a code other than ALL selects them."""
+    Opt-in rules (slow, or making calls a user must ask for) run only when `select` or `enable`
+    names their exact id: a prefix (`IAM`, `C`) never pulls one in. `enable` adds them on top of
+    the selection (`--dry-run-launch` enables CMP006)."""
     select = [s.strip().upper() for s in select if s.strip()]
     ignore = [s.strip().upper() for s in ignore if s.strip()]
-    for code in (*select, *ignore):
+    enable = [s.strip().upper() for s in enable if s.strip()]
+    for code in (*select, *ignore, *enable):
         if code != "ALL" and not any(rid.startswith(code) for rid in all_rules):
             raise PreflightError(f"unknown rule id or prefix {code!r} (see `preflight rules`)")
 
     def matches(rid: str, codes: list[str]) -> bool:
         return any(code == "ALL" or rid.startswith(code) for code in codes)
 
-    named = [c for c in select if c != "ALL"]
+    named = {*select, *enable}
     chosen = [r for rid, r in all_rules.items()
-              if (matches(rid, named) if r.meta.opt_in else (not select or matches(rid, select)))]
+              if (rid in named if r.meta.opt_in else (not select or matches(rid, select)))]
     return [r for r in chosen if not matches(r.id, ignore)]
 
 
 class Context:
-    """What a rule sees for one inventory: graph, inventory, plan, config."""
+    """What a rule sees for one inventory: graph, inventory, plan, config, and the run's settings."""
 
     def __init__(
-        self, graph: nx.MultiDiGraph, inventory: Inventory, plan: Any, config: dict[str, Any] | None = None
+        self, graph: nx.MultiDiGraph, inventory: Inventory, plan: Any, config: dict[str, Any] | None = None,
+        settings: RunSettings | None = None,
     ) -> None:
         self.graph = graph
         self.inventory = inventory
         self.plan = plan
         self.config = config or {}
+        self.settings = settings or RunSettings()
         self.rule: Rule | None = None
         self._cache: dict[str, Any] = {}
 
@@ -247,12 +263,60 @@ class Context:
         return Fix(fixer=chosen, commands=tuple(commands), description=description)
 
 
+def blocks_launch(finding: Finding) -> bool:
+    """The default verdict (rule metadata, scope aside) on whether a FAIL stops a launch: what a
+    launcher profile starts from before refining it for its own launcher."""
+    found = _REGISTRY.get(finding.rule)
+    return found.meta.blocks(finding) if found is not None else finding.status == "FAIL"
+
+
+# A launcher's say on one finding: `profile.blocks(finding) -> bool`. `preflight.launchers`
+# profiles have that method; anything callable with a Finding works too.
+BlockingPolicy = Callable[[Finding], bool]
+
+
+def launch_policy(launcher: Any = None) -> BlockingPolicy:
+    """Which findings block a launch for `launcher`: a profile object (with `.blocks`), a callable,
+    a launcher name (looked up in `preflight.launchers` when it is installed), or None/"" for the
+    rule metadata alone."""
+    if launcher is None or launcher == "":
+        return blocks_launch
+    if hasattr(launcher, "blocks"):
+        return launcher.blocks  # type: ignore[no-any-return]
+    if callable(launcher):
+        return launcher  # type: ignore[no-any-return]
+    try:
+        from preflight.launchers import get_profile  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return blocks_launch
+    return get_profile(str(launcher)).blocks  # type: ignore[no-any-return]
+
+
 @dataclass
 class Report:
     findings: list[Finding]
     inventories: list[Inventory]
     rules: list[Rule]
     stats: dict[str, Any] = field(default_factory=dict)
+    plan: Any = None  # the plan the rules judged (None: the account alone)
+
+    def blocking(self, launcher: Any = None) -> list[Finding]:
+        """The FAILs that would stop this plan's launch: rules whose metadata (or the launcher's
+        profile: `launcher`, else the plan's `launcher`) says they block, and only where they
+        concern this launch (`RuleMeta.scope`: the plan's VPC, subnet, group, replicas...)."""
+        from preflight.scope import LaunchScope
+
+        decide = launch_policy(launcher if launcher is not None else getattr(self.plan, "launcher", None))
+        metas = {r.id: r.meta for r in self.rules}
+        scopes = {(inv.account, inv.region): LaunchScope.of(inv, self.plan) for inv in self.inventories}
+        out = []
+        for f in self.findings:
+            if f.status != "FAIL" or not decide(f):
+                continue
+            meta, where = metas.get(f.rule), scopes.get((f.account, f.region))
+            if meta is None or where is None or where.covers(meta.scope, f.resource, f.path):
+                out.append(f)
+        return out
 
     @property
     def regions(self) -> list[str]:
@@ -306,6 +370,7 @@ def run(
     rules: list[Rule],
     plan: Any = None,
     config: dict[str, Any] | None = None,
+    settings: RunSettings | None = None,
 ) -> Report:
     """Build each inventory's graph and run the rules; UNKNOWN where needed data is unreadable."""
     from preflight.gcpause import paused_gc
@@ -318,7 +383,7 @@ def run(
             t0 = time.perf_counter()
             graph = build(inv)
             t1 = time.perf_counter()
-            ctx = Context(graph, inv, plan, config)
+            ctx = Context(graph, inv, plan, config, settings)
             unreadable = inv.unreadable_types()
             for r in rules:
                 ctx.rule = r
@@ -328,4 +393,4 @@ def run(
             timings["graph_seconds"] += t1 - t0
             timings["rules_seconds"] += time.perf_counter() - t1
     findings.sort(key=lambda f: (-severity_rank(f.severity), f.rule, f.region, f.resource))
-    return Report(findings=findings, inventories=inventories, rules=list(rules), stats=timings)
+    return Report(findings=findings, inventories=inventories, rules=list(rules), stats=timings, plan=plan)

@@ -52,15 +52,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import secrets
-import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from preflight.engine import Finding
+from preflight.awscli import aws_cli
 from preflight.errors import PreflightError
 
 JOURNAL_VERSION = 1
@@ -68,28 +67,6 @@ MAX_ATTEMPTS = 3
 
 
 # --- calls and changes --------------------------------------------------------------------------
-
-def _kebab(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).replace("_", "-").lower()
-
-
-def aws_cli(service: str, operation: str, params: dict[str, Any], region: str = "") -> str:
-    """The AWS CLI command equivalent to a boto3 call (structures passed as JSON)."""
-    parts = ["aws", service, _kebab(operation)]
-    for key, value in params.items():
-        flag = f"--{_kebab(key)}"
-        if isinstance(value, bool):
-            parts.append(flag if value else f"--no-{_kebab(key)}")
-        elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int)) for v in value):
-            parts += [flag, *(shlex.quote(str(v)) for v in value)]
-        elif isinstance(value, (dict, list, tuple)):
-            parts += [flag, shlex.quote(json.dumps(value, separators=(",", ":")))]
-        else:
-            parts += [flag, shlex.quote(str(value))]
-    if region:
-        parts += ["--region", region]
-    return " ".join(parts)
-
 
 @dataclass(frozen=True)
 class Call:
@@ -581,7 +558,7 @@ def run_fix(source: Any, plan: Any, select: list[str], ignore: list[str], *, app
         rules = [all_rules[rid] for rid in rule_ids]
         needs = set().union(*(r.meta.needs for r in rules))
         inventories = source.collect(needs, plan)
-        return engine.run(inventories, rules, plan, config)
+        return engine.run(inventories, rules, plan, config, getattr(source.target, "settings", None))
 
     report = check()
     _validate_plan_group(report.inventories, plan)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from preflight.errors import PreflightError, load_yaml, read_input
 
 SKYPILOT_KEYS = ("resources", "run", "setup", "num_nodes", "file_mounts", "infra", "envs", "workdir")
 RAY_KEYS = ("available_node_types", "head_node_type", "provider", "cluster_name")
@@ -31,13 +31,14 @@ class Buckets:
 
 def _documents(plan: Any) -> list[dict[str, Any]]:
     source = getattr(plan, "source", "") or ""
-    if not source:
+    if not source or not Path(source).is_file():
         return []
     try:
-        docs = list(yaml.safe_load_all(Path(source).read_text()))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        # the same bounded reader and YAML loader as the plan itself
+        docs = load_yaml(read_input(source, "plan"), source, multi=True)
+    except PreflightError:
         return []  # the plan loader already reported an unreadable file
-    return [d for d in docs if isinstance(d, dict)]
+    return [d for d in docs if isinstance(d, dict)] if isinstance(docs, list) else []
 
 
 def launcher_of(plan: Any) -> str:

@@ -23,41 +23,18 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from preflight.settings import CacheSettings
+
 SCHEMA = "preflight-permcache/v1"
-DEFAULT_TTL = 3600
 IDENTITY_FIELDS = ("cloud", "account", "principal", "project", "credentials_sha256")
 
 
-@dataclass
-class Settings:
-    enabled: bool = True
-    refresh: bool = False
-    ttl: int = DEFAULT_TTL
-
-
-SETTINGS = Settings()
-
-
-def configure(enabled: bool | None = None, refresh: bool | None = None, ttl: int | None = None) -> None:
-    if enabled is not None:
-        SETTINGS.enabled = enabled
-    if refresh is not None:
-        SETTINGS.refresh = refresh
-    if ttl is not None:
-        SETTINGS.ttl = ttl
-
-
-def cache_dir() -> Path:
-    override = os.environ.get("PREFLIGHT_CACHE_DIR")
-    if override:
-        return Path(override) / "permissions"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("preflight")) / "permissions"
+def cache_dir(settings: CacheSettings | None = None) -> Path:
+    """Where the verdict files live for a run with these cache settings."""
+    return (settings or CacheSettings()).root()
 
 
 def identity_of(**fields: str) -> dict[str, str]:
@@ -128,7 +105,7 @@ def _pointer(root: Path, ident: dict[str, str], slot: str) -> Path:
     return root / (f"last-{ident.get('cloud', 'aws')}" + (f"-{safe}" if safe and safe != "default" else "") + ".json")
 
 
-def lookup(identity: dict[str, str], slot: str = "") -> dict[str, Any]:
+def lookup(identity: dict[str, str], slot: str = "", settings: CacheSettings | None = None) -> dict[str, Any]:
     """The cache state for `identity`: {state, fingerprint, verdicts (only when fresh), previous...}.
 
     state: fresh (verdicts usable), new (nothing cached), refreshed (--refresh), expired (older
@@ -136,10 +113,11 @@ def lookup(identity: dict[str, str], slot: str = "") -> dict[str, Any]:
     """
     ident = identity_of(**identity)
     fp = fingerprint(ident)
-    info: dict[str, Any] = {"state": "disabled", "fingerprint": fp, "ttl": SETTINGS.ttl}
-    if not SETTINGS.enabled:
+    settings = settings or CacheSettings()
+    info: dict[str, Any] = {"state": "disabled", "fingerprint": fp, "ttl": settings.ttl}
+    if not settings.enabled:
         return info
-    root = cache_dir()
+    root = settings.root()
     last = _read(_pointer(root, ident, slot))
     entry = _read(root / f"{fp}.json")
     if last and last.get("fingerprint") != fp:
@@ -150,7 +128,7 @@ def lookup(identity: dict[str, str], slot: str = "") -> dict[str, Any]:
                     changes=changes(old_ident, ident),
                     previous_verdicts=_decisions(before))
         return info
-    if SETTINGS.refresh:
+    if settings.refresh:
         info.update(state="refreshed")
         if entry:
             info["previous_verdicts"] = _decisions(entry)
@@ -165,7 +143,7 @@ def lookup(identity: dict[str, str], slot: str = "") -> dict[str, Any]:
         return info
     age = (_now() - created).total_seconds()
     info["age_seconds"] = int(age)
-    if age > SETTINGS.ttl or age < -300:
+    if age > settings.ttl or age < -300:
         info.update(state="expired", previous={"identity": entry.get("identity", {}),
                                                "created_at": entry["created_at"]},
                     previous_verdicts=_decisions(entry))
@@ -184,14 +162,15 @@ _KEEP = ("decision", "reason", "allowed_by", "denied_by", "undecided")
 
 
 def store(identity: dict[str, str], verdicts: dict[str, Any], scope: str = "global", merge: bool = False,
-          slot: str = "") -> None:
+          slot: str = "", settings: CacheSettings | None = None) -> None:
     """Record the verdicts for `identity` in `scope` (a region, or "global") and make it the last
     identity checked for its cloud. `merge` adds a scope to the entry written earlier in this run."""
-    if not SETTINGS.enabled:
+    settings = settings or CacheSettings()
+    if not settings.enabled:
         return
     ident = identity_of(**identity)
     fp = fingerprint(ident)
-    root = cache_dir()
+    root = settings.root()
     now = _now().isoformat()
     clean = {p: {k: v for k, v in verdict.items() if k in _KEEP} for p, verdict in verdicts.items()}
     entry = _read(root / f"{fp}.json") if merge else None

@@ -10,7 +10,6 @@ which the IAM rules read. Nothing here talks to a cloud.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -83,8 +82,10 @@ def _load(override: str | None) -> dict[str, dict[str, Capability]]:
     return catalogue
 
 
-def catalogue() -> dict[str, dict[str, Capability]]:
-    return _load(os.environ.get("PREFLIGHT_PERMISSIONS") or None)
+def catalogue(permissions_file: str | None = None) -> dict[str, dict[str, Capability]]:
+    """The built-in catalogue, extended/overridden by `permissions_file` (a run's
+    `RunSettings.permissions_file`, from PREFLIGHT_PERMISSIONS)."""
+    return _load(permissions_file or None)
 
 
 def _from_profile(cap: launcher_permissions.LauncherCapability, uses: frozenset[str]) -> Capability:
@@ -118,7 +119,8 @@ def launch_profile(plan: Any) -> launcher_permissions.Profile | None:
     return launcher_permissions.profile(name) if name else None
 
 
-def capabilities_for(cloud: str, plan: Any = None, unused: bool = False) -> dict[str, Capability]:
+def capabilities_for(cloud: str, plan: Any = None, unused: bool = False,
+                     permissions_file: str | None = None) -> dict[str, Capability]:
     """The capabilities the launch needs, in data order: the plan's own `capabilities` list if it
     has one; else those of its launcher's permission profile (or the catalogue) that the launch
     uses — storage only when it mounts or creates buckets. Without a plan, all of them.
@@ -128,7 +130,7 @@ def capabilities_for(cloud: str, plan: Any = None, unused: bool = False) -> dict
     if prof is not None and prof.clouds.get(cloud):
         caps = {name: _from_profile(c, uses) for name, c in prof.clouds[cloud].items()}
     else:
-        caps = dict(catalogue().get(cloud, {}))
+        caps = dict(catalogue(permissions_file).get(cloud, {}))
     wanted = tuple(getattr(plan, "capabilities", ()) or ())
     if wanted:
         unknown = [c for c in wanted if c not in caps]
@@ -143,9 +145,9 @@ def capabilities_for(cloud: str, plan: Any = None, unused: bool = False) -> dict
     return {name: cap for name, cap in caps.items() if (name in needed) != unused}
 
 
-def all_permissions(cloud: str) -> list[str]:
+def all_permissions(cloud: str, permissions_file: str | None = None) -> list[str]:
     """Every permission any capability or launcher profile may need (what collectors ask about)."""
-    base = [p for cap in catalogue().get(cloud, {}).values() for p in cap.permissions]
+    base = [p for cap in catalogue(permissions_file).get(cloud, {}).values() for p in cap.permissions]
     extra = sorted(launcher_permissions.all_aws_actions()) if cloud == "aws" else \
         launcher_permissions.all_gcp_permissions() if cloud == "gcp" else []
     return list(dict.fromkeys([*base, *extra]))
@@ -302,14 +304,14 @@ class Assessment:
         return f"{self.principal}{where}"
 
 
-def assess(inventory: Any, plan: Any = None) -> Assessment | None:
+def assess(inventory: Any, plan: Any = None, permissions_file: str | None = None) -> Assessment | None:
     """The permission assessment for one inventory, or None when no permission data was collected."""
     if inventory.cloud == "gcp":
         data = inventory.extra.get("gcp")
         if not data:
             return None
-        caps = capabilities_for("gcp", plan)
-        unused = capabilities_for("gcp", plan, unused=True)
+        caps = capabilities_for("gcp", plan, permissions_file=permissions_file)
+        unused = capabilities_for("gcp", plan, unused=True, permissions_file=permissions_file)
         granted = set(data.get("granted", []))
         requested = set(data.get("requested", []))
         project = data.get("project", "")
@@ -331,8 +333,8 @@ def assess(inventory: Any, plan: Any = None) -> Assessment | None:
     data = inventory.extra.get("iam")
     if not data:
         return None
-    caps = capabilities_for("aws", plan)
-    unused = capabilities_for("aws", plan, unused=True)
+    caps = capabilities_for("aws", plan, permissions_file=permissions_file)
+    unused = capabilities_for("aws", plan, unused=True, permissions_file=permissions_file)
     specs = {k: cap.spec(k) for cap in (*caps.values(), *unused.values()) for k in cap.permissions}
     stored = data.get("verdicts", {})
     facts = None
@@ -355,7 +357,8 @@ def assess(inventory: Any, plan: Any = None) -> Assessment | None:
 
 def cached_assessment(ctx: Any) -> Assessment | None:
     """One assessment per rule run, shared by the IAM rules."""
-    return ctx.cached(f"permissions:{id(ctx.inventory)}", lambda: assess(ctx.inventory, ctx.plan))
+    return ctx.cached(f"permissions:{id(ctx.inventory)}",
+                      lambda: assess(ctx.inventory, ctx.plan, ctx.settings.permissions_file))
 
 
 def join(items: Iterable[str], limit: int = 6) -> str:
@@ -403,13 +406,3 @@ def fix_commands(a: Assessment, perms: list[str]) -> tuple[str, ...]:
         return (f"aws iam put-role-policy --role-name {a.name} --policy-name preflight-launch "
                 f"--policy-document '{doc}'",)
     return ()
-
-
-def configure_run(sandbox: bool = False, refresh: bool = False, simulate: bool = False) -> None:
-    """Per-run settings from the command line. Sandboxes never use the cache: their identities
-    (fresh keys each run) are made up, and their verdicts must not mix with real ones."""
-    from preflight import permcache
-    from preflight.collect import aws_iam
-
-    permcache.configure(enabled=not sandbox, refresh=refresh)
-    aws_iam.OPTIONS.simulate = simulate

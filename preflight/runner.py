@@ -20,6 +20,7 @@ from preflight.errors import PreflightError
 from preflight.inventory import snapshot
 from preflight.inventory.model import Inventory, Unreadable
 from preflight.plan import Plan
+from preflight.settings import RunSettings
 
 MAX_REGION_WORKERS = 4
 
@@ -33,6 +34,7 @@ class Target:
     snapshot: str | None = None
     all_regions: bool = False
     profiles: list[str] = field(default_factory=list)  # several accounts: --profile repeated
+    settings: RunSettings = field(default_factory=RunSettings)  # travels with the run (no globals)
 
 
 @dataclass
@@ -78,12 +80,12 @@ def _missing_extras_unreadable(inv: Inventory, needs: set[str]) -> Inventory:
     what a selected rule needs but the snapshot lacks is unreadable (UNKNOWN), never an empty pass."""
     import dataclasses
 
-    from preflight.collect.aws import EXTRA_COLLECTORS
+    from preflight.collect.aws import EXTRA_MODULES
 
     if inv.cloud != "aws":
         return inv
     have = set(inv.extra) | inv.unreadable_types()
-    missing = sorted(n for n in needs if n in EXTRA_COLLECTORS and n not in have)
+    missing = sorted(n for n in needs if n in EXTRA_MODULES and n not in have)
     if not missing:
         return inv
     added = tuple(Unreadable(resource_type=n, error_code="NotInSnapshot", permission="",
@@ -138,16 +140,17 @@ def open_target(target: Target, plan: Plan | None = None) -> Iterator[Source]:
         from preflight.collect.sandbox import DEFAULT_REGION, sandbox
 
         region = (target.regions or [plan.region if plan and plan.region else DEFAULT_REGION])[0]
-        with sandbox(target.sandbox, region, amis=bool(plan and plan.image)) as (session, seeder):
+        with sandbox(target.sandbox, region, amis=bool(plan and plan.image), settings=target.settings) as (
+                session, seeder):
             session.stats.clear()  # count what preflight reads, not what the seeding wrote
             regions = resolve_regions(Target(regions=target.regions or [region]), plan, session)
             yield Source(target, session=session, seeder=seeder, regions=regions)
         return
     from preflight.collect.aws import AwsSession
 
-    endpoint = target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    endpoint = target.endpoint_url or target.settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
     profiles = list(dict.fromkeys(target.profiles)) or [target.profile]
-    sessions = [AwsSession(profile=p, endpoint_url=endpoint) for p in profiles]
+    sessions = [AwsSession(profile=p, endpoint_url=endpoint, settings=target.settings) for p in profiles]
     sources = [Source(target, session=s, regions=resolve_regions(target, plan, s)) for s in sessions]
     sources[0].others = sources[1:]
     yield sources[0]
@@ -158,13 +161,14 @@ def needs_of(rules: list[engine.Rule]) -> set[str]:
 
 
 def run_check(source: Source, plan: Plan | None, select: list[str], ignore: list[str],
-              config: dict[str, Any] | None = None) -> engine.Report:
-    """Collect and run the selected rules; stats include API calls and stage timings."""
-    rules = engine.select_rules(engine.load_rules(), select, ignore)
+              config: dict[str, Any] | None = None, enable: list[str] | None = None) -> engine.Report:
+    """Collect and run the selected rules (plus the opt-in ones `enable` names); stats include API
+    calls and stage timings."""
+    rules = engine.select_rules(engine.load_rules(), select, ignore, enable or ())
     t0 = time.perf_counter()
     inventories = source.collect(needs_of(rules), plan)
     t1 = time.perf_counter()
-    report = engine.run(inventories, rules, plan, config)
+    report = engine.run(inventories, rules, plan, config, source.target.settings)
     report.stats["collect_seconds"] = t1 - t0
     report.stats["resources"] = resources_seen(inventories)
     sessions = source.sessions()
@@ -204,6 +208,7 @@ class Gate:
     fail_on: str
     baseline: set[tuple[str, str, str, str]] | None = None
     anchor_file: str | None = None
+    enable: list[str] = field(default_factory=list)  # opt-in rules switched on by a flag (CMP006)
 
 
 def _relative_to_cwd(path: str | os.PathLike[str] | None) -> str | None:
@@ -215,7 +220,8 @@ def _relative_to_cwd(path: str | os.PathLike[str] | None) -> str | None:
 
 
 def gate_settings(config_file: str | None, select: list[str], ignore: list[str], fail_on: str | None,
-                  baseline_file: str | None = None, plan_file: str | None = None) -> Gate:
+                  baseline_file: str | None = None, plan_file: str | None = None,
+                  enable: list[str] | None = None) -> Gate:
     """Merge the config file with the command line (which wins for select and fail-on, and adds to
     ignore), check every rule code, and load the baseline: all before reading the account."""
     from preflight import baseline
@@ -229,8 +235,10 @@ def gate_settings(config_file: str | None, select: list[str], ignore: list[str],
     keys = baseline.load(baseline_file) if baseline_file else None
     # SARIF consumers (GitHub code scanning) need a file in the repository to hang results on.
     anchor = _relative_to_cwd(plan_file) or _relative_to_cwd(cfg.path) or _relative_to_cwd(baseline_file)
-    gate = Gate(cfg, list(select) or list(cfg.select), [*cfg.ignore, *ignore], chosen, keys, anchor)
-    engine.select_rules(engine.load_rules(), gate.select, gate.ignore)  # unknown codes: exit 2 before any call
+    gate = Gate(cfg, list(select) or list(cfg.select), [*cfg.ignore, *ignore], chosen, keys, anchor,
+                list(enable or []))
+    # unknown codes: exit 2 before any call
+    engine.select_rules(engine.load_rules(), gate.select, gate.ignore, gate.enable)
     return gate
 
 
@@ -239,7 +247,7 @@ def run_gate(source: Source, plan: Plan | None, gate: Gate,
     """Check, then apply suppressions and the baseline. Returns the report and lines for stderr."""
     from preflight import baseline
 
-    report = run_check(source, plan, gate.select, gate.ignore, gate.config.rule_options())
+    report = run_check(source, plan, gate.select, gate.ignore, gate.config.rule_options(), gate.enable)
     if gate.anchor_file:
         report.stats["anchor_file"] = gate.anchor_file
     notes = [f"warning: {w}" for w in gate.config.apply_suppressions(report)]

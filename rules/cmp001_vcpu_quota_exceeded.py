@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import preflight.collect.aws_compute  # noqa: F401  (registers the extra collectors this rule needs)
 from preflight.engine import Context, Finding, rule
 from preflight.semantics import quotas as q
 
@@ -13,6 +12,8 @@ from preflight.semantics import quotas as q
     id="CMP001",
     name="vcpu-quota-exceeded",
     severity="high",
+    category="launch-blocker",
+    scope="plan",
     needs={"instances", "instance_types", "quotas"},
     summary="The plan's vCPUs plus those already running in the same quota family exceed the EC2 vCPU quota",
     rationale="EC2 refuses the launch with VcpuLimitExceeded when running plus requested vCPUs in one "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import preflight.collect.aws_compute  # noqa: F401  (registers the extra collectors this rule needs)
 from preflight.engine import Context, Finding, rule
 
 
@@ -16,6 +15,8 @@ _ZONE_ID = re.compile(r"^[a-z]{2,}[0-9]*-az[0-9]+$")  # eus1-az1: the same physi
     id="CMP002",
     name="instance-type-not-offered",
     severity="high",
+    category="launch-blocker",
+    scope="plan",
     needs={"offerings", "subnets"},
     summary="The instance type is not offered in the plan's zones or in the zone of a chosen subnet",
     rationale="RunInstances fails with Unsupported when the instance type is not offered in the target "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import preflight.collect.aws_compute  # noqa: F401  (registers the extra collectors this rule needs)
 from preflight.engine import Context, Finding, rule
 
 
@@ -12,6 +11,8 @@ from preflight.engine import Context, Finding, rule
     id="CMP003",
     name="image-not-found",
     severity="high",
+    category="launch-blocker",
+    scope="plan",
     needs={"images", "instance_types"},
     summary="The image (AMI) does not exist in the region, is not available, or does not match the "
             "instance type's architecture",

@@ -7,7 +7,6 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-import preflight.collect.aws_compute  # noqa: F401  (registers the extra collectors this rule needs)
 from preflight.engine import Context, Finding, rule
 
 
@@ -15,6 +14,8 @@ from preflight.engine import Context, Finding, rule
     id="CMP004",
     name="key-pair-missing",
     severity="medium",
+    category="launch-blocker",
+    scope="plan",
     needs={"key_pairs"},
     summary="The plan's key pair does not exist in the region, or its local private key file is missing "
             "or readable by others",

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import preflight.collect.aws_compute  # noqa: F401  (registers the extra collectors this rule needs)
 from preflight.engine import Context, Finding, rule
 
 
@@ -59,6 +58,8 @@ def pass_role_verdict(extra: dict[str, Any], simulated: dict[str, Any], role_arn
     id="CMP005",
     name="instance-profile-missing",
     severity="high",
+    category="launch-blocker",
+    scope="plan",
     needs={"instance_profiles"},
     summary="The plan's IAM instance profile does not exist, has no role, or the caller may not "
             "iam:PassRole its role",

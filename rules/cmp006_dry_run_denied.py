@@ -6,7 +6,6 @@ import shlex
 from collections.abc import Iterator
 from typing import Any
 
-import preflight.collect.aws_compute  # noqa: F401  (registers the extra collectors this rule needs)
 from preflight.engine import Context, Finding, rule
 
 OPT_IN_FLAG = "--dry-run-launch"
@@ -51,9 +50,12 @@ def _resource(code: str, params: dict[str, Any], region: str) -> str:
     id="CMP006",
     name="dry-run-denied",
     severity="high",
+    category="launch-blocker",
+    scope="plan",
     needs={"dry_run"},
-    summary="RunInstances with DryRun=True for the plan's exact parameters does not answer DryRunOperation "
-            "(opt-in: --dry-run-launch)",
+    # RunInstances (DryRun=True) is a write-path call a user must ask for (--dry-run-launch).
+    opt_in=True,
+    summary="RunInstances with DryRun=True for the plan's exact parameters does not answer DryRunOperation",
     rationale="A dry run asks EC2 itself whether this launch would be accepted: permissions, parameters and "
               "their combinations, as EC2 evaluates them, without launching anything.",
     remediation="Fix what AWS's answer names; repeat with aws ec2 run-instances --dry-run …",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import preflight.collect.aws_iam  # noqa: F401  (registers the `iam` extra collector)
 from preflight.engine import Context, Finding, rule
 from preflight.permissions import DENY, cached_assessment, fix_commands, join
 
@@ -13,6 +12,8 @@ from preflight.permissions import DENY, cached_assessment, fix_commands, join
     id="IAM001",
     name="missing-permission",
     severity="high",
+    category="launch-blocker",
+    scope="plan",
     needs={"iam", "gcp_permissions"},
     summary="The identity lacks a permission that a capability the launch needs requires",
     rationale="A launch fails at the first call it is not allowed to make, often after it has already "

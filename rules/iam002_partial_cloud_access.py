@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import preflight.collect.aws_iam  # noqa: F401  (registers the `iam` extra collector)
 from preflight.engine import Context, Finding, rule
 from preflight.permissions import and_list, cached_assessment, fix_commands, join
 
@@ -13,6 +12,8 @@ from preflight.permissions import and_list, cached_assessment, fix_commands, joi
     id="IAM002",
     name="partial-cloud-access",
     severity="high",
+    category="launch-blocker",
+    scope="plan",
     needs={"iam", "gcp_permissions"},
     summary="Some capabilities are fully granted and others are not (e.g. storage works, compute does not)",
     rationale="A working capability hides a broken one: an upload to the bucket succeeds, so the setup "

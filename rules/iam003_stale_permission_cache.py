@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import preflight.collect.aws_iam  # noqa: F401  (registers the `iam` extra collector)
 from preflight.engine import Context, Finding, rule
 from preflight.permcache import describe
 from preflight.permissions import ALLOW, Assessment, cached_assessment, join
@@ -14,6 +13,8 @@ from preflight.permissions import ALLOW, Assessment, cached_assessment, join
     id="IAM003",
     name="stale-permission-cache",
     severity="medium",
+    category="hygiene",
+    scope="plan",
     needs={"iam", "gcp_permissions"},
     summary="Cached permission verdicts were made for another identity (or expired and no longer hold)",
     rationale="A launcher that trusts a verdict cached for the previous account or project launches with "

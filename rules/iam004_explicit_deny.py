@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import preflight.collect.aws_iam  # noqa: F401  (registers the `iam` extra collector)
 from preflight.engine import Context, Finding, rule
 from preflight.permissions import DENY, IMPLICIT_DENY, cached_assessment
 
@@ -22,6 +21,8 @@ def _refs(refs: list[dict[str, str]]) -> str:
     id="IAM004",
     name="explicit-deny",
     severity="high",
+    category="launch-blocker",
+    scope="plan",
     needs={"iam"},
     summary="An action the launch needs is allowed by one policy but denied by another, a boundary or an SCP",
     rationale="Adding more Allow statements never helps against an explicit Deny or a permission boundary: "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-import preflight.collect.aws_iam  # noqa: F401  (registers the `iam_last_accessed` extra collector)
 from preflight.engine import Context, Finding, rule
 from preflight.permissions import join
 
@@ -16,6 +15,8 @@ DEFAULT_DAYS = 90
     id="IAM005",
     name="unused-permission",
     severity="low",
+    category="posture",
+    scope="plan",
     needs={"iam", "iam_last_accessed"},
     summary="The identity is granted services it has not used for 90 days (IAM last-accessed data)",
     rationale="Grants nobody uses only widen what stolen launch credentials can do; removing them is the "
@@ -23,7 +24,7 @@ DEFAULT_DAYS = 90
     remediation="Remove the unused services from the identity's policies",
     references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_last-accessed.html",),
     # Last-accessed reports are generated asynchronously and polled (seconds to tens of seconds):
-    # too slow for every pre-launch gate. `--select IAM005` (or `--select IAM`) runs it.
+    # too slow for every pre-launch gate. `--select IAM005` runs it (a prefix does not).
     opt_in=True,
 )
 def check(ctx: Context) -> Iterator[Finding]:

@@ -18,6 +18,8 @@ NO_REASON = "not reachable from the internet"
     id="NET001",
     name="no-usable-subnet",
     severity="high",
+    category="launch-blocker",
+    scope="region",
     summary="No subnet can host an instance reachable from the internet",
     rationale=(
         "A launcher that needs a reachable instance looks for a subnet with a default route to an attached "

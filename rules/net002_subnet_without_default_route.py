@@ -13,6 +13,8 @@ from preflight.rules import _net
     id="NET002",
     name="subnet-without-default-route",
     severity="high",
+    category="launch-blocker",
+    scope="vpc",
     summary="Public subnet has no active default route to an attached internet gateway",
     rationale=(
         "A subnet that maps public IPs on launch (or that the plan launches into) hands out public addresses "

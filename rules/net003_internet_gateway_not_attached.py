@@ -13,6 +13,8 @@ from preflight.rules import _net
     id="NET003",
     name="internet-gateway-not-attached",
     severity="high",
+    category="launch-blocker",
+    scope="vpc",
     summary="A route targets an internet gateway that is detached or attached to another VPC, "
             "or an internet gateway exists detached",
     rationale=(

@@ -15,6 +15,8 @@ from preflight.rules import _net
     id="NET004",
     name="blackhole-route",
     severity="medium",
+    category="launch-blocker",
+    scope="subnet",
     summary="A route's target was deleted or detached, so the route drops traffic (blackhole)",
     rationale=(
         "Longest prefix match still selects a blackhole route: traffic for its destination is dropped instead "

@@ -13,6 +13,8 @@ from preflight.rules import _net
     id="NET005",
     name="public-route-without-public-ip",
     severity="medium",
+    category="launch-blocker",
+    scope="subnet",
     summary="Subnet routes to an internet gateway but does not map public IPs on launch",
     rationale=(
         "An internet gateway only serves instances with a public address. Instances launched into such a "

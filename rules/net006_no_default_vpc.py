@@ -12,6 +12,10 @@ from preflight.engine import Finding, rule
     id="NET006",
     name="no-default-vpc",
     severity="info",
+    category="launch-blocker",
+    scope="region",
+    # Only launchers that need the default VPC fail here; their profile says so (needs_default_vpc).
+    blocks_launch=False,
     summary="The region has no default VPC, so tools that assume one will fail",
     rationale=(
         "Many launchers and quick-start commands (run-instances without a subnet, some cluster tools) use the "

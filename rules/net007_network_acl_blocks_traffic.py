@@ -17,6 +17,8 @@ MAX_RULE_NUMBER = 32766
     id="NET007",
     name="network-acl-blocks-traffic",
     severity="high",
+    category="launch-blocker",
+    scope="vpc",
     summary="The subnet's network ACL denies a port the plan needs, or the return traffic on ephemeral ports",
     rationale=(
         "Network ACLs are stateless and ordered: the lowest-numbered matching entry decides, and replies need "

@@ -6,7 +6,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-import preflight.collect.ports_ledger  # noqa: F401 - registers the `port_reservations` extra
 from preflight.engine import Context, Finding, rule
 from preflight.ports import LAUNCH_TAG, REPLICA_PORTS_TAG, parse_ports_tag
 
@@ -21,6 +20,8 @@ def plan_label(plan: Any) -> str:
     id="PORT001",
     name="host-port-collision",
     severity="high",
+    category="launch-blocker",
+    scope="replicas",
     needs={"instances", "port_reservations"},
     summary="Two replicas or reservations claim the same port on the same host",
     rationale="Only one process can listen on a port; the second replica fails to start.",

@@ -13,6 +13,8 @@ from preflight.rules.port001_host_port_collision import plan_label
     id="PORT002",
     name="port-range-exhausted",
     severity="high",
+    category="launch-blocker",
+    scope="replicas",
     summary="The replica port range cannot fit the plan's replicas",
     rationale="The launch would run instances and then fail to place the last replicas.",
     remediation="Widen replicas.port_range, or raise count so replicas spread over more instances.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
-from preflight.fix import aws_cli
+from preflight.awscli import aws_cli
 from preflight.semantics.secgroups import analyses, label
 
 
@@ -13,6 +13,8 @@ from preflight.semantics.secgroups import analyses, label
     id="SG001",
     name="duplicate-rule",
     severity="medium",
+    category="hygiene",
+    scope="group",
     summary="Two security-group rules are identical once canonicalised",
     rationale="Duplicates hide what a group really allows and make launchers that add rules fail with "
               "InvalidPermission.Duplicate.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
-from preflight.fix import aws_cli
+from preflight.awscli import aws_cli
 from preflight.semantics.secgroups import analyses, label
 
 
@@ -13,6 +13,8 @@ from preflight.semantics.secgroups import analyses, label
     id="SG002",
     name="redundant-rule",
     severity="low",
+    category="hygiene",
+    scope="group",
     summary="A security-group rule is fully covered by other rules for the same peer",
     rationale="A covered rule adds nothing, misleads readers about what is open, and uses quota.",
     remediation="Revoke the covered rule by its security-group rule id; the covering rules stay",

@@ -12,6 +12,8 @@ from preflight.semantics.secgroups import analyses, label
     id="SG003",
     name="overlapping-port-ranges",
     severity="info",
+    category="hygiene",
+    scope="group",
     summary="Two rules for the same peer and protocol partly overlap",
     rationale="Partial overlaps are usually edits that drifted; one merged range says the intent.",
     remediation="Replace the two rules with one rule covering their union",

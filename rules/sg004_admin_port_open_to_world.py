@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
-from preflight.fix import aws_cli
+from preflight.awscli import aws_cli
 from preflight.semantics.secgroups import admin_ports_open_to_world, label, plan_admin_ports
 
 
@@ -13,6 +13,8 @@ from preflight.semantics.secgroups import admin_ports_open_to_world, label, plan
     id="SG004",
     name="admin-port-open-to-world",
     severity="high",
+    category="posture",
+    scope="group",
     summary="An administration or database port is open to 0.0.0.0/0 or ::/0",
     rationale="SSH, RDP and database ports open to the internet are scanned and brute-forced within minutes.",
     remediation="Narrow the rule to your own address (YOUR_IP/32) or reach the port through a bastion or SSM",

@@ -27,6 +27,9 @@ def quotas(value: Any) -> dict[str, int]:
     id="SG005",
     name="rule-quota",
     severity="medium",
+    category="launch-blocker",
+    scope="group",
+    blocks_when="planned",  # only when the plan's own additions push the group over
     summary="A security group is over, or the plan would push it over, its rule quota",
     rationale="AWS rejects new rules beyond the quota (RulesPerSecurityGroupLimitExceeded), failing the launch.",
     remediation="Remove duplicate/redundant rules (SG001/SG002), merge ranges, or raise the quota in Service Quotas",

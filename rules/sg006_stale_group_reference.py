@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
-from preflight.fix import aws_cli
+from preflight.awscli import aws_cli
 from preflight.semantics.secgroups import label
 
 _GONE_PEERING = {"deleted", "rejected", "expired", "failed"}
@@ -15,6 +15,8 @@ _GONE_PEERING = {"deleted", "rejected", "expired", "failed"}
     id="SG006",
     name="stale-group-reference",
     severity="medium",
+    category="hygiene",
+    scope="group",
     summary="A rule references a security group that no longer exists or is unreachable from this VPC",
     rationale="A reference to a deleted or unpeered group allows nothing; traffic the rule was meant to let in is "
               "dropped.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
-from preflight.fix import aws_cli
+from preflight.awscli import aws_cli
 from preflight.semantics.secgroups import (
     contains, format_ranges, ip_permissions, label, missing_ports, open_ports, plan_group_ref, ranges,
     resolve_group, rules_admitting,
@@ -16,6 +16,8 @@ from preflight.semantics.secgroups import (
     id="SG010",
     name="plan-port-not-open",
     severity="high",
+    category="launch-blocker",
+    scope="group",
     summary="A port the plan needs is not open on the plan's security group for the plan's source",
     rationale="The launch succeeds but the service is unreachable on the missing ports.",
     remediation="Authorize exactly the missing ports (preflight fix adds them in one call)",

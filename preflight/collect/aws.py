@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +28,7 @@ import botocore.utils
 
 from preflight.errors import CredentialsError, PreflightError, redact_url
 from preflight.inventory import model as m
+from preflight.settings import RunSettings
 
 DENIED_CODES = frozenset({
     "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure",
@@ -134,7 +135,8 @@ class AwsSession:
     """A boto3 session plus endpoint and call accounting, shared by every collector of a run."""
 
     def __init__(self, profile: str | None = None, region: str | None = None,
-                 endpoint_url: str | None = None, stats: CallStats | None = None) -> None:
+                 endpoint_url: str | None = None, stats: CallStats | None = None,
+                 settings: RunSettings | None = None) -> None:
         try:
             self.session = boto3.Session(profile_name=profile, region_name=region)
         except botocore.exceptions.ProfileNotFound:
@@ -145,6 +147,8 @@ class AwsSession:
             raise PreflightError(f"--endpoint-url (or AWS_ENDPOINT_URL): {redact_url(endpoint_url)!r} is not a URL "
                                  "like http://127.0.0.1:5000")
         self.endpoint_url = endpoint_url
+        # The run's settings travel with its session to every collector (IAM mode, cache...).
+        self.settings = settings or RunSettings()
         self.stats = stats or CallStats()
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
@@ -470,10 +474,27 @@ EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {}
 # What every collection calls besides FETCHERS: the identity once, and the enabled regions (--all-regions).
 BASE_PERMISSIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
 
+# The collect layer's registry: each data name a rule may `need` beyond the resource types, and
+# the module whose `@extra_collector` reads it. Rules name what they read; they never import a
+# collector. A module is imported only when a selected rule needs one of its names.
+EXTRA_MODULES: dict[str, str] = {
+    "iam": "preflight.collect.aws_iam",
+    "iam_last_accessed": "preflight.collect.aws_iam",
+    "instance_types": "preflight.collect.aws_compute",
+    "offerings": "preflight.collect.aws_compute",
+    "images": "preflight.collect.aws_compute",
+    "key_pairs": "preflight.collect.aws_compute",
+    "instance_profiles": "preflight.collect.aws_compute",
+    "quotas": "preflight.collect.aws_compute",
+    "dry_run": "preflight.collect.aws_compute",
+    "port_reservations": "preflight.collect.ports_ledger",
+}
+
 
 def extra_collector(name: str, permissions: tuple[str, ...] = ()) -> Callable[[ExtraCollector], ExtraCollector]:
-    """Register `fn(session, region, plan) -> JSON-able` run when a rule needs `name`; `permissions`
-    are the IAM actions its calls need.
+    """Register `fn(session, region, plan) -> JSON-able` run when a rule needs `name` (which
+    must be listed in EXTRA_MODULES); `permissions` are the IAM actions its calls need.
+    `session.settings` holds the run's settings.
 
     Raise `Denied(permission, code)` for data that cannot be read; it becomes `unreadable`.
     """
@@ -482,6 +503,17 @@ def extra_collector(name: str, permissions: tuple[str, ...] = ()) -> Callable[[E
         EXTRA_PERMISSIONS[name] = tuple(permissions)
         return fn
     return deco
+
+
+def extra_collectors(names: Iterable[str]) -> dict[str, ExtraCollector]:
+    """The collectors for the extra data names among `names` (importing their modules once);
+    names that are not extras (resource types, other clouds' data) are left out."""
+    import importlib
+
+    wanted = sorted(n for n in set(names) if n in EXTRA_MODULES)
+    for module in sorted({EXTRA_MODULES[n] for n in wanted}):
+        importlib.import_module(module)
+    return {n: EXTRA_COLLECTORS[n] for n in wanted}
 
 
 class Denied(Exception):
@@ -518,7 +550,7 @@ def collect(session: AwsSession, region: str, needs: set[str] | None = None, pla
     client = session.client("ec2", region)
     t0 = time.perf_counter()
     results: dict[str, Any] = {}
-    wanted_extras = [n for n in sorted(needs or ()) if n in EXTRA_COLLECTORS]
+    wanted_extras = list(extra_collectors(needs or ()))
     with ThreadPoolExecutor(max_workers=min(16, len(FETCHERS) + len(wanted_extras))) as pool:
         futures = [pool.submit(_fetch_type, client, name) for name in FETCHERS]
         extra_futures = {n: pool.submit(_run_extra, session, region, plan, n) for n in wanted_extras}

@@ -31,13 +31,6 @@ from preflight import permcache, permissions
 from preflight.collect.aws import CREDENTIAL_CODES, DENIED_CODES, AwsSession, Denied, caller_identity, extra_collector
 from preflight.errors import CredentialsError
 
-
-class Options:
-    simulate: bool = False
-
-
-OPTIONS = Options()
-
 USER_READS = ("iam:GetUser", "iam:ListUserPolicies", "iam:GetUserPolicy", "iam:ListAttachedUserPolicies",
               "iam:ListGroupsForUser", "iam:ListGroupPolicies", "iam:GetGroupPolicy",
               "iam:ListAttachedGroupPolicies", "iam:GetPolicy", "iam:GetPolicyVersion")
@@ -295,7 +288,8 @@ def _read_once(session: AwsSession, region: str, who: dict[str, str], ident: dic
         cache_identity = {"cloud": "aws", "account": who["account"], "principal": who["arn"]}
         slot = _profile(session)
         memo = {"arn": ident.get("arn"), "cache_identity": cache_identity, "slot": slot,
-                "cache": permcache.lookup(cache_identity, slot), "stored": False, "read_lock": threading.Lock()}
+                "cache": permcache.lookup(cache_identity, slot, session.settings.cache), "stored": False,
+                "read_lock": threading.Lock()}
         _MEMO[session] = memo
     return memo
 
@@ -323,7 +317,8 @@ def _collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     who = principal_of(ident.get("arn", ""))
     base = {"principal": who["arn"], "caller_arn": ident.get("arn", ""), "kind": who["kind"], "name": who["name"],
             "account": who["account"] or ident.get("account", "")}
-    perms = permissions.all_permissions("aws")
+    settings = session.settings
+    perms = permissions.all_permissions("aws", settings.permissions_file)
     if who["kind"] == "root":
         return {**base, "method": "root", "verdicts": permissions.aws_verdicts({"kind": "root"}, perms)}
     if who["kind"] not in ("user", "role"):
@@ -344,7 +339,7 @@ def _collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     with memo["read_lock"]:  # IAM is global: regions checked concurrently share one read
         docs = memo.get("docs")
         if docs is None:
-            if OPTIONS.simulate:
+            if settings.simulate:
                 docs = {"policies": [], "boundary": None, "scps": None,
                         "notes": ["verdicts from iam:SimulatePrincipalPolicy"]}
             else:
@@ -353,14 +348,14 @@ def _collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
                 docs["scps"] = scps
                 docs["notes"] = [f"policies read with {docs.pop('read_with')}", note]
             memo["docs"] = docs
-    data = {**base, **docs, "method": "simulate" if OPTIONS.simulate else "local", "cache": public_cache}
-    if OPTIONS.simulate:
+    data = {**base, **docs, "method": "simulate" if settings.simulate else "local", "cache": public_cache}
+    if settings.simulate:
         data["verdicts"] = simulate(iam, who, perms, region)
     else:
         data["verdicts"] = permissions.aws_verdicts(data, perms, region)
     with _LOCK:
         permcache.store(memo["cache_identity"], data["verdicts"], scope=region, merge=memo["stored"],
-                        slot=memo["slot"])
+                        slot=memo["slot"], settings=settings.cache)
         memo["stored"] = True
     return data
 

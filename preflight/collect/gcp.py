@@ -29,6 +29,7 @@ from typing import Any
 from preflight import permcache, permissions
 from preflight.errors import CredentialsError, PreflightError
 from preflight.inventory.model import Inventory
+from preflight.settings import RunSettings
 
 ENDPOINT_ENV = "PREFLIGHT_GCP_ENDPOINT"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
@@ -156,17 +157,18 @@ def test_permissions(identity: GcpIdentity, project: str, perms: list[str], endp
 
 
 def collect(project: str | None, credentials_file: str | None = None, endpoint: str | None = None,
-            plan: Any = None, source: str = "gcp") -> Inventory:
+            plan: Any = None, source: str = "gcp", settings: RunSettings | None = None) -> Inventory:
     """Ask GCP which catalogue permissions the account holds on the project (cached per identity)."""
+    settings = settings or RunSettings()
     endpoint = endpoint or os.environ.get(ENDPOINT_ENV) or None
     identity = load_identity(credentials_file, endpoint)
     project = project or getattr(plan, "project", "") or identity.project_hint
     if not project:
         raise PreflightError("no GCP project: pass --project PROJECT_ID (or set `project:` in the plan)")
-    perms = permissions.all_permissions("gcp")
+    perms = permissions.all_permissions("gcp", settings.permissions_file)
     cache_identity = {"cloud": "gcp", "account": identity.account, "project": project,
                       "credentials_sha256": identity.credentials_sha256}
-    cache = permcache.lookup(cache_identity)
+    cache = permcache.lookup(cache_identity, settings=settings.cache)
     cached = (cache.get("verdicts") or {}).get("global") if cache.get("state") == "fresh" else None
     notes = [f"credentials: {identity.source}"]
     if cached and all(p in cached for p in perms):
@@ -177,7 +179,7 @@ def collect(project: str | None, credentials_file: str | None = None, endpoint: 
         granted = test_permissions(identity, project, perms, endpoint)
         method = "testIamPermissions"
         verdicts = {p: {"decision": permissions.ALLOW if p in granted else permissions.IMPLICIT_DENY} for p in perms}
-        permcache.store(cache_identity, verdicts, scope="global")
+        permcache.store(cache_identity, verdicts, scope="global", settings=settings.cache)
     data = {"project": project, "account": identity.account, "granted": sorted(set(granted)),
             "requested": perms, "method": method, "notes": notes,
             "cache": {k: v for k, v in cache.items() if k != "verdicts"}}
@@ -241,7 +243,6 @@ def sandbox(name: str) -> Iterator[GcpWorld]:
         gcp_names = [n for n, s in load_scenarios().items() if s.cloud == "gcp"]
         raise PreflightError(f"sandbox scenario {name!r} is an AWS scenario; with --cloud gcp use one of: "
                              f"{', '.join(gcp_names)}")
-    permcache.configure(enabled=False)  # made-up identities (fresh keys each run): keep them out of the cache
     directory = Path(tempfile.mkdtemp(prefix="preflight-gcp-sandbox-"))
     fake = FakeGcp().start()
     try:
@@ -267,12 +268,13 @@ class GcpSource:
     session: Any = None
     seeder: Any = None
     others: list[Any] = field(default_factory=list)
+    settings: RunSettings = field(default_factory=RunSettings)
 
     def sessions(self) -> list[Any]:
         return []
 
     def collect(self, needs: set[str] | None = None, plan: Any = None) -> list[Inventory]:
-        return [collect(self.project, self.credentials_file, self.endpoint, plan, self.source)]
+        return [collect(self.project, self.credentials_file, self.endpoint, plan, self.source, self.settings)]
 
 
 def resolve_cloud(cloud: str | None, plan: Any, sandbox_name: str | None) -> str:
@@ -305,9 +307,11 @@ def open_gcp_target(target: Any, plan: Any, project: str | None, credentials_fil
     """The GCP counterpart of `runner.open_target`: live project, or the loopback sandbox."""
     if getattr(target, "snapshot", None):
         raise PreflightError("--snapshot is AWS-only for now; a GCP check reads the project live")
+    settings = getattr(target, "settings", None) or RunSettings()
     if target.sandbox:
         with sandbox(target.sandbox) as world:
+            # made-up identities (fresh keys each run): keep them out of the cache
             yield GcpSource(target, project or world.project, credentials_file or world.credentials_file,
-                            world.endpoint, source=f"sandbox:{target.sandbox}")
+                            world.endpoint, source=f"sandbox:{target.sandbox}", settings=settings.without_cache())
         return
-    yield GcpSource(target, project, credentials_file, endpoint)
+    yield GcpSource(target, project, credentials_file, endpoint, settings=settings)

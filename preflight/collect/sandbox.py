@@ -188,7 +188,7 @@ _FAKE_ENV = {
 
 @contextlib.contextmanager
 def sandbox(name: str = DEFAULT_SCENARIO, region: str = DEFAULT_REGION,
-            amis: bool = False) -> Iterator[tuple[Any, Seeder]]:
+            amis: bool = False, settings: Any = None) -> Iterator[tuple[Any, Seeder]]:
     """Start moto in process, seed `name`, and yield (AwsSession, Seeder). Nothing leaves the process.
 
     moto's catalogue of public images (thousands of AMIs, ~0.5 s to build) is loaded only when the
@@ -200,6 +200,7 @@ def sandbox(name: str = DEFAULT_SCENARIO, region: str = DEFAULT_REGION,
             "--sandbox needs moto: pip install 'cloud-preflight[sandbox]' (or pip install moto)"
         ) from None
     from preflight.collect.aws import AwsSession, check_region
+    from preflight.settings import RunSettings
 
     sc = get_scenario(name)
     saved = {k: os.environ.get(k) for k in (*_FAKE_ENV, "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION",
@@ -210,7 +211,8 @@ def sandbox(name: str = DEFAULT_SCENARIO, region: str = DEFAULT_REGION,
         os.environ.pop(k, None)
     try:
         with mock_aws():
-            session = AwsSession(region=region)
+            # Sandbox identities are made up (fresh keys each run): never in the permission cache.
+            session = AwsSession(region=region, settings=(settings or RunSettings()).without_cache())
             check_region(session, region)
             seeder = Seeder(session, region)
             sc.seed(seeder)

@@ -46,9 +46,9 @@ from preflight.ports import (
     default_db_path,
     format_ports_tag,
 )
+from preflight.scope import LaunchScope, launch_vpcs, pick_subnet, wants_public
 from preflight.semantics.routes import Topology
 
-HANDLED_BY_LAUNCH = frozenset({"SG010"})
 FIX_ROUNDS = 3
 SG_FIXER = "sg-open-missing-ports"
 
@@ -59,7 +59,9 @@ class LaunchSettings:
     fix: bool = False
     max_changes: int | None = None
     allow_world: bool = False
-    block_on: str = "high"  # lowest severity of a FAIL that stops the launch
+    # Lowest severity of a blocking FAIL that stops the launch. Whether a FAIL blocks at all is rule
+    # metadata (category, scope); this only lets a caller be more lenient.
+    block_on: str = "low"
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     wait_timeout: float = 600.0
     poll: float = 5.0
@@ -146,7 +148,7 @@ class Pipeline:
         self.record: dict[str, Any] | None = None
         self.journal: Journal | None = None
         self._ec2: Any = None
-        self.cached_scope: dict[int, set[str]] = {}  # per inventory object (each check collects anew)
+        self.cached_scope: dict[int, LaunchScope] = {}  # per inventory object (each check collects anew)
 
     @property
     def launch_id(self) -> str:
@@ -184,49 +186,30 @@ class Pipeline:
         rules = engine.select_rules(engine.load_rules(), select or self.s.select, self.s.ignore)
         needs = set().union(*(r.meta.needs for r in rules)) if rules else set()
         inventories = self.source.collect(needs, plan)
-        return engine.run(inventories, rules, plan, self.s.config)
+        return engine.run(inventories, rules, plan, self.s.config, self.source.target.settings)
 
     def blockers(self, report: engine.Report) -> list[engine.Finding]:
+        """FAILs the rule metadata (and the plan's launcher) says block, in this launch's scope, at or
+        above `block_on`; not those of rules whose fixer the group stage applies itself (SG010)."""
         floor = engine.severity_rank(self.s.block_on)
-        return [f for f in report.findings if f.status == "FAIL" and engine.severity_rank(f.severity) >= floor
-                and f.rule not in HANDLED_BY_LAUNCH and self.relevant(f, report)]
+        metas = {r.id: r.meta for r in report.rules}
+        return [f for f in report.blocking() if engine.severity_rank(f.severity) >= floor
+                and self.relevant(f, report) and metas[f.rule].fixer != SG_FIXER]
 
     def scope_vpcs(self, inv: Inventory) -> set[str]:
-        """The VPC(s) this launch may land in: the plan's subnets' or VPC, else the VPC of the subnet it
-        would pick now, else (nothing usable yet) every VPC, so NET001 and its fix stay in view."""
-        if self.plan.subnets:
-            by_id = {s.id: s.vpc_id for s in inv.subnets}
-            return {by_id.get(sid, "") for sid in self.plan.subnets} - {""}
-        if self.plan.vpc:
-            return {self.plan.vpc}
-        picked = self.pick_subnet(inv, "")
-        return {picked.vpc_id} if picked is not None else {v.id for v in inv.vpcs}
+        return launch_vpcs(inv, self.plan)
 
     def relevant(self, f: engine.Finding, report: engine.Report) -> bool:
-        """Does a finding concern this launch? Problems elsewhere in the account never block it, and
-        --fix never touches them: network findings count in the launch's VPC, security-group hygiene
-        findings on the plan's own group, port findings on the plan's replicas; plan-driven rules
-        (compute, IAM) always count."""
+        """Does a finding concern this launch? Its rule's `scope` decides (preflight.scope): problems
+        elsewhere in the account never block it, and --fix never touches them."""
         inv = next((i for i in report.inventories if i.region == f.region), None)
-        if inv is None:
+        meta = next((r.meta for r in report.rules if r.id == f.rule), None)
+        if inv is None or meta is None:
             return True
-        if f.rule.startswith("NET"):
-            if f.rule == "NET001":
-                return True
-            vpcs = self.cached_scope.get(id(inv))
-            if vpcs is None:
-                vpcs = self.cached_scope[id(inv)] = self.scope_vpcs(inv)
-            owner = _vpc_index(inv)
-            return any(x in vpcs or owner.get(x) in vpcs for x in (f.resource, *f.path))
-        if f.rule.startswith("SG"):
-            from preflight.semantics.secgroups import resolve_group
-
-            ref = self.plan.security_group
-            ids = {g.id for g in resolve_group(inv.security_groups, ref)} if ref else set()
-            return f.resource in ids or f.resource == ref
-        if f.rule.startswith("PORT"):  # the plan's replicas, not collisions on hosts already running
-            return f.resource.endswith(":replicas")
-        return True
+        where = self.cached_scope.get(id(inv))
+        if where is None:
+            where = self.cached_scope[id(inv)] = LaunchScope.of(inv, self.plan)
+        return where.covers(meta.scope, f.resource, f.path)
 
     def _journal(self) -> Journal:
         if self.journal is None:
@@ -373,34 +356,11 @@ class Pipeline:
     # --- stage 3: subnet -------------------------------------------------------------------------
 
     def wants_public(self) -> bool:
-        return self.plan.public_ip is not False
+        return wants_public(self.plan)
 
     def pick_subnet(self, inv: Inventory, hint: str) -> Subnet | None:
         """The subnet the launch would use now (None when no subnet in scope is usable)."""
-        t = Topology(inv)
-        named = set(self.plan.subnets)
-        scope = [s for s in inv.subnets if (s.id in named if named else
-                                            (not self.plan.vpc or s.vpc_id == self.plan.vpc))]
-        ask = True if self.plan.public_ip is True else None
-        usable = []
-        for s in scope:
-            if s.state not in ("available", ""):
-                continue
-            reach = t.public_reachability(s.id, ask)
-            if not self.wants_public() or (reach is not None and reach.usable):
-                usable.append(s)
-        if self.plan.zones:
-            usable = [s for s in usable if s.availability_zone in self.plan.zones] or usable
-        if usable:
-            # A plan naming an existing group means "launch where that group lives".
-            from preflight.semantics.secgroups import resolve_group
-
-            group_vpcs = {g.vpc_id for g in resolve_group(inv.security_groups, self.plan.security_group)} \
-                if self.plan.security_group else set()
-            usable.sort(key=lambda s: (s.id != hint, bool(group_vpcs) and s.vpc_id not in group_vpcs,
-                                       -s.available_ip_address_count, s.id))
-            return usable[0]
-        return None
+        return pick_subnet(inv, self.plan, hint)
 
     def choose_subnet(self, inv: Inventory, hint: str) -> Subnet:
         chosen = self.pick_subnet(inv, hint)
@@ -653,11 +613,14 @@ class Pipeline:
         from preflight.semantics.secgroups import missing_ports
 
         problems: list[str] = []
+        # The launch-blocking rules about the network the instances now sit in (metadata, not ids).
+        network = [r.id for r in engine.load_rules().values()
+                   if r.meta.blocks_launch and r.meta.scope in ("region", "vpc", "subnet", "group")
+                   and not r.meta.opt_in]
         fresh = self.check(dataclasses.replace(self.plan, subnets=(subnet.id,), vpc=subnet.vpc_id,
-                                               security_group=group.id if group else ""),
-                           ["NET", "SG010"])
+                                               security_group=group.id if group else ""), network)
         inv = fresh.inventories[0]
-        self.cached_scope[id(inv)] = {subnet.vpc_id}
+        self.cached_scope[id(inv)] = LaunchScope.of(inv, fresh.plan, vpcs={subnet.vpc_id}, subnets={subnet.id})
         by_id = {i.id: i for i in inv.instances}
         ids = self.record["instances"] if self.record else []
         for iid in ids:
@@ -671,25 +634,13 @@ class Pipeline:
             still = missing_ports([groups[group.id]], self.plan.ports, self.plan.source_cidr or "0.0.0.0/0")
             if still:
                 problems.append(f"ports {', '.join(map(str, still))} are not open on {group.id}")
-        net = [f for f in fresh.findings if f.status == "FAIL" and f.severity != "info" and self.relevant(f, fresh)]
+        net = [f for f in fresh.blocking() if self.relevant(f, fresh)]
         problems += [f"{f.rule} {f.resource}: {f.message}" for f in net]
         if problems:
             self.stop("verify", f"{len(problems)} problem(s) after launch", problems)
         ips = ", ".join(f"{i}={by_id[i].public_ip or by_id[i].private_ip}" for i in ids if i in by_id)
         ports = ",".join(map(str, self.plan.ports)) or "none"
         self.stage("verify", "ok", f"running, reachable ({ips}); ports {ports} open; network rules clean")
-
-
-def _vpc_index(inv: Inventory) -> dict[str, str]:
-    """Resource id -> the VPC it belongs to, for the resources network findings name."""
-    out: dict[str, str] = {}
-    for coll in ("subnets", "route_tables", "network_acls", "security_groups", "nat_gateways"):
-        for r in getattr(inv, coll):
-            out[r.id] = r.vpc_id
-    for g in inv.internet_gateways:
-        for vpc in g.attached_vpcs():
-            out.setdefault(g.id, vpc)
-    return out
 
 
 def _journal_entries(journal: Journal) -> list[dict[str, Any]]:

@@ -39,8 +39,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from preflight.engine import Fix
 from preflight.errors import PreflightError
+from preflight.findings import Fix
 from preflight.inventory.model import (
     Instance,
     Inventory,

@@ -166,11 +166,6 @@ def main_in_process(monkeypatch, capsys, env):
         return Result(int(exc.value.code or 0), out.out, out.err)
 
     yield run
-    from preflight import permcache
-    from preflight.collect import aws_iam
-
-    permcache.configure(enabled=True, refresh=False)
-    aws_iam.OPTIONS.simulate = False
 
 
 def one_line_error(r, fragment: str, code: int = 2):

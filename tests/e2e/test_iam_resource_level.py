@@ -94,3 +94,21 @@ def test_instance_type_condition_is_named(moto_server, tmp_path):
     [f] = [f for f in r.json()["findings"] if f["rule"] == "IAM001"]
     assert "ec2:RunInstances on arn:aws:ec2:eu-south-1:123456789012:instance/i-*" in f["message"]
     assert "condition StringLike ec2:InstanceType t3.* does not hold (the request has g5.xlarge)" in f["message"]
+
+
+def test_iam_policy_for_skypilot_prints_the_plans_policy(tmp_path):
+    from preflight.semantics.iam import Decision, evaluate_all, parse_policy
+    from preflight.semantics.iam_requests import LaunchFacts, build_requests
+    from preflight.sar import load
+
+    r = run_cli("iam-policy", "--for", "skypilot", "--plan", str(TASK), "--region", REGION, "--account", ACCOUNT)
+    assert r.code == 0, r.stderr
+    policy = parse_policy(r.stdout, "printed")
+    facts = LaunchFacts(region=REGION, account=ACCOUNT, instance_type="t3.medium", role="skypilot-v1",
+                        instance_profile="skypilot-v1")
+    for action, res in [("ec2:RunInstances", None), ("iam:PassRole", None), ("iam:GetInstanceProfile", None),
+                        ("ec2:TerminateInstances", None), ("ec2:DescribeInstances", None)]:
+        assert evaluate_all(build_requests(action, facts, load(), res), [policy]).decision is Decision.ALLOW, action
+    assert "s3:" not in r.stdout  # the task mounts no bucket
+    bad = run_cli("iam-policy", "--for", "skypilot", "--region", REGION, "--account", ACCOUNT)
+    assert bad.code == 2 and bad.stderr.count("\n") == 1 and "--plan" in bad.stderr

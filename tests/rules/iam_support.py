@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from preflight import engine, permcache
-from preflight.collect import aws_iam
+from preflight import engine
 from preflight.inventory import model as m
 from preflight.permissions import catalogue
 from tests.rules.conftest import ACCOUNT, REGION, as_plan
@@ -19,14 +18,10 @@ ALL_AWS = ["compute", "network", "storage", "iam-pass-role"]
 
 @pytest.fixture(autouse=True)
 def _fresh_settings(monkeypatch):
-    """The CLI sets these per run; in-process tests must not leak them into each other.
-    (And moto's AMI catalogue, a second per region, is never needed here.)"""
+    """moto's AMI catalogue, a second per region, is never needed here. (Run settings are no longer
+    module globals that tests could leak into each other: they travel with each run.)"""
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-    permcache.configure(enabled=True, refresh=False, ttl=permcache.DEFAULT_TTL)
-    aws_iam.OPTIONS.simulate = False
     yield
-    permcache.configure(enabled=True, refresh=False, ttl=permcache.DEFAULT_TTL)
-    aws_iam.OPTIONS.simulate = False
 
 
 def doc(*statements: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from preflight.settings import CacheSettings, RunSettings
 from preflight import permcache
 from preflight.collect import aws_iam
 from preflight.collect.aws import AwsSession
@@ -46,12 +47,10 @@ def test_cache_states(cache_dir):
     assert changed["changes"] == ["account 111122223333 → 444455556666",
                                   "principal arn:aws:iam::111122223333:user/alice → arn:aws:iam::444455556666:user/bob"]
     assert changed["previous_verdicts"] == {REGION: {"ec2:RunInstances": "ALLOW"}}
-    permcache.configure(refresh=True)
-    assert permcache.lookup(ALICE)["state"] == "refreshed"
-    permcache.configure(refresh=False, ttl=-1)
-    assert permcache.lookup(ALICE)["state"] == "expired"
-    permcache.configure(enabled=False)
-    assert permcache.lookup(ALICE)["state"] == "disabled"
+    assert permcache.lookup(ALICE, settings=CacheSettings(refresh=True))["state"] == "refreshed"
+    assert permcache.lookup(ALICE, settings=CacheSettings(ttl=-1))["state"] == "expired"
+    assert permcache.lookup(ALICE, settings=CacheSettings(enabled=False))["state"] == "disabled"
+    assert permcache.lookup(ALICE)["state"] == "fresh"  # nothing above changed the next run's settings
 
 
 def test_one_file_per_identity_and_no_secrets(cache_dir):
@@ -107,8 +106,8 @@ def _user(iam, name, policy):
     return iam.create_access_key(UserName=name)["AccessKey"]
 
 
-def _session_for(key):
-    s = AwsSession(region=REGION)
+def _session_for(key, settings=None):
+    s = AwsSession(region=REGION, settings=settings)
     s.session = boto3.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
                               region_name=REGION)
     return s
@@ -144,8 +143,7 @@ def test_switching_moto_users_never_reuses_the_old_verdict(cache_dir):
         assert again.extra["iam"]["method"] == "cache"  # same identity, within the TTL
         assert {f.rule for f in check(again)} >= {"IAM001"} and "IAM003" not in {f.rule for f in check(again)}
 
-        permcache.configure(refresh=True)
-        refreshed = iam_inventory(_session_for(bob))
+        refreshed = iam_inventory(_session_for(bob, RunSettings(cache=CacheSettings(refresh=True))))
         assert refreshed.extra["iam"]["method"] == "local"
     text = "".join(p.read_text() for p in cache_dir.iterdir())
     for secret in (alice["SecretAccessKey"], bob["SecretAccessKey"]):

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from preflight.settings import RunSettings
 from preflight.collect import aws_iam
 from preflight.collect.aws import Denied
 from tests.rules.iam_support import (  # noqa: F401  (_fresh_settings is an autouse fixture)
@@ -55,7 +56,8 @@ def test_not_applicable_for_root():
 class StubSession:
     """What the extra collectors use of AwsSession: client(service, region), with stubbed clients."""
 
-    def __init__(self, arn: str) -> None:
+    def __init__(self, arn: str, settings: RunSettings | None = None) -> None:
+        self.settings = settings or RunSettings()
         self.clients = {s: boto3.client(s, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
                         for s in ("sts", "iam")}
         self.stubbers = {s: Stubber(c) for s, c in self.clients.items()}

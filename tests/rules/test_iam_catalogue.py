@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from preflight.settings import RunSettings
 from preflight.errors import PreflightError
 from preflight.permissions import _load, capabilities_for, catalogue
 from preflight.plan import plan_from_dict
@@ -35,7 +36,7 @@ def test_override_file_replaces_and_adds(tmp_path, monkeypatch):
     monkeypatch.setenv("PREFLIGHT_PERMISSIONS", str(f))
     _load.cache_clear()
     try:
-        cat = catalogue()
+        cat = catalogue(RunSettings.from_env().permissions_file)  # the env is read once, when a run starts
         assert cat["aws"]["storage"].permissions == ("s3:GetObject",)
         assert "gpu" in cat["aws"] and "compute" in cat["aws"]
     finally:
@@ -55,7 +56,7 @@ def test_bad_override_is_one_line(tmp_path, monkeypatch, text, fragment):
     _load.cache_clear()
     try:
         with pytest.raises(PreflightError, match=fragment):
-            catalogue()
+            catalogue(RunSettings.from_env().permissions_file)
     finally:
         _load.cache_clear()
 

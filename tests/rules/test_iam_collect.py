@@ -14,6 +14,7 @@ from preflight import engine
 from preflight.collect import aws, aws_iam
 from preflight.collect.aws import AwsSession, Denied
 from preflight.permissions import all_permissions
+from preflight.settings import RunSettings
 from tests.rules.iam_support import (  # noqa: F401  (_fresh_settings is an autouse fixture)
     _fresh_settings,
     allow,
@@ -103,7 +104,7 @@ def test_iam_unreadable_makes_every_iam_rule_unknown_exit_3(moto, monkeypatch):
     inv = aws.collect(as_key(seed_user(moto)), REGION, needs={"iam", "iam_last_accessed"})
     assert [(u.resource_type, u.permission) for u in inv.unreadable if u.resource_type == "iam"] == [
         ("iam", "iam:GetAccountAuthorizationDetails")]
-    rules = engine.select_rules(engine.load_rules(), ["IAM"])
+    rules = engine.select_rules(engine.load_rules(), ["IAM", "IAM005"])
     report = engine.run([inv], rules)
     assert sorted(f.rule for f in report.findings) == ["IAM001", "IAM002", "IAM003", "IAM004", "IAM005"]
     assert all(f.status == "UNKNOWN" and "iam:GetAccountAuthorizationDetails" in f.message for f in report.findings)
@@ -166,7 +167,6 @@ def test_simulate_uses_iam_policy_simulator():
     user = "arn:aws:iam::123456789012:user/sim"
     perms = all_permissions("aws")  # the catalogue's and every launcher profile's actions
     assert {"ec2:RunInstances", "iam:GetRole", "ec2:DeleteSecurityGroup"} <= set(perms)
-    aws_iam.OPTIONS.simulate = True
     results = []
     for p in perms:
         r = {"EvalActionName": p, "EvalResourceName": "*", "EvalDecision": "allowed"}
@@ -178,7 +178,7 @@ def test_simulate_uses_iam_policy_simulator():
         elif p == "s3:CreateBucket":
             r["MissingContextValues"] = ["s3:LocationConstraint"]
         results.append(r)
-    with StubSession(user) as s:
+    with StubSession(user, RunSettings(simulate=True)) as s:
         s.stubbers["iam"].add_response("simulate_principal_policy",
                                        {"EvaluationResults": results, "IsTruncated": False},
                                        {"PolicySourceArn": user, "ActionNames": perms, "ContextEntries": [
@@ -196,8 +196,7 @@ def test_simulate_uses_iam_policy_simulator():
 
 
 def test_simulate_denied_names_the_permission():
-    aws_iam.OPTIONS.simulate = True
-    with StubSession("arn:aws:iam::123456789012:user/sim") as s:
+    with StubSession("arn:aws:iam::123456789012:user/sim", RunSettings(simulate=True)) as s:
         s.stubbers["iam"].add_client_error("simulate_principal_policy", "AccessDenied", "no")
         with pytest.raises(Denied) as exc:
             aws_iam.collect_iam(s, "us-east-1", None)

@@ -26,13 +26,29 @@ def make_rule(rid: str, needs=(), severity="high", body=None) -> engine.Rule:
 RULES = {r.id: r for r in (make_rule("NET001"), make_rule("NET002"), make_rule("SG001"), make_rule("SG010"))}
 
 
-def test_opt_in_rules_run_only_when_named():
+def test_opt_in_rules_run_only_when_named_by_id():
     slow = engine.Rule(engine.RuleMeta(id="IAM005", name="slow", severity="low", summary="s", opt_in=True),
                        lambda ctx: ())
     rules = {**RULES, "IAM005": slow}
-    ids = lambda sel: [r.id for r in engine.select_rules(rules, sel, [])]  # noqa: E731
+    ids = lambda sel, enable=(): sorted(r.id for r in engine.select_rules(rules, sel, [], enable))  # noqa: E731
     assert "IAM005" not in ids([]) and "IAM005" not in ids(["ALL"])
-    assert "IAM005" in ids(["IAM"]) and ids(["IAM005"]) == ["IAM005"]
+    # a prefix never pulls in an opt-in rule (`--select CMP` must not call RunInstances for CMP006)
+    assert "IAM005" not in ids(["IAM"]) and "IAM005" not in ids(["I"])
+    assert ids(["IAM005"]) == ["IAM005"] and ids(["iam005", "NET001"]) == ["IAM005", "NET001"]
+    # `enable` (a flag such as --dry-run-launch) adds it on top of the selection; ignore still wins
+    assert ids([], ["IAM005"]) == ["IAM005", "NET001", "NET002", "SG001", "SG010"]
+    assert ids(["NET"], ["IAM005"]) == ["IAM005", "NET001", "NET002"]
+    assert sorted(r.id for r in engine.select_rules(rules, [], ["IAM"], ["IAM005"])) == ["NET001", "NET002", "SG001",
+                                                                                        "SG010"]
+
+
+def test_opt_in_is_enforced_by_the_engine_for_cmp006_and_iam005():
+    rules = engine.load_rules()
+    assert {rid for rid, r in rules.items() if r.meta.opt_in} == {"CMP006", "IAM005"}
+    default = {r.id for r in engine.select_rules(rules)}
+    assert "CMP006" not in default and "IAM005" not in default and "CMP001" in default
+    assert "CMP006" not in {r.id for r in engine.select_rules(rules, ["CMP"])}
+    assert "CMP006" in {r.id for r in engine.select_rules(rules, [], [], ["CMP006"])}
 
 
 @pytest.mark.parametrize("select, ignore, expected", [

@@ -220,3 +220,40 @@ def test_generated_policy_round_trips_through_the_evaluator(launcher):
         assert v.decision is not Decision.ALLOW, action
     other_role = LaunchFacts(region="eu-south-1", account=ACCT, role="admin")
     assert evaluate_all(build_requests("iam:PassRole", other_role, table), [policy]).decision is not Decision.ALLOW
+
+
+def test_printed_skypilot_policy_for_the_example_task_round_trips(tmp_path):
+    """`preflight iam-policy --for skypilot --plan examples/skypilot/task.yaml` (the printed JSON):
+    the local evaluator ALLOWs every request SkyPilot's profile makes for that plan, nothing else."""
+    import json
+    from pathlib import Path
+
+    from preflight.inventory.model import Inventory
+    from preflight.plan import load_plan
+
+    task = Path(__file__).resolve().parents[2] / "examples" / "skypilot" / "task.yaml"
+    text = launch_policy.render_for_plan("skypilot", task, "eu-south-1", ACCT)
+    printed = json.loads(text)
+    assert f"arn:aws:iam::{ACCT}:role/skypilot-v1" in text and "eu-south-1" in text
+    # "*" only for the actions AWS authorizes against "*" (Describe*)
+    for st in printed["Statement"]:
+        if st["Resource"] == "*":
+            assert all(a.startswith("ec2:Describe") for a in ([st["Action"]] if isinstance(st["Action"], str)
+                                                              else st["Action"])), st
+    policy = parse_policy(printed, "printed")
+    plan = load_plan(task)
+    inv = Inventory(account=ACCT, region="eu-south-1")
+    caps = permissions.capabilities_for("aws", plan)
+    facts = permissions.launch_facts(plan, inv, {"account": ACCT})
+    assert "storage" not in caps  # the task mounts no bucket: no S3 in the policy
+    assert "s3:" not in text
+    table = sar.load()
+    for cap in caps.values():
+        for key in cap.permissions:
+            spec = cap.spec(key)
+            v = evaluate_all(build_requests(spec.action, facts, table, spec.resources, spec.create_action), [policy])
+            assert v.decision is Decision.ALLOW, (key, v.reason)
+    for action in ("ec2:DeleteVpc", "iam:CreateRole", "s3:PutObject"):
+        assert evaluate_all(build_requests(action, facts, table), [policy]).decision is not Decision.ALLOW
+    with pytest.raises(Exception, match="--account"):
+        launch_policy.policy_for_plan("skypilot", plan, "eu-south-1", "12")

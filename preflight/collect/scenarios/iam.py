@@ -38,10 +38,8 @@ def become_user(s: Seeder, user: str, policy: dict[str, Any], policy_name: str =
     session act as that user from now on. Returns the key (moto's, fake)."""
     import boto3
 
-    from preflight import permcache
-
     # A made-up identity: its verdicts must never enter (or be compared with) the real cache.
-    permcache.configure(enabled=False)
+    s.session.settings = s.session.settings.without_cache()
     iam = s.session.client("iam", s.region)
     iam.create_user(UserName=user)
     iam.put_user_policy(UserName=user, PolicyName=policy_name, PolicyDocument=json.dumps(policy))
