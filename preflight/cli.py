@@ -546,25 +546,6 @@ def rules_cmd(fmt: str = typer.Option("table", "--format", "-f", help="table, js
     return 0
 
 
-@app.command("iam-policy")
-def iam_policy_cmd(
-    purpose: str = typer.Option(..., "--for", metavar="skypilot|ray|launch",
-                                help="The launcher whose permission profile to print (SkyPilot, Ray's autoscaler, "
-                                     "preflight launch)."),
-    plan: str = typer.Option(None, "--plan", help="The task / cluster / launch file: the policy grants what this "
-                                                  "launch uses, on the ARNs it implies."),
-    region: str = typer.Option(None, "--region", help="Region for the ARNs (default: the plan's)."),
-    account: str = typer.Option(None, "--account", help="AWS account id for the ARNs (default: the caller's, "
-                                                        "from STS)."),
-) -> int:
-    """Print the least-privilege IAM policy (JSON) a launcher needs for a plan, generated from the
-    same permission profiles the IAM rules check."""
-    from preflight.launch_policy import render_for_plan
-
-    sys.stdout.write(render_for_plan(purpose.strip().lower(), plan, region, account))
-    return 0
-
-
 @app.command()
 def explain(rule_id: str = typer.Argument(..., help="Rule id, e.g. NET002.")) -> int:
     """Print one rule's full text: what it does, why, example, fix."""
@@ -576,15 +557,32 @@ def explain(rule_id: str = typer.Argument(..., help="Rule id, e.g. NET002.")) ->
 
 @app.command("iam-policy")
 def iam_policy_cmd(
-    purpose: str = typer.Option("check", "--for", metavar="check|fix|launch",
-                                help="What the policy is for: check (read-only, default), fix (adds the fixers' "
-                                     "writes) or launch (adds running instances)."),
+    purpose: str = typer.Option("check", "--for", metavar="check|fix|launch|skypilot|ray",
+                                help="check: what preflight check reads (read-only, the default); fix and launch add "
+                                     "what those change; skypilot, ray or launch with --plan: the least-privilege "
+                                     "policy that launcher needs for the plan."),
+    plan: str = typer.Option(None, "--plan", help="The task / cluster / launch file: the policy grants what this "
+                                                  "launch uses, on the ARNs it implies."),
+    region: str = typer.Option(None, "--region", help="Region for the ARNs (default: the plan's)."),
+    account: str = typer.Option(None, "--account", help="AWS account id for the ARNs (default: the caller's, "
+                                                        "from STS)."),
 ) -> int:
-    """Print the IAM policy (JSON) preflight needs: read-only for check; --for fix or launch adds what those
-    change. Generated from the calls the collectors, fixers and launch declare."""
-    from preflight.iam_policy import render_policy
+    """Print an IAM policy (JSON): what preflight itself needs (--for check|fix|launch, generated from the
+    calls the collectors, fixers and launch declare), or what a launcher needs for a plan (--for
+    skypilot|ray|launch --plan FILE, from the permission profiles the IAM rules check)."""
+    from preflight.iam_policy import PURPOSES, render_policy
+    from preflight.launch_policy import render_for_plan
 
-    sys.stdout.write(render_policy(purpose.strip().lower()))
+    kind = purpose.strip().lower()
+    if kind in ("skypilot", "ray") or (kind == "launch" and plan):
+        sys.stdout.write(render_for_plan(kind, plan, region, account))
+        return 0
+    if kind in PURPOSES and (plan or region or account):
+        raise PreflightError(f"iam-policy --for {kind}: --plan, --region and --account go with "
+                             "--for skypilot|ray|launch (a launcher's policy for a plan)")
+    if kind not in PURPOSES:
+        raise PreflightError(f"--for: unknown purpose {purpose!r} (one of: {', '.join(PURPOSES)}, skypilot, ray)")
+    sys.stdout.write(render_policy(kind))
     return 0
 
 
