@@ -80,6 +80,10 @@ ReportFormatsOpt = typer.Option([], "--format", "-f", metavar="FORMAT[=PATH]",
                                 help="table, json, sarif, junit, github (annotations) or markdown; repeatable: "
                                      "FORMAT=PATH writes that report to a file (one run, several reports).")
 StatsOpt = typer.Option(False, "--stats", help="Print API calls, pages, seconds per stage and resources seen.")
+LauncherOpt = typer.Option(None, "--launcher",
+                           help="Who runs the launch: skypilot, ray, ec2 or preflight (default: detected from the "
+                                "plan file). Findings follow that launcher's own rules and words.")
+ClusterOpt = typer.Option(None, "--cluster", help="Cluster name (SkyPilot/Ray derive the security group from it).")
 
 
 @dataclass
@@ -99,12 +103,17 @@ def _split(values: list[str]) -> list[str]:
 def common(region: list[str], profile: str | list[str] | None, endpoint_url: str | None, sandbox: str | None,
            snapshot: str | None, plan_file: str | None, ports: str | None = None,
            security_group: str | None = None, source_cidr: str | None = None,
-           select: list[str] | None = None, ignore: list[str] | None = None, **plan_overrides: Any) -> Common:
+           select: list[str] | None = None, ignore: list[str] | None = None, launcher: str | None = None,
+           cluster: str | None = None, **plan_overrides: Any) -> Common:
     from preflight.plan import load_plan, with_overrides
     from preflight.runner import Target
     from preflight.settings import RunSettings
 
-    plan = load_plan(plan_file) if plan_file else None
+    if launcher:
+        from preflight.launchers import get_profile
+
+        get_profile(launcher)  # an unknown launcher: one line, exit 2, before anything is read
+    plan = load_plan(plan_file, launcher, cluster) if plan_file else None
     if plan is None and sandbox:  # a scenario's own plan fields, under the command-line flags
         from preflight.collect.sandbox import get_scenario
         from preflight.plan import plan_from_dict
@@ -112,7 +121,7 @@ def common(region: list[str], profile: str | list[str] | None, endpoint_url: str
         scenario_plan = get_scenario(sandbox).plan
         plan = plan_from_dict(scenario_plan, f"sandbox scenario {sandbox}") if scenario_plan else None
     plan = with_overrides(plan, ports=ports, security_group=security_group, source_cidr=source_cidr,
-                          **plan_overrides)
+                          launcher=launcher.lower() if launcher else None, cluster=cluster, **plan_overrides)
     profiles = _split(profile) if isinstance(profile, list) else ([profile] if profile else [])
     target = Target(regions=_split(region), profile=profiles[0] if profiles else None, profiles=profiles,
                     endpoint_url=endpoint_url, sandbox=sandbox, snapshot=snapshot,
@@ -174,6 +183,8 @@ def check(
     simulate: bool = typer.Option(False, "--simulate",
                                   help="Ask IAM (SimulatePrincipalPolicy) instead of evaluating policies locally."),
     refresh: bool = typer.Option(False, "--refresh", help="Ignore cached permission verdicts and re-check."),
+    launcher: str = LauncherOpt,
+    cluster: str = ClusterOpt,
 ) -> int:
     """Check an account (or --sandbox / --snapshot) and report what will make a launch fail."""
     import time
@@ -181,7 +192,7 @@ def check(
     from preflight.runner import gate_settings, open_target, render_stats, run_gate
 
     opts = common(region, profile, endpoint_url, sandbox, snapshot, plan, ports, security_group, source_cidr,
-                  select, ignore)
+                  select, ignore, launcher=launcher, cluster=cluster)
     opts.target.all_regions = all_regions
     from preflight.report import formats
     from preflight.report.outputs import plan_outputs, write_reports
@@ -293,6 +304,8 @@ def launch(
     ignore: list[str] = IgnoreOpt,
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     config_file: str = typer.Option(None, "--config", help="Config file (default: nearest .preflight.toml)."),
+    launcher: str = LauncherOpt,
+    cluster: str = ClusterOpt,
 ) -> int:
     """Launch a plan: check -> fix (--fix) -> security group and missing ports -> run instances ->
     wait (retrying eventual consistency) -> replica ports -> verify -> record. Dry run by default."""
@@ -310,7 +323,8 @@ def launch(
     _in_range("--wait-timeout", wait_timeout, 0, 86400)
     if max_changes is not None:
         _in_range("--max-changes", max_changes, 0, 1_000_000)
-    opts = common(region, profile, endpoint_url, sandbox, None, plan_file, select=select, ignore=ignore)
+    opts = common(region, profile, endpoint_url, sandbox, None, plan_file, select=select, ignore=ignore,
+                  launcher=launcher, cluster=cluster)
     settings = LaunchSettings(
         apply=apply, fix=fix_, max_changes=max_changes, allow_world=allow_world, select=opts.select,
         ignore=opts.ignore,

@@ -55,6 +55,23 @@ class Plan:
     # services placed on the instances
     replicas: Replicas | None = None
     name: str = ""
+    # launcher: who will run the launch (skypilot, ray, ec2, preflight; "" = preflight's own)
+    launcher: str = ""
+    cluster: str = ""  # cluster name: SkyPilot/Ray derive their security group from it
+    use_internal_ips: bool | None = None
+    # resources given as requirements instead of an instance type (SkyPilot): matched against
+    # EC2's DescribeInstanceTypes at check time into `candidates`
+    accelerators: str = ""  # "A10G:1"
+    cpus: str = ""  # "4", "4+"
+    memory: str = ""  # GiB: "16", "16+"
+    candidates: tuple[str, ...] = ()
+    # One plan file can describe several launches (SkyPilot any_of/ordered, zones, pipelines):
+    # `alternatives` holds every variant to check, each a Plan of its own; a variant names its
+    # task (pipelines) and alternative. Empty: the plan is its own only variant.
+    alternatives: tuple[Plan, ...] = ()
+    task: str = ""
+    alternative: str = ""
+    unchecked: str = ""  # a variant for a cloud preflight does not check ("kubernetes")
     source: str = ""  # the file it came from, for messages
     given: frozenset[str] = field(default_factory=frozenset)  # fields the user actually set
 
@@ -105,6 +122,20 @@ def parse_cidr(value: Any, where: str) -> str:
         raise PlanError(f"{where}: {value!r} is not a CIDR (like 203.0.113.0/24 or 0.0.0.0/0)") from None
 
 
+def parse_amount(value: Any, where: str) -> str:
+    """SkyPilot's cpus/memory: a number, or a number with `+` (at least): '4', '4+', '0.5'."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise PlanError(f"{where}: expected a number like 4 or 4+, got {value!r}")
+    text = str(value).strip()
+    try:
+        number = float(text[:-1] if text.endswith("+") else text)
+    except ValueError:
+        raise PlanError(f"{where}: {text!r} is not a number like 4 or 4+") from None
+    if number <= 0:
+        raise PlanError(f"{where}: {text!r} must be more than 0")
+    return text
+
+
 def _str_list(value: Any, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [v for v in value.split(",") if v]
@@ -119,39 +150,8 @@ def _expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) ->
     return value
 
 
-_FIELDS = {f.name for f in dataclasses.fields(Plan)} - {"source", "given"}
-
-
-def _from_skypilot(doc: dict[str, Any]) -> dict[str, Any]:
-    res = doc.get("resources") or {}
-    if not isinstance(res, dict):
-        raise PlanError("resources: expected a mapping")
-    out: dict[str, Any] = {}
-    if res.get("cloud"):
-        out["cloud"] = str(res["cloud"]).lower()
-    for src, dst in (("region", "region"), ("instance_type", "instance_type"), ("image_id", "image"),
-                     ("ports", "ports"), ("use_spot", "spot")):
-        if src in res:
-            out[dst] = res[src]
-    image = out.get("image")
-    if isinstance(image, dict):  # SkyPilot: one image per region, {region: ami-...}
-        region = out.get("region")
-        if region in image:
-            out["image"] = image[region]
-        elif not region and len(image) == 1:
-            out["region"], out["image"] = next(iter(image.items()))
-        else:
-            raise PlanError(f"resources.image_id: names images for {', '.join(map(str, image))}; "
-                            f"set resources.region to one of them")
-    elif isinstance(image, str) and image.startswith("docker:"):
-        del out["image"]  # a container image, run on SkyPilot's default AMI: nothing to check here
-    if "zone" in res:
-        out["zones"] = [res["zone"]]
-    if "num_nodes" in doc:
-        out["count"] = doc["num_nodes"]
-    if doc.get("name"):
-        out["name"] = doc["name"]
-    return out
+_FIELDS = {f.name for f in dataclasses.fields(Plan)} - {"source", "given", "candidates", "alternatives", "task",
+                                                         "alternative", "unchecked"}
 
 
 def plan_from_dict(doc: Any, source: str = "") -> Plan:
@@ -159,8 +159,12 @@ def plan_from_dict(doc: Any, source: str = "") -> Plan:
         doc = {}
     if not isinstance(doc, dict):
         raise PlanError(f"{source or 'plan'}: expected a mapping at the top level")
-    if "resources" in doc or "num_nodes" in doc or "run" in doc or "setup" in doc:
-        doc = _from_skypilot(doc)
+    from preflight.launchers import detect
+
+    if detect([doc]) == "skypilot":
+        from preflight.launchers.skypilot_task import plan_from_task
+
+        return plan_from_task([doc], source)
     unknown = set(doc) - _FIELDS
     if unknown:
         raise PlanError(f"{sorted(unknown)[0]}: unknown plan field (known: {', '.join(sorted(_FIELDS))})")
@@ -169,11 +173,13 @@ def plan_from_dict(doc: Any, source: str = "") -> Plan:
         if value is None:
             continue
         if key in ("cloud", "region", "vpc", "security_group", "instance_type", "image", "key_name",
-                   "key_file", "instance_profile", "project", "name"):
+                   "key_file", "instance_profile", "project", "name", "launcher", "cluster", "accelerators"):
             kw[key] = _expect(value, str, key, "a string")
         elif key in ("subnets", "zones", "capabilities"):
             kw[key] = _str_list(value, key)
-        elif key in ("public_ip", "spot"):
+        elif key in ("cpus", "memory"):
+            kw[key] = parse_amount(value, key)
+        elif key in ("public_ip", "spot", "use_internal_ips"):
             kw[key] = _expect(value, bool, key, "true or false")
         elif key == "count":
             kw[key] = _expect(value, int, key, "a whole number")
@@ -187,6 +193,11 @@ def plan_from_dict(doc: Any, source: str = "") -> Plan:
             kw[key] = _replicas(value)
     if "cloud" in kw and kw["cloud"] not in ("aws", "gcp"):
         raise PlanError(f"cloud: {kw['cloud']!r} is not supported (aws or gcp)")
+    if "launcher" in kw:
+        from preflight.launchers import LAUNCHERS
+
+        if kw["launcher"] not in LAUNCHERS:
+            raise PlanError(f"launcher: {kw['launcher']!r} is not one of {', '.join(LAUNCHERS)}")
     return Plan(**kw, source=source, given=frozenset(kw))
 
 
@@ -215,15 +226,50 @@ def _replicas(value: Any) -> Replicas:
     return Replicas(count=count, port_range=(ports[0], ports[-1]), service=str(service), ports=tuple(fixed))
 
 
-def load_plan(path: str | Path) -> Plan:
+def load_plan(path: str | Path, launcher: str | None = None, cluster: str | None = None) -> Plan:
+    """Read a plan file: preflight's launch.yaml, a SkyPilot task (one document or a pipeline) or
+    a Ray cluster YAML, detected from its keys (or named by `launcher`)."""
+    from preflight.launchers import detect
+
     p = Path(path)
     text = read_input(p, "plan", PlanError)
-    doc = load_yaml(text, str(p), PlanError)
+    docs = [d for d in load_yaml(text, str(p), PlanError, multi=True) if d is not None]  # type: ignore[union-attr]
     try:
-        return plan_from_dict(doc, str(p))
+        if any(not isinstance(d, dict) for d in docs):
+            bad = next(i for i, d in enumerate(docs) if not isinstance(d, dict))
+            where = f"document {bad + 1}: " if len(docs) > 1 else ""
+            raise PlanError(f"{where}expected a mapping at the top level (a preflight plan, SkyPilot task or Ray "
+                            f"cluster YAML), got {type(docs[bad]).__name__}")
+        kind = detect(docs) or "preflight"
+        if kind == "skypilot":
+            from preflight.launchers.skypilot_task import plan_from_task
+
+            plan = plan_from_task(docs, str(p), cluster or "")
+        elif kind == "ray":
+            plan = _ray_plan(docs, str(p))
+        else:
+            if len(docs) > 1:
+                raise PlanError(f"{len(docs)} YAML documents: a preflight plan is one document "
+                                "(several documents are read only as a SkyPilot pipeline)")
+            plan = plan_from_dict(docs[0] if docs else None, str(p))
+        overrides = {k: v for k, v in (("launcher", launcher), ("cluster", cluster)) if v}
+        return with_overrides(plan, **overrides) if overrides else plan
     except PlanError as exc:
         msg = str(exc)
         raise PlanError(msg if msg.startswith(f"{p}: ") else f"{p}: {msg}") from None
+
+
+def _ray_plan(docs: list[Any], source: str) -> Plan:
+    """A Ray cluster YAML: read by preflight.launchers.ray when that reader is installed."""
+    try:
+        from preflight.launchers import ray as ray_launcher
+
+        reader = ray_launcher.plan_from_cluster  # type: ignore[attr-defined]
+    except (ImportError, AttributeError):
+        raise PlanError("this looks like a Ray cluster YAML, which this preflight cannot read yet") from None
+    if len(docs) != 1:
+        raise PlanError("a Ray cluster YAML is one document")
+    return reader(docs[0], source)
 
 
 def with_overrides(plan: Plan | None, **overrides: Any) -> Plan:
@@ -242,4 +288,6 @@ def with_overrides(plan: Plan | None, **overrides: Any) -> Plan:
             value = _str_list(value, f"--{key}")
         changes[key] = value
         given.add(key)
-    return dataclasses.replace(base, **changes, given=frozenset(given))
+    alternatives = tuple(with_overrides(a, **overrides) for a in base.alternatives)
+    extra = {"alternatives": alternatives} if alternatives else {}
+    return dataclasses.replace(base, **changes, **extra, given=frozenset(given))

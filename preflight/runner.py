@@ -166,9 +166,17 @@ def run_check(source: Source, plan: Plan | None, select: list[str], ignore: list
     calls and stage timings."""
     rules = engine.select_rules(engine.load_rules(), select, ignore, enable or ())
     t0 = time.perf_counter()
-    inventories = source.collect(needs_of(rules), plan)
-    t1 = time.perf_counter()
-    report = engine.run(inventories, rules, plan, config, source.target.settings)
+    from preflight import variants
+
+    if variants.needs_variants(plan):  # several launches in one plan, candidates, names: each on its own
+        assert plan is not None
+        report = variants.check(source, plan, rules, needs_of(rules), config)
+        inventories = report.inventories
+        t1 = time.perf_counter()
+    else:
+        inventories = source.collect(needs_of(rules), plan)
+        t1 = time.perf_counter()
+        report = engine.run(inventories, rules, plan, config, source.target.settings)
     report.stats["collect_seconds"] = t1 - t0
     report.stats["resources"] = resources_seen(inventories)
     sessions = source.sessions()

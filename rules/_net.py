@@ -42,12 +42,21 @@ def plan_get(ctx: Any, name: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
+def _by_name(resources: Any, ref: str, prefix: str) -> str:
+    """A plan may name a VPC or subnet by id or by its Name tag: the id when one resource has that
+    Name (the runner refuses an ambiguous name before the rules run), else `ref` unchanged."""
+    if not ref or ref.startswith(prefix):
+        return ref
+    found = [r.id for r in resources if r.name == ref]
+    return found[0] if len(found) == 1 else ref
+
+
 def plan_subnets(ctx: Any) -> tuple[str, ...]:
-    return tuple(plan_get(ctx, "subnets", ()) or ())
+    return tuple(_by_name(ctx.inventory.subnets, s, "subnet-") for s in plan_get(ctx, "subnets", ()) or ())
 
 
 def plan_vpc(ctx: Any) -> str:
-    return plan_get(ctx, "vpc", "") or ""
+    return _by_name(ctx.inventory.vpcs, plan_get(ctx, "vpc", "") or "", "vpc-")
 
 
 def plan_public_ip(ctx: Any) -> bool | None:
@@ -55,18 +64,47 @@ def plan_public_ip(ctx: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def profile(ctx: Any) -> Any:
+    """The launcher profile of the plan (preflight's own when the plan names none)."""
+    from preflight.launchers import profile_of
+
+    return profile_of(ctx.plan)
+
+
+def selection(ctx: Any) -> Any:
+    """The subnets the plan's launcher would pick in this inventory, or its error (None: the
+    launcher has no selection of its own, so the plan's subnets/VPC or the region are in scope)."""
+    if ctx.plan is None:
+        return None
+    return ctx.cached("launcher_selection", lambda: profile(ctx).select(ctx.inventory, ctx.plan))
+
+
+def scope_vpc(ctx: Any) -> str:
+    """The VPC the launch may land in: the plan's, else the default VPC when the launcher only
+    uses that one (SkyPilot without aws.vpc_name, run-instances without a subnet), else ''."""
+    vpc = plan_vpc(ctx)
+    if vpc or ctx.plan is None or not profile(ctx).needs_default_vpc(ctx.plan):
+        return vpc
+    return next((v.id for v in ctx.inventory.vpcs if v.is_default), "")
+
+
 def in_plan_scope(ctx: Any, subnet: Subnet) -> bool:
     """Is `subnet` where the plan's launch may land? (everything when the plan names none)"""
     named = plan_subnets(ctx)
     if named:
         return subnet.id in named
-    vpc = plan_vpc(ctx)
+    vpc = scope_vpc(ctx)
     return not vpc or subnet.vpc_id == vpc
 
 
 def launch_public_ip(ctx: Any, subnet: Subnet) -> bool | None:
-    """True when the plan asks for a public IP for instances in `subnet`, else None."""
-    return True if plan_public_ip(ctx) is True and in_plan_scope(ctx, subnet) else None
+    """True when the launch asks for a public IP for instances in `subnet` (the plan's
+    `public_ip: true`, or a launcher that requests one itself), else None (the subnet decides)."""
+    if ctx.plan is None or not in_plan_scope(ctx, subnet):
+        return None
+    if plan_public_ip(ctx) is True:
+        return True
+    return True if profile(ctx).requests_public_ip(ctx.plan) is True else None
 
 
 # --- words -------------------------------------------------------------------------------------

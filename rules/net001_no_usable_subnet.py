@@ -84,7 +84,32 @@ def check(ctx: Any) -> Iterator[Finding]:
         )
         return
 
-    if named:
+    prof, sel = _net.profile(ctx), _net.selection(ctx)
+    lead = ""  # the launcher's own words, when it has a selection of its own
+    if sel is not None:
+        if sel.error and sel.default_vpc_only and not sel.subnets and not any(
+                s.vpc_id in {v.id for v in inv.vpcs if v.is_default} for s in inv.subnets):
+            return  # no default VPC (or no subnet in it): NET006 says it in the launcher's words
+        if sel.ok:
+            picked = [t.subnets[x] for x in sel.subnets if x in t.subnets]
+            if any(reach_engine.internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t) for s in picked):
+                return
+            first = picked[0]
+            named, missing, candidates = tuple(sel.subnets), [], picked
+            lead = prof.will_pick(first.id, first.availability_zone) + (
+                f" (preflight is stricter than {prof.title} here: {prof.title} only looks for a route to an igw-… in "
+                "the subnet's route table, whatever its state)")
+        else:
+            scope = sel.vpc or _net.scope_vpc(ctx)
+            named, missing = (), []
+            candidates = [s for s in inv.subnets if not scope or s.vpc_id == scope]
+            lead = prof.will_stop(sel.error, sel.why)
+            if not candidates:
+                yield ctx.fail(scope or region, lead + ".", path=[scope or region],
+                               details={"candidates": [], "launcher": prof.name, "blocks_launch": True})
+                return
+            plan_vpc = scope
+    elif named:
         missing = [sid for sid in named if sid not in t.subnets]
         candidates = [t.subnets[sid] for sid in named if sid in t.subnets]
     else:
@@ -108,7 +133,8 @@ def check(ctx: Any) -> Iterator[Finding]:
         rejected.append((_rank(reach, plan_vpc), s, reach, reasons))
     rejected.sort(key=lambda x: (x[0], x[1].id))
 
-    scope = f"VPC {plan_vpc}" if plan_vpc and not named else ("the plan's subnets" if named else region)
+    scope = (f"VPC {plan_vpc}" if plan_vpc and not named
+             else ("the plan's subnets" if named and sel is None else ("the picked subnets" if named else region)))
     lines = [f"{_net.label(s)} in {s.vpc_id}: {_first_and_more(reasons)}" for _, s, _, reasons in rejected]
     lines += [f"{sid}: named by the plan but not found in {region}" for sid in missing]
     details: dict[str, Any] = {
@@ -138,11 +164,12 @@ def check(ctx: Any) -> Iterator[Finding]:
         f" The fix below is for the closest candidate, {best.id}"
         + (f" (route table {reach.choice.table.id}" + (f", internet gateway {igw})" if igw else ")")
            if reach.choice else "") + ".")
-    message = (
-        f"No subnet in {scope} can host an instance reachable from the internet, so a launcher would stop with "
-        f"'No usable subnets found'. {n} candidate{'s' if n != 1 else ''} rejected: " + "; ".join(listed) + "."
-        + closest
-    )
+    head = (f"{lead}. " if lead else
+            f"No subnet in {scope} can host an instance reachable from the internet, so a launcher would stop with "
+            f"'No usable subnets found'. ")
+    message = head + f"{n} candidate{'s' if n != 1 else ''} rejected: " + "; ".join(listed) + "." + closest
+    if sel is not None:
+        details.update(launcher=prof.name, blocks_launch=True)
     yield ctx.fail(best.vpc_id, message, path=path, details=details,
                    fix=ctx.fix(*commands, description=description))
 

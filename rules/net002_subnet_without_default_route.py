@@ -54,9 +54,12 @@ def check(ctx: Any) -> Iterator[Finding]:
     t = _net.topo(ctx)
     region = ctx.inventory.region
     named = set(_net.plan_subnets(ctx))
+    sel = _net.selection(ctx)
+    picked = set(sel.subnets) if sel is not None else set()
+    prof = _net.profile(ctx)
     for s in ctx.inventory.subnets:
         ask_public = _net.launch_public_ip(ctx, s) is True
-        if not (s.map_public_ip_on_launch or s.id in named):
+        if not (s.map_public_ip_on_launch or s.id in named or s.id in picked):
             continue
         reach = t.public_reachability(s.id, _net.launch_public_ip(ctx, s))
         if reach is None or reach.verdict == "ok":
@@ -65,7 +68,8 @@ def check(ctx: Any) -> Iterator[Finding]:
         to_nat = route is not None and route.target_kind == "nat_gateway" and reach.verdict == "not_igw"
         if to_nat and not s.map_public_ip_on_launch and not ask_public:
             continue  # a private subnet behind a NAT gateway, as designed
-        why = ("maps public IPs on launch" if s.map_public_ip_on_launch
+        why = ("maps public IPs on launch" if s.map_public_ip_on_launch and s.id not in picked
+               else f"is where {prof.title} will launch (it asks for a public IP itself)" if s.id in picked
                else "is named by the plan" + (", which asks for a public IP" if ask_public else ""))
         problem = _net.route_problem(t, reach)
         commands, _, description = _net.default_route_commands(t, region, reach)
@@ -85,5 +89,7 @@ def check(ctx: Any) -> Iterator[Finding]:
             # A /0 split is repointed by the commands; the fixer only knows 0.0.0.0/0 itself.
             fix=ctx.fix(*commands, description=description,
                         **({"fixer": None} if reach.choice and t.default_split(reach.choice.table) else {})),
-            details={"verdict": reach.verdict, "association": reach.choice.association if reach.choice else ""},
+            details={"verdict": reach.verdict, "association": reach.choice.association if reach.choice else "",
+                     # With a launcher that picks its own subnets, only those block its launch.
+                     **({"launcher": prof.name, "blocks_launch": s.id in picked} if sel is not None else {})},
         )

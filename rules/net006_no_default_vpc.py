@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from preflight.engine import Finding, rule
+from rules import _net
 
 
 @rule(
@@ -27,7 +28,11 @@ from preflight.engine import Finding, rule
 )
 def check(ctx: Any) -> Iterator[Finding]:
     """What it does:
-    Reports the region (the finding's resource) when none of its VPCs is the default VPC.
+    Reports the region (the finding's resource) when none of its VPCs is the default VPC. When the
+    plan's launcher only uses the default VPC (SkyPilot without `aws.vpc_name`, run-instances
+    without a subnet), a missing default VPC — or one with no subnet — stops the launch: the
+    finding is then high, launch-blocking, in the launcher's words, and names the VPC to give it
+    instead (e.g. `aws.vpc_name: app-vpc` for SkyPilot).
 
     Why is this bad?
     It is informational: custom VPCs work fine, but every tool that implicitly relies on the
@@ -43,10 +48,17 @@ def check(ctx: Any) -> Iterator[Finding]:
     route; it does not touch existing VPCs.
     """
     inv = ctx.inventory
-    if any(v.is_default for v in inv.vpcs):
-        return
     region = inv.region
+    default = next((v for v in inv.vpcs if v.is_default), None)
+    prof = _net.profile(ctx)
+    needed = ctx.plan is not None and prof.needs_default_vpc(ctx.plan)
+    empty = default is not None and needed and not any(s.vpc_id == default.id for s in inv.subnets)
+    if default is not None and not empty:
+        return
     others = sorted(v.id for v in inv.vpcs)
+    if needed:
+        yield from _launcher_needs_default_vpc(ctx, prof, default, others)
+        return
     yield ctx.fail(
         region,
         f"{region} has no default VPC"
@@ -57,4 +69,30 @@ def check(ctx: Any) -> Iterator[Finding]:
         fix=ctx.fix(f"aws ec2 create-default-vpc --region {region}",
                     description="create a default VPC (public subnets in every zone, internet gateway, default route)"),
         details={"vpcs": others},
+    )
+
+
+def _launcher_needs_default_vpc(ctx: Any, prof: Any, default: Any, others: list[str]) -> Iterator[Finding]:
+    """The plan's launcher only looks at the default VPC: its absence (or emptiness) stops the launch."""
+    inv = ctx.inventory
+    region = inv.region
+    why = (f"{default.id} has no subnet" if default is not None else
+           f"{region} has no default VPC" + (f" (VPCs: {', '.join(others[:5])})" if others else " and no VPC at all"))
+    # The best VPC to name instead: one with a subnet the launcher could use, tagged with a Name.
+    t = _net.topo(ctx)
+    usable = [s for s in inv.subnets if t.public_reachability(s.id, True) is not None
+              and t.public_reachability(s.id, True).verdict == "ok"]
+    named = {v.id: v.name for v in inv.vpcs if v.name and not v.is_default}
+    pick = next((s.vpc_id for s in usable if s.vpc_id in named), "") or next(iter(sorted(named)), "")
+    hint = prof.setting_hint("aws.vpc_name", named[pick]) if pick else ""
+    message = (prof.will_stop(f"The default VPC in {region} either does not exist or has no subnets.", why)
+               + ", and no VPC is named for it. "
+               + (f"Either {hint} (VPC {pick}), or create the default VPC." if hint
+                  else "Create the default VPC, or name a VPC (tag it with a Name) for the launcher."))
+    commands = [f"aws ec2 create-default-vpc --region {region}"] if default is None else []
+    yield ctx.fail(
+        default.id if default is not None else region, message, path=[region, *others[:5]], severity="high",
+        fix=ctx.fix(*commands, description=(f"{hint}; or " if hint else "") + "create the default VPC"),
+        details={"vpcs": others, "launcher": prof.name, "blocks_launch": True,
+                 **({"vpc_name": named[pick], "vpc": pick} if pick else {})},
     )

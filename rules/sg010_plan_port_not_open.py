@@ -29,7 +29,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     For the plan's security group (`security_group`: an id, or a name looked up in the plan's VPC)
     and the plan's `ports` and `source_cidr` (default 0.0.0.0/0), computes the exact set of tcp ports
     open to that source from EVERY rule of the group, in whatever order AWS returns them, and lists
-    the ports that are missing, the ones already open and the rules that open them. A `-1` rule
+    the ports that are missing, the ones already open and the rules that open them. A launcher that
+    uses the plan's group without managing it (SkyPilot's `aws.security_group_name`) also needs SSH
+    (22) from the client: its profile adds it. A `-1` rule
     covers every port only for the sources inside its CIDR.
 
     Why is this bad?
@@ -51,7 +53,12 @@ def check(ctx: Context) -> Iterator[Finding]:
     """
     plan = ctx.plan
     ref = plan_group_ref(plan, ctx.region)
-    if not ref or not getattr(plan, "ports", ()):
+    # The launcher's profile adds what it needs itself on a group it does not manage (SkyPilot and
+    # Ray need SSH from the client; preflight's own launch only the plan's ports).
+    from preflight.launchers import profile_of
+
+    ports = profile_of(plan).ports(plan) if getattr(plan, "ports", ()) else ()
+    if not ref or not ports:
         return
     vpc = getattr(plan, "vpc", "")
     source = plan.source_cidr or "0.0.0.0/0"
@@ -64,11 +71,11 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield ctx.fail(
             ref,
             f"the plan's security group {ref!r} does not exist{where} in {ctx.region}, so none of the plan's ports "
-            f"({format_ranges(ranges(plan.ports))}) is open; fix the name or id in the plan, or create the group "
+            f"({format_ranges(ranges(ports))}) is open; fix the name or id in the plan, or create the group "
             "(preflight launch creates a missing named group).",
             path=[ref],
             fix=ctx.fix(*create, description="create the group, then open the ports", fixer=None),
-            details={"group_missing": True, "missing": list(plan.ports), "source": source},
+            details={"group_missing": True, "missing": list(ports), "source": source},
         )
         return
     if len(matches) > 1:
@@ -80,11 +87,11 @@ def check(ctx: Context) -> Iterator[Finding]:
         )
         return
     group = matches[0]
-    missing = missing_ports([group], plan.ports, source)
+    missing = missing_ports([group], ports, source)
     if not missing:
         return
     opened = open_ports([group], "tcp", source)
-    already = [p for p in plan.ports if contains(opened, p)]
+    already = [p for p in ports if contains(opened, p)]
     by_rule: dict[str, list[int]] = {}
     for p in already:
         for r in rules_admitting([group], "tcp", p, source):

@@ -396,3 +396,53 @@ def collect_dry_run(session: Any, region: str, plan: Any) -> dict[str, Any]:
     # A dry run that "succeeds" without the DryRunOperation error would have launched: say so.
     return {"ok": False, "code": "NoDryRunOperation",
             "message": "RunInstances answered without the DryRunOperation error", "params": params}
+
+
+# --- candidate instance types (SkyPilot accelerators / cpus / memory) --------------------------
+
+def _amount_fits(have: float, want: str) -> bool:
+    """SkyPilot's `4` is exactly 4, `4+` at least 4."""
+    if not want:
+        return True
+    at_least = want.endswith("+")
+    n = float(want[:-1] if at_least else want)
+    return have >= n if at_least else abs(have - n) < 1e-9
+
+
+def instance_candidates(session: Any, region: str, accelerators: str = "", cpus: str = "",
+                        memory: str = "") -> dict[str, Any]:
+    """Instance types of `region` that satisfy a SkyPilot resources request, from EC2's own
+    DescribeInstanceTypes (GPU name and count, vCPUs, memory) — no hand table. Smallest first
+    (vCPUs, then memory), a stand-in for SkyPilot's cheapest-first order.
+
+    Returns {"types": [...], "facts": {type: {...}}, "gpu_names": [every GPU name seen]}."""
+    client = session.client("ec2", region)
+    gpu_name, _, count = accelerators.partition(":")
+    want_gpus = float(count) if count else (1.0 if gpu_name else 0.0)
+    found: dict[str, dict[str, Any]] = {}
+    names: set[str] = set()
+    try:
+        for page in client.get_paginator("describe_instance_types").paginate(PaginationConfig={"PageSize": 100}):
+            for t in page.get("InstanceTypes") or []:
+                gpus = (t.get("GpuInfo") or {}).get("Gpus") or []
+                names.update(str(g.get("Name", "")) for g in gpus if g.get("Name"))
+                vcpus = int((t.get("VCpuInfo") or {}).get("DefaultVCpus") or 0)
+                mem = float((t.get("MemoryInfo") or {}).get("SizeInMiB") or 0) / 1024
+                if gpu_name:
+                    match = [g for g in gpus if str(g.get("Name", "")).lower() == gpu_name.lower()]
+                    if not match or abs(sum(int(g.get("Count") or 0) for g in match) - want_gpus) > 1e-9:
+                        continue
+                elif gpus:
+                    continue  # a CPU-only request never lands on a GPU type
+                if not (_amount_fits(vcpus, cpus) and _amount_fits(mem, memory)):
+                    continue
+                if not gpu_name and not cpus and not memory:
+                    continue
+                found[t["InstanceType"]] = {**type_facts(t), "memory_gib": round(mem, 2),
+                                            "current_generation": bool(t.get("CurrentGeneration", True))}
+    except (botocore.exceptions.ClientError, NotImplementedError) as exc:
+        _raise_unreadable(exc, "ec2:DescribeInstanceTypes")
+        raise
+    order = sorted(found, key=lambda n: (not found[n]["current_generation"], found[n]["vcpus"],
+                                         found[n]["memory_gib"], n))
+    return {"types": order, "facts": {n: found[n] for n in order}, "gpu_names": sorted(names)}

@@ -13,7 +13,7 @@ from tests.conftest import run_cli
 
 REGION = "eu-south-1"
 ACCOUNT = "123456789012"  # moto's account
-TASK = Path(__file__).resolve().parents[2] / "examples" / "skypilot" / "task.yaml"
+TASK = Path(__file__).resolve().parents[2] / "examples" / "skypilot" / "minimal-task.yaml"
 SELECT = "IAM001,IAM002,IAM003,IAM004"
 
 

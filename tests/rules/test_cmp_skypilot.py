@@ -42,8 +42,11 @@ def test_image_id_per_region_and_docker_images() -> None:
     assert plan_from_dict(per_region).image == "ami-2"
     only = plan_from_dict({"resources": {"image_id": {"eu-south-1": "ami-2"}}, "run": "x"})
     assert (only.region, only.image) == ("eu-south-1", "ami-2")
-    with pytest.raises(PreflightError, match="resources.image_id: names images for us-east-1, eu-west-1"):
-        plan_from_dict({"resources": {"image_id": {"us-east-1": "ami-1", "eu-west-1": "ami-3"}}, "run": "x"})
+    # No region: SkyPilot launches only where the map names an image, so each region is an alternative.
+    both = plan_from_dict({"resources": {"image_id": {"us-east-1": "ami-1", "eu-west-1": "ami-3"}}, "run": "x"})
+    assert [(a.region, a.image) for a in both.alternatives] == [("us-east-1", "ami-1"), ("eu-west-1", "ami-3")]
+    with pytest.raises(PreflightError, match="resources.image_id: names images for us-east-1, not for eu-west-1"):
+        plan_from_dict({"resources": {"region": "eu-west-1", "image_id": {"us-east-1": "ami-1"}}, "run": "x"})
     assert plan_from_dict({"resources": {"image_id": "docker:ubuntu:22.04"}, "run": "x"}).image == ""
 
 

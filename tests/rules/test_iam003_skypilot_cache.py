@@ -16,7 +16,7 @@ from preflight.collect.skypilot_state import read_state
 from tests.rules.iam_support import _fresh_settings, allow, aws_inventory, check, doc, only  # noqa: F401
 from tests.rules.test_iam001_missing_permission import NO_RUN
 
-TASK = Path(__file__).resolve().parents[2] / "examples" / "skypilot" / "task.yaml"
+TASK = Path(__file__).resolve().parents[2] / "examples" / "skypilot" / "minimal-task.yaml"
 
 
 def sky_state(tmp_path: Path, enabled: list[str], owners: list[list[str]] = ()) -> Path:

@@ -1,0 +1,1 @@
+"""Integrations with the tools that run launches (each imports its tool only inside its own module)."""
