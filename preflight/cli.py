@@ -560,6 +560,15 @@ def rules_cmd(fmt: str = typer.Option("table", "--format", "-f", help="table, js
     return 0
 
 
+@app.command("schema")
+def schema_cmd() -> int:
+    """Print the JSON Schema of the preflight/v1 report (`check --format json`, `report.to_dict()`)."""
+    from preflight.api import load_schema
+
+    sys.stdout.write(json.dumps(load_schema(), indent=2) + "\n")
+    return 0
+
+
 @app.command()
 def explain(rule_id: str = typer.Argument(..., help="Rule id, e.g. NET002.")) -> int:
     """Print one rule's full text: what it does, why, example, fix."""

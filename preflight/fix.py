@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from preflight import engine
 from preflight.engine import Finding
 from preflight.awscli import aws_cli
 from preflight.errors import PreflightError
@@ -190,6 +191,8 @@ def load_fixers() -> dict[str, Fixer]:
         from preflight.plugins import import_all
 
         import_all("preflight.fixers", "preflight.fixers", "fixer")
+        # a rule naming a fixer that does not fix it (or a fixer fixing an unknown rule) is a bug
+        engine.check_fixers(engine.load_rules(), {f.meta.id: f.meta.fixes for f in _FIXERS.values()})
         _LOADED = True
     return dict(sorted(_FIXERS.items()))
 

@@ -28,8 +28,9 @@ TARGET_WORDS = {
 
 
 def topo(ctx: Any) -> Topology:
-    """The run's one Topology (built with the graph), or one cached on the context."""
-    found = ctx.graph.graph.get("topology") if ctx.graph is not None else None
+    """The run's one Topology (the graph's, when one was given), or one cached on the context."""
+    graph = getattr(ctx, "built_graph", None)
+    found = graph.graph.get("topology") if graph is not None else None
     if found is not None and found.inventory is ctx.inventory:
         return found
     return ctx.cached("topology", lambda: Topology(ctx.inventory))
@@ -215,10 +216,19 @@ def loose_igws(t: Topology) -> list[InternetGateway]:
                                             key=lambda g: g.id))
 
 
+def igw_routes(inventory: Any) -> list[tuple[str, str, str, str]]:
+    """(table, vpc, destination, internet gateway) of every route to an internet gateway: the
+    inventory's tables, plus the other VPCs' routes a plan-scoped read recorded (collect.aws)."""
+    rows = [(tb.id, tb.vpc_id, r.destination, r.target_id) for tb in inventory.route_tables
+            for r in tb.routes if r.target_kind == "internet_gateway" and r.target_id]
+    recorded = inventory.extra.get("scope", {}).get("igw_route_users", [])
+    rows += [(str(a), str(b), str(c), str(d)) for a, b, c, d in recorded]
+    return rows
+
+
 def _igw_route_owners(t: Topology) -> dict[str, str]:
     """Internet gateway id -> VPC of a route table whose routes point at it."""
-    return _memo(t, "igw_owners", lambda: {r.target_id: tb.vpc_id for tb in t.inventory.route_tables
-                                           for r in tb.routes if r.target_kind == "internet_gateway"})
+    return _memo(t, "igw_owners", lambda: {igw: vpc for _, vpc, _, igw in igw_routes(t.inventory)})
 
 
 def usable_igw(t: Topology, region: str, vpc: str, prefer: str = "") -> tuple[str, list[str], str]:

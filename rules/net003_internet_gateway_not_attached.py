@@ -49,10 +49,8 @@ def check(ctx: Any) -> Iterator[Finding]:
     t = _net.topo(ctx)
     region = ctx.inventory.region
     users: dict[str, list[tuple[str, str, str]]] = {}  # igw -> [(table, vpc, destination)]
-    for table in ctx.inventory.route_tables:
-        for route in table.routes:
-            if route.target_kind == "internet_gateway" and route.target_id:
-                users.setdefault(route.target_id, []).append((table.id, table.vpc_id, route.destination))
+    for table, vpc, destination, igw_id in _net.igw_routes(ctx.inventory):
+        users.setdefault(igw_id, []).append((table, vpc, destination))
 
     for igw in sorted(t.igws.values(), key=lambda g: g.id):
         attached = igw.attached_vpcs()

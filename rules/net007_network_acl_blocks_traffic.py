@@ -69,6 +69,8 @@ def check(ctx: Any) -> Iterator[Finding]:
     users: dict[str, list[str]] = {}
     for sid, acl in acls.items():
         users.setdefault(acl.id, []).append(sid)
+    # One ACL serves many subnets: evaluate each ACL once (by identity; frozen ACLs hash slowly).
+    verdicts: dict[int, tuple[NetworkAcl, list[Any], list[Any]]] = {}
 
     for s in inv.subnets:
         if named:
@@ -83,8 +85,11 @@ def check(ctx: Any) -> Iterator[Finding]:
         acl = acls.get(s.id)
         if acl is None:
             continue
-        inbound = _denied_ports(acl, ports, source) if ports else []
-        outbound = acl_sem.denied_ranges(acl, True, "tcp", source)
+        known = verdicts.get(id(acl))
+        if known is None:
+            known = verdicts[id(acl)] = (acl, _denied_ports(acl, ports, source) if ports else [],
+                                         acl_sem.denied_ranges(acl, True, "tcp", source))
+        _, inbound, outbound = known
         if not inbound and not outbound:
             continue
         problems = [f"inbound TCP {_span(lo, hi)} from {source} ({_by(e)})" for lo, hi, e in inbound]

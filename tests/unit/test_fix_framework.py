@@ -184,7 +184,7 @@ def test_entry_point_fixer_plugins_are_loaded(monkeypatch):
 
     mod = types.ModuleType("plugin_fixer_mod")
     exec("from preflight.fix import fixer\n"
-         "@fixer(id='plugin-fixer', fixes=('PLG001',), summary='x')\n"
+         "@fixer(id='plugin-fixer', fixes=('SG003',), summary='x')\n"  # a known rule: registries must agree
          "def plan(ctx, findings):\n    return []\n", mod.__dict__)
     monkeypatch.setitem(sys.modules, "plugin_fixer_mod", mod)
     ep = md.EntryPoint(name="plugin", value="plugin_fixer_mod", group="preflight.fixers")
