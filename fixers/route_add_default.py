@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fixers import _netfix as nf
-from fixers.igw_attach import igw_changes
+from preflight.fixers import _netfix as nf
+from preflight.fixers.igw_attach import igw_changes
 from preflight.engine import Finding
 from preflight.fix import Change, FixContext, Refusal, fixer
 from preflight.inventory.model import RouteTable, Subnet

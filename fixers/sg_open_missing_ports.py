@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from fixers._sgread import read_group
+from preflight.fixers._sgread import read_group
 from preflight.engine import Finding
 from preflight.fix import ALREADY, ApplyContext, Call, Change, FixContext, Refusal, error_code, fixer
 from preflight.semantics.secgroups import (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fixers import _netfix as nf
-from fixers.igw_attach import igw_changes
-from fixers.route_add_default import route_changes
+from preflight.fixers import _netfix as nf
+from preflight.fixers.igw_attach import igw_changes
+from preflight.fixers.route_add_default import route_changes
 from preflight.engine import Finding
 from preflight.fix import Change, FixContext, Refusal, fixer
 from preflight.semantics.routes import Topology

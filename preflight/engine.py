@@ -189,7 +189,7 @@ def load_rules() -> dict[str, Rule]:
     if not _LOADED:
         from preflight.plugins import import_all
 
-        import_all("rules", "preflight.rules", "rule")
+        import_all("preflight.rules", "preflight.rules", "rule")
         _LOADED = True
     return dict(sorted(_REGISTRY.items()))
 

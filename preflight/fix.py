@@ -190,7 +190,7 @@ def load_fixers() -> dict[str, Fixer]:
     if not _LOADED:
         from preflight.plugins import import_all
 
-        import_all("fixers", "preflight.fixers", "fixer")
+        import_all("preflight.fixers", "preflight.fixers", "fixer")
         # a rule naming a fixer that does not fix it (or a fixer fixing an unknown rule) is a bug
         engine.check_fixers(engine.load_rules(), {f.meta.id: f.meta.fixes for f in _FIXERS.values()})
         _LOADED = True

@@ -236,7 +236,7 @@ def usable_igw(t: Topology, region: str, vpc: str, prefer: str = "") -> tuple[st
 
     Reuses the gateway already attached to `vpc`; else attaches a detached one — `prefer` first,
     else one that no other VPC's routes point at (that one belongs to them); else creates one.
-    Mirrors fixers.igw_attach.igw_changes, so the CLI equivalent and `preflight fix` agree.
+    Mirrors preflight.fixers.igw_attach.igw_changes, so the CLI equivalent and `preflight fix` agree.
     """
     attached = t.igws_by_vpc.get(vpc, [])
     if attached:

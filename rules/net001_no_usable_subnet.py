@@ -8,7 +8,7 @@ from typing import Any
 from preflight.engine import Finding, rule
 from preflight.semantics import reach as reach_engine
 from preflight.semantics.routes import Reachability, Topology
-from rules import _net
+from preflight.rules import _net
 
 MAX_LISTED = 10
 NO_REASON = "not reachable from the internet"

@@ -8,7 +8,7 @@ from typing import Any
 from preflight.engine import Finding, rule
 from preflight.inventory.model import Route, RouteTable
 from preflight.semantics.routes import DEAD_NAT_STATES, Topology
-from rules import _net
+from preflight.rules import _net
 
 
 @rule(

@@ -8,7 +8,7 @@ from typing import Any
 from preflight.engine import Finding, rule
 from preflight.inventory.model import NaclEntry, NetworkAcl
 from preflight.semantics import nacl as acl_sem
-from rules import _net
+from preflight.rules import _net
 
 MAX_RULE_NUMBER = 32766
 

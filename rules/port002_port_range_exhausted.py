@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
 from preflight.ports import place_replicas
-from rules.port001_host_port_collision import plan_label
+from preflight.rules.port001_host_port_collision import plan_label
 
 
 @rule(

@@ -503,6 +503,11 @@ def chunks(values: list[str], size: int = FILTER_VALUES) -> list[list[str]]:
 
 ExtraCollector = Callable[["AwsSession", str, Any], Any]
 EXTRA_COLLECTORS: dict[str, ExtraCollector] = {}
+# The IAM actions each extra collector's calls need: `preflight iam-policy` is generated from these and
+# FETCHERS (tests/unit/test_iam_policy.py records every call a collection makes against them).
+EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {}
+# What every collection calls besides FETCHERS: the identity once, and the enabled regions (--all-regions).
+BASE_PERMISSIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
 
 # The collect layer's registry: each data name a rule may `need` beyond the resource types, and
 # the module whose `@extra_collector` reads it. Rules name what they read; they never import a
@@ -521,14 +526,16 @@ EXTRA_MODULES: dict[str, str] = {
 }
 
 
-def extra_collector(name: str) -> Callable[[ExtraCollector], ExtraCollector]:
+def extra_collector(name: str, permissions: tuple[str, ...] = ()) -> Callable[[ExtraCollector], ExtraCollector]:
     """Register `fn(session, region, plan) -> JSON-able` run when a rule needs `name` (which
-    must be listed in EXTRA_MODULES). `session.settings` holds the run's settings.
+    must be listed in EXTRA_MODULES); `permissions` are the IAM actions its calls need.
+    `session.settings` holds the run's settings.
 
     Raise `Denied(permission, code)` for data that cannot be read; it becomes `unreadable`.
     """
     def deco(fn: ExtraCollector) -> ExtraCollector:
         EXTRA_COLLECTORS[name] = fn
+        EXTRA_PERMISSIONS[name] = tuple(permissions)
         return fn
     return deco
 
