@@ -713,29 +713,31 @@ def explain(rule_id: str = typer.Argument(..., help="Rule id, e.g. NET002.")) ->
 @app.command("iam-policy")
 def iam_policy_cmd(
     purpose: str = typer.Option("check", "--for", metavar="check|fix|launch|skypilot|ray",
-                                help="What the policy is for: preflight's own check (read-only, default), fix "
-                                     "(adds the fixers' writes) or launch (adds running instances); or a launcher "
-                                     "(skypilot, ray; launch with --plan) for a plan's least-privilege policy."),
-    plan: str = typer.Option(None, "--plan", help="With --for skypilot|ray|launch: the task / cluster / launch file; "
-                                                  "the policy grants what this launch uses, on the ARNs it implies."),
+                                help="check: what preflight check reads (read-only, the default); fix and launch add "
+                                     "what those change; skypilot, ray or launch with --plan: the least-privilege "
+                                     "policy that launcher needs for the plan."),
+    plan: str = typer.Option(None, "--plan", help="The task / cluster / launch file: the policy grants what this "
+                                                  "launch uses, on the ARNs it implies."),
     region: str = typer.Option(None, "--region", help="Region for the ARNs (default: the plan's)."),
     account: str = typer.Option(None, "--account", help="AWS account id for the ARNs (default: the caller's, "
                                                         "from STS)."),
 ) -> int:
-    """Print an IAM policy (JSON): the one preflight itself needs (check, fix, launch), generated from
-    the calls the collectors, fixers and launch declare; or, for a launcher and a plan, the
-    least-privilege policy that launch needs, from the same permission profiles the IAM rules check."""
-    what = purpose.strip().lower()
-    if what in ("skypilot", "ray") or (what == "launch" and plan):
-        from preflight.launch_policy import render_for_plan
+    """Print an IAM policy (JSON): what preflight itself needs (--for check|fix|launch, generated from the
+    calls the collectors, fixers and launch declare), or what a launcher needs for a plan (--for
+    skypilot|ray|launch --plan FILE, from the permission profiles the IAM rules check)."""
+    from preflight.iam_policy import PURPOSES, render_policy
+    from preflight.launch_policy import render_for_plan
 
-        sys.stdout.write(render_for_plan(what, plan, region, account))
+    kind = purpose.strip().lower()
+    if kind in ("skypilot", "ray") or (kind == "launch" and plan):
+        sys.stdout.write(render_for_plan(kind, plan, region, account))
         return 0
-    if plan or region or account:
-        raise PreflightError(f"--plan, --region and --account go with --for skypilot, ray or launch, not {what!r}")
-    from preflight.iam_policy import render_policy
-
-    sys.stdout.write(render_policy(what))
+    if kind in PURPOSES and (plan or region or account):
+        raise PreflightError(f"iam-policy --for {kind}: --plan, --region and --account go with "
+                             "--for skypilot|ray|launch (a launcher's policy for a plan)")
+    if kind not in PURPOSES:
+        raise PreflightError(f"--for: unknown purpose {purpose!r} (one of: {', '.join(PURPOSES)}, skypilot, ray)")
+    sys.stdout.write(render_policy(kind))
     return 0
 
 

@@ -22,6 +22,14 @@ def reporter(name: str) -> Callable[[Renderer], Renderer]:
     return deco
 
 
+def colour_wanted(stream: Any = None) -> bool:
+    """Colour for a terminal only, and not when NO_COLOR is set to a non-empty value (no-color.org:
+    an empty NO_COLOR does not count)."""
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+
 def fix_command(sources: object, region: str, rule: str = "") -> str:
     """The `preflight fix` command for one finding, aimed where the check looked: the same sandbox
     scenario (a bare `preflight fix --apply` after a sandbox check would act on the real account),
@@ -41,14 +49,6 @@ def fix_command(sources: object, region: str, rule: str = "") -> str:
 
 def report_sources(report: Any) -> list[str]:
     return [inv.source for inv in getattr(report, "inventories", []) if getattr(inv, "source", "")]
-
-
-def colour_wanted(stream: Any = None) -> bool:
-    """Colour for a terminal only, and not when NO_COLOR is set to a non-empty value (no-color.org:
-    an empty NO_COLOR does not count)."""
-    stream = sys.stdout if stream is None else stream
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
 
 
 def formats() -> list[str]:

@@ -188,6 +188,7 @@ def test_iam_policy_for_fix_and_launch_adds_their_writes(capsys):
 
 @pytest.mark.parametrize(("argv", "message"), [
     (("--for", "deploy"), "--for: unknown purpose 'deploy'"),
+    (("--for", "check", "--plan", "launch.yaml"), "--plan, --region and --account go with --for skypilot|ray|launch"),
 ])
 def test_iam_policy_bad_purpose_is_one_line(capsys, argv, message):
     code, out, err = cli(capsys, "iam-policy", *argv)
