@@ -229,9 +229,17 @@ def plan_from_dict(doc: Any, source: str = "") -> Plan:
     return Plan(**kw, source=source, given=frozenset(kw))
 
 
+REPLICAS_KEYS = ("service", "count", "port_range", "ports")
+
+
 def _replicas(value: Any) -> Replicas:
     _expect(value, dict, "replicas", "a mapping with count and port_range")
+    unknown = [k for k in value if k not in REPLICAS_KEYS]
+    if unknown:  # a misspelt key would otherwise be a silently ignored setting
+        raise PlanError(f"replicas: unknown key {str(unknown[0])[:40]!r} (known: {', '.join(REPLICAS_KEYS)})")
     count = _expect(value.get("count", 0), int, "replicas.count", "a whole number")
+    if count < 0:
+        raise PlanError(f"replicas.count: must be 0 or more, got {count}")
     rng = value.get("port_range")
     fixed: list[int] = []
     if value.get("ports") is not None:
@@ -261,7 +269,8 @@ def load_plan(path: str | Path, launcher: str | None = None, cluster: str | None
 
     p = Path(path)
     text = read_input(p, "plan", PlanError)
-    docs = [d for d in load_yaml(text, str(p), PlanError, multi=True) if d is not None]  # type: ignore[union-attr]
+    loaded = load_yaml(text, str(p), PlanError, multi=True)
+    docs = [d for d in loaded if d is not None] if isinstance(loaded, list) else []
     try:
         if any(not isinstance(d, dict) for d in docs):
             bad = next(i for i, d in enumerate(docs) if not isinstance(d, dict))
@@ -310,6 +319,8 @@ def with_overrides(plan: Plan | None, **overrides: Any) -> Plan:
             continue
         if key == "ports":
             value = parse_ports(value, "--ports")
+            if not value:  # `--ports ""` would silently mean "no ports needed"
+                raise PlanError("--ports: empty; give ports like 8000,8002,8004 or 8000-8010")
         elif key == "source_cidr":
             value = parse_cidr(value, "--source-cidr")
         elif key in ("subnets", "zones", "capabilities"):

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
 from preflight.semantics import quotas as q
+from preflight.semantics.remedies import shell
 
 
 @rule(
@@ -42,60 +43,91 @@ def check(ctx: Context) -> Iterator[Finding]:
     `aws service-quotas request-service-quota-increase` command with the value needed.
     """
     plan = ctx.plan
-    if plan is None or not plan.instance_type:
+    if plan is None or not (plan.instance_type or getattr(plan, "nodes", ())):
         return
     region = ctx.region
-    itype = plan.instance_type
     extra = ctx.inventory.extra
     types_data = extra.get("instance_types") or {}
     quota_data = extra.get("quotas") or {}
-    family = q.quota_family(itype)
-    if family is None:
-        if itype.startswith("mac"):
-            return  # Mac instances run on Dedicated Hosts and draw from no vCPU quota
-        yield ctx.unknown(itype, f"cannot check the vCPU quota for {itype}: preflight does not know its quota "
-                                 "family (is the instance type name right?)")
+    groups = tuple(getattr(plan, "nodes", ()) or ())
+    itypes = list(dict.fromkeys(g.instance_type for g in groups)) if groups else [plan.instance_type]
+    for itype in itypes:
+        if q.quota_family(itype) is None:
+            if itype.startswith("mac"):
+                continue  # Mac instances run on Dedicated Hosts and draw from no vCPU quota
+            yield ctx.unknown(itype, f"cannot check the vCPU quota for {itype}: preflight does not know its quota "
+                                     "family (is the instance type name right?)")
+            return
+    itypes = [t for t in itypes if q.quota_family(t) is not None]
+    if not itypes:
         return
+    label = itypes[0]
     if not types_data or "quotas" not in quota_data:
-        yield ctx.unknown(itype, f"cannot check the vCPU quota for {itype} in {region}: this inventory has no "
-                                 "instance-type or quota data (not in this snapshot: check the account live "
+        yield ctx.unknown(label, f"cannot check the vCPU quota for {', '.join(itypes)} in {region}: this inventory "
+                                 "has no instance-type or quota data (not in this snapshot: check the account live "
                                  "with --plan)")
         return
-    facts = (types_data.get("types") or {}).get(itype)
-    if not facts:
-        yield ctx.unknown(itype, f"cannot check the vCPU quota: DescribeInstanceTypes does not list {itype} in "
-                                 f"{region} (see CMP002)")
+    known = types_data.get("types") or {}
+    absent = [t for t in itypes if t not in known and q.quota_family(t) is not None]
+    if absent:
+        yield ctx.unknown(absent[0], f"cannot check the vCPU quota: DescribeInstanceTypes does not list {absent[0]} "
+                                     f"in {region} (see CMP002)")
         return
+    vcpus_of = {t: int(f.get("vcpus") or 0) for t, f in known.items()}
+    if groups:
+        requests = q.bucket_requests(groups, plan.count, vcpus_of)
+    else:
+        fam = q.quota_family(plan.instance_type)
+        requests = [] if fam is None else [q.BucketRequest(fam, plan.spot, plan.count * vcpus_of[plan.instance_type],
+                                                           ((plan.instance_type, plan.count),))]
+    for req in requests:
+        yield from _check_bucket(ctx, req, quota_data, vcpus_of, cluster=bool(groups))
+
+
+def _check_bucket(ctx: Context, req: q.BucketRequest, quota_data: dict, vcpus_of: dict[str, int],
+                  cluster: bool) -> Iterator[Finding]:
+    region, family = ctx.region, req.family
     fam = q.FAMILIES[family]
-    market = "Spot" if plan.spot else "On-Demand"
-    ref = q.quota_ref(family, plan.spot)
+    market = "Spot" if req.spot else "On-Demand"
+    ref = q.quota_ref(family, req.spot)
+    first = req.parts[0][0] if req.parts else family
     if ref is None:
-        yield ctx.fail(itype, f"{itype} ({fam.label} family) cannot run as Spot, but the plan asks for Spot; "
+        yield ctx.fail(first, f"{first} ({fam.label} family) cannot run as Spot, but the plan asks for Spot; "
                               "set spot: false in the plan", details={"family": family})
         return
-    vcpus_of = {t: int(f.get("vcpus") or 0) for t, f in (types_data.get("types") or {}).items()}
-    usage = q.running_usage(ctx.inventory.instances, family, plan.spot, vcpus_of)
+    usage = q.running_usage(ctx.inventory.instances, family, req.spot, vcpus_of)
     found = q.find_quota(quota_data["quotas"], ref)
     if found is None:
         yield ctx.unknown(ref.code, f"cannot check the vCPU quota: Service Quotas does not list '{ref.name}' "
                                     f"({ref.code}) in {region}", details={"family": family, "code": ref.code})
         return
     code, value = found
-    h = q.headroom(family, code, ref.name, value, usage, plan.count, int(facts["vcpus"]))
+    h = q.Headroom(family, code, ref.name, value, usage.vcpus, req.vcpus, usage.instances)
     details = {"family": family, "market": market.lower(), "code": code, "quota": value, "used": h.used,
-               "requested": h.requested, "needed": h.needed, "running_instances": list(h.instances)}
+               "requested": h.requested, "needed": h.needed, "running_instances": list(h.instances),
+               "instances": [{"instance_type": t, "count": n} for t, n in req.parts]}
     if h.exceeded:
         running = (f"{h.used} vCPUs already run in that bucket ({len(h.instances)} instance"
                    f"{'s' if len(h.instances) != 1 else ''}: {', '.join(h.instances[:5])}"
                    f"{', …' if len(h.instances) > 5 else ''})" if h.instances else "nothing runs in that bucket yet")
-        fits = max(0, int((value - h.used) // int(facts["vcpus"]))) if facts["vcpus"] else 0
-        msg = (f"{plan.count} × {itype} needs {h.requested} vCPUs and {running}; the applied quota "
+        if cluster:
+            what = ("the cluster at its maximum size ("
+                    + " + ".join(f"{n} × {t}" for t, n in req.parts) + f") needs {h.requested} vCPUs of that bucket")
+            smaller = f"or lower max_workers so the cluster needs at most {max(0, int(value - h.used))} vCPUs there"
+        else:
+            itype, count = req.parts[0]
+            per = vcpus_of.get(itype, 0)
+            fits = max(0, int((value - h.used) // per)) if per else 0
+            what = f"{count} × {itype} needs {h.requested} vCPUs"
+            smaller = f"or launch at most {fits} instance{'s' if fits != 1 else ''}"
+        msg = (f"{what} and {running}; the applied quota "
                f"'{ref.name}' ({code}) is {value:g} vCPUs in {region}: {h.used} + {h.requested} = {h.needed} > "
                f"{value:g}, so RunInstances would fail with VcpuLimitExceeded. Request at least {h.needed} vCPUs "
-               f"(or launch at most {fits} instance{'s' if fits != 1 else ''}).")
-        yield ctx.fail(code, msg, path=(itype, *h.instances, code), details=details, fix=ctx.fix(
-            f"aws service-quotas request-service-quota-increase --service-code ec2 --quota-code {code} "
-            f"--desired-value {h.needed} --region {region}",
+               f"({smaller}).")
+        yield ctx.fail(code, msg, path=(*(t for t, _ in req.parts), *h.instances, code), details=details,
+                       fix=ctx.fix(
+            shell("aws", "service-quotas", "request-service-quota-increase", "--service-code", "ec2",
+                  "--quota-code", code, "--desired-value", h.needed, "--region", region),
             description=f"ask AWS to raise {code} to {h.needed} vCPUs (reviewed by AWS; can take hours)"))
     elif usage.unknown_types:
         yield ctx.unknown(code, f"cannot total the vCPUs running in {code}: no vCPU count for "

@@ -8,7 +8,8 @@ from typing import Any
 from preflight.engine import Finding, rule
 from preflight.semantics import reach as reach_engine
 from preflight.semantics.routes import Reachability, Topology
-from rules import _net
+from preflight.semantics import remedies as rm
+from preflight.rules import _net
 
 MAX_LISTED = 10
 NO_REASON = "not reachable from the internet"
@@ -92,13 +93,21 @@ def check(ctx: Any) -> Iterator[Finding]:
             return  # no default VPC (or no subnet in it): NET006 says it in the launcher's words
         if sel.ok:
             picked = [t.subnets[x] for x in sel.subnets if x in t.subnets]
-            if any(reach_engine.internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t) for s in picked):
+            if sel.lands_in:
+                # The launcher uses its first pick(s) as long as RunInstances succeeds there, so
+                # each of those must be reachable, not just one of the picked subnets.
+                lands = [t.subnets[x] for x in sel.lands_in if x in t.subnets]
+                picked = [s for s in lands
+                          if not reach_engine.internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t)]
+                if not picked:
+                    return
+            elif any(reach_engine.internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t) for s in picked):
                 return
             first = picked[0]
-            named, missing, candidates = tuple(sel.subnets), [], picked
-            lead = prof.will_pick(first.id, first.availability_zone) + (
-                f" (preflight is stricter than {prof.title} here: {prof.title} only looks for a route to an igw-… in "
-                "the subnet's route table, whatever its state)")
+            named, missing, candidates = tuple(s.id for s in picked), [], picked
+            first_reach = t.public_reachability(first.id, _net.launch_public_ip(ctx, first))
+            problem = _net.route_problem(t, first_reach) if first_reach is not None else ""
+            lead = prof.will_pick(first.id, first.availability_zone, problem) + f" ({prof.why_stricter()})"
         else:
             scope = sel.vpc or _net.scope_vpc(ctx)
             named, missing = (), []
@@ -167,7 +176,10 @@ def check(ctx: Any) -> Iterator[Finding]:
     head = (f"{lead}. " if lead else
             f"No subnet in {scope} can host an instance reachable from the internet, so a launcher would stop with "
             f"'No usable subnets found'. ")
-    message = head + f"{n} candidate{'s' if n != 1 else ''} rejected: " + "; ".join(listed) + "." + closest
+    if lead and sel is not None and sel.ok and n == 1:
+        message = head.rstrip()  # the launcher's one pick, its reason already said
+    else:
+        message = head + f"{n} candidate{'s' if n != 1 else ''} rejected: " + "; ".join(listed) + "." + closest
     if sel is not None:
         details.update(launcher=prof.name, blocks_launch=True)
     yield ctx.fail(best.vpc_id, message, path=path, details=details,
@@ -220,7 +232,8 @@ def _igw_in_play(t: Topology, r: Reachability) -> str:
 
 
 def _commands(t: Topology, region: str, r: Reachability) -> tuple[list[str], str]:
-    commands, _, description = _net.default_route_commands(t, region, r)
+    remedy = _net.default_route_remedy(t, region, r)
+    commands, description = list(remedy.commands()), remedy.description
     parts = [description] if description else []
     if not r.public_ip:
         commands.append(_net.map_public_ip(region, r.subnet.id))
@@ -244,19 +257,19 @@ def _no_candidates(ctx: Any, t: Topology, vpcs: dict[str, Any], plan_vpc: str, m
             f"The region {region} has no VPC at all, so no instance can be launched there. Create the default "
             f"VPC (a public subnet in every zone, with an internet gateway and a default route).",
             path=[region], details=details,
-            fix=ctx.fix(_net.cli(region, "create-default-vpc"), description="create the default VPC", fixer=None),
+            fix=ctx.fix(_net.cli(region, "create_default_vpc"), description="create the default VPC", fixer=None),
         )
         return
     cidr = _net.first_free_cidr(target.cidr_blocks[0] if target.cidr_blocks else "", [])
-    igw, cmds, _ = _net.usable_igw(t, region, target.id)
-    cmds = [*cmds,
-            f"SUBNET=$(aws ec2 create-subnet --region {region} --vpc-id {target.id} --cidr-block {cidr} "
-            f"--query Subnet.SubnetId --output text)",
-            f"RTB=$(aws ec2 create-route-table --region {region} --vpc-id {target.id} "
-            f"--query RouteTable.RouteTableId --output text)",
-            _net.cli(region, "associate-route-table", "--route-table-id", "$RTB", "--subnet-id", "$SUBNET"),
-            _net.create_route(region, "$RTB", igw),
-            _net.map_public_ip(region, "$SUBNET")]
+    igw, steps, _ = rm.igw_steps(t, region, target.id)
+    new_subnet = rm.Step(rm.ec2("create_subnet", region, VpcId=target.id, CidrBlock=cidr),
+                         f"create subnet {cidr}", target.id, produces=rm.SUBNET)
+    steps = [*steps, new_subnet,
+             rm.create_route_table(region, target.id, rm.SUBNET, "create its route table"),
+             rm.create_route(region, rm.RTB, "0.0.0.0/0", {"GatewayId": igw}, description="default route"),
+             rm.associate(region, rm.RTB, rm.SUBNET),
+             rm.map_public_ip(region, rm.SUBNET)]
+    cmds = rm.commands(steps)
     yield ctx.fail(
         target.id,
         f"VPC {target.id} has no subnet, so no instance can be launched in {region}"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from preflight.engine import Finding, rule
-from rules import _net
+from preflight.rules import _net
 
 
 @rule(
@@ -69,10 +69,13 @@ def check(ctx: Any) -> Iterator[Finding]:
         if to_nat and not s.map_public_ip_on_launch and not ask_public:
             continue  # a private subnet behind a NAT gateway, as designed
         why = ("maps public IPs on launch" if s.map_public_ip_on_launch and s.id not in picked
-               else f"is where {prof.title} will launch (it asks for a public IP itself)" if s.id in picked
+               else f"is where {prof.title} will launch"
+               + (" (it asks for a public IP itself)" if prof.requests_public_ip(ctx.plan) is True else "")
+               if s.id in picked
                else "is named by the plan" + (", which asks for a public IP" if ask_public else ""))
         problem = _net.route_problem(t, reach)
-        commands, _, description = _net.default_route_commands(t, region, reach)
+        remedy = _net.default_route_remedy(t, region, reach)
+        commands, description = remedy.commands(), remedy.description
         path = [s.id]
         if reach.choice is not None:
             path.append(reach.choice.table.id)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from preflight.engine import Context, Finding, rule
-from preflight.awscli import aws_cli
+from preflight.launchers import profile_of
+from preflight.semantics.remedies import authorize_ports, aws_cli
 from preflight.semantics.secgroups import (
-    contains, format_ranges, ip_permissions, label, missing_ports, open_ports, plan_group_ref, ranges,
+    contains, format_ranges, label, missing_ports, open_ports, plan_group_ref, ranges,
     resolve_group, rules_admitting,
 )
 
@@ -52,18 +54,40 @@ def check(ctx: Context) -> Iterator[Finding]:
     `preflight launch` creates a missing named group); `preflight fix` rejects it as bad input.
     """
     plan = ctx.plan
+    prof = profile_of(plan)
     ref = plan_group_ref(plan, ctx.region)
+    if not ref and plan is not None and getattr(plan, "region", "") in ("", ctx.region):
+        ref = prof.group_name(plan)  # the group the launcher itself uses (Ray: ray-autoscaler-<cluster>)
     # The launcher's profile adds what it needs itself on a group it does not manage (SkyPilot and
     # Ray need SSH from the client; preflight's own launch only the plan's ports).
-    from preflight.launchers import profile_of
-
-    ports = profile_of(plan).ports(plan) if getattr(plan, "ports", ()) else ()
+    ports = prof.ports(plan) if getattr(plan, "ports", ()) else ()
     if not ref or not ports:
         return
-    vpc = getattr(plan, "vpc", "")
+    vpc = getattr(plan, "vpc", "") or _launcher_vpc(ctx, prof)
     source = plan.source_cidr or "0.0.0.0/0"
     where = f" in {vpc}" if vpc else ""
     matches = resolve_group(ctx.inventory.security_groups, ref, vpc)
+    opens = getattr(prof, "launcher_opens", None)
+    added: tuple[int, ...] = ()
+    if opens is not None and len(matches) <= 1:
+        # The launcher manages this group itself (Ray: creates it, and fills it while it has no
+        # ingress rule): only what it will not open is missing.
+        group = matches[0] if matches else None
+        added = tuple(opens(plan, group))
+        still = [p for p in (missing_ports([group], ports, source) if group else ports) if p not in added]
+        if not still:
+            return
+        if group is None and added:
+            hint = prof.setting_hint("group rules", format_ranges(ranges(still)))
+            yield ctx.fail(ref, f"{prof.title} will create security group {ref!r}{where} with tcp "
+                                f"{format_ranges(ranges(added))} open, but not port(s) {format_ranges(ranges(still))} "
+                                f"that the plan needs; {hint}.",
+                           path=[ref], details={"group_missing": True, "missing": still, "source": source,
+                                                "launcher": prof.name})
+            return
+        if group is not None and not added and group.ingress and prof.launcher_opens(plan, None):
+            yield from _launcher_skips(ctx, prof, group, still, source)
+            return
     if not matches:
         create = () if ref.startswith("sg-") else (aws_cli(
             "ec2", "create_security_group",
@@ -87,7 +111,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         )
         return
     group = matches[0]
-    missing = missing_ports([group], ports, source)
+    missing = [p for p in missing_ports([group], ports, source) if p not in added]
     if not missing:
         return
     opened = open_ports([group], "tcp", source)
@@ -98,16 +122,38 @@ def check(ctx: Context) -> Iterator[Finding]:
             by_rule.setdefault(r.id, []).append(p)
     open_text = ("; already open: " + "; ".join(f"{format_ranges(ranges(ps))} by {rid}" for rid, ps in by_rule.items())
                  if by_rule else "; none of the plan's ports is open to it yet")
-    perms = ip_permissions("tcp", ranges(missing), source)
+    step = authorize_ports(ctx.region, group.id, missing, source)
     yield ctx.fail(
         group.id,
         f"port(s) {format_ranges(ranges(missing))} (tcp) needed by the plan are not open to {source} on security group "
         f"{label(group)}{open_text}. The service will be unreachable on the missing ports; authorize exactly those "
         "(adding an already-open port fails with InvalidPermission.Duplicate).",
         path=[group.id, *by_rule],
-        fix=ctx.fix(aws_cli("ec2", "authorize_security_group_ingress", {"GroupId": group.id, "IpPermissions": perms},
-                            ctx.region),
-                    description=f"authorize tcp {format_ranges(ranges(missing))} from {source} on {group.id}"),
+        fix=ctx.fix(step.cli(), description=step.description),
         details={"group": group.id, "missing": missing, "open": {rid: ps for rid, ps in by_rule.items()},
                  "source": source, "protocol": "tcp"},
+    )
+
+
+def _launcher_vpc(ctx: Context, prof: Any) -> str:
+    """The VPC the plan's launcher will use (Ray looks its group up by name there), '' if none."""
+    select = getattr(prof, "select", None)
+    sel = select(ctx.inventory, ctx.plan) if select is not None else None
+    return getattr(sel, "vpc", "") if sel is not None and getattr(sel, "ok", False) else ""
+
+
+def _launcher_skips(ctx: Context, prof: Any, group: Any, missing: list[int], source: str) -> Iterator[Finding]:
+    """The group exists with rules, so the launcher will not add its own: the ports it needs must
+    already be open."""
+    step = authorize_ports(ctx.region, group.id, missing, source)
+    closed = f"port(s) {format_ranges(ranges(missing))} (tcp) stay closed to {source}"
+    if prof.ssh_port in missing:
+        closed += f" ({prof.title} cannot SSH into its nodes)"
+    yield ctx.fail(
+        group.id,
+        f"{prof.group_note(group)}, so {prof.title} will leave {label(group)} as it is and {closed}. Authorize exactly "
+        "those ports.",
+        path=[group.id],
+        fix=ctx.fix(step.cli(), description=step.description),
+        details={"group": group.id, "missing": missing, "source": source, "protocol": "tcp", "launcher": prof.name},
     )

@@ -49,6 +49,9 @@ class Selection:
     error: str = ""  # the launcher's own message, as it prints it
     why: str = ""  # what in the account made it so, in preflight's words
     default_vpc_only: bool = False  # it only looked at the default VPC (no VPC was named)
+    # Where the instances land when their launch succeeds (Ray: the first SubnetId of each node
+    # type; it moves on only when RunInstances fails). Empty: any of `subnets` may be used.
+    lands_in: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -119,6 +122,11 @@ class LauncherProfile:
         where = f"{subnet} ({zone})" if zone else subnet
         return (f"{self.title} will pick subnet {where} and its instances will be unreachable"
                 + (f": {problem}" if problem else ""))
+
+    def why_stricter(self) -> str:
+        """Why preflight rejects a subnet this launcher accepts (what the launcher does not look at)."""
+        return (f"preflight is stricter than {self.title} here: {self.title} only looks for a route to an igw-… in "
+                "the subnet's route table, whatever its state")
 
     def setting_hint(self, key: str, value: str) -> str:
         """How the user sets one of the launcher's own options (e.g. aws.vpc_name)."""

@@ -158,3 +158,49 @@ class Headroom:
 def headroom(family: str, code: str, quota_name: str, quota: float, usage: Usage, count: int,
              vcpus_per_instance: int) -> Headroom:
     return Headroom(family, code, quota_name, quota, usage.vcpus, count * vcpus_per_instance, usage.instances)
+
+
+@dataclass(frozen=True)
+class BucketRequest:
+    """What a launch of several instance types asks of one quota bucket at its largest."""
+
+    family: str
+    spot: bool
+    vcpus: int
+    parts: tuple[tuple[str, int], ...]  # (instance type, how many) that make up `vcpus`
+    unknown_types: tuple[str, ...] = ()  # types of this bucket with no known vCPU count
+
+
+def bucket_requests(groups: Iterable[Any], total: int, vcpus_of: Mapping[str, int]) -> list[BucketRequest]:
+    """Per quota bucket (family, market), the most vCPUs the launch can hold at once.
+
+    `groups` have `instance_type`, `count` (most at once), `spot` and `fixed` (always running,
+    e.g. a Ray head); `total` caps all instances together (Ray's global max_workers + the head).
+    In each bucket the fixed instances count, then the elastic ones fill the rest of the cap,
+    largest vCPU count first: that is the worst the autoscaler can reach in that bucket.
+    """
+    groups = list(groups)
+    fixed_all = sum(g.fixed for g in groups)
+    buckets: dict[tuple[str, bool], list[Any]] = {}
+    for g in groups:
+        fam = quota_family(g.instance_type)
+        if fam is not None:
+            buckets.setdefault((fam, bool(g.spot)), []).append(g)
+    out: list[BucketRequest] = []
+    for (fam, spot), members in buckets.items():
+        parts: dict[str, int] = {}
+        vcpus = 0
+        for g in members:
+            if g.fixed:
+                parts[g.instance_type] = parts.get(g.instance_type, 0) + g.fixed
+                vcpus += g.fixed * vcpus_of.get(g.instance_type, 0)
+        room = max(0, total - fixed_all)
+        for g in sorted(members, key=lambda g: -vcpus_of.get(g.instance_type, 0)):
+            take = min(g.count - g.fixed, room)
+            if take > 0:
+                parts[g.instance_type] = parts.get(g.instance_type, 0) + take
+                vcpus += take * vcpus_of.get(g.instance_type, 0)
+                room -= take
+        unknown = tuple(sorted({g.instance_type for g in members if g.instance_type not in vcpus_of}))
+        out.append(BucketRequest(fam, spot, vcpus, tuple(parts.items()), unknown))
+    return out

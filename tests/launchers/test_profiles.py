@@ -89,7 +89,8 @@ def test_skypilot_picks_a_subnet_behind_a_detached_gateway_and_preflight_says_it
     assert select_subnets(inv, "app-vpc").subnets == ("subnet-1",)  # SkyPilot itself is happy
     f = run_rules(inv, plan=plan, select=["NET001"]).one("NET001")
     assert f.message.startswith("SkyPilot will pick subnet subnet-1 (eu-south-1a) and its instances will be "
-                                "unreachable (preflight is stricter than SkyPilot here")
+                                "unreachable: its route table rtb-1")
+    assert "(preflight is stricter than SkyPilot here" in f.message
     assert "not attached" in f.message
 
 
