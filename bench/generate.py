@@ -44,6 +44,8 @@ class Size:
 
 SIZES = {
     "S": Size(vpcs=5, subnets=100, route_tables=20, groups=500, rules=5_000, instances=250, faults=3),
+    # M: the collection benchmark's larger account (same size per VPC as S, four times the VPCs)
+    "M": Size(vpcs=20, subnets=1_000, route_tables=200, groups=2_000, rules=20_000, instances=500, faults=5),
     "L": Size(vpcs=50, subnets=5_000, route_tables=1_000, groups=10_000, rules=100_000, instances=5_000, faults=25),
 }
 FAULT_RULES = ("NET002", "NET003", "NET004", "NET005", "NET006", "NET007",

@@ -1,17 +1,24 @@
 """The preflight benchmark: one command, real numbers.
 
-    python bench/run.py                 # sizes S and L, then the moto collection benchmark (size S)
+    python bench/run.py                 # sizes S and L offline, then moto: collection (S), latency (S, M)
     python bench/run.py --sizes S --no-moto --markdown bench/RESULTS.md
 
 For each size it generates the synthetic snapshot once (bench/generate.py, cached in bench/.data/),
-then in fresh processes measures: plain `json.load` of the file (the floor), and preflight's own
-path — snapshot load, graph build, all rules (`engine.run`, every registered rule, no plan) —
-with peak RSS; then precision and recall of the findings against the planted faults.
+then in fresh processes measures: plain `json.load` of the file (the floor, with its peak RSS), and
+preflight's own path — snapshot load, all rules (`engine.run`, every registered rule, no plan; the
+graph is built only if a rule reads it) — with peak RSS; then precision and recall of the findings
+against the planted faults.
 
 The collection benchmark starts a moto server on 127.0.0.1, seeds it with the size-S account
 (5 VPCs, 100 subnets, 20 route tables, 500 groups, 5,000 rules, 250 instances), and times, each in
 a fresh process: the bare floor (one call of each Describe preflight uses, nothing else) and
 `preflight check --select NET006 --stats` (preflight's collector and one trivial rule), with the API calls it made.
+
+The latency benchmark (issue 17) delays every request to the moto server by `--delay` seconds
+(0.1) and uses the APIs' real maximum page sizes, for sizes S and M (1,000 subnets, 2,000 groups,
+20,000 rules): each Describe's paginated chain alone, the longest one sharded by group-id filters,
+the account-wide check, a check whose plan pins one VPC, and the scoped findings against the
+account-wide ones.
 
 Wall-clock times depend on what else runs on the machine; CPU times (user+sys of the measuring
 process) are reported beside them because they do not.
@@ -84,10 +91,8 @@ def child_check(path: str, expected_path: str) -> dict[str, Any]:
     for rule_id, _res in got & want:
         per_rule_got[rule_id] = per_rule_got.get(rule_id, 0) + 1
     # per-rule time, a second pass on one prebuilt graph (same code path as engine.run)
-    from preflight.graph import build
-
     per_rule: dict[str, float] = {}
-    ctx = engine.Context(build(invs[0]), invs[0], None, {})
+    ctx = engine.Context(None, invs[0], None, {})
     for r in rules:
         ctx.rule = r
         t = time.perf_counter()
@@ -125,8 +130,10 @@ def child_floor(endpoint: str, concurrent: str = "no") -> dict[str, Any]:
 
 def run_child(*args: str, env: dict[str, str] | None = None) -> tuple[dict[str, Any], float]:
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", *args], check=True,
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", *args],
                          capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if out.returncode:
+        raise RuntimeError(f"bench child {' '.join(args)} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1]), time.perf_counter() - t
 
 
@@ -145,13 +152,15 @@ def ensure_snapshot(size: str, regen: bool) -> tuple[Path, dict[str, Any]]:
 
 def bench_size(size: str, repeat: int, regen: bool) -> dict[str, Any]:
     path, meta = ensure_snapshot(size, regen)
-    floors = [run_child("json", str(path))[0] for _ in range(repeat)]
-    checks = [run_child("check", str(path), str(path.with_suffix(".expected.json")))[0] for _ in range(repeat)]
+    floors, checks = [], []
+    for _ in range(repeat):  # interleaved, so both see the same machine load
+        floors.append(run_child("json", str(path))[0])
+        checks.append(run_child("check", str(path), str(path.with_suffix(".expected.json")))[0])
     best = min(checks, key=lambda r: r["total_wall"])
     floor = min(floors, key=lambda r: r["wall"])
     return {
         "size": size, "counts": meta["counts"], "file_mib": path.stat().st_size / 2**20, "repeat": repeat,
-        "json_wall": floor["wall"], "json_cpu": floor["cpu"],
+        "json_wall": floor["wall"], "json_cpu": floor["cpu"], "json_rss_mib": min(f["rss_mib"] for f in floors),
         "median_total_wall": statistics.median(r["total_wall"] for r in checks),
         **best,
         "ratio_wall": best["total_wall"] / floor["wall"], "ratio_cpu": best["total_cpu"] / floor["cpu"],
@@ -159,81 +168,86 @@ def bench_size(size: str, repeat: int, regen: bool) -> dict[str, Any]:
     }
 
 
+MOTO_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+
+
+def fake_credentials() -> dict[str, str | None]:
+    """Point boto3 at moto's fake credentials; returns what to restore."""
+    saved = {k: os.environ.get(k) for k in MOTO_ENV}
+    os.environ.update(MOTO_ENV)
+    return saved
+
+
+def restore_env(saved: dict[str, str | None]) -> None:
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 # --- the collection benchmark (moto server) ------------------------------------------------------
 
-def seed_moto(endpoint: str, snapshot_path: Path) -> dict[str, int]:
-    """Recreate the size-S account in moto with boto3 (healthy wiring; the planted faults are not
-    needed to time collection). Returns the resource counts created."""
+def seed_backend(endpoint: str, snapshot_path: Path) -> tuple[dict[str, int], dict[str, str]]:
+    """Recreate a synthetic account (healthy wiring; the planted faults are not needed to time
+    collection) straight in the moto server's in-process backend (no HTTP: thousands of calls
+    would take minutes on a loaded machine), NAT gateways and their routes left out. Instances are
+    started with boto3, one call per VPC. Counts are read back through the API."""
     import boto3
+    from moto.ec2.models import ec2_backends
 
     from preflight.inventory import snapshot
 
     inv = snapshot.load(snapshot_path)[0]
-    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
-    for vpc in ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]:
-        for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]:
-            ec2.delete_subnet(SubnetId=s["SubnetId"])
-        ec2.delete_vpc(VpcId=vpc["VpcId"])
+    b = ec2_backends["123456789012"][REGION]
+    for vpc in [v for v in b.vpcs.values() if v.is_default]:
+        for sub in [x for x in b.describe_subnets() if x.vpc_id == vpc.id]:
+            b.delete_subnet(sub.id)
+        b.delete_vpc(vpc.id)
     ids: dict[str, str] = {}
     for v in inv.vpcs:
-        ids[v.id] = ec2.create_vpc(CidrBlock=v.cidr_blocks[0])["Vpc"]["VpcId"]
+        ids[v.id] = b.create_vpc(cidr_block=v.cidr_blocks[0]).id
     for g in inv.internet_gateways:
-        gid = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
-        ids[g.id] = gid
+        ids[g.id] = b.create_internet_gateway().id
         for a in g.attachments:
-            ec2.attach_internet_gateway(InternetGatewayId=gid, VpcId=ids[a.vpc_id])
-    for s in inv.subnets:
-        ids[s.id] = ec2.create_subnet(VpcId=ids[s.vpc_id], CidrBlock=s.cidr_block,
-                                      AvailabilityZone=s.availability_zone)["Subnet"]["SubnetId"]
-    for n in inv.nat_gateways:
-        if n.state == "available":
-            alloc = ec2.allocate_address(Domain="vpc")["AllocationId"]
-            ids[n.id] = ec2.create_nat_gateway(SubnetId=ids[n.subnet_id], AllocationId=alloc)["NatGateway"][
-                "NatGatewayId"]
+            b.attach_internet_gateway(ids[g.id], ids[a.vpc_id])
+    for sub in inv.subnets:
+        ids[sub.id] = b.create_subnet(vpc_id=ids[sub.vpc_id], cidr_block=sub.cidr_block,
+                                      availability_zone=sub.availability_zone).id
     for t in inv.route_tables:
         if t.is_main:
             continue
-        rtb = ec2.create_route_table(VpcId=ids[t.vpc_id])["RouteTable"]["RouteTableId"]
+        rtb = b.create_route_table(ids[t.vpc_id]).id
         for a in t.associations:
             if a.subnet_id in ids:
-                ec2.associate_route_table(RouteTableId=rtb, SubnetId=ids[a.subnet_id])
+                b.associate_route_table(rtb, subnet_id=ids[a.subnet_id])
         for r in t.routes:
             if r.target_kind == "internet_gateway" and r.target_id in ids:
-                ec2.create_route(RouteTableId=rtb, DestinationCidrBlock=r.destination_cidr, GatewayId=ids[r.target_id])
-            elif r.target_kind == "nat_gateway" and r.target_id in ids:
-                ec2.create_route(RouteTableId=rtb, DestinationCidrBlock=r.destination_cidr,
-                                 NatGatewayId=ids[r.target_id])
+                b.create_route(rtb, r.destination_cidr, gateway_id=ids[r.target_id])
     for g in inv.security_groups:
-        ids[g.id] = ec2.create_security_group(GroupName=g.group_name, Description=g.description or "bench",
-                                              VpcId=ids[g.vpc_id])["GroupId"]
+        ids[g.id] = b.create_security_group(g.group_name, g.description or "bench", ids[g.vpc_id]).id
     for g in inv.security_groups:
-        perms = []
-        for r in g.ingress:
-            p: dict[str, Any] = {"IpProtocol": r.ip_protocol}
-            if r.ip_protocol != "-1":
-                p["FromPort"], p["ToPort"] = r.from_port, r.to_port
+        for r in g.ingress[:60]:  # moto enforces the 60-rule quota (the planted SG005 group has 61)
+            ports = ("-1", "-1") if r.ip_protocol == "-1" else (str(r.from_port), str(r.to_port))
             if r.cidr_ipv4:
-                p["IpRanges"] = [{"CidrIp": r.cidr_ipv4}]
+                b.authorize_security_group_ingress(ids[g.id], r.ip_protocol, *ports, [{"CidrIp": r.cidr_ipv4}])
             elif r.referenced_group and r.referenced_group.group_id in ids:
-                p["UserIdGroupPairs"] = [{"GroupId": ids[r.referenced_group.group_id]}]
-            else:
-                continue
-            perms.append(p)
-        if perms:  # moto enforces the 60-rule quota (the planted SG005 group has 61)
-            ec2.authorize_security_group_ingress(GroupId=ids[g.id], IpPermissions=perms[:60])
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    by_subnet: dict[str, int] = {}
+                b.authorize_security_group_ingress(ids[g.id], r.ip_protocol, *ports, [],
+                                                   source_groups=[{"GroupId": ids[r.referenced_group.group_id]}])
+    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
+    per_vpc: dict[str, int] = {}
+    first_subnet: dict[str, str] = {}
     for i in inv.instances:
-        by_subnet[i.subnet_id] = by_subnet.get(i.subnet_id, 0) + 1
-    for sid, n in by_subnet.items():
-        ec2.run_instances(ImageId=image, MinCount=n, MaxCount=n, InstanceType="t3.medium", SubnetId=ids[sid])
-    rules = ec2.describe_security_group_rules(MaxResults=1000)
-    n_rules = len(rules["SecurityGroupRules"])
-    while rules.get("NextToken"):
-        rules = ec2.describe_security_group_rules(MaxResults=1000, NextToken=rules["NextToken"])
-        n_rules += len(rules["SecurityGroupRules"])
-    return {"vpcs": len(inv.vpcs), "subnets": len(inv.subnets), "security_groups": len(inv.security_groups),
-            "security_group_rules": n_rules, "instances": len(inv.instances)}
+        per_vpc[i.vpc_id] = per_vpc.get(i.vpc_id, 0) + 1
+        first_subnet.setdefault(i.vpc_id, i.subnet_id)
+    for vid, n in per_vpc.items():
+        ec2.run_instances(ImageId="ami-12c6146b", MinCount=n, MaxCount=n, InstanceType="t3.medium",
+                          SubnetId=ids[first_subnet[vid]])
+    counts = {"vpcs": len(inv.vpcs), "subnets": len(inv.subnets), "security_groups": len(inv.security_groups),
+              "security_group_rules": _pages(ec2, "describe_security_group_rules")[1],
+              "instances": len(inv.instances)}
+    return counts, ids
 
 
 def bench_moto(repeat: int) -> dict[str, Any]:
@@ -245,14 +259,12 @@ def bench_moto(repeat: int) -> dict[str, Any]:
     path, _ = ensure_snapshot("S", False)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-           "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    env = MOTO_ENV
+    saved = fake_credentials()
     try:
         endpoint = f"http://127.0.0.1:{server._server.server_port}"
         t = time.perf_counter()
-        seeded = seed_moto(endpoint, path)
+        seeded, _ = seed_backend(endpoint, path)
         seed_seconds = time.perf_counter() - t
         exe = str(Path(sys.executable).with_name("preflight"))
 
@@ -273,11 +285,7 @@ def bench_moto(repeat: int) -> dict[str, Any]:
             checks.append(preflight())
     finally:
         server.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        restore_env(saved)
 
     def parse(stats_text: str) -> tuple[int, int, float]:
         calls = pages = 0
@@ -312,6 +320,186 @@ def bench_moto(repeat: int) -> dict[str, Any]:
     }
 
 
+# --- the latency benchmark (moto server, every request delayed) ----------------------------------
+
+CHAINS = DESCRIBES  # each Describe read alone, page after page: one paginated chain
+
+
+def latency_server() -> Any:
+    """A moto server on 127.0.0.1 that sleeps `server.delay` seconds before answering each request
+    (0 while seeding), so that API latency, not moto's own speed, dominates as on real AWS."""
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, ThreadedMotoServer, create_backend_app
+    from werkzeug.serving import make_server
+
+    class SlowMotoServer(ThreadedMotoServer):
+        delay = 0.0
+
+        def _server_entry(self) -> None:
+            app = DomainDispatcherApplication(create_backend_app)
+
+            def slow(environ: Any, start_response: Any) -> Any:
+                if self.delay:
+                    time.sleep(self.delay)
+                return app(environ, start_response)
+
+            self._server = make_server(self._ip_address, self._port, slow, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return SlowMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+
+
+def _pages(ec2: Any, op: str, **params: Any) -> tuple[int, int]:
+    """Read one Describe to the end at the API's documented maximum page size: (pages, items)."""
+    from preflight.collect import aws
+
+    fetcher = next(f for f in aws.FETCHERS.values() if f.operation == op)
+    limit = aws.page_limit(ec2, op)
+    kwargs: dict[str, Any] = dict(params)
+    if limit:
+        kwargs["MaxResults"] = limit
+    pages = items = 0
+    while True:
+        page = getattr(ec2, op)(**kwargs)
+        pages += 1
+        items += len(page.get(fetcher.result_key) or [])
+        if not page.get("NextToken"):
+            return pages, items
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def child_chains(endpoint: str) -> dict[str, Any]:
+    """Each Describe's paginated chain timed alone (plain boto3, real maximum page sizes), then the
+    longest one sharded: security-group rules read by group-id filters of 200 groups (EC2's limit
+    per filter), all shards at once, after the groups themselves."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+
+    from botocore.config import Config
+
+    # A loaded machine can make moto take over a minute for a page of 1,000 rules.
+    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint, config=Config(read_timeout=900))
+    ec2.describe_vpcs(MaxResults=5)  # connection and credentials warm, as in a collector run
+    chains: dict[str, dict[str, float]] = {}
+    for op in CHAINS:
+        t = time.perf_counter()
+        pages, items = _pages(ec2, op)
+        chains[op] = {"seconds": time.perf_counter() - t, "pages": pages, "items": items}
+    t = time.perf_counter()
+    groups: list[str] = []
+    kwargs: dict[str, Any] = {"MaxResults": 1000}
+    while True:
+        page = ec2.describe_security_groups(**kwargs)
+        groups += [g["GroupId"] for g in page["SecurityGroups"]]
+        if not page.get("NextToken"):
+            break
+        kwargs["NextToken"] = page["NextToken"]
+    shards = [groups[i:i + 200] for i in range(0, len(groups), 200)]
+    with ThreadPoolExecutor(max_workers=len(shards)) as pool:
+        done = list(pool.map(lambda ids: _pages(ec2, "describe_security_group_rules",
+                                                Filters=[{"Name": "group-id", "Values": ids}]), shards))
+    sharded = {"seconds": time.perf_counter() - t, "shards": len(shards), "calls": sum(p for p, _ in done) + 1,
+               "items": sum(i for _, i in done)}
+    return {"chains": chains, "sharded": sharded}
+
+
+def child_scope(endpoint: str, vpc: str) -> dict[str, Any]:
+    """Findings of the plan-scoped read against the account-wide read, the same plan for both:
+    the scoped check may say nothing the account-wide one does not, and must say all it says about
+    the plan's resources (the plan VPC's own resources, every gateway and the region)."""
+    from preflight import engine
+    from preflight.collect import aws
+    from preflight.plan import Plan
+
+    plan = Plan(region=REGION, vpc=vpc)
+    rules = engine.select_rules(engine.load_rules())
+    everything = aws.collect(aws.AwsSession(region=REGION, endpoint_url=endpoint), REGION)
+    scoped_inv = aws.collect(aws.AwsSession(region=REGION, endpoint_url=endpoint), REGION, plan=plan)
+    unscoped = [f.to_dict() for f in engine.run([everything], rules, plan).findings]
+    scoped = [f.to_dict() for f in engine.run([scoped_inv], rules, plan).findings]
+    mine = {REGION, vpc} | {g.id for g in scoped_inv.internet_gateways}
+    for kind in ("subnets", "route_tables", "network_acls", "security_groups", "nat_gateways", "instances"):
+        mine |= {x.id for x in getattr(scoped_inv, kind) if getattr(x, "vpc_id", vpc) == vpc}
+    extra = [f for f in scoped if f not in unscoped]
+    missing = [f for f in unscoped if f["resource"] in mine and f not in scoped]
+    return {"unscoped": len(unscoped), "scoped": len(scoped), "plan_resources_findings": len(
+        [f for f in unscoped if f["resource"] in mine]), "extra": len(extra), "missing": len(missing),
+        "examples": [(f["rule"], f["resource"]) for f in (extra + missing)[:5]]}
+
+
+def bench_latency(sizes: list[str], delay: float, repeat: int) -> dict[str, Any]:
+    """Sizes S and M in a moto server that delays each request by `delay` seconds."""
+    import logging
+
+    import requests
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = latency_server()
+    server.start()
+    env = MOTO_ENV
+    saved = fake_credentials()
+    exe = str(Path(sys.executable).with_name("preflight"))
+    endpoint = f"http://127.0.0.1:{server._server.server_port}"
+    out: dict[str, Any] = {"delay": delay, "sizes": {}}
+    try:
+        for size in sizes:
+            server.delay = 0.0
+            requests.post(f"{endpoint}/moto-api/reset", timeout=60)
+            path, _ = ensure_snapshot(size, False)
+            print(f"seeding moto with size {size}…", file=sys.stderr)
+            t = time.perf_counter()
+            seeded, ids = seed_backend(endpoint, path)
+            seed_seconds = time.perf_counter() - t
+            from preflight.inventory import snapshot
+
+            vpc = ids[snapshot.load(path)[0].vpcs[1].id]  # a healthy VPC (faults are planted in the first)
+            plan_file = DATA / f"plan-{size}.yaml"
+            plan_file.write_text(f"region: {REGION}\nvpc: {vpc}\n")
+            server.delay = delay
+
+            def preflight(*extra: str) -> dict[str, Any]:
+                t = time.perf_counter()
+                proc = subprocess.run([exe, "check", "--region", REGION, "--endpoint-url", endpoint, "--format",
+                                       "json", "--stats", *extra], capture_output=True, text=True,
+                                      env={**os.environ, **env})
+                return {"process": time.perf_counter() - t, **parse_stats(proc.stderr), "stats": proc.stderr}
+
+            chains, wide, scoped = [], [], []
+            for _ in range(repeat):  # interleaved, so all see the same machine load
+                chains.append(run_child("chains", endpoint, env=env)[0])
+                wide.append(preflight())
+                scoped.append(preflight("--plan", str(plan_file)))
+            findings = run_child("scope", endpoint, vpc, env=env)[0]
+            best_chains = {op: min((c["chains"][op] for c in chains), key=lambda x: x["seconds"]) for op in CHAINS}
+            longest = max(best_chains, key=lambda op: best_chains[op]["seconds"])
+            out["sizes"][size] = {
+                "seeded": seeded, "seed_seconds": seed_seconds, "plan_vpc": vpc, "chains": best_chains,
+                "longest": longest, "longest_seconds": best_chains[longest]["seconds"],
+                "sharded": min((c["sharded"] for c in chains), key=lambda x: x["seconds"]),
+                "wide": min(wide, key=lambda r: r["collect"]), "scoped": min(scoped, key=lambda r: r["collect"]),
+                "findings": findings, "loadavg": os.getloadavg()[0],
+            }
+    finally:
+        server.stop()
+        restore_env(saved)
+    return out
+
+
+def parse_stats(text: str) -> dict[str, Any]:
+    """API calls, pages and stage seconds from `preflight check --stats`."""
+    calls = pages = 0
+    seconds: dict[str, float] = {}
+    for line in text.splitlines():
+        words = line.replace(",", "").split()
+        if line.strip().startswith("api calls:"):
+            calls, pages = int(words[2]), int(words[4])
+        if line.strip().startswith("seconds:"):
+            seconds = {words[i]: float(words[i + 1]) for i in range(1, len(words) - 1, 2)}
+    return {"calls": calls, "pages": pages, "collect": seconds.get("collect", float("nan")),
+            "total": seconds.get("total", float("nan"))}
+
+
 # --- output ---------------------------------------------------------------------------------------
 
 def fmt_counts(c: dict[str, int]) -> str:
@@ -327,6 +515,13 @@ def targets(results: list[dict[str, Any]], moto: dict[str, Any] | None) -> list[
     """The issue's targets against this run's numbers, with the verdict computed, not typed."""
     by = {r["size"]: r for r in results}
     out = ["", "### Targets", "", "| target | measured | verdict |", "|---|---|---|"]
+    for r in results:
+        out.append(f"| {r['size']}: total ≤ 3× stdlib `json.load` of the same file (issue 17) | "
+                   f"{r['ratio_wall']:.2f}× wall ({r['total_wall']:.2f} s / {r['json_wall']:.2f} s), CPU "
+                   f"{r['ratio_cpu']:.2f}× | {_verdict(r['ratio_wall'] <= 3)} |")
+        rss_ratio = r["rss_mib"] / r["json_rss_mib"]
+        out.append(f"| {r['size']}: peak RSS ≤ 2.5× the `json.load` process's (issue 17) | {rss_ratio:.2f}× "
+                   f"({r['rss_mib']:.0f} MiB / {r['json_rss_mib']:.0f} MiB) | {_verdict(rss_ratio <= 2.5)} |")
     if "L" in by:
         big = by["L"]
         out.append(f"| L checks in under 5 s on a 2-core machine | {big['total_wall']:.2f} s wall, "
@@ -360,7 +555,62 @@ def targets(results: list[dict[str, Any]], moto: dict[str, Any] | None) -> list[
     return out
 
 
-def markdown(results: list[dict[str, Any]], moto: dict[str, Any] | None) -> str:
+def latency_targets(lat: dict[str, Any]) -> list[str]:
+    by = lat["sizes"]
+    out = ["", "### Targets (latency mode)", "", "| target | measured | verdict |", "|---|---|---|"]
+    if "S" in by and "M" in by:
+        s_, m_ = by["S"]["scoped"], by["M"]["scoped"]
+        ratio = m_["collect"] / s_["collect"]
+        out.append(f"| plan-scoped check on M ≤ 1.2× plan-scoped on S | {ratio:.2f}× ({m_['collect']:.2f} s / "
+                   f"{s_['collect']:.2f} s collection; {m_['calls']} / {s_['calls']} API calls) | "
+                   f"{_verdict(ratio <= 1.2)} |")
+    for size, r in by.items():
+        ratio = r["wide"]["collect"] / r["longest_seconds"]
+        out.append(f"| {size}: account-wide check ≤ 1.1× the longest single paginated chain | {ratio:.2f}× "
+                   f"({r['wide']['collect']:.2f} s collection / {r['longest_seconds']:.2f} s for "
+                   f"{r['longest']}, {r['chains'][r['longest']]['pages']} pages) | {_verdict(ratio <= 1.1)} |")
+    for size, r in by.items():
+        f = r["findings"]
+        ok = f["extra"] == 0 and f["missing"] == 0
+        out.append(f"| {size}: plan-scoped findings = account-wide findings for the plan's resources | "
+                   f"{f['scoped']} scoped findings, {f['plan_resources_findings']} account-wide on the plan's "
+                   f"resources, {f['extra']} extra, {f['missing']} missing | {_verdict(ok)} |")
+    return out
+
+
+def latency_markdown(lat: dict[str, Any]) -> list[str]:
+    lines = ["", f"## Collection with API latency (moto server, every request delayed {lat['delay'] * 1000:.0f} ms)",
+             "", "Real maximum page sizes (MaxResults from botocore's service model: 1000, DescribeRouteTables 100, "
+             "DescribeEgressOnlyInternetGateways 255). Chains are plain boto3, each Describe read alone page after "
+             "page; checks are `preflight check --stats` in fresh processes, collection seconds from `--stats` "
+             "(in process, after start-up; includes sts:GetCallerIdentity). Best of the runs, interleaved.", "",
+             "| size | account | seeded in | longest chain | sharded rules (group-id filters of 200) | "
+             "account-wide check: collection / process / calls | plan-scoped (one VPC): collection / process / "
+             "calls |", "|---|---|---|---|---|---|---|"]
+    for size, r in lat["sizes"].items():
+        ch, sh, w, sc = r["chains"][r["longest"]], r["sharded"], r["wide"], r["scoped"]
+        lines.append(
+            f"| {size} | {fmt_counts(r['seeded'])} | {r['seed_seconds']:.0f} s | {r['longest_seconds']:.2f} s "
+            f"({r['longest']}, {ch['pages']} pages, {ch['items']:,} items) | {sh['seconds']:.2f} s ({sh['shards']} "
+            f"shards, {sh['calls']} calls) | {w['collect']:.2f} s / {w['process']:.2f} s / {w['calls']} | "
+            f"{sc['collect']:.2f} s / {sc['process']:.2f} s / {sc['calls']} |")
+    lines += latency_targets(lat)
+    for size, r in lat["sizes"].items():
+        sh = r["sharded"]
+        beats = sh["seconds"] < r["longest_seconds"]
+        lines.append("")
+        lines.append(f"{size}: sharding the longest chain {'beats' if beats else 'does not beat'} it: "
+                     f"{sh['seconds']:.2f} s for {sh['shards']} concurrent shards after the groups' own chain, against "
+                     f"{r['longest_seconds']:.2f} s for one chain of {r['chains'][r['longest']]['pages']} pages "
+                     f"({sh['calls']} calls against {r['chains'][r['longest']]['pages']}).")
+        lines.append("Per chain (seconds/pages): " + ", ".join(
+            f"{op.removeprefix('describe_')} {c['seconds']:.2f}/{c['pages']}" for op, c in r["chains"].items()) + ".")
+        lines += ["", f"{size} plan-scoped `--stats`:", "```", r["scoped"]["stats"].rstrip(), "```"]
+    return lines
+
+
+def markdown(results: list[dict[str, Any]], moto: dict[str, Any] | None,
+             latency: dict[str, Any] | None = None) -> str:
     cpu_count = os.cpu_count()
     load = max([r.get("loadavg", 0.0) for r in results] + [(moto or {}).get("loadavg", 0.0)])
     lines = [
@@ -419,7 +669,7 @@ def markdown(results: list[dict[str, Any]], moto: dict[str, Any] | None) -> str:
         m = moto
         lines += [
             "", "## Collection against a moto server (size S)", "",
-            f"Seeded with boto3 in {m['seed_seconds']:.0f} s: {fmt_counts(m['seeded'])}. Each row is a fresh process "
+            f"Seeded in {m['seed_seconds']:.0f} s: {fmt_counts(m['seeded'])}. Each row is a fresh process "
             f"against the same server in the same run, best of {m['repeat']}.", "",
             "| what | wall time | API calls |", "|---|---|---|",
             f"| bare floor: one call of each of the {m['floor_calls']} Describes, plain boto3 (process) | "
@@ -441,13 +691,16 @@ def markdown(results: list[dict[str, Any]], moto: dict[str, Any] | None) -> str:
                 "the count does not depend on the number of subnets or groups (tests/e2e/test_call_economy.py).",
             "", "```", m["stats"].rstrip(), "```",
         ]
+    if latency:
+        lines += latency_markdown(latency)
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         kind, args = sys.argv[2], sys.argv[3:]
-        fn = {"json": child_json, "check": child_check, "floor": child_floor}[kind]
+        fn = {"json": child_json, "check": child_check, "floor": child_floor, "chains": child_chains,
+              "scope": child_scope}[kind]
         print(json.dumps(fn(*args)))
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -455,6 +708,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="fresh-process runs per measurement (best is kept)")
     ap.add_argument("--no-moto", action="store_true", help="skip the moto collection benchmark")
     ap.add_argument("--regen", action="store_true", help="regenerate the snapshots")
+    ap.add_argument("--latency-sizes", default="S,M", help="sizes for the latency benchmark ('' to skip it)")
+    ap.add_argument("--delay", type=float, default=0.1, help="latency mode: seconds each request is delayed")
+    ap.add_argument("--latency-repeat", type=int, default=1, help="latency mode: runs per measurement")
+    ap.add_argument("--no-floor", action="store_true", help="skip the (unthrottled) size-S collection floor")
     ap.add_argument("--markdown", type=Path, help="also write the results as Markdown (e.g. bench/RESULTS.md)")
     ap.add_argument("--json", type=Path, help="also write the raw results as JSON")
     args = ap.parse_args()
@@ -467,13 +724,16 @@ def main() -> None:
     for size in [s.strip().upper() for s in args.sizes.split(",") if s.strip()]:
         print(f"size {size}…", file=sys.stderr)
         results.append(bench_size(size, args.repeat, args.regen))
-    moto = None if args.no_moto else bench_moto(args.repeat)
-    text = markdown(results, moto)
+    moto = None if args.no_moto or args.no_floor else bench_moto(args.repeat)
+    lat_sizes = [x.strip().upper() for x in args.latency_sizes.split(",") if x.strip()]
+    latency = None if args.no_moto or not lat_sizes else bench_latency(lat_sizes, args.delay, args.latency_repeat)
+    text = markdown(results, moto, latency)
     sys.stdout.write(text)
     if args.markdown:
         args.markdown.write_text(text)
     if args.json:
-        args.json.write_text(json.dumps({"sizes": results, "moto": moto}, indent=1, default=str) + "\n")
+        args.json.write_text(json.dumps({"sizes": results, "moto": moto, "latency": latency}, indent=1,
+                                        default=str) + "\n")
 
 
 if __name__ == "__main__":

@@ -22,25 +22,10 @@ from typing import Any
 
 from preflight.errors import PreflightError
 from preflight.fix import ApplyContext, Call, Change
+from preflight.semantics import remedies as rm
+from preflight.semantics.remedies import IGW, TAG, Step, igw_tag, params_target, rtb_tag
 
-TAG = "preflight:fix"
-IGW = "$IGW"
-RTB = "$RTB"
-
-DESCRIBE = ("ec2:DescribeRouteTables", "ec2:DescribeInternetGateways", "ec2:DescribeSubnets")
 Guard = Callable[[ApplyContext, Change], "Change | None"]
-
-
-def igw_tag(vpc: str) -> str:
-    return f"igw-for:{vpc}"
-
-
-def rtb_tag(subnet: str) -> str:
-    return f"rtb-for:{subnet}"
-
-
-def tag_spec(resource_type: str, value: str, name: str) -> list[dict[str, Any]]:
-    return [{"ResourceType": resource_type, "Tags": [{"Key": TAG, "Value": value}, {"Key": "Name", "Value": name}]}]
 
 
 # --- fresh reads (guards only; planning reads the inventory) ---------------------------------------
@@ -122,7 +107,7 @@ def guarded(check: Guard) -> Guard:
     return guard
 
 
-# --- the changes themselves --------------------------------------------------------------------
+# --- guards, per operation ----------------------------------------------------------------------
 
 def _ec2(actx: ApplyContext, change: Change) -> Any:
     return actx.client("ec2", change.call.region)
@@ -133,34 +118,6 @@ def _guard_create_igw(actx: ApplyContext, change: Change) -> Change | None:
     if attached_igw(ec2, vpc) or tagged(ec2, "igw", igw_tag(vpc)):
         return None
     return change
-
-
-def create_igw(region: str, vpc: str, rules: tuple[str, ...], fixer: str) -> Change:
-    return Change(
-        fixer=fixer, resource=vpc,
-        description=f"create an internet gateway for {vpc} (tagged {TAG}={igw_tag(vpc)})",
-        call=Call("ec2", "create_internet_gateway",
-                  {"TagSpecifications": tag_spec("internet-gateway", igw_tag(vpc), f"preflight-{vpc}")}, region),
-        undo=None,  # the id is known only from the response
-        permissions=("ec2:CreateInternetGateway", "ec2:CreateTags", "ec2:DeleteInternetGateway", *DESCRIBE),
-        rules=rules, before=None, data={"vpc": vpc},
-        guard=_guard_create_igw,
-        undo_from_response=lambda resp: Call("ec2", "delete_internet_gateway", {
-            "InternetGatewayId": resp["InternetGateway"]["InternetGatewayId"]}, region),
-    )
-
-
-def attach_igw(region: str, igw: str, vpc: str, rules: tuple[str, ...], fixer: str) -> Change:
-    refs = {IGW: {"vpc": vpc}} if igw == IGW else {}
-    return Change(
-        fixer=fixer, resource=igw if igw != IGW else vpc,
-        description=f"attach internet gateway {igw} to {vpc}",
-        call=Call("ec2", "attach_internet_gateway", {"InternetGatewayId": igw, "VpcId": vpc}, region),
-        undo=Call("ec2", "detach_internet_gateway", {"InternetGatewayId": igw, "VpcId": vpc}, region),
-        permissions=("ec2:AttachInternetGateway", "ec2:DetachInternetGateway", *DESCRIBE),
-        rules=rules, before={"attached_to": None}, data={"vpc": vpc, "refs": refs},
-        guard=_guard_attach_resolving,
-    )
 
 
 def _guard_attach_resolving(actx: ApplyContext, change: Change) -> Change | None:
@@ -183,89 +140,27 @@ def _guard_attach_resolving(actx: ApplyContext, change: Change) -> Change | None
     return change
 
 
-def _route_target(params: dict[str, Any]) -> tuple[str, str]:
-    for key in ("GatewayId", "NatGatewayId", "EgressOnlyInternetGatewayId", "TransitGatewayId",
-                "VpcPeeringConnectionId", "NetworkInterfaceId", "InstanceId", "CarrierGatewayId",
-                "LocalGatewayId", "VpcEndpointId", "CoreNetworkArn"):
-        if params.get(key):
-            return key, str(params[key])
-    return "", ""
-
-
-def _dest_params(destination: str) -> dict[str, str]:
-    if destination.startswith("pl-"):
-        return {"DestinationPrefixListId": destination}
-    return {"DestinationIpv6CidrBlock" if ":" in destination else "DestinationCidrBlock": destination}
-
-
 def _guard_create_route(actx: ApplyContext, change: Change) -> Change | None:
     table = route_table(_ec2(actx, change), change.call.params["RouteTableId"])
     existing = find_route(table, change.data["destination"]) if table else None
     if existing is not None:
-        key, target = _route_target(change.call.params)
-        if existing.get(key) == target or (key == "GatewayId" and existing.get("GatewayId") == target):
+        key, target = params_target(change.call.params)
+        if existing.get(key) == target:
             return None  # already there (an earlier run, or someone else)
     return change
-
-
-def create_route(region: str, table: str, destination: str, target: dict[str, str], rules: tuple[str, ...],
-                 fixer: str, *, description: str, refs: dict[str, dict[str, str]] | None = None,
-                 safe: bool = True) -> Change:
-    dest = _dest_params(destination)
-    return Change(
-        fixer=fixer, resource=table, description=description,
-        call=Call("ec2", "create_route", {"RouteTableId": table, **dest, **target}, region),
-        undo=Call("ec2", "delete_route", {"RouteTableId": table, **dest}, region),
-        permissions=("ec2:CreateRoute", "ec2:DeleteRoute", *DESCRIBE),
-        rules=rules, before={"route": None}, safe=safe,
-        data={"destination": destination, "refs": refs or {}},
-        guard=guarded(_guard_create_route),
-    )
 
 
 def _guard_replace_route(actx: ApplyContext, change: Change) -> Change | None:
     table = route_table(_ec2(actx, change), change.call.params["RouteTableId"])
     existing = find_route(table, change.data["destination"]) if table else None
-    key, target = _route_target(change.call.params)
+    key, target = params_target(change.call.params)
     if existing is not None and existing.get(key) == target:
         return None
     return change
 
 
-def replace_route(region: str, table: str, destination: str, target: dict[str, str], old: dict[str, str],
-                  old_alive: bool, rules: tuple[str, ...], fixer: str, *, description: str,
-                  safe: bool = True) -> Change:
-    dest = _dest_params(destination)
-    return Change(
-        fixer=fixer, resource=table, description=description,
-        call=Call("ec2", "replace_route", {"RouteTableId": table, **dest, **target}, region),
-        # A dead target cannot be routed to again (EC2 refuses), so there is no faithful undo.
-        undo=Call("ec2", "replace_route", {"RouteTableId": table, **dest, **old}, region) if old_alive else None,
-        permissions=("ec2:ReplaceRoute", *DESCRIBE),
-        rules=rules, before={"route": {"destination": destination, **old}}, safe=safe,
-        data={"destination": destination, "refs": {}},
-        guard=guarded(_guard_replace_route),
-    )
-
-
 def _guard_create_table(actx: ApplyContext, change: Change) -> Change | None:
     return None if tagged(_ec2(actx, change), "rtb", rtb_tag(change.data["subnet"])) else change
-
-
-def create_route_table(region: str, vpc: str, subnet: str, rules: tuple[str, ...], fixer: str,
-                       description: str) -> Change:
-    return Change(
-        fixer=fixer, resource=subnet, description=description,
-        call=Call("ec2", "create_route_table", {
-            "VpcId": vpc, "TagSpecifications": tag_spec("route-table", rtb_tag(subnet), f"preflight-{subnet}")},
-            region),
-        undo=None,  # known only from the response
-        permissions=("ec2:CreateRouteTable", "ec2:CreateTags", "ec2:DeleteRouteTable", *DESCRIBE),
-        rules=rules, before=None, safe=True, data={"subnet": subnet, "vpc": vpc},
-        guard=_guard_create_table,
-        undo_from_response=lambda resp: Call("ec2", "delete_route_table", {
-            "RouteTableId": resp["RouteTable"]["RouteTableId"]}, region),
-    )
 
 
 def _guard_associate(actx: ApplyContext, change: Change) -> Change | None:
@@ -282,31 +177,6 @@ def _guard_associate(actx: ApplyContext, change: Change) -> Change | None:
     return change
 
 
-def associate(region: str, table: str, subnet: str, rules: tuple[str, ...], fixer: str) -> Change:
-    return Change(
-        fixer=fixer, resource=subnet,
-        description=f"associate {table} with {subnet} only",
-        call=Call("ec2", "associate_route_table", {"RouteTableId": table, "SubnetId": subnet}, region),
-        undo=None,  # the association id comes with the response
-        permissions=("ec2:AssociateRouteTable", "ec2:DisassociateRouteTable", *DESCRIBE),
-        rules=rules, before={"association": "main"},
-        data={"refs": {RTB: {"subnet": subnet}} if table == RTB else {}},
-        guard=guarded(_guard_associate),
-        undo_from_response=lambda resp: Call("ec2", "disassociate_route_table", {
-            "AssociationId": resp["AssociationId"]}, region),
-    )
-
-
-class AttributeCall(Call):
-    """A Call whose `{"Value": bool}` params print as the AWS CLI's boolean flags
-    (`--map-public-ip-on-launch` / `--no-map-public-ip-on-launch`), as a user would type them."""
-
-    def cli(self) -> str:
-        flat = {k: (v["Value"] if isinstance(v, dict) and set(v) == {"Value"} and isinstance(v["Value"], bool)
-                    else v) for k, v in self.params.items()}
-        return Call(self.service, self.operation, flat, self.region).cli()
-
-
 def _guard_map_public_ip(actx: ApplyContext, change: Change) -> Change | None:
     subnet = change.call.params["SubnetId"]
     found = _ec2(actx, change).describe_subnets(SubnetIds=[subnet]).get("Subnets", [])
@@ -315,23 +185,42 @@ def _guard_map_public_ip(actx: ApplyContext, change: Change) -> Change | None:
     return change
 
 
-def map_public_ip(region: str, subnet: str, rules: tuple[str, ...], fixer: str, description: str) -> Change:
-    return Change(
-        fixer=fixer, resource=subnet, description=description,
-        call=AttributeCall("ec2", "modify_subnet_attribute",
-                           {"SubnetId": subnet, "MapPublicIpOnLaunch": {"Value": True}}, region),
-        undo=AttributeCall("ec2", "modify_subnet_attribute",
-                           {"SubnetId": subnet, "MapPublicIpOnLaunch": {"Value": False}}, region),
-        permissions=("ec2:ModifySubnetAttribute", "ec2:DescribeSubnets"),
-        rules=rules, before={"MapPublicIpOnLaunch": False}, data={"value": True},
-        guard=_guard_map_public_ip,
-    )
+def _undo_igw(region: str) -> Callable[[dict[str, Any]], Call | None]:
+    return lambda resp: Call("ec2", "delete_internet_gateway", {
+        "InternetGatewayId": resp["InternetGateway"]["InternetGatewayId"]}, region)
 
 
-TARGET_PARAM = {
-    "internet_gateway": "GatewayId", "nat_gateway": "NatGatewayId", "egress_only_igw": "EgressOnlyInternetGatewayId",
-    "transit_gateway": "TransitGatewayId", "vpc_peering": "VpcPeeringConnectionId",
-    "network_interface": "NetworkInterfaceId", "instance": "InstanceId", "carrier_gateway": "CarrierGatewayId",
-    "local_gateway": "LocalGatewayId", "vpc_endpoint": "VpcEndpointId", "virtual_private_gateway": "GatewayId",
-    "core_network": "CoreNetworkArn",
+def _undo_table(region: str) -> Callable[[dict[str, Any]], Call | None]:
+    return lambda resp: Call("ec2", "delete_route_table", {"RouteTableId": resp["RouteTable"]["RouteTableId"]}, region)
+
+
+def _undo_association(region: str) -> Callable[[dict[str, Any]], Call | None]:
+    return lambda resp: Call("ec2", "disassociate_route_table", {"AssociationId": resp["AssociationId"]}, region)
+
+
+# operation -> (guard, undo from the answer)
+_HOOKS: dict[str, tuple[Guard, Callable[[str], Callable[[dict[str, Any]], Call | None]] | None]] = {
+    "create_internet_gateway": (_guard_create_igw, _undo_igw),
+    "attach_internet_gateway": (_guard_attach_resolving, None),
+    "create_route": (guarded(_guard_create_route), None),
+    "replace_route": (guarded(_guard_replace_route), None),
+    "create_route_table": (_guard_create_table, _undo_table),
+    "associate_route_table": (guarded(_guard_associate), _undo_association),
+    "modify_subnet_attribute": (_guard_map_public_ip, None),
 }
+
+
+def change(step: Step, rules: tuple[str, ...], fixer: str) -> Change:
+    """A remedy step as a journalled change: the same call, with the guard that keeps it idempotent."""
+    guard, undo_from = _HOOKS.get(step.call.operation, (None, None))
+    return Change(fixer=fixer, resource=step.resource, description=step.description, call=step.call,
+                  undo=step.undo, permissions=step.permissions, rules=rules, before=step.before, safe=step.safe,
+                  data={**step.data, "refs": dict(step.refs), "produces": step.produces}, guard=guard,
+                  undo_from_response=undo_from(step.call.region) if undo_from else None)
+
+
+def changes(steps: list[Step] | tuple[Step, ...], rules: tuple[str, ...], fixer: str) -> list[Change]:
+    return [change(s, rules, fixer) for s in steps]
+
+
+TARGET_PARAM = rm.ROUTE_TARGET_PARAM

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fixers import _netfix as nf
+from preflight.fixers import _netfix as nf
 from preflight.engine import Finding
 from preflight.fix import Change, FixContext, Refusal, fixer
+from preflight.semantics import remedies as rm
 from preflight.semantics.routes import Topology
 
 ID = "igw-attach"
@@ -14,35 +15,13 @@ PERMISSIONS = ("ec2:AttachInternetGateway", "ec2:DetachInternetGateway", "ec2:Cr
                "ec2:DeleteInternetGateway", "ec2:CreateTags", "ec2:DescribeInternetGateways")
 
 
-def igw_changes(t: Topology, region: str, vpc: str, rules: tuple[str, ...], fixer_id: str,
-                prefer: str = "") -> tuple[str, list[Change]]:
-    """(gateway id or `$IGW`, changes) so that `vpc` has an attached internet gateway.
-
-    Reuses the one attached; else attaches a detached one (`prefer` first, e.g. the one the VPC's
-    routes already point at); else creates one, tagged so a re-run finds it instead of making another.
-    """
-    attached = t.igws_by_vpc.get(vpc, [])
-    if attached:
-        return attached[0].id, []
-    loose = sorted((g for g in t.igws.values() if not g.attached_vpcs()), key=lambda g: g.id)
-    # A loose gateway some other VPC's routes point at belongs to that VPC: only take `prefer` or
-    # one no route uses.
-    used = {r.target_id: tb.vpc_id for tb in t.inventory.route_tables for r in tb.routes
-            if r.target_kind == "internet_gateway"}
-    chosen = next((g for g in loose if g.id == prefer), None) or next(
-        (g for g in loose if used.get(g.id, vpc) == vpc), None)
-    if chosen is not None:
-        return chosen.id, [nf.attach_igw(region, chosen.id, vpc, rules, fixer_id)]
-    return nf.IGW, [nf.create_igw(region, vpc, rules, fixer_id), nf.attach_igw(region, nf.IGW, vpc, rules, fixer_id)]
-
-
 @fixer(id=ID, fixes=("NET003", "NET004"), permissions=PERMISSIONS,
        summary="Attach the detached internet gateway a VPC's routes use, or create and attach one")
 def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]:
     """For NET003 on a detached gateway whose routes live in one VPC (or that is unused while exactly
     one VPC has no gateway): attach it there, which turns the blackhole routes active again. For a
-    VPC routing to another VPC's gateway: create and attach a gateway of its own (the routes are then
-    re-pointed by route-replace-blackhole on the next check). For NET004 whose repair is an attach:
+    VPC routing to another VPC's gateway: create and attach a gateway of its own and point those routes
+    at it (the other VPC is left alone). For NET004 whose repair is an attach:
     the same. Undo detaches (and deletes what it created).
     """
     t = Topology(ctx.inventory)
@@ -55,7 +34,7 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
                        if r.target_kind == "internet_gateway" and t.route_state(r, table.vpc_id) == "blackhole"]
             if table is None or not targets:
                 continue
-            vpcs, prefer = [table.vpc_id], targets[0]
+            vpcs, prefer, igw = [table.vpc_id], targets[0], None
         else:
             igw = t.igws.get(f.resource)
             if igw is None:
@@ -76,5 +55,8 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
             if vpc in done:
                 continue
             done.add(vpc)
-            _, changes = igw_changes(t, region, vpc, (f.rule,), ID, prefer)
-            yield from changes
+            if f.rule == "NET003" and igw is not None and igw.attached_vpcs():
+                steps = rm.foreign_igw_steps(t, region, igw.id, vpc)
+            else:
+                steps = rm.igw_steps(t, region, vpc, prefer)[1]
+            yield from nf.changes(steps, (f.rule,), ID)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fixers import _netfix as nf
+from preflight.fixers import _netfix as nf
 from preflight.engine import Finding
 from preflight.fix import Change, FixContext, Refusal, fixer
+from preflight.semantics import remedies as rm
 from preflight.semantics.routes import Topology
 
 ID = "route-replace-blackhole"
@@ -24,7 +25,6 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
     journal records the old route.
     """
     t = Topology(ctx.inventory)
-    region = ctx.region
     for f in findings:
         table = t.route_tables.get(f.resource)
         if table is None:
@@ -32,31 +32,11 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
         for route in table.routes:
             if route.target_kind == "local" or t.route_state(route, table.vpc_id) != "blackhole":
                 continue
-            if route.destination_prefix_list:
-                yield Refusal(ID, table.id, f"{route.destination} in {table.id} is a prefix-list route to a dead "
-                                            f"target; replace or delete it by hand", ("NET004",))
+            remedy = rm.blackhole_remedy(t, ctx.region, table, route)
+            if remedy.fixer == "igw-attach":
+                continue  # the gateway exists, detached: igw-attach is the repair
+            if remedy.fixer != ID:
+                by_hand = "; ".join(f"`{c}`" for c in remedy.commands())
+                yield Refusal(ID, table.id, f"{remedy.refusal}: {by_hand}" if by_hand else remedy.refusal, ("NET004",))
                 continue
-            new: dict[str, str] = {}
-            if route.target_kind == "internet_gateway":
-                attached = t.igws_by_vpc.get(table.vpc_id, [])
-                if len(attached) == 1 and attached[0].id != route.target_id:
-                    new = {"GatewayId": attached[0].id}
-                elif route.target_id in t.igws and not attached:
-                    continue  # the gateway exists, detached: igw-attach is the repair
-            elif route.target_kind == "nat_gateway":
-                live = sorted(n.id for n in t.nats.values() if n.vpc_id == table.vpc_id and n.state == "available")
-                if len(live) == 1:
-                    new = {"NatGatewayId": live[0]}
-            if not new:
-                yield Refusal(ID, table.id, (
-                    f"no obvious live target for {route.destination} -> {route.target_id} in {table.id}: "
-                    f"replace it with `aws ec2 replace-route --route-table-id {table.id} "
-                    f"--destination-cidr-block {route.destination} --nat-gateway-id NAT --region {region}` "
-                    f"or delete it with `aws ec2 delete-route --route-table-id {table.id} "
-                    f"--destination-cidr-block {route.destination} --region {region}`"), ("NET004",))
-                continue
-            target = next(iter(new.values()))
-            old = {nf.TARGET_PARAM.get(route.target_kind, "GatewayId"): route.target_id}
-            yield nf.replace_route(region, table.id, route.destination, new, old, False, ("NET004",), ID,
-                                   description=f"point {route.destination} in {table.id} at {target} instead of "
-                                               f"the dead {route.target_id}")
+            yield from nf.changes(remedy.steps, ("NET004",), ID)

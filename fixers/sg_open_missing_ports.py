@@ -17,31 +17,30 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from fixers._sgread import read_group
+from preflight.fixers._sgread import read_group
 from preflight.engine import Finding
+from preflight.semantics.remedies import PLAN_PORT_DESCRIPTION, authorize_ports
 from preflight.fix import ALREADY, ApplyContext, Call, Change, FixContext, Refusal, error_code, fixer
 from preflight.semantics.secgroups import (
-    format_ranges, ip_permissions, is_world, label, missing_ports, plan_admin_ports, ranges,
+    format_ranges, is_world, label, missing_ports, plan_admin_ports, ranges,
 )
 
 ID = "sg-open-missing-ports"
 PERMISSIONS = ("ec2:AuthorizeSecurityGroupIngress", "ec2:DescribeSecurityGroupRules",
                "ec2:RevokeSecurityGroupIngress")
-DESCRIPTION = "preflight: launch plan port"
+DESCRIPTION = PLAN_PORT_DESCRIPTION
 
 
 def _change(ctx_region: str, group: Any, ports: list[int], source: str, before: list[int]) -> Change:
     spans = ranges(ports)
-    perms = ip_permissions("tcp", spans, source, DESCRIPTION)
+    step = authorize_ports(ctx_region, group.id, ports, source)
     return Change(
         fixer=ID,
         resource=group.id,
         description=f"authorize tcp {format_ranges(spans)} from {source} on {label(group)}",
-        call=Call("ec2", "authorize_security_group_ingress", {"GroupId": group.id, "IpPermissions": perms},
-                  ctx_region),
-        undo=Call("ec2", "revoke_security_group_ingress",
-                  {"GroupId": group.id, "IpPermissions": ip_permissions("tcp", spans, source)}, ctx_region),
-        permissions=("ec2:AuthorizeSecurityGroupIngress", "ec2:DescribeSecurityGroupRules"),
+        call=step.call,
+        undo=step.undo,
+        permissions=step.permissions,
         rules=("SG010",),
         before={"open_plan_ports": before},
         data={"ports": ports, "source": source, "group": group},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from fixers._sgread import read_group
+from preflight.fixers._sgread import read_group
 from preflight.engine import Finding
 from preflight.fix import ALREADY, ApplyContext, Call, Change, FixContext, Refusal, error_code, fixer
 from preflight.inventory.model import SecurityGroup

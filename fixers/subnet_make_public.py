@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fixers import _netfix as nf
-from fixers.igw_attach import igw_changes
-from fixers.route_add_default import route_changes
+from preflight.fixers import _netfix as nf
+from preflight.fixers.route_add_default import remedy_changes
+
 from preflight.engine import Finding
 from preflight.fix import Change, FixContext, Refusal, fixer
+from preflight.semantics import remedies as rm
 from preflight.semantics.routes import Topology
 
 ID = "subnet-make-public"
@@ -48,14 +49,12 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
                                          f"subnet to make public in the plan (subnets: [...]) or fix it by hand",
                           rules)
             continue
-        if verdict != "ok":
-            prefer = route.target_id if route is not None and route.target_kind == "internet_gateway" else ""
-            igw, changes = igw_changes(t, region, subnet.vpc_id, rules, ID, prefer)
-            yield from changes
-            if not (verdict == "igw_not_attached" and igw == prefer):
-                yield from route_changes(t, region, subnet, choice.table if choice else None,
-                                         choice.association if choice else "", igw, verdict, route, rules, ID)
+        remedy = rm.default_route_remedy(t, region, subnet, choice, route, verdict)
+        if remedy.refusal:
+            yield from remedy_changes(remedy, subnet.id, rules, ID)
+            continue
+        yield from nf.changes(remedy.steps, rules, ID)
         if not subnet.map_public_ip_on_launch and not plan_public:
-            yield nf.map_public_ip(region, subnet.id, rules, ID,
-                                   f"make {subnet.id} map public IPv4 addresses on launch (instances launched from "
-                                   f"now on get one)")
+            yield nf.change(rm.map_public_ip(region, subnet.id, f"make {subnet.id} map public IPv4 addresses on "
+                                                                f"launch (instances launched from now on get one)"),
+                            rules, ID)

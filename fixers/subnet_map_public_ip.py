@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fixers import _netfix as nf
+from preflight.fixers import _netfix as nf
 from preflight.engine import Finding
 from preflight.fix import Change, FixContext, Refusal, fixer
+from preflight.semantics import remedies as rm
 
 ID = "subnet-map-public-ip"
 PERMISSIONS = ("ec2:ModifySubnetAttribute", "ec2:DescribeSubnets")
@@ -24,6 +25,6 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
         subnet = subnets.get(f.resource)
         if subnet is None or subnet.map_public_ip_on_launch:
             continue
-        yield nf.map_public_ip(ctx.region, subnet.id, ("NET005",), ID,
-                               f"make {subnet.id} map public IPv4 addresses on launch (instances launched from "
-                               f"now on get one; running ones are unchanged)")
+        yield nf.change(rm.map_public_ip(ctx.region, subnet.id, f"make {subnet.id} map public IPv4 addresses on "
+                                                                f"launch (instances launched from now on get one; "
+                                                                f"running ones are unchanged)"), ("NET005",), ID)

@@ -58,28 +58,45 @@ def render_catalogue(fmt: str = "table") -> str:
     return "\n".join(lines) + f"\n\n{len(rules)} rules. `preflight explain ID` for details.\n"
 
 
+def rule_help(m: engine.RuleMeta, markdown: bool = False) -> str:
+    """The full help for one rule, from its metadata and its docstring's sections only: what
+    `preflight explain` prints and SARIF's rule help carries (no second copy of the prose)."""
+    def head(text: str) -> str:
+        return f"## {text}" if markdown else (text if text.endswith("?") else f"{text}:")
+
+    title = f"{m.id} {m.name} ({m.severity}, {m.category}: {launch_effect(m)})"
+    out = [f"**{title}**" if markdown else title, "", m.summary, ""]
+    sections = m.doc_sections()
+    if sections:
+        for name in engine.DOC_SECTIONS:
+            if sections.get(name):
+                out += [head(name), sections[name], ""]
+    elif m.doc:  # a plugin rule without the headings: its docstring as it is
+        out += [m.doc, ""]
+    if m.rationale and not sections.get("Why is this bad?"):
+        out += [head("Why is this bad?"), m.rationale, ""]
+    if m.remediation:
+        out += [head("How to fix"), m.remediation, ""]
+    def code(text: str) -> str:
+        return f"`{text}`" if markdown else text
+
+    if m.opt_in:
+        out += [f"Opt-in: runs only when selected, e.g. {code(f'--select {m.id}')}", ""]
+    if m.fixer:
+        out += [f"Automatic fix: {code('preflight fix --apply')} (fixer {code(m.fixer)})", ""]
+    if m.needs:
+        out += [f"Reads: {', '.join(sorted(m.needs))}", ""]
+    if m.references:
+        out += [head("References"), *[f"- {ref}" if markdown else f"  {ref}" for ref in m.references], ""]
+    return "\n".join(out)
+
+
 def explain_rule(rule_id: str) -> str:
     rules = engine.load_rules()
     r = rules.get(rule_id.strip().upper())
     if r is None:
         raise PreflightError(f"unknown rule id {rule_id!r} (see `preflight rules`)")
-    m = r.meta
-    out = [f"{m.id} {m.name} ({m.severity}, {m.category}: {launch_effect(m)})", "", m.summary, ""]
-    if m.doc:
-        out += [m.doc, ""]
-    if m.rationale:
-        out += ["Why it matters:", f"  {m.rationale}", ""]
-    if m.remediation:
-        out += ["How to fix:", f"  {m.remediation}", ""]
-    if m.opt_in:
-        out += [f"Opt-in: runs only when selected, e.g. --select {m.id}", ""]
-    if m.fixer:
-        out += [f"Automatic fix: preflight fix --apply (fixer {m.fixer})", ""]
-    if m.needs:
-        out += [f"Reads: {', '.join(sorted(m.needs))}", ""]
-    if m.references:
-        out += ["References:", *[f"  {ref}" for ref in m.references], ""]
-    return "\n".join(out)
+    return rule_help(r.meta)
 
 
 def update_readme(path: str = "README.md") -> bool:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 
@@ -31,7 +30,6 @@ app = typer.Typer(
     name="preflight",
     help="Find what will make a cloud launch fail, before it fails, with the exact fix.\n\n" + EXIT_HELP,
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -40,7 +38,20 @@ app.add_typer(sandbox_app, name="sandbox")
 ports_app = typer.Typer(help="The replica port ledger (reservations, leases, zombies).", no_args_is_help=True)
 app.add_typer(ports_app, name="ports")
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# NO_COLOR counts only when non-empty (no-color.org); older rich treats an empty one as set.
+err = Console(stderr=True, highlight=False, soft_wrap=True, no_color=bool(os.environ.get("NO_COLOR")))
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"preflight {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
+                                       help="Print the version and exit.")) -> None:
+    """Find what will make a cloud launch fail, before it fails, with the exact fix."""
 
 # --- options shared by commands that read an account ------------------------------------------
 RegionOpt = typer.Option([], "--region", "-r", help="Region to check (repeatable).")
@@ -65,7 +76,13 @@ ConfigOpt = typer.Option(None, "--config",
                               "[tool.preflight], from the current directory upward).")
 BaselineOpt = typer.Option(None, "--baseline", help="Fail only on findings that are not in this baseline file.")
 WriteBaselineOpt = typer.Option(None, "--write-baseline", help="Record the current findings as a baseline file.")
+ReportFormatsOpt = typer.Option([], "--format", "-f", metavar="FORMAT[=PATH]",
+                                help="table, json, sarif, junit, github (annotations) or markdown; repeatable: "
+                                     "FORMAT=PATH writes that report to a file (one run, several reports).")
 StatsOpt = typer.Option(False, "--stats", help="Print API calls, pages, seconds per stage and resources seen.")
+LedgerOpt = typer.Option(None, "--ledger", metavar="URL",
+                         help="Port ledger: sqlite:///PATH or dynamodb://TABLE?region=R (default: "
+                              "$PREFLIGHT_PORTS_LEDGER, else ports-ledger in the config, else the local file).")
 LauncherOpt = typer.Option(None, "--launcher",
                            help="Who runs the launch: skypilot, ray, ec2 or preflight (default: detected from the "
                                 "plan file). Findings follow that launcher's own rules and words.")
@@ -121,8 +138,11 @@ def _in_range(flag: str, value: float, low: float, high: float) -> None:
         raise PreflightError(f"{flag} {value}: expected a number from {low:g} to {high:g}")
 
 
-def emit(text: str, output: str | None) -> None:
+def emit(text: str, output: str | None, formats: tuple[str, ...] = ()) -> None:
     """Write a report to --output (and say so on stderr) or to stdout."""
+    from preflight.report.outputs import check_output_value
+
+    check_output_value(output, formats)
     if output:
         try:
             Path(output).write_text(text)
@@ -147,9 +167,9 @@ def check(
     source_cidr: str = SourceOpt,
     select: list[str] = SelectOpt,
     ignore: list[str] = IgnoreOpt,
-    fmt: str = typer.Option("table", "--format", "-f",
-                            help="table, json, sarif, junit, github (annotations) or markdown."),
-    output: str = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    fmt: list[str] = ReportFormatsOpt,
+    output: str = typer.Option(None, "--output", "-o",
+                               help="Write the report of the --format given without =PATH to this file."),
     fail_on: str = FailOnOpt,
     config: str = ConfigOpt,
     baseline: str = BaselineOpt,
@@ -172,15 +192,15 @@ def check(
     """Check an account (or --sandbox / --snapshot) and report what will make a launch fail."""
     import time
 
-    from preflight.report import render
     from preflight.runner import gate_settings, open_target, render_stats, run_gate
 
     opts = common(region, profile, endpoint_url, sandbox, snapshot, plan, ports, security_group, source_cidr,
                   select, ignore, launcher=launcher, cluster=cluster)
     opts.target.all_regions = all_regions
     from preflight.report import formats
-    if fmt not in formats():
-        raise PreflightError(f"unknown format {fmt!r} (one of: {', '.join(formats())})")
+    from preflight.report.outputs import plan_outputs, write_reports
+
+    outputs = plan_outputs(fmt, output, formats())
     from preflight import engine as rule_engine
     from preflight.collect.gcp import non_gcp_rule_ids, open_gcp_target, resolve_cloud
     from preflight.settings import RunSettings
@@ -198,11 +218,13 @@ def check(
         with err.status("Reading the account and checking…", spinner="dots"):
             report, notes = run_gate(source, opts.plan, gate, write_baseline)
     t0 = time.perf_counter()
-    text = render(report, fmt)
+    text, written = write_reports(report, outputs)
     report.stats["report_seconds"] = time.perf_counter() - t0
     for line in notes:
         err.print(terminal(f"preflight: {line}"), markup=False)
-    emit(text, output)
+    for line in written:
+        err.print(terminal(line), markup=False)
+    sys.stdout.write(text)
     if stats:
         err.print(render_stats(report), markup=False, end="")
     # Writing a baseline accepts what was found: only an incomplete check (3) is still reported.
@@ -285,6 +307,7 @@ def launch(
     ignore: list[str] = IgnoreOpt,
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     config_file: str = typer.Option(None, "--config", help="Config file (default: nearest .preflight.toml)."),
+    ledger: str = LedgerOpt,
     launcher: str = LauncherOpt,
     cluster: str = ClusterOpt,
 ) -> int:
@@ -306,11 +329,13 @@ def launch(
         _in_range("--max-changes", max_changes, 0, 1_000_000)
     opts = common(region, profile, endpoint_url, sandbox, None, plan_file, select=select, ignore=ignore,
                   launcher=launcher, cluster=cluster)
+    cfg = load_config(config_file)
     settings = LaunchSettings(
         apply=apply, fix=fix_, max_changes=max_changes, allow_world=allow_world, select=opts.select,
         ignore=opts.ignore,
         retry=RetryPolicy(attempts=retry_attempts, base=retry_base, jitter=retry_jitter), wait_timeout=wait_timeout,
-        config=load_config(config_file).rule_options(), command=" ".join(["preflight", *sys.argv[1:]]))
+        config=cfg.rule_options(), command=" ".join(["preflight", *sys.argv[1:]]), ledger=ledger,
+        ledger_config=cfg.ports_ledger)
     out = Console(highlight=False, soft_wrap=True) if fmt == "table" else err
     with open_target(opts.target, opts.plan) as source:
         with err.status("Launching: check…", spinner="dots") as status:
@@ -338,9 +363,13 @@ def down(
     profile: str = typer.Option(None, "--profile", help="AWS profile from your AWS config."),
     endpoint_url: str = EndpointOpt,
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    ledger: str = typer.Option(None, "--ledger", metavar="URL",
+                               help="Port ledger to release in (default: the one the launch used)."),
+    config_file: str = typer.Option(None, "--config", help="Config file (default: nearest .preflight.toml)."),
 ) -> int:
     """Take a launch down: terminate its instances, delete the security group it created (never one you
     made), release its replica ports."""
+    from preflight.config import load_config
     from preflight.launch.down import down as run_down
     from preflight.launch.records import load_record
 
@@ -351,7 +380,8 @@ def down(
         check_record_target(record, None)
     session, identity = _session_for(record["region"], profile, endpoint_url or record.get("endpoint_url") or None)
     with err.status(f"Taking down {launch_id}…", spinner="dots"):
-        result = run_down(session, launch_id, dry_run=dry_run, identity=identity)
+        result = run_down(session, launch_id, dry_run=dry_run, identity=identity, ledger=ledger,
+                          config_ledger=load_config(config_file).ports_ledger)
     if fmt == "json":
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     else:
@@ -388,20 +418,46 @@ def undo(
     return run.exit_code()
 
 
+def _ledger(ledger: str | None, config_file: str | None, profile: str | None, endpoint_url: str | None,
+            sandbox: str | None, check: bool = True) -> Any:
+    """The ledger a ports command names (--ledger, $PREFLIGHT_PORTS_LEDGER, config, local file)."""
+    from preflight.config import load_config
+    from preflight.ports import command_ledger, resolve_ledger_url
+
+    url = resolve_ledger_url(ledger, load_config(config_file).ports_ledger)
+    return command_ledger(url, profile=profile, endpoint_url=endpoint_url, sandbox=sandbox, check=check)
+
+
+def _table_or_json(fmt: str) -> None:
+    if fmt not in ("table", "json"):
+        raise PreflightError(f"--format: unknown format {fmt!r} (table or json)")
+
+
+PortsFormatOpt = typer.Option("table", "--format", "-f", help="table or json.")
+PortsConfigOpt = typer.Option(None, "--config", help="Config file (default: nearest .preflight.toml).")
+PortsSandboxOpt = typer.Option(None, "--sandbox", metavar="[SCENARIO]",
+                               help="Use the in-process moto account (a DynamoDB ledger table is created in it).")
+
+
 @ports_app.command("list")
 def ports_list(
     host: str = typer.Option(None, "--host", help="Only this host (instance id)."),
     owner: str = typer.Option(None, "--owner", help="Only this owner (launch id)."),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    fmt: str = PortsFormatOpt,
+    ledger: str = LedgerOpt,
+    profile: str = ProfileOpt,
+    endpoint_url: str = EndpointOpt,
+    sandbox: str = PortsSandboxOpt,
+    config_file: str = PortsConfigOpt,
 ) -> int:
     """Show the port ledger: every reservation, its owner, state and lease."""
     import time
 
     from preflight.launch.render import ports_table
-    from preflight.ports import PortAllocator, default_db_path
 
-    path = default_db_path()
-    rows = PortAllocator(path).list(host=host, owner=owner) if path.exists() else []
+    _table_or_json(fmt)
+    with _ledger(ledger, config_file, profile, endpoint_url, sandbox, check=False) as book:
+        rows = book.list(host=host, owner=owner) if book is not None else []
     if fmt == "json":
         sys.stdout.write(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
     else:
@@ -410,15 +466,110 @@ def ports_list(
 
 
 @ports_app.command("gc")
-def ports_gc() -> int:
+def ports_gc(
+    ledger: str = LedgerOpt,
+    profile: str = ProfileOpt,
+    endpoint_url: str = EndpointOpt,
+    sandbox: str = PortsSandboxOpt,
+    config_file: str = PortsConfigOpt,
+) -> int:
     """Reclaim expired leases (zombie reservations left by processes that died)."""
-    from preflight.ports import PortAllocator, default_db_path
-
-    path = default_db_path()
-    gone = PortAllocator(path).gc() if path.exists() else []
+    with _ledger(ledger, config_file, profile, endpoint_url, sandbox, check=False) as book:
+        gone = book.gc() if book is not None else []
     for r in gone:
         sys.stdout.write(f"reclaimed {r.host}:{r.port} (owner {r.owner}, pid {r.pid})\n")
     sys.stdout.write(f"{len(gone)} expired reservation(s) reclaimed\n")
+    return 0
+
+
+@ports_app.command("init")
+def ports_init(
+    ledger: str = LedgerOpt,
+    profile: str = ProfileOpt,
+    endpoint_url: str = EndpointOpt,
+    config_file: str = PortsConfigOpt,
+) -> int:
+    """Create the ledger: for dynamodb://TABLE, the table (on-demand billing, key host + port, TTL on)."""
+    from preflight.config import load_config
+    from preflight.ports import PortAllocator, open_ledger, resolve_ledger_url
+
+    url = resolve_ledger_url(ledger, load_config(config_file).ports_ledger)
+    if url.kind == "sqlite":
+        with PortAllocator(url.path):
+            pass
+        sys.stdout.write(f"SQLite port ledger ready at {url.path} (created on first use; nothing else to do)\n")
+        return 0
+    from preflight.collect.aws import AwsSession
+
+    session = AwsSession(profile=profile, endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None)
+    with open_ledger(url, session) as book:
+        lines = book.init()  # type: ignore[attr-defined]
+        sys.stdout.write("\n".join(lines) + f"\nledger ready: {book.url}\n")
+    return 0
+
+
+@ports_app.command("reserve")
+def ports_reserve(
+    host: str = typer.Option(..., "--host", help="Host the ports are on (instance id, hostname)."),
+    owner: str = typer.Option(..., "--owner", help="Who holds them (a job or deployment name); release with it."),
+    port_range: str = typer.Option(..., "--range", help="Ports to choose from, e.g. 40000-40999."),
+    count: int = typer.Option(1, "--count", "-n", help="How many distinct ports (all or none)."),
+    lease: float = typer.Option(None, "--lease",
+                                help="Seconds until the reservation expires unless released (default 600; "
+                                     "0: held until `ports release`)."),
+    service: str = typer.Option("", "--service", help="A label shown by `ports list`."),
+    fmt: str = PortsFormatOpt,
+    ledger: str = LedgerOpt,
+    profile: str = ProfileOpt,
+    endpoint_url: str = EndpointOpt,
+    sandbox: str = PortsSandboxOpt,
+    config_file: str = PortsConfigOpt,
+) -> int:
+    """Reserve COUNT ports on HOST for OWNER, atomically (no other process gets them): prints the ports,
+    one per line (--format json: the reservations). Exit 1 if the range has too few free ports."""
+    import math
+
+    from preflight.ports import DEFAULT_LEASE_SECONDS, parse_port_range
+
+    _table_or_json(fmt)
+    lo, hi = parse_port_range(port_range)
+    if count < 1 or count > hi - lo + 1:
+        raise PreflightError(f"--count: {count} must be between 1 and the size of --range ({hi - lo + 1})")
+    if lease is not None and (not math.isfinite(lease) or lease < 0):
+        raise PreflightError(f"--lease: {lease} must be a number of seconds, 0 or more")
+    if not host.strip() or not owner.strip():
+        raise PreflightError("--host and --owner must not be empty")
+    state = "active" if lease == 0 else "reserved"
+    with _ledger(ledger, config_file, profile, endpoint_url, sandbox) as book:
+        ports = book.allocate_many(host, owner, (lo, hi), count, service=service, state=state,
+                                   lease=DEFAULT_LEASE_SECONDS if lease is None else lease)
+        rows = [r for r in book.list(host=host, owner=owner) if r.port in ports]
+        url = book.url
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"ledger": url, "host": host, "owner": owner, "ports": ports,
+                                     "reservations": [r.to_dict() for r in rows]}, indent=2) + "\n")
+    else:
+        sys.stdout.write("".join(f"{p}\n" for p in ports))
+    return 0
+
+
+@ports_app.command("release")
+def ports_release(
+    owner: str = typer.Option(..., "--owner", help="Release this owner's reservations."),
+    host: str = typer.Option(None, "--host", help="Only on this host."),
+    ledger: str = LedgerOpt,
+    profile: str = ProfileOpt,
+    endpoint_url: str = EndpointOpt,
+    sandbox: str = PortsSandboxOpt,
+    config_file: str = PortsConfigOpt,
+) -> int:
+    """Release an owner's reservations (only theirs: the ledger checks the owner on every delete)."""
+    if not owner.strip():
+        raise PreflightError("--owner must not be empty")
+    with _ledger(ledger, config_file, profile, endpoint_url, sandbox) as book:
+        n = book.release_owner(owner, host)
+    where = f" on {host}" if host else ""
+    sys.stdout.write(f"released {n} reservation(s) of {owner}{where}\n")
     return 0
 
 
@@ -437,6 +588,10 @@ def snapshot_cmd(
     from preflight import engine as rule_engine
     from preflight.runner import needs_of
 
+    out_dir = os.path.dirname(out) or "."
+    if os.path.isdir(out) or not os.path.isdir(out_dir):  # before reading the account, not after
+        reason = "Is a directory" if os.path.isdir(out) else f"no directory {out_dir}"
+        raise PreflightError(f"cannot write snapshot {out}: {reason}")
     opts = common(region, profile, endpoint_url, sandbox, None, None)
     # The extra data (IAM, quotas, offerings...) the rules a default check runs need (opt-in rules
     # such as CMP006's RunInstances dry run are not). Rules whose data a snapshot lacks are UNKNOWN.
@@ -461,15 +616,17 @@ def graph(
 ) -> int:
     """Export how the network is wired: VPC, subnets, route tables, gateways, ACLs, groups."""
     from preflight import graph as g
+    from preflight.report.outputs import check_output_value
     from preflight.runner import open_target
 
     if fmt not in ("dot", "json"):
         raise PreflightError(f"unknown graph format {fmt!r} (dot or json)")
+    check_output_value(output, ("dot", "json"))
     opts = common(region, profile, endpoint_url, sandbox, snapshot, None)
     with open_target(opts.target, opts.plan) as source:
         inventories = source.collect()
     parts = [(g.to_dot if fmt == "dot" else g.to_json)(g.build(inv)) for inv in inventories]
-    emit("".join(parts), output)
+    emit("".join(parts), output, ("dot", "json"))
     return 0
 
 
@@ -498,12 +655,14 @@ def path_cmd(
 ) -> int:
     """Can a packet get from --from to --to? Hop by hop (gateway, route, address, network ACL,
     security group), offline, IPv4 and IPv6; names the first blocking hop and the fix."""
+    from preflight.report.outputs import check_output_value
     from preflight.report.path import FORMATS, render
     from preflight.runner import open_target
     from preflight.semantics import reach
 
     if fmt not in FORMATS:
         raise PreflightError(f"unknown format {fmt!r} (one of: {', '.join(FORMATS)})")
+    check_output_value(output, FORMATS)
     port_no: int | None = None
     if port is not None:
         try:
@@ -520,7 +679,7 @@ def path_cmd(
             inventories = source.collect()
     result, inventory = reach.path_in(inventories, src, dst, proto, port_no, security_groups=groups,
                                       public_ip=public_ip, version=6 if ipv6 else None)
-    emit(render(result, fmt, inventory, all_blockers), output)
+    emit(render(result, fmt, inventory, all_blockers), output, FORMATS)
     return result.exit_code()
 
 
@@ -533,22 +692,12 @@ def rules_cmd(fmt: str = typer.Option("table", "--format", "-f", help="table, js
     return 0
 
 
-@app.command("iam-policy")
-def iam_policy_cmd(
-    purpose: str = typer.Option(..., "--for", metavar="skypilot|ray|launch",
-                                help="The launcher whose permission profile to print (SkyPilot, Ray's autoscaler, "
-                                     "preflight launch)."),
-    plan: str = typer.Option(None, "--plan", help="The task / cluster / launch file: the policy grants what this "
-                                                  "launch uses, on the ARNs it implies."),
-    region: str = typer.Option(None, "--region", help="Region for the ARNs (default: the plan's)."),
-    account: str = typer.Option(None, "--account", help="AWS account id for the ARNs (default: the caller's, "
-                                                        "from STS)."),
-) -> int:
-    """Print the least-privilege IAM policy (JSON) a launcher needs for a plan, generated from the
-    same permission profiles the IAM rules check."""
-    from preflight.launch_policy import render_for_plan
+@app.command("schema")
+def schema_cmd() -> int:
+    """Print the JSON Schema of the preflight/v1 report (`check --format json`, `report.to_dict()`)."""
+    from preflight.api import load_schema
 
-    sys.stdout.write(render_for_plan(purpose.strip().lower(), plan, region, account))
+    sys.stdout.write(json.dumps(load_schema(), indent=2) + "\n")
     return 0
 
 
@@ -558,6 +707,37 @@ def explain(rule_id: str = typer.Argument(..., help="Rule id, e.g. NET002.")) ->
     from preflight.catalogue import explain_rule
 
     sys.stdout.write(explain_rule(rule_id))
+    return 0
+
+
+@app.command("iam-policy")
+def iam_policy_cmd(
+    purpose: str = typer.Option("check", "--for", metavar="check|fix|launch|skypilot|ray",
+                                help="check: what preflight check reads (read-only, the default); fix and launch add "
+                                     "what those change; skypilot, ray or launch with --plan: the least-privilege "
+                                     "policy that launcher needs for the plan."),
+    plan: str = typer.Option(None, "--plan", help="The task / cluster / launch file: the policy grants what this "
+                                                  "launch uses, on the ARNs it implies."),
+    region: str = typer.Option(None, "--region", help="Region for the ARNs (default: the plan's)."),
+    account: str = typer.Option(None, "--account", help="AWS account id for the ARNs (default: the caller's, "
+                                                        "from STS)."),
+) -> int:
+    """Print an IAM policy (JSON): what preflight itself needs (--for check|fix|launch, generated from the
+    calls the collectors, fixers and launch declare), or what a launcher needs for a plan (--for
+    skypilot|ray|launch --plan FILE, from the permission profiles the IAM rules check)."""
+    from preflight.iam_policy import PURPOSES, render_policy
+    from preflight.launch_policy import render_for_plan
+
+    kind = purpose.strip().lower()
+    if kind in ("skypilot", "ray") or (kind == "launch" and plan):
+        sys.stdout.write(render_for_plan(kind, plan, region, account))
+        return 0
+    if kind in PURPOSES and (plan or region or account):
+        raise PreflightError(f"iam-policy --for {kind}: --plan, --region and --account go with "
+                             "--for skypilot|ray|launch (a launcher's policy for a plan)")
+    if kind not in PURPOSES:
+        raise PreflightError(f"--for: unknown purpose {purpose!r} (one of: {', '.join(PURPOSES)}, skypilot, ray)")
+    sys.stdout.write(render_policy(kind))
     return 0
 
 
@@ -592,8 +772,17 @@ def _expand_optional_sandbox(argv: list[str]) -> list[str]:
     return out
 
 
-# typer >= 0.16 vendors click as typer._click: its usage errors are not click's own classes.
-_TYPER_CLICK_EXCEPTION = getattr(getattr(typer, "_click", None), "ClickException", click.ClickException)
+def _click_class(name: str) -> type[BaseException]:
+    """A class of the click that typer runs on, found through typer's public exceptions: typer >= 0.16
+    vendors its own click (typer._click) and no longer depends on click, older typer uses click itself,
+    so preflight never imports click."""
+    for base in (*typer.BadParameter.__mro__, *typer.Exit.__mro__, *typer.Abort.__mro__):
+        if base.__name__ == name:
+            return base
+    raise LookupError(name)  # pragma: no cover - every typer since 0.1 has them
+
+
+_CLICK_EXCEPTION = _click_class("ClickException")
 
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -609,12 +798,12 @@ def main(argv: list[str] | None = None) -> None:
     args = _expand_optional_sandbox(list(sys.argv[1:] if argv is None else argv))
     try:
         rv = app(args=args, prog_name="preflight", standalone_mode=False)
-    except (click.exceptions.Exit, typer.Exit) as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except (click.ClickException, _TYPER_CLICK_EXCEPTION) as exc:  # usage errors: exit 2, not "internal"
-        exc.show()
+    except _CLICK_EXCEPTION as exc:  # usage errors: exit 2, not "internal"
+        exc.show()  # type: ignore[attr-defined]
         sys.exit(2)
-    except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         _interrupted()
     except PreflightError as exc:
         err.print(terminal(redact_url(one_line(f"preflight: error: {exc}"))), markup=False)

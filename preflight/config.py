@@ -8,6 +8,7 @@ pyproject.toml, and a pyproject.toml without a `[tool.preflight]` table is skipp
     ignore = ["NET006"]               # like --ignore (the command line adds to these)
     fail-on = "medium"                # like --fail-on (the command line wins)
     admin-ports = [22, 3389, 5432]    # ports rules treat as administrative (ctx.option("admin_ports"))
+    ports-ledger = "dynamodb://preflight-ports?region=eu-south-1"   # the replica port ledger (--ledger)
     [severity]                        # severity overrides per rule id
     NET006 = "low"
     [quotas]                          # quota values rules assume, e.g. an account that raised them
@@ -52,7 +53,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 CONFIG_NAMES = (".preflight.toml", "pyproject.toml")
-KEYS = ("select", "ignore", "fail-on", "admin-ports", "severity", "quotas", "options", "suppress")
+KEYS = ("select", "ignore", "fail-on", "admin-ports", "ports-ledger", "severity", "quotas", "options", "suppress")
 SUPPRESS_KEYS = ("rule", "resource", "reason", "expires", "region", "account")
 
 
@@ -90,6 +91,7 @@ class Config:
     ignore: list[str] = field(default_factory=list)
     fail_on: str | None = None
     admin_ports: list[int] | None = None
+    ports_ledger: str | None = None  # a ledger URL (preflight.ports.parse_ledger_url), checked on load
     severity: dict[str, str] = field(default_factory=dict)
     quotas: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
@@ -263,7 +265,8 @@ def parse_config(text: str, path: Path) -> Config:
 
     for key in table:
         if key not in KEYS:
-            hint = {"fail_on": "fail-on", "admin_ports": "admin-ports", "suppressions": "suppress",
+            hint = {"fail_on": "fail-on", "admin_ports": "admin-ports", "ports_ledger": "ports-ledger",
+                    "suppressions": "suppress",
                     "severity_overrides": "severity", "severity-overrides": "severity"}.get(key)
             also = f" (did you mean {hint!r}?)" if hint else f" (known keys: {', '.join(KEYS)})"
             raise _err(path, loc.line(key), f"unknown key {key!r}{also}")
@@ -288,6 +291,15 @@ def parse_config(text: str, path: Path) -> Config:
                                                   for x in ports):
             raise _err(path, loc.line("admin-ports"), "admin-ports must be a list of port numbers 1-65535")
         cfg.admin_ports = sorted(set(ports))
+    if "ports-ledger" in table:
+        from preflight.ports import PortsError, parse_ledger_url
+
+        value = table["ports-ledger"]
+        try:
+            parse_ledger_url(value if isinstance(value, str) else repr(value), "ports-ledger")
+        except PortsError as exc:
+            raise _err(path, loc.line("ports-ledger"), str(exc)) from None
+        cfg.ports_ledger = table["ports-ledger"]
     for key in ("severity", "quotas", "options"):
         if key in table and not isinstance(table[key], dict):
             raise _err(path, loc.line(key), f"{key} must be a table")

@@ -15,9 +15,10 @@ import inspect
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-import networkx as nx
+if TYPE_CHECKING:  # networkx is imported where a graph is built (preflight.graph), not at start-up
+    import networkx as nx
 
 from preflight.errors import PreflightError
 from preflight.findings import Finding, Fix
@@ -43,6 +44,8 @@ CATEGORIES: tuple[str, ...] = get_args(Category)
 #   replicas  on the plan's replica placement (not on hosts that already run)
 Scope = Literal["plan", "region", "vpc", "subnet", "group", "replicas"]
 SCOPES: tuple[str, ...] = get_args(Scope)
+# A rule's docstring has these sections, in this order (as ruff's rule docs do).
+DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Fix safety")
 
 
 def count(n: int, noun: str) -> str:
@@ -78,6 +81,20 @@ class RuleMeta:
     blocks_when: str = ""
     doc: str = ""  # the rule function's docstring: What it does / Why / Example / Fix safety
     module: str = ""
+
+    def doc_sections(self) -> dict[str, str]:
+        """The rule's docstring split at ruff's headings (DOC_SECTIONS; a trailing colon is allowed):
+        the one source of the prose `explain`, SARIF help and the docs show."""
+        sections: dict[str, list[str]] = {}
+        current: list[str] | None = None
+        for line in self.doc.splitlines():
+            heading = line.strip().rstrip(":")
+            match = next((h for h in DOC_SECTIONS if heading.rstrip("?") == h.rstrip("?")), None)
+            if match is not None:
+                current = sections.setdefault(match, [])
+            elif current is not None:
+                current.append(line)
+        return {h: inspect.cleandoc("\n".join(body)) for h, body in sections.items()}
 
     def blocks(self, finding: Finding) -> bool:
         """The metadata's verdict: does this FAIL stop a launch (scope aside)? A rule may say so
@@ -173,9 +190,24 @@ def load_rules() -> dict[str, Rule]:
     if not _LOADED:
         from preflight.plugins import import_all
 
-        import_all("rules", "preflight.rules", "rule")
+        import_all("preflight.rules", "preflight.rules", "rule")
         _LOADED = True
     return dict(sorted(_REGISTRY.items()))
+
+
+def check_fixers(rules: dict[str, Rule], fixes: dict[str, Iterable[str]]) -> None:
+    """The rule and fixer registries agree: a rule's `fixer` exists and lists the rule in its
+    `fixes`, and every rule a fixer `fixes` exists. Raises PreflightError naming the mismatch."""
+    problems = []
+    for rid, r in rules.items():
+        if r.meta.fixer and r.meta.fixer not in fixes:
+            problems.append(f"rule {rid} names fixer {r.meta.fixer!r}, which is not registered")
+        elif r.meta.fixer and rid not in set(fixes[r.meta.fixer]):
+            problems.append(f"rule {rid} names fixer {r.meta.fixer!r}, whose fixes= does not list {rid}")
+    for fid, fixed in fixes.items():
+        problems += [f"fixer {fid!r} fixes unknown rule {rid}" for rid in fixed if rid not in rules]
+    if problems:
+        raise PreflightError("rule/fixer registries disagree: " + "; ".join(problems))
 
 
 def select_rules(
@@ -206,16 +238,35 @@ class Context:
     """What a rule sees for one inventory: graph, inventory, plan, config, and the run's settings."""
 
     def __init__(
-        self, graph: nx.MultiDiGraph, inventory: Inventory, plan: Any, config: dict[str, Any] | None = None,
+        self, graph: nx.MultiDiGraph | None, inventory: Inventory, plan: Any, config: dict[str, Any] | None = None,
         settings: RunSettings | None = None,
     ) -> None:
-        self.graph = graph
+        self._graph = graph
+        self.graph_seconds = 0.0
         self.inventory = inventory
         self.plan = plan
         self.config = config or {}
         self.settings = settings or RunSettings()
         self.rule: Rule | None = None
         self._cache: dict[str, Any] = {}
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The inventory's graph, built on first use: no built-in rule reads it (they use the
+        semantics' indexes), and on a large account it costs as much as several rules."""
+        if self._graph is None:
+            from preflight.graph import build
+            from preflight.semantics.routes import Topology
+
+            t = time.perf_counter()
+            self._graph = build(self.inventory, self.cached("topology", lambda: Topology(self.inventory)))
+            self.graph_seconds += time.perf_counter() - t
+        return self._graph
+
+    @property
+    def built_graph(self) -> nx.MultiDiGraph | None:
+        """The graph if it was given or built already (never builds it)."""
+        return self._graph
 
     @property
     def region(self) -> str:
@@ -374,23 +425,20 @@ def run(
 ) -> Report:
     """Build each inventory's graph and run the rules; UNKNOWN where needed data is unreadable."""
     from preflight.gcpause import paused_gc
-    from preflight.graph import build
 
     findings: list[Finding] = []
     timings = {"graph_seconds": 0.0, "rules_seconds": 0.0}
     with paused_gc():  # large accounts: see preflight/gcpause.py
         for inv in inventories:
-            t0 = time.perf_counter()
-            graph = build(inv)
             t1 = time.perf_counter()
-            ctx = Context(graph, inv, plan, config, settings)
+            ctx = Context(None, inv, plan, config, settings)  # the graph is built if a rule asks for it
             unreadable = inv.unreadable_types()
             for r in rules:
                 ctx.rule = r
                 missing = set(r.meta.needs) & unreadable
                 produced = _unreadable_findings(ctx, missing) if missing else (r.check(ctx) or ())
                 findings.extend(produced)
-            timings["graph_seconds"] += t1 - t0
-            timings["rules_seconds"] += time.perf_counter() - t1
+            timings["graph_seconds"] += ctx.graph_seconds
+            timings["rules_seconds"] += time.perf_counter() - t1 - ctx.graph_seconds
     findings.sort(key=lambda f: (-severity_rank(f.severity), f.rule, f.region, f.resource))
     return Report(findings=findings, inventories=inventories, rules=list(rules), stats=timings, plan=plan)

@@ -58,8 +58,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from preflight import engine
 from preflight.engine import Finding
-from preflight.awscli import aws_cli
+from preflight.semantics.remedies import Call, aws_cli, render  # noqa: F401  (Call, aws_cli re-exported)
 from preflight.errors import PreflightError
 
 JOURNAL_VERSION = 1
@@ -68,23 +69,8 @@ MAX_ATTEMPTS = 3
 
 # --- calls and changes --------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Call:
-    service: str
-    operation: str  # boto3 client method, snake_case
-    params: dict[str, Any]
-    region: str = ""
-
-    def cli(self) -> str:
-        return aws_cli(self.service, self.operation, self.params, self.region)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"service": self.service, "operation": self.operation, "params": self.params,
-                "region": self.region, "cli": self.cli()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Call:
-        return cls(data["service"], data["operation"], dict(data.get("params") or {}), data.get("region", ""))
+# One Call for rules, fixers, journals and `path`: defined with the remedies (pure, no AWS).
+__all__ = ["Call", "aws_cli"]
 
 
 class _Already:
@@ -114,7 +100,16 @@ class Change:
 
     @property
     def cli(self) -> str:
-        return self.call.cli()
+        return render(self.call, str(self.data.get("produces") or ""))
+
+    def key(self) -> str:
+        """What the change does, once its placeholders resolve: `$RTB` stands for the table made for
+        one subnet, so `create-route --route-table-id $RTB` for subnet-1 and for subnet-2 are two
+        changes, while two findings asking for the very same call are one."""
+        refs = self.data.get("refs") or {}
+        params = _resolved_identity(self.call.params, refs)
+        return json.dumps([self.call.service, self.call.operation, self.call.region, params], sort_keys=True,
+                          default=str)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +118,17 @@ class Change:
             "undo": self.undo.to_dict() if self.undo else None, "permissions": list(self.permissions),
             "before": self.before, "safe": self.safe,
         }
+
+
+def _resolved_identity(value: Any, refs: dict[str, Any]) -> Any:
+    """`value` with each placeholder replaced by what identifies the resource it will stand for."""
+    if isinstance(value, str) and value in refs:
+        return {"placeholder": value, "for": refs[value]}
+    if isinstance(value, dict):
+        return {k: _resolved_identity(v, refs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved_identity(v, refs) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -189,7 +195,9 @@ def load_fixers() -> dict[str, Fixer]:
     if not _LOADED:
         from preflight.plugins import import_all
 
-        import_all("fixers", "preflight.fixers", "fixer")
+        import_all("preflight.fixers", "preflight.fixers", "fixer")
+        # a rule naming a fixer that does not fix it (or a fixer fixing an unknown rule) is a bug
+        engine.check_fixers(engine.load_rules(), {f.meta.id: f.meta.fixes for f in _FIXERS.values()})
         _LOADED = True
     return dict(sorted(_FIXERS.items()))
 
@@ -277,8 +285,8 @@ def build_plan(findings: Iterable[Finding], inventories: Iterable[Any], plan: An
             if isinstance(item, Refusal):
                 out.refusals.append(item)
                 continue
-            key = json.dumps(item.call.to_dict(), sort_keys=True, default=str)
-            if key not in seen:  # two findings asking for the very same call get one
+            key = item.key()
+            if key not in seen:  # two findings asking for the very same change get one
                 seen.add(key)
                 out.changes.append(item)
     return out
@@ -348,6 +356,13 @@ class Journal:
 
 
 def read_journal(path: str | Path) -> list[dict[str, Any]]:
+    return read_journal_lines(path)[0]
+
+
+def read_journal_lines(path: str | Path) -> tuple[list[dict[str, Any]], int]:
+    """(entries, number of a torn last line or 0). A crash while writing leaves the last line cut
+    short: that line alone is dropped (what it recorded is in doubt); damage anywhere else is bad
+    input."""
     p = Path(path)
     try:
         lines = p.read_text(encoding="utf-8").splitlines()
@@ -358,17 +373,24 @@ def read_journal(path: str | Path) -> list[dict[str, Any]]:
     except OSError as exc:
         raise PreflightError(f"cannot read the journal {p}: {exc.strerror or exc}") from None
     out = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    torn = 0
+    for i, (n, line) in enumerate(numbered):
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
+            following = numbered[i + 1][1] if i + 1 < len(numbered) else ""
+            # The last line, or one `undo` closed with a {"event": "torn"} marker before appending.
+            if n > 1 and not torn and (not following or following.startswith('{"event": "torn"')):
+                torn = n
+                continue
             raise PreflightError(f"{p}:{n}: not a JSON line (the journal is damaged)") from None
         if not isinstance(entry, dict):
             raise PreflightError(f"{p}:{n}: not a JSON object (the journal is damaged)")
+        if entry.get("event") == "torn":
+            continue
         out.append(entry)
-    return out
+    return out, torn
 
 
 # --- applying -------------------------------------------------------------------------------------

@@ -37,6 +37,9 @@ class Capability:
     specs: tuple[ActionSpec, ...] = ()
     optional: tuple[str, ...] = ()  # calls the launcher survives being refused: noted, never a FAIL
     when: str = ""  # needed only when the launch uses this (buckets, instance_profile, …)
+    # Checked only when a plan names it (`capabilities: [..., ports-ledger]`): a capability only
+    # some setups use (the DynamoDB port ledger) must not fail everyone else's check.
+    opt_in: bool = False
 
     def spec(self, key: str) -> ActionSpec:
         return next((s for s in self.specs if s.key == key), None) or ActionSpec(key, key=key)
@@ -61,7 +64,11 @@ def _parse_catalogue(doc: Any, where: str) -> dict[str, dict[str, Capability]]:
             if when and when not in launcher_permissions.WHEN:
                 raise PreflightError(f"{where}: {cloud}.{name}.when must be one of "
                                      f"{', '.join(launcher_permissions.WHEN)}")
-            out[cloud][str(name)] = Capability(str(name), str(desc), tuple(dict.fromkeys(perms)), when=when)
+            opt_in = body.get("opt_in", False) if isinstance(body, dict) else False
+            if not isinstance(opt_in, bool):
+                raise PreflightError(f"{where}: {cloud}.{name}.opt_in must be true or false")
+            out[cloud][str(name)] = Capability(str(name), str(desc), tuple(dict.fromkeys(perms)), when=when,
+                                               opt_in=opt_in)
     return out
 
 
@@ -123,7 +130,8 @@ def capabilities_for(cloud: str, plan: Any = None, unused: bool = False,
                      permissions_file: str | None = None) -> dict[str, Capability]:
     """The capabilities the launch needs, in data order: the plan's own `capabilities` list if it
     has one; else those of its launcher's permission profile (or the catalogue) that the launch
-    uses — storage only when it mounts or creates buckets. Without a plan, all of them.
+    uses — storage only when it mounts or creates buckets. Without a plan, all of them. Opt-in
+    capabilities (the DynamoDB port ledger) only when the plan's `capabilities` names them.
     `unused=True` returns the others instead (evaluated for context, never a FAIL)."""
     prof = launch_profile(plan) if plan is not None else None
     uses = plan_uses(plan)
@@ -139,14 +147,15 @@ def capabilities_for(cloud: str, plan: Any = None, unused: bool = False,
                                  f"(one of: {', '.join(caps)})")
         needed = {name for name in caps if name in wanted}
     elif plan is None:
-        needed = set(caps)
+        needed = {name for name, cap in caps.items() if not cap.opt_in}
     else:
-        needed = {name for name, cap in caps.items() if not cap.when or cap.when in uses}
+        needed = {name for name, cap in caps.items() if not cap.opt_in and (not cap.when or cap.when in uses)}
     return {name: cap for name, cap in caps.items() if (name in needed) != unused}
 
 
 def all_permissions(cloud: str, permissions_file: str | None = None) -> list[str]:
-    """Every permission any capability or launcher profile may need (what collectors ask about)."""
+    """Every permission any capability or launcher profile may need (what collectors ask about;
+    opt-in capabilities too: their verdicts are collected, and judged only when a plan names them)."""
     base = [p for cap in catalogue(permissions_file).get(cloud, {}).values() for p in cap.permissions]
     extra = sorted(launcher_permissions.all_aws_actions()) if cloud == "aws" else \
         launcher_permissions.all_gcp_permissions() if cloud == "gcp" else []

@@ -93,6 +93,34 @@ class Plan:
     def has(self, name: str) -> bool:
         return name in self.given
 
+    def __post_init__(self) -> None:
+        # `preflight.Plan(region=..., ports=[8000])` from Python: lists become tuples (frozen and
+        # hashable like a parsed plan), and what the caller set counts as given, as in a file.
+        for name in ("subnets", "ports", "zones", "capabilities"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise PlanError(f"{name}: expected a list, got the string {value!r}")
+            if not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
+        if not self.given:
+            def default(f: dataclasses.Field[Any]) -> Any:
+                factory = f.default_factory
+                return factory() if factory is not dataclasses.MISSING else f.default
+
+            set_fields = {n for n, f in Plan.__dataclass_fields__.items()
+                          if n not in ("source", "given") and getattr(self, n) != default(f)}
+            object.__setattr__(self, "given", frozenset(set_fields))
+
+    @classmethod
+    def from_dict(cls, doc: Any, source: str = "") -> Plan:
+        """A plan from a mapping of plan fields (or a SkyPilot task), validated like a plan file."""
+        return plan_from_dict(doc, source)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Plan:
+        """A plan from a YAML file (preflight launch.yaml or a SkyPilot task)."""
+        return load_plan(path)
+
 
 def parse_ports(spec: Any, where: str = "ports") -> tuple[int, ...]:
     """`8000,8002,8004`, `8000-8010`, a list of ints or such strings -> sorted unique ports."""
@@ -216,9 +244,17 @@ def plan_from_dict(doc: Any, source: str = "") -> Plan:
     return Plan(**kw, source=source, given=frozenset(kw))
 
 
+REPLICAS_KEYS = ("service", "count", "port_range", "ports")
+
+
 def _replicas(value: Any) -> Replicas:
     _expect(value, dict, "replicas", "a mapping with count and port_range")
+    unknown = [k for k in value if k not in REPLICAS_KEYS]
+    if unknown:  # a misspelt key would otherwise be a silently ignored setting
+        raise PlanError(f"replicas: unknown key {str(unknown[0])[:40]!r} (known: {', '.join(REPLICAS_KEYS)})")
     count = _expect(value.get("count", 0), int, "replicas.count", "a whole number")
+    if count < 0:
+        raise PlanError(f"replicas.count: must be 0 or more, got {count}")
     rng = value.get("port_range")
     fixed: list[int] = []
     if value.get("ports") is not None:
@@ -298,6 +334,8 @@ def with_overrides(plan: Plan | None, **overrides: Any) -> Plan:
             continue
         if key == "ports":
             value = parse_ports(value, "--ports")
+            if not value:  # `--ports ""` would silently mean "no ports needed"
+                raise PlanError("--ports: empty; give ports like 8000,8002,8004 or 8000-8010")
         elif key == "source_cidr":
             value = parse_cidr(value, "--source-cidr")
         elif key in ("subnets", "zones", "capabilities"):

@@ -13,15 +13,24 @@ that dies while holding a port (SIGKILL, power loss) leaves a zombie that the ne
 belong to a running launch and are released by `preflight down`.
 
 The database lives in the user state dir (platformdirs), or `$PREFLIGHT_STATE_DIR`, or a path
-given by the caller. It uses WAL mode and a busy timeout so many processes can allocate at once.
+given by the caller: a 0600 file in a 0700 directory (who holds which port is nobody else's
+business, and a writable ledger is a way to steal ports). It uses WAL mode and a busy timeout so
+many processes can allocate at once.
+
+The SQLite ledger is atomic on one machine only. A team launching from several machines shares a
+DynamoDB ledger instead (preflight.ports_dynamodb, same interface `Ledger`), chosen by a ledger URL:
+`--ledger`, else $PREFLIGHT_PORTS_LEDGER, else `ports-ledger` in the config, else the local file
+(`resolve_ledger_url`, `open_ledger`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,6 +40,7 @@ from preflight.errors import PreflightError
 
 DEFAULT_LEASE_SECONDS = 600.0
 BUSY_TIMEOUT_MS = 60_000
+LEDGER_ENV = "PREFLIGHT_PORTS_LEDGER"
 STATES = ("reserved", "active")
 
 _SCHEMA = """
@@ -55,7 +65,13 @@ class PortsError(PreflightError):
 
 
 class PortRangeExhausted(PortsError):
-    """No free port left in the requested range on that host."""
+    """No free port left in the requested range on that host. Not bad input: exit 1."""
+
+    exit_code = 1
+
+
+class LedgerLocked(PortsError):
+    """Another process holds the SQLite ledger's write lock longer than we are willing to wait."""
 
 
 def state_dir(override: str | Path | None = None) -> Path:
@@ -72,6 +88,29 @@ def state_dir(override: str | Path | None = None) -> Path:
 
 def default_db_path(override: str | Path | None = None) -> Path:
     return state_dir(override) / "ports.sqlite3"
+
+
+def private_dir(path: Path, *, tighten: bool) -> None:
+    """Create `path` (0700). `tighten`: also chmod an existing one to 0700, only for directories
+    that are preflight's own (never a directory the user named, like /tmp)."""
+    existed = path.is_dir()
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if tighten or not existed:
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o700)
+
+
+def private_file(path: Path, *, tighten: bool) -> None:
+    """Create `path` empty with mode 0600 if it does not exist (SQLite gives its -wal and -shm files
+    the database file's mode). `tighten`: also chmod an existing one (preflight's own state file;
+    a file the user named may be shared with a group on purpose)."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+        if tighten and path.stat().st_uid == os.getuid():
+            os.chmod(path, 0o600)
+    except OSError:
+        pass  # sqlite3.connect reports an unusable path with the reason
 
 
 @dataclass(frozen=True)
@@ -107,59 +146,43 @@ def _check_range(port_range: tuple[int, int]) -> tuple[int, int]:
     return lo, hi
 
 
-class PortAllocator:
-    """Reserve, renew and release ports per host. Safe across threads and processes.
+class Ledger:
+    """A port ledger: reserve, renew and release ports per host, atomically for every process that
+    uses the same ledger. Two backends: `PortAllocator` (SQLite, one machine) and
+    `preflight.ports_dynamodb.DynamoLedger` (a DynamoDB table shared by a team).
 
-    Each method opens its own short transaction; a connection is kept per allocator object and
-    must not be shared across processes (create one allocator per process).
+    Subclasses implement allocate_many, reserve, release, release_owner, renew, activate, gc,
+    list, check and close; the rest is shared.
     """
 
-    def __init__(self, path: str | Path | None = None, *, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path) if path else default_db_path()
-        self.lease_seconds = float(lease_seconds)
-        self.clock = clock
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: we issue BEGIN ourselves, so the conflict check and the
-            # reservation are one transaction under the write lock.
-            self._db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                       check_same_thread=False)
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise PortsError(f"cannot open the port ledger {self.path}: {exc}") from None
+    url: str = ""
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+    clock: Callable[[], float] = staticmethod(time.time)
 
-    def close(self) -> None:
-        self._db.close()
+    def __enter__(self) -> Ledger:
+        return self
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: BEGIN IMMEDIATE takes the write lock before the first read."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        else:
-            self._db.execute("COMMIT")
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        pass
+
+    def check(self, wait: float | None = None) -> None:
+        """Raise PortsError (one line) unless the ledger can take a reservation right now (waiting
+        at most `wait` seconds for a lock, where the backend has one)."""
 
     def _expiry(self, lease: float | None, state: str) -> float | None:
         if state == "active":
             return None
         return self.clock() + (self.lease_seconds if lease is None else float(lease))
 
-    # --- allocation ---------------------------------------------------------------------------
-
     def allocate(self, host: str, owner: str, port_range: tuple[int, int], *, prefer: int | None = None,
                  service: str = "", lease: float | None = None, state: str = "reserved") -> int:
         """Reserve one port on `host` within `port_range` (inclusive) and return it.
 
         Starts at `prefer` (or the low end) and takes the next free port on conflict, wrapping
-        around once. Expired leases on the way are reclaimed in the same transaction.
+        around once. Expired leases on the way are reclaimed.
         """
         return self.allocate_many(host, owner, port_range, 1, prefer=prefer, service=service, lease=lease,
                                   state=state)[0]
@@ -167,15 +190,148 @@ class PortAllocator:
     def allocate_many(self, host: str, owner: str, port_range: tuple[int, int], count: int, *,
                       prefer: int | None = None, service: str = "", lease: float | None = None,
                       state: str = "reserved") -> list[int]:
+        raise NotImplementedError
+
+    def reserve(self, host: str, port: int, owner: str, *, service: str = "", lease: float | None = None,
+                state: str = "reserved") -> bool:
+        raise NotImplementedError
+
+    def release(self, host: str, port: int, owner: str | None = None) -> bool:
+        raise NotImplementedError
+
+    def release_owner(self, owner: str, host: str | None = None) -> int:
+        raise NotImplementedError
+
+    def renew(self, owner: str, lease: float | None = None) -> int:
+        raise NotImplementedError
+
+    def activate(self, owner: str) -> int:
+        raise NotImplementedError
+
+    def gc(self) -> list[Reservation]:
+        raise NotImplementedError
+
+    def list(self, *, host: str | None = None, owner: str | None = None,
+             include_expired: bool = True) -> list[Reservation]:
+        raise NotImplementedError
+
+    def live(self, **kw: Any) -> list[Reservation]:
+        return self.list(include_expired=False, **kw)
+
+
+def _validate_request(host: str, owner: str, state: str) -> None:
+    if not host or not owner:
+        raise PortsError("a reservation needs a host and an owner")
+    if state not in STATES:
+        raise PortsError(f"state must be one of {STATES}, not {state!r}")
+
+
+def candidate_ports(lo: int, hi: int, prefer: int | None) -> list[int]:
+    """The order ports are tried in: from `prefer` (or the low end) up, then wrapping around."""
+    start = prefer if prefer is not None and lo <= prefer <= hi else lo
+    return [*range(start, hi + 1), *range(lo, start)]
+
+
+def exhausted(lo: int, hi: int, host: str, free: int, count: int, held: int) -> PortRangeExhausted:
+    return PortRangeExhausted(
+        f"port range {lo}-{hi} on {host} has {free} free port(s), {count} needed "
+        f"({held} held): widen the range or release ports (`preflight ports gc`)")
+
+
+class PortAllocator(Ledger):
+    """The SQLite ledger. Safe across threads and processes of one machine.
+
+    Each method opens its own short transaction; a connection is kept per allocator object and
+    must not be shared across processes (create one allocator per process).
+    """
+
+    def __init__(self, path: str | Path | None = None, *, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+                 clock: Callable[[], float] = time.time, lock_timeout: float = BUSY_TIMEOUT_MS / 1000) -> None:
+        self.path = Path(path) if path else default_db_path()
+        own = not path or self.path.parent == state_dir()
+        self.url = str(LedgerUrl("sqlite", path=self.path.absolute()))
+        self.lease_seconds = float(lease_seconds)
+        self.clock = clock
+        self._lock_timeout = float(lock_timeout)
+        try:
+            private_dir(self.path.parent, tighten=own)
+            private_file(self.path, tighten=own)
+            # isolation_level=None: we issue BEGIN ourselves, so the conflict check and the
+            # reservation are one transaction under the write lock.
+            self._db = sqlite3.connect(str(self.path), timeout=self._lock_timeout, isolation_level=None,
+                                       check_same_thread=False)
+            self.lock_timeout = self._lock_timeout
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.OperationalError as exc:
+            raise self._locked_or(exc, f"cannot open the port ledger {self.path}") from None
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise PortsError(f"cannot open the port ledger {self.path}: {exc}") from None
+
+    def _locked_or(self, exc: sqlite3.OperationalError, what: str) -> PortsError:
+        """'database is locked' (another process holds the write lock past our wait) gets its own
+        message: what holds it and what to do; any other OperationalError is one line too."""
+        if "locked" in str(exc) or "busy" in str(exc):
+            return LedgerLocked(
+                f"the port ledger {self.path} is locked by another process (waited {self.lock_timeout:g} s): "
+                "wait for it to finish (or stop it) and retry")
+        return PortsError(f"{what}: {exc}")
+
+    @property
+    def lock_timeout(self) -> float:
+        """Seconds a write waits for another process's lock before LedgerLocked."""
+        return self._lock_timeout
+
+    @lock_timeout.setter
+    def lock_timeout(self, seconds: float) -> None:
+        self._lock_timeout = float(seconds)
+        self._db.execute(f"PRAGMA busy_timeout = {int(self._lock_timeout * 1000)}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def check(self, wait: float | None = None) -> None:
+        """Take the write lock and let it go (waiting at most `wait` seconds): a ledger held by
+        another process fails here, before a launch changes anything, not after its instances exist."""
+        saved = self.lock_timeout
+        if wait is not None:
+            self.lock_timeout = wait
+        try:
+            with self._write():
+                pass
+        finally:
+            self.lock_timeout = saved
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE takes the write lock before the first read."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._locked_or(exc, f"port ledger {self.path}") from None
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise self._locked_or(exc, f"port ledger {self.path}") from None
+
+    # --- allocation ---------------------------------------------------------------------------
+
+    def allocate_many(self, host: str, owner: str, port_range: tuple[int, int], count: int, *,
+                      prefer: int | None = None, service: str = "", lease: float | None = None,
+                      state: str = "reserved") -> list[int]:
         """Reserve `count` distinct ports on `host` in one transaction: all of them or none."""
-        if not host or not owner:
-            raise PortsError("a reservation needs a host and an owner")
-        if state not in STATES:
-            raise PortsError(f"state must be one of {STATES}, not {state!r}")
+        _validate_request(host, owner, state)
         if count < 1:
             return []
         lo, hi = _check_range(port_range)
-        start = prefer if prefer is not None and lo <= prefer <= hi else lo
         with self._write() as db:
             now = self.clock()
             db.execute("DELETE FROM reservations WHERE host = ? AND port BETWEEN ? AND ? "
@@ -183,15 +339,13 @@ class PortAllocator:
             taken = {p for (p,) in db.execute(
                 "SELECT port FROM reservations WHERE host = ? AND port BETWEEN ? AND ?", (host, lo, hi))}
             chosen: list[int] = []
-            for port in (*range(start, hi + 1), *range(lo, start)):
+            for port in candidate_ports(lo, hi, prefer):
                 if port not in taken:
                     chosen.append(port)
                     if len(chosen) == count:
                         break
             if len(chosen) < count:
-                raise PortRangeExhausted(
-                    f"port range {lo}-{hi} on {host} has {len(chosen)} free port(s), {count} needed "
-                    f"({len(taken)} held): widen the range or release ports (`preflight ports gc`)")
+                raise exhausted(lo, hi, host, len(chosen), count, len(taken))
             expires = self._expiry(lease, state)
             pid = os.getpid()
             db.executemany(
@@ -202,6 +356,7 @@ class PortAllocator:
     def reserve(self, host: str, port: int, owner: str, *, service: str = "", lease: float | None = None,
                 state: str = "reserved") -> bool:
         """Reserve exactly `port` on `host`; False if someone else holds a live lease on it."""
+        _validate_request(host, owner, state)
         with self._write() as db:
             now = self.clock()
             db.execute("DELETE FROM reservations WHERE host = ? AND port = ? AND expires_at IS NOT NULL "
@@ -224,9 +379,12 @@ class PortAllocator:
         with self._write() as db:
             return db.execute(sql, args).rowcount > 0
 
-    def release_owner(self, owner: str) -> int:
-        """Release every reservation of an owner (a launch id on `down`, or on failure)."""
+    def release_owner(self, owner: str, host: str | None = None) -> int:
+        """Release every reservation of an owner (a launch id on `down`, or on failure), on one host
+        or all."""
         with self._write() as db:
+            if host is not None:
+                return db.execute("DELETE FROM reservations WHERE owner = ? AND host = ?", (owner, host)).rowcount
             return db.execute("DELETE FROM reservations WHERE owner = ?", (owner,)).rowcount
 
     def renew(self, owner: str, lease: float | None = None) -> int:
@@ -272,10 +430,13 @@ class PortAllocator:
         sql = f"SELECT {_COLUMNS} FROM reservations"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return [_row(r) for r in self._db.execute(sql + " ORDER BY host, port", args)]
+        try:
+            return [_row(r) for r in self._db.execute(sql + " ORDER BY host, port", args)]
+        except sqlite3.OperationalError as exc:
+            raise self._locked_or(exc, f"port ledger {self.path}") from None
 
-    def live(self, **kw: Any) -> list[Reservation]:
-        return self.list(include_expired=False, **kw)
+
+SqliteLedger = PortAllocator
 
 
 def place_replicas(hosts: Iterable[str], count: int, port_range: tuple[int, int]) -> list[tuple[str, int]]:
@@ -297,7 +458,7 @@ def place_replicas(hosts: Iterable[str], count: int, port_range: tuple[int, int]
     return out
 
 
-def allocate_replicas(allocator: PortAllocator, owner: str, hosts: Iterable[str], count: int,
+def allocate_replicas(allocator: Ledger, owner: str, hosts: Iterable[str], count: int,
                       port_range: tuple[int, int], *, service: str = "", lease: float | None = None
                       ) -> list[tuple[str, int]]:
     """Reserve a (host, port) for each of `count` replicas, round-robin over `hosts`.
@@ -326,6 +487,129 @@ def allocate_replicas(allocator: PortAllocator, owner: str, hosts: Iterable[str]
     # Replica order: round-robin, as the placement above.
     by_host = {h: [p for hh, p in placed if hh == h] for h in hosts}
     return [(hosts[i % len(hosts)], by_host[hosts[i % len(hosts)]].pop(0)) for i in range(count)]
+
+
+# --- choosing a ledger --------------------------------------------------------------------------
+
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+LEDGER_FORMS = "sqlite:///PATH or dynamodb://TABLE?region=REGION"
+
+
+@dataclass(frozen=True)
+class LedgerUrl:
+    """Where the ledger lives: a SQLite file on this machine, or a DynamoDB table."""
+
+    kind: str  # "sqlite" | "dynamodb"
+    path: Path | None = None
+    table: str = ""
+    region: str = ""
+    origin: str = ""  # which setting chose it, for messages ("--ledger", "PREFLIGHT_PORTS_LEDGER"...)
+
+    def __str__(self) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite://{urllib.parse.quote(str(self.path))}"
+        return f"dynamodb://{self.table}" + (f"?region={self.region}" if self.region else "")
+
+
+def parse_ledger_url(text: str, origin: str = "--ledger") -> LedgerUrl:
+    """`sqlite:///ABSOLUTE/PATH` or `dynamodb://TABLE[?region=R]`; anything else is one line naming
+    the setting it came from."""
+    text = text.strip()
+    bad = f"{origin}: {text!r} is not a port ledger URL ({LEDGER_FORMS})"
+    try:
+        u = urllib.parse.urlsplit(text)
+        query = urllib.parse.parse_qs(u.query, keep_blank_values=True, strict_parsing=bool(u.query))
+    except ValueError:
+        raise PortsError(bad) from None
+    if u.scheme == "sqlite":
+        if u.netloc or u.query or not u.path or u.path == "/":
+            raise PortsError(f"{bad}: a SQLite ledger is sqlite:/// followed by an absolute path")
+        return LedgerUrl("sqlite", path=Path(urllib.parse.unquote(u.path)), origin=origin)
+    if u.scheme == "dynamodb":
+        if not _TABLE_NAME.match(u.netloc or "") or u.path not in ("", "/"):
+            raise PortsError(f"{bad}: the table name must be 3-255 letters, digits, '_', '-' or '.'")
+        unknown = sorted(set(query) - {"region"})
+        if unknown:
+            raise PortsError(f"{bad}: unknown parameter {unknown[0]!r} (only region)")
+        region = (query.get("region") or [""])[-1]
+        if "region" in query and not re.match(r"^[a-z]{2}(-[a-z]+)+-\d+$", region):
+            raise PortsError(f"{bad}: region {region!r} is not a region name like eu-south-1")
+        return LedgerUrl("dynamodb", table=u.netloc, region=region, origin=origin)
+    raise PortsError(bad)
+
+
+def resolve_ledger_url(cli: str | None = None, config: str | None = None,
+                       state: str | Path | None = None) -> LedgerUrl:
+    """The ledger a command uses: --ledger, else $PREFLIGHT_PORTS_LEDGER, else `ports-ledger` from
+    the config file, else the SQLite file in the state directory."""
+    if cli:
+        return parse_ledger_url(cli, "--ledger")
+    env = os.environ.get(LEDGER_ENV, "").strip()
+    if env:
+        return parse_ledger_url(env, LEDGER_ENV)
+    if config:
+        return parse_ledger_url(config, "ports-ledger (config)")
+    return LedgerUrl("sqlite", path=default_db_path(state), origin="default")
+
+
+def open_ledger(url: LedgerUrl | None = None, session: Any = None, *, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+                clock: Callable[[], float] = time.time, lock_timeout: float = BUSY_TIMEOUT_MS / 1000,
+                create: bool = False) -> Ledger:
+    """A ledger object for `url` (default: the local SQLite file). A DynamoDB ledger uses `session`
+    (an AwsSession: the credential chain, profile and --endpoint-url of the rest of preflight; a
+    fresh one when not given). `create`: make the table if it does not exist (the sandbox)."""
+    url = url or resolve_ledger_url()
+    if url.kind == "sqlite":
+        return PortAllocator(url.path, lease_seconds=lease_seconds, clock=clock, lock_timeout=lock_timeout)
+    from preflight.ports_dynamodb import DynamoLedger
+
+    return DynamoLedger(url, session, lease_seconds=lease_seconds, clock=clock, create=create)
+
+
+@contextlib.contextmanager
+def command_ledger(url: LedgerUrl, *, profile: str | None = None, endpoint_url: str | None = None,
+                   sandbox: str | None = None, check: bool = True) -> Iterator[Ledger | None]:
+    """The ledger a `preflight ports ...` command works on, closed afterwards. None when the
+    SQLite file does not exist yet and `check` is False (nothing to list or collect).
+
+    A DynamoDB ledger gets an AwsSession like every other command (--profile, --endpoint-url or
+    AWS_ENDPOINT_URL, the default credential chain). With --sandbox it lives in the in-process
+    moto account, which is seeded with the scenario and gets the table created on first use."""
+    if url.kind == "sqlite":
+        assert url.path is not None
+        if not check and not url.path.exists():
+            yield None
+            return
+        with PortAllocator(url.path) as ledger:
+            if check:
+                ledger.check(wait=5.0)
+            yield ledger
+        return
+    if sandbox:
+        from preflight.collect.sandbox import DEFAULT_REGION
+        from preflight.collect.sandbox import sandbox as in_process
+
+        with in_process(sandbox, url.region or DEFAULT_REGION) as (session, _):
+            with open_ledger(url, session, create=True) as ledger:
+                yield ledger
+        return
+    from preflight.collect.aws import AwsSession
+
+    session = AwsSession(profile=profile, endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None)
+    with open_ledger(url, session) as ledger:
+        ledger.check()
+        yield ledger
+
+
+def parse_port_range(text: str, what: str = "--range") -> tuple[int, int]:
+    """`40000-40999` (or one port) as (low, high); one line naming the option otherwise."""
+    m = re.fullmatch(r"\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?", text or "")
+    if not m:
+        raise PortsError(f"{what}: {text!r} is not a port range like 40000-40999")
+    lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+    if not (1 <= lo <= hi <= 65535):
+        raise PortsError(f"{what}: {text!r} must be within 1-65535, low end first")
+    return lo, hi
 
 
 # Tags a launch puts on its instances, so other machines (and PORT001) can see which replica

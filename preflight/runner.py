@@ -80,7 +80,7 @@ def _missing_extras_unreadable(inv: Inventory, needs: set[str]) -> Inventory:
     what a selected rule needs but the snapshot lacks is unreadable (UNKNOWN), never an empty pass."""
     import dataclasses
 
-    from preflight.collect.aws import EXTRA_MODULES
+    from preflight.collect.registry import EXTRA_PROVIDERS as EXTRA_MODULES  # no SDK import offline
 
     if inv.cloud != "aws":
         return inv
@@ -170,7 +170,7 @@ def run_check(source: Source, plan: Plan | None, select: list[str], ignore: list
 
     if variants.needs_variants(plan):  # several launches in one plan, candidates, names: each on its own
         assert plan is not None
-        report = variants.check(source, plan, rules, needs_of(rules), config)
+        report = variants.check(source, plan, rules, needs_of(rules), config, source.target.settings)
         inventories = report.inventories
         t1 = time.perf_counter()
     else:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.errors import PreflightError
-from preflight.fix import Call, error_code, read_journal
+from preflight.fix import Call, error_code, read_journal_lines
 
 GONE_CODES = frozenset({
     "InvalidRoute.NotFound", "InvalidRouteTableID.NotFound", "InvalidAssociationID.NotFound",
@@ -62,6 +62,7 @@ class UndoRun:
     steps: list[UndoStep] = field(default_factory=list)
     applied: bool = False
     already_undone: int = 0
+    torn_line: int = 0  # the last line, cut short by a crash while writing it (0: none)
 
     def exit_code(self) -> int:
         if any(s.status == "failed" for s in self.steps):
@@ -73,12 +74,13 @@ class UndoRun:
     def to_dict(self) -> dict[str, Any]:
         return {"schema": "preflight-undo/v1", "journal": self.journal, "applied": self.applied,
                 "run": self.header.get("run", ""), "already_undone": self.already_undone,
+                "torn_line": self.torn_line,
                 "steps": [s.to_dict() for s in self.steps], "exit_code": self.exit_code()}
 
 
 def plan_undo(path: str | Path) -> UndoRun:
     """Read a journal and list the undo steps, newest change first. No AWS calls."""
-    entries = read_journal(path)
+    entries, torn = read_journal_lines(path)
     if not entries or entries[0].get("event") != "run":
         raise PreflightError(f"{path}: not a preflight journal (no run header on line 1)")
     begins: dict[int, dict[str, Any]] = {}
@@ -95,7 +97,7 @@ def plan_undo(path: str | Path) -> UndoRun:
                 undone.add(seq)
         else:
             outcomes[seq] = e
-    run = UndoRun(journal=str(path), header=entries[0])
+    run = UndoRun(journal=str(path), header=entries[0], torn_line=torn)
     for seq in sorted(begins, reverse=True):
         change = begins[seq].get("change") or {}
         if not isinstance(change, dict):
@@ -129,8 +131,13 @@ def _undo_call(path: str | Path, seq: int, raw: Any) -> Call | None:
     return Call.from_dict(raw)
 
 
-def _append(path: str | Path, record: dict[str, Any]) -> None:
-    with open(path, "a", encoding="utf-8") as fh:
+def _append(path: str | Path, record: dict[str, Any], torn_line: int = 0) -> None:
+    with open(path, "a+", encoding="utf-8") as fh:
+        fh.seek(0, os.SEEK_END)
+        if torn_line and fh.tell():
+            fh.seek(fh.tell() - 1)
+            if fh.read(1) != "\n":  # close the torn line, and mark it so the journal stays readable
+                fh.write("\n" + json.dumps({"event": "torn", "line": torn_line}, sort_keys=True) + "\n")
         fh.write(json.dumps(record, sort_keys=True, default=str) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
@@ -180,7 +187,8 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
                 step.status, step.error = "failed", code
                 failed = True
         _append(run.journal, {"event": "undone", "seq": step.seq, "status": step.status, "error": step.error,
-                              "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")})
+                              "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")},
+                run.torn_line)
     return run
 
 
@@ -191,6 +199,9 @@ def render_undo(run: UndoRun, fmt: str = "table") -> str:
     head = (f"preflight undo: {len(todo)} step(s) reversing {run.journal}" if run.applied else
             f"preflight undo --dry-run: {len(todo)} step(s) would reverse {run.journal} (nothing changed)")
     lines = [head, ""]
+    if run.torn_line:
+        lines += [f"line {run.torn_line} of the journal is torn (the run stopped while writing it): what it "
+                  f"recorded is in doubt; the change it belongs to is undone if it may have happened", ""]
     marks = {"undone": "undone", "gone": "already gone", "failed": "FAILED", "not-attempted": "not attempted",
              "not-undoable": "cannot undo"}
     for s in run.steps:

@@ -77,7 +77,7 @@ class _Run:
 
 
 def check(source: Any, plan: Plan, rules: list[engine.Rule], needs: set[str],
-          config: dict[str, Any] | None, cache: Any = None) -> engine.Report:
+          config: dict[str, Any] | None, settings: Any = None, cache: Any = None) -> engine.Report:
     """Collect and check every variant of `plan`; one Report with each finding labelled.
 
     `cache` (optional, with get(account, region) / put(account, region, inventory)) reuses the
@@ -136,7 +136,8 @@ def check(source: Any, plan: Plan, rules: list[engine.Rule], needs: set[str],
                     continue
                 inv = inventory_for(region, cand)
                 resolved = resolve_names(cand, inv)
-                report = engine.run([inv], rules, resolved, config, getattr(source.target, "settings", None))
+                report = engine.run([inv], rules, resolved, config,
+                                    settings or getattr(source.target, "settings", None))
                 runs.append(_Run(resolved, report.findings, inv))
     return _verdict(plan, runs, rules)
 

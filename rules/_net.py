@@ -1,4 +1,4 @@
-"""Helpers shared by the NET rules: plan scope, labels, and the AWS CLI commands of their fixes.
+"""Helpers shared by the NET rules: plan scope, labels, and the printed form of their remedies.
 
 Not a rule module (no `@rule`), so importing it registers nothing. The route and NACL semantics
 themselves live in preflight.semantics (one truth, shared with `path` and `launch`).
@@ -10,26 +10,18 @@ import ipaddress
 import weakref
 from typing import Any
 
-from preflight.inventory.model import InternetGateway, Route, Subnet
+from preflight.inventory.model import InternetGateway, Subnet
+from preflight.semantics import remedies as rm
 from preflight.semantics.routes import Reachability, Topology
 
-TARGET_WORDS = {
-    "internet_gateway": "internet gateway",
-    "egress_only_igw": "egress-only internet gateway",
-    "nat_gateway": "NAT gateway",
-    "transit_gateway": "transit gateway",
-    "vpc_peering": "VPC peering connection",
-    "instance": "instance",
-    "network_interface": "network interface",
-    "vpc_endpoint": "VPC endpoint",
-    "virtual_private_gateway": "virtual private gateway",
-    "local": "the VPC itself",
-}
+TARGET_WORDS = rm.TARGET_WORDS
+target_words = rm.target_words
 
 
 def topo(ctx: Any) -> Topology:
-    """The run's one Topology (built with the graph), or one cached on the context."""
-    found = ctx.graph.graph.get("topology") if ctx.graph is not None else None
+    """The run's one Topology (the graph's, when one was given), or one cached on the context."""
+    graph = getattr(ctx, "built_graph", None)
+    found = graph.graph.get("topology") if graph is not None else None
     if found is not None and found.inventory is ctx.inventory:
         return found
     return ctx.cached("topology", lambda: Topology(ctx.inventory))
@@ -114,10 +106,6 @@ def label(resource: Any) -> str:
     return f"{resource.id} ({name})" if name else resource.id
 
 
-def target_words(route: Route) -> str:
-    return f"{TARGET_WORDS.get(route.target_kind, route.target_kind)} {route.target_id}".strip()
-
-
 def association_words(choice: Any) -> str:
     return "explicitly associated" if choice.association == "explicit" else "the VPC's main route table"
 
@@ -159,43 +147,20 @@ def route_problem(t: Topology, r: Reachability) -> str:
             f"{s.vpc_id} ({state}), so the route is a blackhole")
 
 
-# --- AWS CLI commands ---------------------------------------------------------------------------
+# --- AWS CLI commands (rendered from preflight.semantics.remedies: the calls the fixers make) ----
 
-def cli(region: str, command: str, *args: str) -> str:
-    return " ".join(("aws ec2", command, "--region", region, *args))
-
-
-def create_route(region: str, table: str, igw: str, destination: str = "0.0.0.0/0") -> str:
-    dest = "--destination-ipv6-cidr-block" if ":" in destination else "--destination-cidr-block"
-    return cli(region, "create-route", "--route-table-id", table, dest, destination, "--gateway-id", igw)
-
-
-def replace_route(region: str, table: str, igw: str, destination: str = "0.0.0.0/0") -> str:
-    dest = "--destination-ipv6-cidr-block" if ":" in destination else "--destination-cidr-block"
-    return cli(region, "replace-route", "--route-table-id", table, dest, destination, "--gateway-id", igw)
-
-
-def delete_route(region: str, table: str, route: Route) -> str:
-    if route.destination_cidr:
-        dest = ("--destination-cidr-block", route.destination_cidr)
-    elif route.destination_ipv6_cidr:
-        dest = ("--destination-ipv6-cidr-block", route.destination_ipv6_cidr)
-    else:
-        dest = ("--destination-prefix-list-id", route.destination_prefix_list)
-    return cli(region, "delete-route", "--route-table-id", table, *dest)
+def cli(region: str, operation: str, **params: Any) -> str:
+    """One shell-quoted `aws ec2 OPERATION --region R ...` command (boto3 operation and params)."""
+    return rm.ec2(operation, region, **params).cli()
 
 
 def map_public_ip(region: str, subnet: str) -> str:
-    return cli(region, "modify-subnet-attribute", "--subnet-id", subnet, "--map-public-ip-on-launch")
+    return rm.map_public_ip(region, subnet).cli()
 
 
-def attach_igw(region: str, igw: str, vpc: str) -> str:
-    return cli(region, "attach-internet-gateway", "--internet-gateway-id", igw, "--vpc-id", vpc)
-
-
-def create_igw(region: str, var: str = "IGW") -> str:
-    return (f"{var}=$(aws ec2 create-internet-gateway --region {region} "
-            f"--query InternetGateway.InternetGatewayId --output text)")
+def loose_igws(t: Topology) -> list[InternetGateway]:
+    """Internet gateways attached to no VPC, by id (memoised per topology)."""
+    return _memo(t, "loose", lambda: rm.loose_igws(t))
 
 
 _PER_TOPOLOGY: weakref.WeakKeyDictionary[Topology, dict[str, Any]] = weakref.WeakKeyDictionary()
@@ -209,125 +174,15 @@ def _memo(t: Topology, key: str, make: Any) -> Any:
     return slot[key]
 
 
-def loose_igws(t: Topology) -> list[InternetGateway]:
-    """Internet gateways attached to no VPC, by id."""
-    return _memo(t, "loose", lambda: sorted((g for g in t.igws.values() if not g.attached_vpcs()),
-                                            key=lambda g: g.id))
+def default_route_remedy(t: Topology, region: str, r: Reachability) -> rm.Remedy:
+    """The remedy for a subnet without a usable default route (the fixers apply the same steps)."""
+    return rm.default_route_remedy(t, region, r.subnet, r.choice, r.route, r.verdict)
 
 
-def _igw_route_owners(t: Topology) -> dict[str, str]:
-    """Internet gateway id -> VPC of a route table whose routes point at it."""
-    return _memo(t, "igw_owners", lambda: {r.target_id: tb.vpc_id for tb in t.inventory.route_tables
-                                           for r in tb.routes if r.target_kind == "internet_gateway"})
-
-
-def usable_igw(t: Topology, region: str, vpc: str, prefer: str = "") -> tuple[str, list[str], str]:
-    """(igw id or shell variable, commands to get it attached to `vpc`, how: "", "attach" or "create").
-
-    Reuses the gateway already attached to `vpc`; else attaches a detached one — `prefer` first,
-    else one that no other VPC's routes point at (that one belongs to them); else creates one.
-    Mirrors fixers.igw_attach.igw_changes, so the CLI equivalent and `preflight fix` agree.
-    """
-    attached = t.igws_by_vpc.get(vpc, [])
-    if attached:
-        return attached[0].id, [], ""
-    used = _igw_route_owners(t)
-    loose = loose_igws(t)
-    chosen = next((g for g in loose if g.id == prefer), None) or next(
-        (g for g in loose if used.get(g.id, vpc) == vpc), None)
-    if chosen is not None:
-        return chosen.id, [attach_igw(region, chosen.id, vpc)], "attach"
-    return "$IGW", [create_igw(region), attach_igw(region, "$IGW", vpc)], "create"
-
-
-_TARGET_FLAGS = {
-    "internet_gateway": "--gateway-id", "virtual_private_gateway": "--gateway-id", "vpc_endpoint": "--vpc-endpoint-id",
-    "nat_gateway": "--nat-gateway-id", "transit_gateway": "--transit-gateway-id",
-    "vpc_peering": "--vpc-peering-connection-id", "egress_only_igw": "--egress-only-internet-gateway-id",
-    "network_interface": "--network-interface-id", "instance": "--instance-id",
-    "carrier_gateway": "--carrier-gateway-id",
-    "local_gateway": "--local-gateway-id", "core_network": "--core-network-arn",
-}
-
-
-def copy_route(region: str, table: str, route: Route) -> str | None:
-    """create-route for `route` in another table (None when its target cannot be named on the CLI)."""
-    flag = _TARGET_FLAGS.get(route.target_kind)
-    if not flag or not route.target_id:
-        return None
-    if route.destination_cidr:
-        dest = ("--destination-cidr-block", route.destination_cidr)
-    elif route.destination_ipv6_cidr:
-        dest = ("--destination-ipv6-cidr-block", route.destination_ipv6_cidr)
-    else:
-        dest = ("--destination-prefix-list-id", route.destination_prefix_list)
-    return cli(region, "create-route", "--route-table-id", table, *dest, flag, route.target_id)
-
-
-def _own_table(region: str, s: Subnet, igw: str, copy_from: Any = None, skip: Any = ()) -> list[str]:
-    cmds = [(f"RTB=$(aws ec2 create-route-table --region {region} --vpc-id {s.vpc_id} "
-             f"--query RouteTable.RouteTableId --output text)"),
-            cli(region, "associate-route-table", "--route-table-id", "$RTB", "--subnet-id", s.id)]
-    for route in copy_from.routes if copy_from is not None else ():
-        if route.target_kind == "local" or route.destination_cidr == "0.0.0.0/0" or route in skip:
-            continue  # (`skip`: the routes of a /0 split, which would shadow the new default route)
-        cmd = copy_route(region, "$RTB", route)
-        if cmd:
-            cmds.append(cmd)
-    cmds.append(create_route(region, "$RTB", igw))
-    return cmds
-
-
-def default_route_commands(t: Topology, region: str, r: Reachability) -> tuple[list[str], str | None, str]:
-    """Commands that give the subnet an active 0.0.0.0/0 route to an attached internet gateway.
-
-    Returns (commands, fixer hint, description). Like the route-add-default fixer, a main route
-    table shared with other subnets is left alone: the subnet gets its own table (with the main
-    table's other routes copied) so the other subnets do not become internet-routed.
-    """
-    s = r.subnet
-    if r.verdict == "ok":
-        return [], None, ""
-    route = r.route
-    prefer = route.target_id if route is not None and route.target_kind == "internet_gateway" else ""
-    igw, cmds, how = usable_igw(t, region, s.vpc_id, prefer)
-    got = {"attach": f"attach {igw} to {s.vpc_id}; ", "create": f"create an internet gateway for {s.vpc_id}; "}
-    desc = got.get(how, "")
-    if r.verdict == "igw_not_attached" and prefer and igw == prefer:
-        # The route already points at a detached gateway: attaching it makes the route active.
-        return cmds, "igw-attach", f"attach {igw} to {s.vpc_id}; the existing 0.0.0.0/0 route then works"
-    if r.choice is None:
-        return ([*cmds, *_own_table(region, s, igw)], "route-add-default",
-                desc + f"give {s.id} its own route table with a default route to {igw}")
-    table = r.choice.table
-    sharing = [x.id for x in t.subnets_using(table) if x.id != s.id]
-    shown = ", ".join(sharing[:5]) + (f" and {len(sharing) - 5} more" if len(sharing) > 5 else "")
-    split = t.default_split(table)
-    if r.choice.association == "main" and sharing and r.verdict != "not_igw":
-        return ([*cmds, *_own_table(region, s, igw, table, split)], "route-add-default",
-                desc + f"give {s.id} its own route table (a copy of the main table {table.id}'s other routes) "
-                f"with 0.0.0.0/0 -> {igw}; the main table is also used by {len(sharing)} other subnet(s) ({shown}), "
-                f"which stay as they are")
-    if r.verdict == "no_default_route":
-        cmds.append(create_route(region, table.id, igw))
-        fixer: str | None = "route-add-default"
-    elif split:
-        # A /0 split decides instead of 0.0.0.0/0: repoint each of its routes that is not usable
-        # (the fixers only handle 0.0.0.0/0 itself).
-        bad = [x.destination for x in split
-               if x.target_kind != "internet_gateway" or t.route_state(x, table.vpc_id) == "blackhole"]
-        cmds += [replace_route(region, table.id, igw, d) for d in bad]
-        fixer = None
-    else:
-        cmds.append(replace_route(region, table.id, igw))
-        fixer = "route-replace-blackhole" if r.verdict in ("blackhole", "igw_not_attached") else None
-    desc += f"route {' and '.join(x.destination for x in split) if split else '0.0.0.0/0'} from {table.id} to {igw}"
-    if sharing:
-        kind = "main route table" if r.choice.association == "main" else "route table"
-        desc += f"; {table.id} is also the {kind} of {len(sharing)} other subnet(s) ({shown}), which get the route too"
-    if r.verdict == "not_igw" and route is not None:
-        desc += f"; this replaces the route to {target_words(route)}, so the subnet stops being private"
-    return cmds, fixer, desc
+def igw_routes(inventory: Any) -> list[tuple[str, str, str, str]]:
+    """(table, vpc, destination, internet gateway) of every route to an internet gateway (see
+    preflight.semantics.remedies.igw_routes)."""
+    return rm.igw_routes(inventory)
 
 
 def first_free_cidr(vpc_cidr: str, taken: list[str], prefix: int = 24) -> str:

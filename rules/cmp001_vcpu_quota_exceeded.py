@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
 from preflight.semantics import quotas as q
+from preflight.semantics.remedies import shell
 
 
 @rule(
@@ -125,8 +126,8 @@ def _check_bucket(ctx: Context, req: q.BucketRequest, quota_data: dict, vcpus_of
                f"({smaller}).")
         yield ctx.fail(code, msg, path=(*(t for t, _ in req.parts), *h.instances, code), details=details,
                        fix=ctx.fix(
-            f"aws service-quotas request-service-quota-increase --service-code ec2 --quota-code {code} "
-            f"--desired-value {h.needed} --region {region}",
+            shell("aws", "service-quotas", "request-service-quota-increase", "--service-code", "ec2",
+                  "--quota-code", code, "--desired-value", h.needed, "--region", region),
             description=f"ask AWS to raise {code} to {h.needed} vCPUs (reviewed by AWS; can take hours)"))
     elif usage.unknown_types:
         yield ctx.unknown(code, f"cannot total the vCPUs running in {code}: no vCPU count for "

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
+from preflight.semantics.remedies import shell
 
 
 _ZONE_ID = re.compile(r"^[a-z]{2,}[0-9]*-az[0-9]+$")  # eus1-az1: the same physical zone in every account
@@ -54,8 +55,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     offered = set(data["zones"])
     listing = ", ".join(sorted(offered))
-    cmd = (f"aws ec2 describe-instance-type-offerings --location-type availability-zone "
-           f"--filters Name=instance-type,Values={itype} --region {region}")
+    cmd = shell("aws", "ec2", "describe-instance-type-offerings", "--location-type", "availability-zone",
+                "--filters", f"Name=instance-type,Values={itype}", "--region", region)
     if not offered:
         yield ctx.fail(itype, f"{itype} is not offered in any availability zone of {region} (or the type name is "
                               "wrong), so RunInstances would fail; pick another region or instance type",

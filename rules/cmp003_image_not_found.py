@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
+from preflight.semantics.remedies import shell
 
 
 @rule(
@@ -52,8 +53,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     arch_filter = f" Name=architecture,Values={arches[0]}" if arches else ""
     find = (f"aws ec2 describe-images --owners amazon --filters Name=state,Values=available{arch_filter} "
             f"--query 'sort_by(Images,&CreationDate)[-5:].[ImageId,Name]' --region {region}")
-    copy = (f"aws ec2 copy-image --source-region SOURCE_REGION --source-image-id {image} --name NAME "
-            f"--region {region}")
+    copy = shell("aws", "ec2", "copy-image", "--source-region", "SOURCE_REGION", "--source-image-id", image,
+                 "--name", "NAME", "--region", region)
     if not data["found"]:
         why = f" (AWS said {data['error']}: {data['message']})" if data.get("error") else ""
         yield ctx.fail(image, f"image {image} does not exist in {region} or is not shared with this account"

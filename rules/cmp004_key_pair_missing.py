@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from preflight.engine import Context, Finding, rule
+from preflight.semantics.remedies import shell
 
 
 @rule(
@@ -58,8 +59,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield ctx.fail(plan.key_name, f"key pair {plan.key_name} does not exist in {region}{hint}; key pairs "
                                           "are regional, so RunInstances would fail with InvalidKeyPair.NotFound",
                            details={"existing": data["names"][:20]},
-                           fix=ctx.fix(f"aws ec2 import-key-pair --key-name {plan.key_name} "
-                                       f"--public-key-material fileb://{pub} --region {region}",
+                           fix=ctx.fix(shell("aws", "ec2", "import-key-pair", "--region", region, "--key-name",
+                                             plan.key_name, "--public-key-material", f"fileb://{pub}"),
                                        description="import your public key under that name"))
     if plan.key_file:
         path = Path(os.path.expanduser(plan.key_file))
@@ -68,7 +69,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         except FileNotFoundError:
             yield ctx.fail(plan.key_file, f"private key file {plan.key_file} does not exist, so nobody could log in "
                                           "to the instances with it",
-                           fix=ctx.fix(f"ls -l {plan.key_file}", description="fix key_file in the plan"))
+                           fix=ctx.fix(shell("ls", "-l", "--", plan.key_file), description="fix key_file in the plan"))
             return
         except OSError as exc:
             yield ctx.unknown(plan.key_file, f"cannot read private key file {plan.key_file}: {exc.strerror}")
@@ -79,4 +80,5 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield ctx.fail(plan.key_file, f"private key file {plan.key_file} has mode {mode:04o}, wider than 0600: "
                                           "ssh refuses it (UNPROTECTED PRIVATE KEY FILE) and others can read it",
                            details={"mode": f"{mode:04o}"},
-                           fix=ctx.fix(f"chmod 600 {plan.key_file}", description="make the key readable by you only"))
+                           fix=ctx.fix(shell("chmod", "600", "--", plan.key_file),
+                                       description="make the key readable by you only"))

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from preflight.engine import Context, Finding, rule
+from preflight.semantics.remedies import shell
 
 
 def _principal_name(arn: str) -> tuple[str, str]:
@@ -101,17 +102,17 @@ def check(ctx: Context) -> Iterator[Finding]:
     if not data["found"]:
         yield ctx.fail(name, f"instance profile {name} does not exist in the account, so RunInstances would fail "
                              "with InvalidParameterValue (Invalid IAM Instance Profile name)",
-                       fix=ctx.fix(f"aws iam create-instance-profile --instance-profile-name {name}",
-                                   f"aws iam add-role-to-instance-profile --instance-profile-name {name} "
-                                   "--role-name ROLE",
+                       fix=ctx.fix(shell("aws", "iam", "create-instance-profile", "--instance-profile-name", name),
+                                   shell("aws", "iam", "add-role-to-instance-profile", "--instance-profile-name",
+                                         name, "--role-name", "ROLE"),
                                    description="create the profile and put the instances' role in it"))
         return
     roles = data.get("roles") or []
     if not roles:
         yield ctx.fail(name, f"instance profile {name} ({data.get('arn', '')}) holds no role, so instances "
                              "launched with it get no credentials",
-                       fix=ctx.fix(f"aws iam add-role-to-instance-profile --instance-profile-name {name} "
-                                   "--role-name ROLE", description="add the instances' role to the profile"))
+                       fix=ctx.fix(shell("aws", "iam", "add-role-to-instance-profile", "--instance-profile-name", name,
+                                         "--role-name", "ROLE"), description="add the instances' role to the profile"))
         return
     role_arn = roles[0]["arn"]
     verdict = pass_role_verdict(ctx.inventory.extra, data.get("pass_role") or {}, role_arn, ctx.region)
@@ -122,8 +123,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         policy = json.dumps({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": "iam:PassRole", "Resource": role_arn,
             "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}]}, separators=(",", ":"))
-        put = (f"aws iam put-{kind}-policy --{kind}-name {pname} --policy-name pass-{roles[0]['name']} "
-               f"--policy-document '{policy}'") if kind in ("role", "user") else ""
+        put = shell("aws", "iam", f"put-{kind}-policy", f"--{kind}-name", pname, "--policy-name",
+                    f"pass-{roles[0]['name']}", "--policy-document", policy) if kind in ("role", "user") else ""
         source = {"simulate": "IAM policy simulator", "local": "your IAM policies, evaluated locally"}.get(
             verdict.get("method", ""), "")
         how = ", ".join(x for x in (verdict.get("eval_decision", ""), source) if x)

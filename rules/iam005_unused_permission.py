@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
 from preflight.permissions import join
+from preflight.semantics.remedies import shell
 
 DEFAULT_DAYS = 90
 
@@ -68,7 +69,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         f"{principal} is granted {len(stale)} service{'s' if len(stale) > 1 else ''} it has not used in "
         f"{days} days: {join(stale, 8)}. Remove them from its policies (least privilege).",
         path=(principal,),
-        fix=ctx.fix(f"aws iam generate-service-last-accessed-details --arn {principal}",
+        fix=ctx.fix(shell("aws", "iam", "generate-service-last-accessed-details", "--arn", principal),
                     description="review the report (get-service-last-accessed-details --job-id …) and remove "
                                 "the unused services from the policies",
                     fixer=None),

@@ -8,7 +8,8 @@ from typing import Any
 from preflight.engine import Finding, rule
 from preflight.semantics import reach as reach_engine
 from preflight.semantics.routes import Reachability, Topology
-from rules import _net
+from preflight.semantics import remedies as rm
+from preflight.rules import _net
 
 MAX_LISTED = 10
 NO_REASON = "not reachable from the internet"
@@ -231,7 +232,8 @@ def _igw_in_play(t: Topology, r: Reachability) -> str:
 
 
 def _commands(t: Topology, region: str, r: Reachability) -> tuple[list[str], str]:
-    commands, _, description = _net.default_route_commands(t, region, r)
+    remedy = _net.default_route_remedy(t, region, r)
+    commands, description = list(remedy.commands()), remedy.description
     parts = [description] if description else []
     if not r.public_ip:
         commands.append(_net.map_public_ip(region, r.subnet.id))
@@ -255,19 +257,19 @@ def _no_candidates(ctx: Any, t: Topology, vpcs: dict[str, Any], plan_vpc: str, m
             f"The region {region} has no VPC at all, so no instance can be launched there. Create the default "
             f"VPC (a public subnet in every zone, with an internet gateway and a default route).",
             path=[region], details=details,
-            fix=ctx.fix(_net.cli(region, "create-default-vpc"), description="create the default VPC", fixer=None),
+            fix=ctx.fix(_net.cli(region, "create_default_vpc"), description="create the default VPC", fixer=None),
         )
         return
     cidr = _net.first_free_cidr(target.cidr_blocks[0] if target.cidr_blocks else "", [])
-    igw, cmds, _ = _net.usable_igw(t, region, target.id)
-    cmds = [*cmds,
-            f"SUBNET=$(aws ec2 create-subnet --region {region} --vpc-id {target.id} --cidr-block {cidr} "
-            f"--query Subnet.SubnetId --output text)",
-            f"RTB=$(aws ec2 create-route-table --region {region} --vpc-id {target.id} "
-            f"--query RouteTable.RouteTableId --output text)",
-            _net.cli(region, "associate-route-table", "--route-table-id", "$RTB", "--subnet-id", "$SUBNET"),
-            _net.create_route(region, "$RTB", igw),
-            _net.map_public_ip(region, "$SUBNET")]
+    igw, steps, _ = rm.igw_steps(t, region, target.id)
+    new_subnet = rm.Step(rm.ec2("create_subnet", region, VpcId=target.id, CidrBlock=cidr),
+                         f"create subnet {cidr}", target.id, produces=rm.SUBNET)
+    steps = [*steps, new_subnet,
+             rm.create_route_table(region, target.id, rm.SUBNET, "create its route table"),
+             rm.create_route(region, rm.RTB, "0.0.0.0/0", {"GatewayId": igw}, description="default route"),
+             rm.associate(region, rm.RTB, rm.SUBNET),
+             rm.map_public_ip(region, rm.SUBNET)]
+    cmds = rm.commands(steps)
     yield ctx.fail(
         target.id,
         f"VPC {target.id} has no subnet, so no instance can be launched in {region}"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from preflight.engine import Finding, rule
-from rules import _net
+from preflight.rules import _net
 
 
 @rule(
@@ -74,7 +74,8 @@ def check(ctx: Any) -> Iterator[Finding]:
                if s.id in picked
                else "is named by the plan" + (", which asks for a public IP" if ask_public else ""))
         problem = _net.route_problem(t, reach)
-        commands, _, description = _net.default_route_commands(t, region, reach)
+        remedy = _net.default_route_remedy(t, region, reach)
+        commands, description = remedy.commands(), remedy.description
         path = [s.id]
         if reach.choice is not None:
             path.append(reach.choice.table.id)

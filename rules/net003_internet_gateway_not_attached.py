@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from preflight.engine import Finding, rule
-from rules import _net
+from preflight.semantics import remedies as rm
+from preflight.rules import _net
 
 
 @rule(
@@ -49,10 +50,8 @@ def check(ctx: Any) -> Iterator[Finding]:
     t = _net.topo(ctx)
     region = ctx.inventory.region
     users: dict[str, list[tuple[str, str, str]]] = {}  # igw -> [(table, vpc, destination)]
-    for table in ctx.inventory.route_tables:
-        for route in table.routes:
-            if route.target_kind == "internet_gateway" and route.target_id:
-                users.setdefault(route.target_id, []).append((table.id, table.vpc_id, route.destination))
+    for table, vpc, destination, igw_id in _net.igw_routes(ctx.inventory):
+        users.setdefault(igw_id, []).append((table, vpc, destination))
 
     for igw in sorted(t.igws.values(), key=lambda g: g.id):
         attached = igw.attached_vpcs()
@@ -68,7 +67,7 @@ def check(ctx: Any) -> Iterator[Finding]:
                 f"{', '.join(tables)} in {target} send traffic to it, so those routes are blackholes and their "
                 f"subnets have no internet access{others}.",
                 path=[igw.id, *tables, target],
-                fix=ctx.fix(_net.attach_igw(region, igw.id, target),
+                fix=ctx.fix(rm.attach_igw(region, igw.id, target).cli(),
                             description=f"attach {igw.id} to {target}; the existing routes then work"),
                 details={"route_tables": tables, "vpcs": vpcs},
             )
@@ -77,12 +76,8 @@ def check(ctx: Any) -> Iterator[Finding]:
             commands: list[str] = []
             fixes: list[str] = []
             for vpc in sorted({u[1] for u in wrong}):
-                own, get, _ = _net.usable_igw(t, region, vpc)
-                if own == igw.id:  # cannot happen: igw is attached elsewhere
-                    continue
-                commands += get
-                for table_id, _, dest in sorted(u for u in wrong if u[1] == vpc):
-                    commands.append(_net.replace_route(region, table_id, own, dest))
+                commands += rm.commands(rm.foreign_igw_steps(t, region, igw.id, vpc))
+                own = t.igws_by_vpc[vpc][0].id if t.igws_by_vpc.get(vpc) else "its own gateway"
                 fixes.append(f"route {vpc}'s tables to {own}")
             yield ctx.fail(
                 igw.id,
@@ -96,10 +91,10 @@ def check(ctx: Any) -> Iterator[Finding]:
         elif not attached:
             bare = sorted(v.id for v in ctx.inventory.vpcs if not t.igws_by_vpc.get(v.id))
             if len(bare) == 1:
-                fix = ctx.fix(_net.attach_igw(region, igw.id, bare[0]),
+                fix = ctx.fix(rm.attach_igw(region, igw.id, bare[0]).cli(),
                               description=f"attach {igw.id} to {bare[0]}, the only VPC without an internet gateway")
             else:
-                fix = ctx.fix(_net.cli(region, "delete-internet-gateway", "--internet-gateway-id", igw.id),
+                fix = ctx.fix(_net.cli(region, "delete_internet_gateway", InternetGatewayId=igw.id),
                               description=f"delete the unused {igw.id}, or attach it with attach-internet-gateway "
                                           f"to the VPC that should reach the internet",
                               fixer=None)

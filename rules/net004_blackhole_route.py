@@ -8,7 +8,8 @@ from typing import Any
 from preflight.engine import Finding, rule
 from preflight.inventory.model import Route, RouteTable
 from preflight.semantics.routes import DEAD_NAT_STATES, Topology
-from rules import _net
+from preflight.semantics import remedies as rm
+from preflight.rules import _net
 
 
 @rule(
@@ -61,10 +62,10 @@ def check(ctx: Any) -> Iterator[Finding]:
         only_attach = True
         for route in dead:
             why.append(f"{route.destination} -> {route.target_id or '?'} ({_reason(t, route, table)})")
-            cmds, note = _repair(t, region, table, route)
-            only_attach = only_attach and all(" attach-internet-gateway " in c for c in cmds)
-            commands += cmds
-            notes.append(note)
+            remedy = rm.blackhole_remedy(t, region, table, route)
+            only_attach = only_attach and remedy.fixer == "igw-attach"
+            commands += remedy.commands()
+            notes.append(remedy.description)
         subnets = [s.id for s in t.subnets_using(table)]
         used = (f"used by {', '.join(subnets[:5])}" + (f" and {len(subnets) - 5} more" if len(subnets) > 5 else "")
                 if subnets else "not used by any subnet")
@@ -96,24 +97,3 @@ def _reason(t: Topology, route: Route, table: RouteTable) -> str:
     if kind == "egress_only_igw" and tid not in t.eigws:
         return f"{word} no longer exists"
     return f"{word} is unavailable (EC2 reports the route as blackhole)"
-
-
-def _repair(t: Topology, region: str, table: RouteTable, route: Route) -> tuple[list[str], str]:
-    dest = route.destination
-    if route.target_kind == "internet_gateway" and not route.destination_prefix_list:
-        igw, get, _ = _net.usable_igw(t, region, table.vpc_id, prefer=route.target_id)
-        if igw == route.target_id:
-            return get, f"attach {igw} to {table.vpc_id} so {dest} works again"
-        if not get:
-            return ([_net.replace_route(region, table.id, igw, dest)],
-                    f"point {dest} at {igw}, attached to {table.vpc_id}")
-    if route.target_kind == "nat_gateway" and route.destination_cidr:
-        live = sorted((n for n in t.nats.values() if n.vpc_id == table.vpc_id and n.state == "available"),
-                      key=lambda n: n.id)
-        if live:
-            return ([_net.cli(region, "replace-route", "--route-table-id", table.id, "--destination-cidr-block",
-                              route.destination_cidr, "--nat-gateway-id", live[0].id)],
-                    f"point {dest} at {live[0].id}, a live NAT gateway in {table.vpc_id}")
-        return ([_net.delete_route(region, table.id, route)],
-                f"delete the dead {dest} route (or create a NAT gateway in a public subnet and replace-route to it)")
-    return [_net.delete_route(region, table.id, route)], f"delete the dead {dest} route"

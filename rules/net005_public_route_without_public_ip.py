@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from preflight.engine import Finding, rule
-from rules import _net
+from preflight.rules import _net
 
 
 @rule(

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from preflight.engine import Finding, rule
-from rules import _net
+from preflight.rules import _net
+from preflight.semantics.remedies import shell
 
 
 @rule(
@@ -66,7 +67,7 @@ def check(ctx: Any) -> Iterator[Finding]:
         + ". Tools that launch into the default VPC when no subnet is given will fail here; create one or pass "
         "an explicit VPC and subnet.",
         path=[region, *others[:5]],
-        fix=ctx.fix(f"aws ec2 create-default-vpc --region {region}",
+        fix=ctx.fix(shell("aws", "ec2", "create-default-vpc", "--region", region),
                     description="create a default VPC (public subnets in every zone, internet gateway, default route)"),
         details={"vpcs": others},
     )

@@ -8,7 +8,7 @@ from typing import Any
 from preflight.engine import Finding, rule
 from preflight.inventory.model import NaclEntry, NetworkAcl
 from preflight.semantics import nacl as acl_sem
-from rules import _net
+from preflight.rules import _net
 
 MAX_RULE_NUMBER = 32766
 
@@ -69,6 +69,8 @@ def check(ctx: Any) -> Iterator[Finding]:
     users: dict[str, list[str]] = {}
     for sid, acl in acls.items():
         users.setdefault(acl.id, []).append(sid)
+    # One ACL serves many subnets: evaluate each ACL once (by identity; frozen ACLs hash slowly).
+    verdicts: dict[int, tuple[NetworkAcl, list[Any], list[Any]]] = {}
 
     for s in inv.subnets:
         if named:
@@ -83,8 +85,11 @@ def check(ctx: Any) -> Iterator[Finding]:
         acl = acls.get(s.id)
         if acl is None:
             continue
-        inbound = _denied_ports(acl, ports, source) if ports else []
-        outbound = acl_sem.denied_ranges(acl, True, "tcp", source)
+        known = verdicts.get(id(acl))
+        if known is None:
+            known = verdicts[id(acl)] = (acl, _denied_ports(acl, ports, source) if ports else [],
+                                         acl_sem.denied_ranges(acl, True, "tcp", source))
+        _, inbound, outbound = known
         if not inbound and not outbound:
             continue
         problems = [f"inbound TCP {_span(lo, hi)} from {source} ({_by(e)})" for lo, hi, e in inbound]
@@ -139,20 +144,18 @@ def _denied_ports(acl: NetworkAcl, ports: tuple[int, ...], source: str) -> list[
 
 def _allow_commands(region: str, acl: NetworkAcl, source: str, inbound: list[tuple[int, int, NaclEntry | None]],
                     outbound: list[tuple[int, int, NaclEntry | None]]) -> list[str]:
-    cidr_flag = "--ipv6-cidr-block" if ":" in source else "--cidr-block"
+    cidr = {"Ipv6CidrBlock" if ":" in source else "CidrBlock": source}
     commands: list[str] = []
     for egress, denied in ((False, inbound), (True, outbound)):
         used = {e.rule_number for e in acl.entries if e.egress == egress}
         for lo, hi, entry in denied:
             number = _free_number(used, entry)
-            verb = "create-network-acl-entry"
+            verb = "create_network_acl_entry"
             if number is None:  # no room before the deny: turn the deny itself into the allow
-                number, verb = entry.rule_number, "replace-network-acl-entry"  # type: ignore[union-attr]
+                number, verb = entry.rule_number, "replace_network_acl_entry"  # type: ignore[union-attr]
             used.add(number)
-            commands.append(_net.cli(
-                region, verb, "--network-acl-id", acl.id, "--egress" if egress else "--ingress",
-                "--rule-number", str(number), "--protocol", "tcp", f"--port-range From={lo},To={hi}",
-                cidr_flag, source, "--rule-action", "allow"))
+            commands.append(_net.cli(region, verb, NetworkAclId=acl.id, Egress=egress, RuleNumber=number,
+                                     Protocol="tcp", PortRange={"From": lo, "To": hi}, **cidr, RuleAction="allow"))
     return commands
 
 

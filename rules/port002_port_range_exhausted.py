@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
 from preflight.ports import place_replicas
-from rules.port001_host_port_collision import plan_label
+from preflight.rules.port001_host_port_collision import plan_label
 
 
 @rule(
@@ -59,12 +59,18 @@ def check(ctx: Context) -> Iterator[Finding]:
     size = hi - lo + 1
     per_host = -(-replicas.count // hosts)
     service = f" of {replicas.service}" if replicas.service else ""
+    # Advice that can be followed: a range ends at 65535, so past that only more instances help.
+    if lo + per_host - 1 <= 65535:
+        advice = f"Widen it to at least {lo}-{lo + per_host - 1}, or raise count to {-(-replicas.count // size)}"
+    else:
+        advice = (f"No port range can hold {per_host} ports per instance (at most {65535 - lo + 1} from {lo}): "
+                  f"lower replicas.count, or raise count to at least {-(-replicas.count // (65535 - lo + 1))} "
+                  f"with the range widened to {lo}-65535")
     yield ctx.fail(
         plan_label(plan),
         f"{replicas.count} replicas{service} on {hosts} instance(s) need {per_host} port(s) per instance, "
         f"but replicas.port_range {lo}-{hi} has {size}, so {replicas.count - len(placed)} replica(s) would get "
-        f"no port. Widen it to at least {lo}-{lo + per_host - 1}, or raise count to "
-        f"{-(-replicas.count // size)}",
+        f"no port. {advice}",
         path=(plan_label(plan),),
         details={"replicas": replicas.count, "hosts": hosts, "range": [lo, hi],
                  "unplaced": replicas.count - len(placed)},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
-from preflight.awscli import aws_cli
+from preflight.semantics.remedies import aws_cli
 from preflight.semantics.secgroups import admin_ports_open_to_world, label, plan_admin_ports
 
 

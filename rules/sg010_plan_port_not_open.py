@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from preflight.engine import Context, Finding, rule
-from preflight.awscli import aws_cli
 from preflight.launchers import profile_of
+from preflight.semantics.remedies import authorize_ports, aws_cli
 from preflight.semantics.secgroups import (
-    contains, format_ranges, ip_permissions, label, missing_ports, open_ports, plan_group_ref, ranges,
+    contains, format_ranges, label, missing_ports, open_ports, plan_group_ref, ranges,
     resolve_group, rules_admitting,
 )
 
@@ -122,16 +122,14 @@ def check(ctx: Context) -> Iterator[Finding]:
             by_rule.setdefault(r.id, []).append(p)
     open_text = ("; already open: " + "; ".join(f"{format_ranges(ranges(ps))} by {rid}" for rid, ps in by_rule.items())
                  if by_rule else "; none of the plan's ports is open to it yet")
-    perms = ip_permissions("tcp", ranges(missing), source)
+    step = authorize_ports(ctx.region, group.id, missing, source)
     yield ctx.fail(
         group.id,
         f"port(s) {format_ranges(ranges(missing))} (tcp) needed by the plan are not open to {source} on security group "
         f"{label(group)}{open_text}. The service will be unreachable on the missing ports; authorize exactly those "
         "(adding an already-open port fails with InvalidPermission.Duplicate).",
         path=[group.id, *by_rule],
-        fix=ctx.fix(aws_cli("ec2", "authorize_security_group_ingress", {"GroupId": group.id, "IpPermissions": perms},
-                            ctx.region),
-                    description=f"authorize tcp {format_ranges(ranges(missing))} from {source} on {group.id}"),
+        fix=ctx.fix(step.cli(), description=step.description),
         details={"group": group.id, "missing": missing, "open": {rid: ps for rid, ps in by_rule.items()},
                  "source": source, "protocol": "tcp"},
     )
@@ -147,7 +145,7 @@ def _launcher_vpc(ctx: Context, prof: Any) -> str:
 def _launcher_skips(ctx: Context, prof: Any, group: Any, missing: list[int], source: str) -> Iterator[Finding]:
     """The group exists with rules, so the launcher will not add its own: the ports it needs must
     already be open."""
-    perms = ip_permissions("tcp", ranges(missing), source)
+    step = authorize_ports(ctx.region, group.id, missing, source)
     closed = f"port(s) {format_ranges(ranges(missing))} (tcp) stay closed to {source}"
     if prof.ssh_port in missing:
         closed += f" ({prof.title} cannot SSH into its nodes)"
@@ -156,8 +154,6 @@ def _launcher_skips(ctx: Context, prof: Any, group: Any, missing: list[int], sou
         f"{prof.group_note(group)}, so {prof.title} will leave {label(group)} as it is and {closed}. Authorize exactly "
         "those ports.",
         path=[group.id],
-        fix=ctx.fix(aws_cli("ec2", "authorize_security_group_ingress", {"GroupId": group.id, "IpPermissions": perms},
-                            ctx.region),
-                    description=f"authorize tcp {format_ranges(ranges(missing))} from {source} on {group.id}"),
+        fix=ctx.fix(step.cli(), description=step.description),
         details={"group": group.id, "missing": missing, "source": source, "protocol": "tcp", "launcher": prof.name},
     )

@@ -16,7 +16,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,9 @@ import botocore.parsers
 import botocore.utils
 
 from preflight.errors import CredentialsError, PreflightError, redact_url
+from preflight.collect.registry import EXTRA_PROVIDERS, load_extra_collectors
 from preflight.inventory import model as m
+from preflight.semantics.remedies import route_target
 from preflight.settings import RunSettings
 
 DENIED_CODES = frozenset({
@@ -136,7 +138,7 @@ class AwsSession:
 
     def __init__(self, profile: str | None = None, region: str | None = None,
                  endpoint_url: str | None = None, stats: CallStats | None = None,
-                 settings: RunSettings | None = None) -> None:
+                 settings: RunSettings | None = None, page_size: int | None = None) -> None:
         try:
             self.session = boto3.Session(profile_name=profile, region_name=region)
         except botocore.exceptions.ProfileNotFound:
@@ -149,6 +151,9 @@ class AwsSession:
         self.endpoint_url = endpoint_url
         # The run's settings travel with its session to every collector (IAM mode, cache...).
         self.settings = settings or RunSettings()
+        # Items per Describe page: None asks each API for its documented maximum (tests force 5 so
+        # that a NextToken left unfollowed loses data and fails).
+        self.page_size = page_size
         self.stats = stats or CallStats()
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
@@ -257,35 +262,8 @@ def parse_subnet(s: dict[str, Any]) -> m.Subnet:
     )
 
 
-_TARGETS = (
-    ("EgressOnlyInternetGatewayId", "egress_only_igw"),
-    ("NatGatewayId", "nat_gateway"),
-    ("TransitGatewayId", "transit_gateway"),
-    ("VpcPeeringConnectionId", "vpc_peering"),
-    ("CarrierGatewayId", "carrier_gateway"),
-    ("LocalGatewayId", "local_gateway"),
-    ("CoreNetworkArn", "core_network"),
-    ("InstanceId", "instance"),
-    ("NetworkInterfaceId", "network_interface"),
-)
-
-
 def parse_route(r: dict[str, Any]) -> m.Route:
-    kind, target = "unknown", ""
-    gw = r.get("GatewayId", "")
-    if gw == "local":
-        kind, target = "local", "local"
-    elif gw.startswith("igw-"):
-        kind, target = "internet_gateway", gw
-    elif gw.startswith("vpce-"):
-        kind, target = "vpc_endpoint", gw
-    elif gw.startswith("vgw-"):
-        kind, target = "virtual_private_gateway", gw
-    else:
-        for key, k in _TARGETS:
-            if r.get(key):
-                kind, target = k, r[key]
-                break
+    kind, target = route_target(r)  # the one kind <-> API parameter mapping (semantics.remedies)
     return m.Route(
         destination_cidr=r.get("DestinationCidrBlock", ""),
         destination_ipv6_cidr=r.get("DestinationIpv6CidrBlock", ""),
@@ -423,77 +401,105 @@ class Fetcher:
     result_key: str
     permission: str
     parse: Callable[[dict[str, Any]], Any]
+    # The EC2 filter that names a VPC, for types a plan-scoped read limits to the plan's VPCs; ""
+    # for types always read account-wide (VPCs, gateways, peerings: few, and the rules judge the
+    # plan against all of them, e.g. NET003 an internet gateway attached to another VPC).
+    vpc_filter: str = ""
+    filter_param: str = "Filters"  # DescribeNatGateways calls it `Filter`
 
 
 FETCHERS: dict[str, Fetcher] = {
     "vpcs": Fetcher("describe_vpcs", "Vpcs", "ec2:DescribeVpcs", parse_vpc),
-    "subnets": Fetcher("describe_subnets", "Subnets", "ec2:DescribeSubnets", parse_subnet),
-    "route_tables": Fetcher("describe_route_tables", "RouteTables", "ec2:DescribeRouteTables", parse_route_table),
+    "subnets": Fetcher("describe_subnets", "Subnets", "ec2:DescribeSubnets", parse_subnet, "vpc-id"),
+    "route_tables": Fetcher("describe_route_tables", "RouteTables", "ec2:DescribeRouteTables", parse_route_table,
+                            "vpc-id"),
     "internet_gateways": Fetcher("describe_internet_gateways", "InternetGateways",
                                  "ec2:DescribeInternetGateways", parse_igw),
     "egress_only_internet_gateways": Fetcher("describe_egress_only_internet_gateways", "EgressOnlyInternetGateways",
                                              "ec2:DescribeEgressOnlyInternetGateways", parse_eigw),
-    "nat_gateways": Fetcher("describe_nat_gateways", "NatGateways", "ec2:DescribeNatGateways", parse_nat),
-    "network_acls": Fetcher("describe_network_acls", "NetworkAcls", "ec2:DescribeNetworkAcls", parse_nacl),
-    "security_groups": Fetcher("describe_security_groups", "SecurityGroups", "ec2:DescribeSecurityGroups", dict),
+    "nat_gateways": Fetcher("describe_nat_gateways", "NatGateways", "ec2:DescribeNatGateways", parse_nat,
+                            "vpc-id", "Filter"),
+    "network_acls": Fetcher("describe_network_acls", "NetworkAcls", "ec2:DescribeNetworkAcls", parse_nacl, "vpc-id"),
+    "security_groups": Fetcher("describe_security_groups", "SecurityGroups", "ec2:DescribeSecurityGroups", dict,
+                               "vpc-id"),
     "security_group_rules": Fetcher("describe_security_group_rules", "SecurityGroupRules",
                                     "ec2:DescribeSecurityGroupRules", parse_sg_rule),
-    "instances": Fetcher("describe_instances", "Reservations", "ec2:DescribeInstances", dict),
+    "instances": Fetcher("describe_instances", "Reservations", "ec2:DescribeInstances", dict, "vpc-id"),
     "network_interfaces": Fetcher("describe_network_interfaces", "NetworkInterfaces",
-                                  "ec2:DescribeNetworkInterfaces", parse_eni),
+                                  "ec2:DescribeNetworkInterfaces", parse_eni, "vpc-id"),
     "vpc_peering_connections": Fetcher("describe_vpc_peering_connections", "VpcPeeringConnections",
                                        "ec2:DescribeVpcPeeringConnections", parse_peering),
 }
 
 
-def fetch_all(client: Any, fetcher: Fetcher) -> list[dict[str, Any]]:
-    """Every page of one Describe call, as raw items."""
+# Documented maxima botocore's model does not state (DescribeInstances: 5-1000).
+_DOCUMENTED_MAX_RESULTS = {"describe_instances": 1000}
+MIN_PAGE = 5  # the smallest MaxResults EC2 accepts
+FILTER_VALUES = 200  # EC2 accepts at most 200 values in one filter
+
+
+def page_limit(client: Any, operation: str) -> int | None:
+    """The largest MaxResults `operation` accepts (from botocore's service model, e.g. 100 for
+    DescribeRouteTables, 255 for DescribeEgressOnlyInternetGateways), or None if it has none."""
+    op = client.meta.service_model.operation_model(client.meta.method_to_api_mapping[operation])
+    shape = op.input_shape.members.get("MaxResults") if op.input_shape is not None else None
+    if shape is None:
+        return None
+    return int(shape.metadata.get("max") or _DOCUMENTED_MAX_RESULTS.get(operation, 1000))
+
+
+def fetch_all(client: Any, fetcher: Fetcher, page_size: int | None = None,
+              filters: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Every page of one Describe call, as raw items: MaxResults where the API takes it (without
+    it some Describes return everything at once and others truncate), and every NextToken followed
+    until there is none. A token seen twice is an error rather than an endless loop."""
+    kwargs: dict[str, Any] = {fetcher.filter_param: filters} if filters else {}
+    limit = page_limit(client, fetcher.operation)
+    if limit is not None:
+        kwargs["MaxResults"] = max(MIN_PAGE, min(page_size or limit, limit))
+    call = getattr(client, fetcher.operation)
     items: list[dict[str, Any]] = []
-    if client.can_paginate(fetcher.operation):
-        kwargs = {"PaginationConfig": {"PageSize": 1000}} if fetcher.operation in _PAGE_SIZED else {}
-        for page in client.get_paginator(fetcher.operation).paginate(**kwargs):
-            items.extend(page.get(fetcher.result_key) or [])
-    else:
-        items.extend(getattr(client, fetcher.operation)().get(fetcher.result_key) or [])
-    return items
+    seen: set[str] = set()
+    while True:
+        page = call(**kwargs)
+        items.extend(page.get(fetcher.result_key) or [])
+        token = page.get("NextToken")
+        if not token:
+            return items
+        if token in seen:
+            raise PreflightError(f"ec2:{fetcher.operation}: the API returned the same NextToken twice")
+        seen.add(token)
+        kwargs["NextToken"] = token
 
 
-_PAGE_SIZED = frozenset({
-    "describe_security_group_rules", "describe_instances", "describe_network_interfaces", "describe_subnets",
-    "describe_route_tables", "describe_security_groups", "describe_vpcs", "describe_network_acls",
-    "describe_internet_gateways", "describe_nat_gateways", "describe_egress_only_internet_gateways",
-    "describe_vpc_peering_connections",
-})
+def chunks(values: list[str], size: int = FILTER_VALUES) -> list[list[str]]:
+    return [values[i:i + size] for i in range(0, len(values), size)]
 
 
 ExtraCollector = Callable[["AwsSession", str, Any], Any]
 EXTRA_COLLECTORS: dict[str, ExtraCollector] = {}
+# The IAM actions each extra collector's calls need: `preflight iam-policy` is generated from these and
+# FETCHERS (tests/unit/test_iam_policy.py records every call a collection makes against them).
+EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {}
+# What every collection calls besides FETCHERS: the identity once, and the enabled regions (--all-regions).
+BASE_PERMISSIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
 
-# The collect layer's registry: each data name a rule may `need` beyond the resource types, and
-# the module whose `@extra_collector` reads it. Rules name what they read; they never import a
-# collector. A module is imported only when a selected rule needs one of its names.
-EXTRA_MODULES: dict[str, str] = {
-    "iam": "preflight.collect.aws_iam",
-    "iam_last_accessed": "preflight.collect.aws_iam",
-    "instance_types": "preflight.collect.aws_compute",
-    "offerings": "preflight.collect.aws_compute",
-    "images": "preflight.collect.aws_compute",
-    "key_pairs": "preflight.collect.aws_compute",
-    "instance_profiles": "preflight.collect.aws_compute",
-    "quotas": "preflight.collect.aws_compute",
-    "dry_run": "preflight.collect.aws_compute",
-    "port_reservations": "preflight.collect.ports_ledger",
-}
+# The collect layer's registry (preflight.collect.registry, importable without any SDK): each data
+# name a rule may `need` beyond the resource types, and the module whose `@extra_collector` reads it.
+# Rules name what they read; they never import a collector.
+EXTRA_MODULES = EXTRA_PROVIDERS
 
 
-def extra_collector(name: str) -> Callable[[ExtraCollector], ExtraCollector]:
+def extra_collector(name: str, permissions: tuple[str, ...] = ()) -> Callable[[ExtraCollector], ExtraCollector]:
     """Register `fn(session, region, plan) -> JSON-able` run when a rule needs `name` (which
-    must be listed in EXTRA_MODULES). `session.settings` holds the run's settings.
+    must be listed in EXTRA_MODULES); `permissions` are the IAM actions its calls need.
+    `session.settings` holds the run's settings.
 
     Raise `Denied(permission, code)` for data that cannot be read; it becomes `unreadable`.
     """
     def deco(fn: ExtraCollector) -> ExtraCollector:
         EXTRA_COLLECTORS[name] = fn
+        EXTRA_PERMISSIONS[name] = tuple(permissions)
         return fn
     return deco
 
@@ -501,11 +507,8 @@ def extra_collector(name: str) -> Callable[[ExtraCollector], ExtraCollector]:
 def extra_collectors(names: Iterable[str]) -> dict[str, ExtraCollector]:
     """The collectors for the extra data names among `names` (importing their modules once);
     names that are not extras (resource types, other clouds' data) are left out."""
-    import importlib
-
     wanted = sorted(n for n in set(names) if n in EXTRA_MODULES)
-    for module in sorted({EXTRA_MODULES[n] for n in wanted}):
-        importlib.import_module(module)
+    load_extra_collectors(wanted)
     return {n: EXTRA_COLLECTORS[n] for n in wanted}
 
 
@@ -519,10 +522,18 @@ def _error_code(exc: botocore.exceptions.ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
-def _fetch_type(client: Any, name: str) -> tuple[str, list[dict[str, Any]] | m.Unreadable]:
+def _fetch_type(client: Any, name: str, page_size: int | None = None,
+                filters: list[list[dict[str, Any]]] | None = None) -> tuple[str, list[Any] | m.Unreadable]:
+    """One resource type, parsed: all of it, or each filter set's results in turn (deduplicated)."""
     fetcher = FETCHERS[name]
     try:
-        return name, [fetcher.parse(item) for item in fetch_all(client, fetcher)]
+        if filters is None:
+            return name, [fetcher.parse(item) for item in fetch_all(client, fetcher, page_size)]
+        raw: dict[str, dict[str, Any]] = {}
+        for f in filters:
+            for item in fetch_all(client, fetcher, page_size, f):
+                raw[_item_key(name, item)] = item
+        return name, [fetcher.parse(item) for item in raw.values()]
     except botocore.exceptions.ClientError as exc:
         code = _error_code(exc)
         if code in CREDENTIAL_CODES:
@@ -535,21 +546,131 @@ def _fetch_type(client: Any, name: str) -> tuple[str, list[dict[str, Any]] | m.U
         raise (problem or PreflightError(f"cannot read {name} in {client.meta.region_name}")) from None
 
 
+_ID_KEYS = {
+    "vpcs": "VpcId", "subnets": "SubnetId", "route_tables": "RouteTableId", "internet_gateways": "InternetGatewayId",
+    "egress_only_internet_gateways": "EgressOnlyInternetGatewayId", "nat_gateways": "NatGatewayId",
+    "network_acls": "NetworkAclId", "security_groups": "GroupId", "security_group_rules": "SecurityGroupRuleId",
+    "instances": "ReservationId", "network_interfaces": "NetworkInterfaceId",
+    "vpc_peering_connections": "VpcPeeringConnectionId",
+}
+
+
+def _item_key(name: str, item: dict[str, Any]) -> str:
+    return str(item.get(_ID_KEYS[name], id(item)))
+
+
+def _filter_sets(name: str, values: Iterable[str]) -> list[list[dict[str, Any]]]:
+    return [[{"Name": name, "Values": part}] for part in chunks(sorted(set(values)))]
+
+
+def plan_vpcs(session: AwsSession, client: Any, region: str, plan: Any) -> tuple[str, ...]:
+    """The VPCs a plan pins for `region`: its `vpc`, else the VPCs of its `subnets` (one DescribeSubnets
+    call); () when it pins none, and the region is read account-wide."""
+    if plan is None or (getattr(plan, "region", "") or region) != region:
+        return ()
+    if getattr(plan, "vpc", ""):
+        return (str(plan.vpc),)
+    named = tuple(getattr(plan, "subnets", ()) or ())
+    if not named:
+        return ()
+    _, found = _fetch_type(client, "subnets", session.page_size, _filter_sets("subnet-id", named))
+    return tuple(sorted({s.vpc_id for s in found if s.vpc_id})) if isinstance(found, list) else ()
+
+
+def _scoped_rules(client: Any, page_size: int | None, groups: Future[Any]) -> tuple[Any, Any]:
+    """(rules of the scoped groups, the out-of-scope groups they reference), read by group-id
+    filters once the groups are known. The referenced groups let SG006 tell a group in another
+    VPC from a deleted one, as an account-wide read would (their own rules are not read)."""
+    _, found = groups.result()
+    if not isinstance(found, list) or not found:
+        return [], []
+    ids = {g["GroupId"] for g in found}
+    _, rules = _fetch_type(client, "security_group_rules", page_size, _filter_sets("group-id", ids))
+    if not isinstance(rules, list):
+        return rules, []
+    refs = {r.referenced_group.group_id for r in rules if r.referenced_group is not None} - ids - {""}
+    if not refs:
+        return rules, []
+    return rules, _fetch_type(client, "security_groups", page_size, _filter_sets("group-id", refs))[1]
+
+
+def _igw_route_users(client: Any, page_size: int | None, igws: Future[Any], vpcs: tuple[str, ...]) -> Any:
+    """Routes of OTHER VPCs to the internet gateways that matter to the plan's VPCs (those attached
+    to them, and detached ones, which a fix may attach): [table, vpc, destination, igw] rows. NET003
+    and the internet-gateway choice of the NET fixes judge a gateway by every route that uses it."""
+    _, found = igws.result()
+    if not isinstance(found, list):
+        return []
+    wanted = {g.id for g in found if not g.attached_vpcs() or set(g.attached_vpcs()) & set(vpcs)}
+    if not wanted:
+        return []
+    _, tables = _fetch_type(client, "route_tables", page_size, _filter_sets("route.gateway-id", wanted))
+    if not isinstance(tables, list):
+        return tables
+    return [[t.id, t.vpc_id, r.destination, r.target_id] for t in tables if t.vpc_id not in vpcs
+            for r in t.routes if r.target_kind == "internet_gateway" and r.target_id in wanted]
+
+
+def _read(client: Any, page_size: int | None, vpcs: tuple[str, ...],
+          plan: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every resource type, concurrently: account-wide, or for `vpcs` (see `collect`)."""
+    def filters(name: str) -> list[list[dict[str, Any]]] | None:
+        fetcher = FETCHERS[name]
+        if not vpcs or not fetcher.vpc_filter or (name == "instances" and getattr(plan, "instance_type", "")):
+            return None
+        return _filter_sets(fetcher.vpc_filter, vpcs)
+
+    names = [n for n in FETCHERS if not (vpcs and n == "security_group_rules")]
+    results: dict[str, Any] = {}
+    scope: dict[str, Any] = {}
+    with ThreadPoolExecutor(max_workers=len(names) + 2) as pool:
+        futures = {name: pool.submit(_fetch_type, client, name, page_size, filters(name)) for name in names}
+        if vpcs:  # (submitted after the reads they wait for, so those always have a worker)
+            scoped_rules = pool.submit(_scoped_rules, client, page_size, futures["security_groups"])
+            route_users = pool.submit(_igw_route_users, client, page_size, futures["internet_gateways"], vpcs)
+        for name, fut in futures.items():
+            results[name] = fut.result()[1]
+        if vpcs:
+            rules, referenced = scoped_rules.result()
+            results["security_group_rules"] = rules
+            if isinstance(referenced, m.Unreadable):
+                results["security_groups"] = referenced
+            elif isinstance(results["security_groups"], list):
+                results["security_groups"] = results["security_groups"] + referenced
+            users = route_users.result()
+            if isinstance(users, m.Unreadable):
+                results["route_tables"] = users
+            scope = {"vpcs": list(vpcs), "igw_route_users": users if isinstance(users, list) else [],
+                     "referenced_groups": sorted(g["GroupId"] for g in referenced) if isinstance(referenced, list)
+                     else []}
+    return results, scope
+
+
 def collect(session: AwsSession, region: str, needs: set[str] | None = None, plan: Any = None,
             identity: dict[str, str] | None = None, source: str = "aws") -> m.Inventory:
-    """Read one region. `needs` are extra collector names wanted by the selected rules."""
+    """Read one region. `needs` are extra collector names wanted by the selected rules.
+
+    When the plan pins VPCs (its `vpc`, or its `subnets`' VPCs) only their resources are read, with
+    EC2 filters, plus the account-wide facts the rules still judge the plan by: every VPC (NET006),
+    internet and egress-only gateway, peering (SG006), the groups the plan's rules reference, other
+    VPCs' routes to the plan's gateways and to detached ones (NET003) and, for a compute plan,
+    every instance (CMP001 counts the region's running vCPUs). The cost then follows the plan, not
+    the account.
+    """
     check_region(session, region)
     ident = identity or caller_identity(session, region)
     client = session.client("ec2", region)
+    page_size = getattr(session, "page_size", None)
     t0 = time.perf_counter()
-    results: dict[str, Any] = {}
     wanted_extras = list(extra_collectors(needs or ()))
-    with ThreadPoolExecutor(max_workers=min(16, len(FETCHERS) + len(wanted_extras))) as pool:
-        futures = [pool.submit(_fetch_type, client, name) for name in FETCHERS]
-        extra_futures = {n: pool.submit(_run_extra, session, region, plan, n) for n in wanted_extras}
-        for fut in futures:
-            name, value = fut.result()
-            results[name] = value
+    with ThreadPoolExecutor(max_workers=max(1, len(wanted_extras))) as extra_pool:
+        extra_futures = {n: extra_pool.submit(_run_extra, session, region, plan, n) for n in wanted_extras}
+        vpcs = plan_vpcs(session, client, region, plan)
+        results, scope = _read(client, page_size, vpcs, plan)
+        if vpcs and isinstance(results["vpcs"], list) and not {v.id for v in results["vpcs"]} & set(vpcs):
+            # The plan's VPC is not in this region (a plan read against several regions): this
+            # region is read whole, as without a plan.
+            results, scope = _read(client, page_size, (), plan)
         extras = {n: f.result() for n, f in extra_futures.items()}
     session.stats.seconds[f"collect:{region}"] = time.perf_counter() - t0
 
@@ -559,6 +680,8 @@ def collect(session: AwsSession, region: str, needs: set[str] | None = None, pla
             unreadable.append(value)
             results[name] = []
     extra: dict[str, Any] = {"identity": {"arn": ident.get("arn", "")}}
+    if scope:
+        extra["scope"] = scope
     for name, value in extras.items():
         if isinstance(value, m.Unreadable):
             unreadable.append(value)

@@ -143,7 +143,7 @@ def fetch_family_types(client: Any, family: str) -> dict[str, Any]:
     return types
 
 
-@extra_collector("instance_types")
+@extra_collector("instance_types", permissions=("ec2:DescribeInstanceTypes",))
 def collect_instance_types(session: Any, region: str, plan: Any, ttl: float = INSTANCE_TYPES_TTL) -> dict[str, Any]:
     itype = getattr(plan, "instance_type", "") if plan else ""
     others = [g.instance_type for g in getattr(plan, "nodes", ()) or () if g.instance_type != itype]
@@ -191,7 +191,7 @@ def _instance_types(session: Any, region: str, itype: str, ttl: float) -> dict[s
 
 # --- offerings, images, key pairs -------------------------------------------------------------
 
-@extra_collector("offerings")
+@extra_collector("offerings", permissions=("ec2:DescribeInstanceTypeOfferings",))
 def collect_offerings(session: Any, region: str, plan: Any) -> dict[str, Any]:
     itype = getattr(plan, "instance_type", "") if plan else ""
     if not itype:
@@ -209,7 +209,7 @@ def collect_offerings(session: Any, region: str, plan: Any) -> dict[str, Any]:
     return {"instance_type": itype, "zones": sorted(zones)}
 
 
-@extra_collector("images")
+@extra_collector("images", permissions=("ec2:DescribeImages",))
 def collect_images(session: Any, region: str, plan: Any) -> dict[str, Any]:
     image = getattr(plan, "image", "") if plan else ""
     if not image:
@@ -237,7 +237,7 @@ def collect_images(session: Any, region: str, plan: Any) -> dict[str, Any]:
     }
 
 
-@extra_collector("key_pairs")
+@extra_collector("key_pairs", permissions=("ec2:DescribeKeyPairs",))
 def collect_key_pairs(session: Any, region: str, plan: Any) -> dict[str, Any]:
     if not (plan and getattr(plan, "key_name", "")):
         return {}
@@ -303,7 +303,8 @@ def simulate_pass_role(session: Any, region: str, role_arn: str) -> dict[str, An
             "permission": perm if not decision else ""}
 
 
-@extra_collector("instance_profiles")
+@extra_collector("instance_profiles",
+                 permissions=("iam:GetInstanceProfile", "iam:GetRole", "iam:SimulatePrincipalPolicy"))
 def collect_instance_profile(session: Any, region: str, plan: Any) -> dict[str, Any]:
     value = getattr(plan, "instance_profile", "") if plan else ""
     if not value:
@@ -334,7 +335,8 @@ def _quota_entry(item: dict[str, Any], default: bool = False) -> dict[str, Any]:
             "adjustable": bool(item.get("Adjustable")), "default": default}
 
 
-@extra_collector("quotas")
+@extra_collector("quotas", permissions=("servicequotas:ListServiceQuotas", "servicequotas:GetServiceQuota",
+                             "servicequotas:GetAWSDefaultServiceQuota"))
 def collect_quotas(session: Any, region: str, plan: Any) -> dict[str, Any]:
     itype = getattr(plan, "instance_type", "") if plan else ""
     if not itype:
@@ -391,7 +393,7 @@ def dry_run_params(plan: Any) -> dict[str, Any]:
     return params
 
 
-@extra_collector("dry_run")
+@extra_collector("dry_run", permissions=("ec2:RunInstances",))
 def collect_dry_run(session: Any, region: str, plan: Any) -> dict[str, Any]:
     if not plan or not (plan.instance_type and plan.image):
         missing = [f for f in ("instance_type", "image") if not (plan and getattr(plan, f, ""))]

@@ -302,7 +302,12 @@ def _skypilot(plan: Any) -> dict[str, Any]:
     return {"skypilot": skypilot_state.read_state()} if launch_needs.launcher_of(plan) == "skypilot" else {}
 
 
-@extra_collector("iam")
+# Either GetAccountAuthorizationDetails or the per-principal reads are enough (the collector falls
+# back from one to the other); SCPs and --simulate are read when allowed.
+@extra_collector("iam", permissions=("iam:GetAccountAuthorizationDetails", *USER_READS, *ROLE_READS,
+                                     "organizations:DescribeOrganization", "organizations:ListParents",
+                                     "organizations:ListPoliciesForTarget", "organizations:DescribePolicy",
+                                     "iam:SimulatePrincipalPolicy"))
 def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     return {**_collect_iam(session, region, plan), **_skypilot(plan)}
 
@@ -355,7 +360,8 @@ def _collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     return data
 
 
-@extra_collector("iam_last_accessed")
+@extra_collector("iam_last_accessed", permissions=("iam:GenerateServiceLastAccessedDetails",
+                                                     "iam:GetServiceLastAccessedDetails"))
 def collect_last_accessed(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
     """IAM's service last-accessed report for the caller (generate, then poll until complete)."""
     ident = caller_identity(session, region)

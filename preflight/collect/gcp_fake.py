@@ -184,8 +184,13 @@ def _jwt_claims(token: str) -> dict[str, Any] | None:
 def service_account_key(account: str, token_uri: str, project: str = "") -> dict[str, Any]:
     """A service-account key file (JSON) for `account` whose token_uri is the fake's, with a fresh
     RSA key: the google-auth library signs real JWTs with it. Test material, never a real key."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+    except ImportError:  # a plain install: only the sandbox and the tests make keys
+        from preflight.errors import PreflightError
+
+        raise PreflightError("the GCP sandbox needs cryptography: pip install 'cloud-preflight[sandbox]'") from None
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -1,26 +1,28 @@
-"""Extra collector `port_reservations`: the live reservations of the local port ledger.
+"""Extra collector `port_reservations`: the live reservations of the port ledger.
 
-Not a cloud read: the ledger is preflight's own SQLite table (preflight.ports). It is collected
-like any other extra so that PORT rules stay pure and snapshots carry what the ledger said.
-Reservations whose lease has expired are zombies and are left out.
+Not a cloud read for the default ledger: that is preflight's own SQLite table (preflight.ports).
+With PREFLIGHT_PORTS_LEDGER naming a DynamoDB ledger, the table is read through the check's own
+session (same credentials and endpoint). It is collected like any other extra so that PORT rules
+stay pure and snapshots carry what the ledger said. Reservations whose lease has expired are
+zombies and are left out; a ledger that cannot be read makes PORT001 UNKNOWN, never a silent pass.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from preflight.collect.aws import extra_collector
+from preflight.collect.aws import Denied, extra_collector
 
 
 @extra_collector("port_reservations")
 def collect_port_reservations(session: Any, region: str, plan: Any) -> list[dict[str, Any]]:
-    from preflight.ports import PortAllocator, default_db_path
+    from preflight.ports import PortsError, open_ledger, resolve_ledger_url
 
-    path = default_db_path()
-    if not path.exists():
+    url = resolve_ledger_url()
+    if url.kind == "sqlite" and (url.path is None or not url.path.exists()):
         return []
-    ledger = PortAllocator(path)
     try:
-        return [r.to_dict() for r in ledger.live()]
-    finally:
-        ledger.close()
+        with open_ledger(url, session) as ledger:
+            return [r.to_dict() for r in ledger.live()]
+    except PortsError as exc:
+        raise Denied("dynamodb:Scan" if url.kind == "dynamodb" else "", "LedgerUnreadable", str(exc)) from None

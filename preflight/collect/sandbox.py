@@ -197,7 +197,7 @@ def sandbox(name: str = DEFAULT_SCENARIO, region: str = DEFAULT_REGION,
         from moto import mock_aws
     except ImportError:
         raise PreflightError(
-            "--sandbox needs moto: pip install 'preflight[sandbox]' (or pip install 'moto[server]')"
+            "--sandbox needs moto: pip install 'cloud-preflight[sandbox]' (or pip install moto)"
         ) from None
     from preflight.collect.aws import AwsSession, check_region
     from preflight.settings import RunSettings

@@ -26,7 +26,7 @@ RESOURCE_TYPES = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tagged:
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -35,7 +35,7 @@ class Tagged:
         return self.tags.get("Name", "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Vpc(Tagged):
     id: str = ""
     cidr_blocks: tuple[str, ...] = ()
@@ -45,7 +45,7 @@ class Vpc(Tagged):
     owner_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Subnet(Tagged):
     id: str = ""
     vpc_id: str = ""
@@ -60,7 +60,7 @@ class Subnet(Tagged):
     state: str = "available"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Route:
     """One route. Exactly one destination and (usually) one target is set.
 
@@ -82,7 +82,7 @@ class Route:
         return self.destination_cidr or self.destination_ipv6_cidr or self.destination_prefix_list
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RouteTableAssociation:
     id: str = ""
     subnet_id: str = ""
@@ -91,7 +91,7 @@ class RouteTableAssociation:
     state: str = "associated"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RouteTable(Tagged):
     id: str = ""
     vpc_id: str = ""
@@ -103,7 +103,7 @@ class RouteTable(Tagged):
         return any(a.main for a in self.associations)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attachment:
     vpc_id: str = ""
     # An attached internet gateway reports "available" (EC2's own wording), others "attached".
@@ -114,7 +114,7 @@ class Attachment:
         return self.state in ("available", "attached")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InternetGateway(Tagged):
     id: str = ""
     attachments: tuple[Attachment, ...] = ()
@@ -124,7 +124,7 @@ class InternetGateway(Tagged):
         return tuple(a.vpc_id for a in self.attachments if a.is_attached)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EgressOnlyInternetGateway(Tagged):
     id: str = ""
     attachments: tuple[Attachment, ...] = ()
@@ -133,7 +133,7 @@ class EgressOnlyInternetGateway(Tagged):
         return tuple(a.vpc_id for a in self.attachments if a.is_attached)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NatGateway(Tagged):
     id: str = ""
     vpc_id: str = ""
@@ -143,7 +143,7 @@ class NatGateway(Tagged):
     public_ips: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NaclEntry:
     rule_number: int = 0
     egress: bool = False
@@ -157,13 +157,13 @@ class NaclEntry:
     icmp_code: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NaclAssociation:
     id: str = ""
     subnet_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NetworkAcl(Tagged):
     id: str = ""
     vpc_id: str = ""
@@ -172,7 +172,7 @@ class NetworkAcl(Tagged):
     associations: tuple[NaclAssociation, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserIdGroupPair:
     group_id: str = ""
     user_id: str = ""
@@ -181,7 +181,7 @@ class UserIdGroupPair:
     peering_status: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SecurityGroupRule:
     """One rule as AWS's DescribeSecurityGroupRules returns it: one peer per rule, with its id.
 
@@ -202,7 +202,7 @@ class SecurityGroupRule:
     description: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SecurityGroup(Tagged):
     id: str = ""
     group_name: str = ""
@@ -220,7 +220,7 @@ class SecurityGroup(Tagged):
         return tuple(r for r in self.rules if r.egress)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NetworkInterface(Tagged):
     id: str = ""
     subnet_id: str = ""
@@ -234,7 +234,7 @@ class NetworkInterface(Tagged):
     interface_type: str = "interface"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Instance(Tagged):
     id: str = ""
     instance_type: str = ""
@@ -253,7 +253,7 @@ class Instance(Tagged):
     lifecycle: str = ""  # "" (on-demand) or "spot"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VpcPeeringConnection(Tagged):
     id: str = ""
     requester_vpc_id: str = ""
@@ -261,7 +261,7 @@ class VpcPeeringConnection(Tagged):
     status: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unreadable:
     """A resource type that could not be read, and why. Rules needing it report UNKNOWN."""
 
@@ -271,7 +271,7 @@ class Unreadable:
     message: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Inventory:
     """Everything collected from one account in one region."""
 

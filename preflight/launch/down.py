@@ -19,7 +19,8 @@ import botocore.exceptions
 from preflight.errors import PreflightError
 from preflight.launch.records import list_records, load_record, save_record
 from preflight.launch.retry import NOT_FOUND_CODES, THROTTLING_CODES, RetryPolicy, call_with_retry
-from preflight.ports import LAUNCH_TAG, PortAllocator, default_db_path
+from preflight.semantics.remedies import aws_cli
+from preflight.ports import LAUNCH_TAG, PortsError, open_ledger, parse_ledger_url, resolve_ledger_url
 
 GONE = frozenset({"InvalidInstanceID.NotFound", "InvalidGroup.NotFound", "InvalidPermission.NotFound",
                   "InvalidSecurityGroupRuleId.NotFound"})
@@ -63,19 +64,23 @@ def _code(exc: BaseException) -> str:
 
 def down(session: Any, launch_id: str, *, dry_run: bool = False, retry: RetryPolicy | None = None,
          timeout: float = 600.0, poll: float = 5.0, state_dir: str | None = None,
-         identity: dict[str, str] | None = None) -> DownResult:
+         identity: dict[str, str] | None = None, ledger: str | None = None,
+         config_ledger: str | None = None) -> DownResult:
+    """`ledger`: the --ledger URL; by default the ledger the launch recorded it reserved in, else
+    $PREFLIGHT_PORTS_LEDGER / `config_ledger` / the local file."""
     record = load_record(launch_id, state_dir)
     check_record_target(record, identity)
     res = DownResult(launch_id, dry_run)
     try:
-        return _down(session, record, res, retry or RetryPolicy(), timeout, poll, state_dir)
+        return _down(session, record, res, retry or RetryPolicy(), timeout, poll, state_dir, ledger, config_ledger)
     except botocore.exceptions.ClientError as exc:  # e.g. a missing permission: one line, record kept
         res.add("failed", f"AWS answered {_code(exc)}: {exc.response.get('Error', {}).get('Message', '')[:200]}")
         return _finish(record, res, state_dir)
 
 
 def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPolicy, timeout: float,
-          poll: float, state_dir: str | None) -> DownResult:
+          poll: float, state_dir: str | None, ledger: str | None = None,
+          config_ledger: str | None = None) -> DownResult:
     launch_id, dry_run = res.launch_id, res.dry_run
     region = record["region"]
     ec2 = session.client("ec2", region)
@@ -117,8 +122,8 @@ def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPo
              and (r.get("security_group") or {}).get("id") == gid] if gid else []
     if gid and sg.get("created") and users:  # a later launch reused the group this one made
         res.add("skipped", f"security group {gid} (created by this launch) is kept, since {', '.join(users)} "
-                           f"still use(s) it; once they are down: `aws ec2 delete-security-group --group-id {gid} "
-                           f"--region {region}`")
+                           f"still use(s) it; once they are down: "
+                           f"`{aws_cli('ec2', 'delete_security_group', {'GroupId': gid}, region)}`")
     elif gid and sg.get("created"):
         if dry_run:
             res.add("planned", f"would delete security group {gid} (created by this launch)")
@@ -149,12 +154,16 @@ def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPo
     if dry_run:
         res.add("planned", f"would release the replica ports of {launch_id}")
     else:
-        ledger = PortAllocator(default_db_path(state_dir))
+        url = parse_ledger_url(ledger, "--ledger") if ledger else (
+            parse_ledger_url(record["ledger"], f"launch record {launch_id}") if record.get("ledger")
+            else resolve_ledger_url(None, config_ledger, state_dir))
         try:
-            n = ledger.release_owner(launch_id)
-        finally:
-            ledger.close()
-        res.add("ok", f"released {n} replica port(s)")
+            with open_ledger(url, session) as book:
+                n = book.release_owner(launch_id)
+            res.add("ok", f"released {n} replica port(s)")
+        except PortsError as exc:
+            res.add("failed", f"cannot release the replica ports: {exc}; retry `preflight down {launch_id}` "
+                              f"or `preflight ports release --owner {launch_id}`")
     if record.get("fix_journal"):
         res.add("note", f"network fixes made by --fix are kept; reverse them with "
                         f"`preflight undo {record['fix_journal']}`")

@@ -39,16 +39,21 @@ from preflight.launch.records import new_launch_id, save_record
 from preflight.launch.retry import RetryPolicy, call_with_retry, wait_until_running
 from preflight.plan import Plan, PlanError
 from preflight.ports import (
+    BUSY_TIMEOUT_MS,
     LAUNCH_TAG,
     REPLICA_PORTS_TAG,
+    Ledger,
     PortAllocator,
+    PortsError,
     allocate_replicas,
-    default_db_path,
     format_ports_tag,
+    open_ledger,
+    resolve_ledger_url,
 )
 from preflight.scope import LaunchScope, launch_vpcs, pick_subnet, wants_public
 from preflight.semantics.routes import Topology
 
+LEDGER_PROBE_WAIT = 5.0
 FIX_ROUNDS = 3
 SG_FIXER = "sg-open-missing-ports"
 
@@ -67,6 +72,9 @@ class LaunchSettings:
     poll: float = 5.0
     lease_seconds: float = 900.0  # replica reservations until the launch is verified
     state_dir: str | None = None
+    ledger: str | None = None  # port ledger URL from --ledger (then $PREFLIGHT_PORTS_LEDGER, ledger_config)
+    ledger_config: str | None = None  # `ports-ledger` from the config file; neither: the local SQLite file
+    ledger_wait: float = BUSY_TIMEOUT_MS / 1000  # seconds to wait for a SQLite ledger another process holds
     config: dict[str, Any] = field(default_factory=dict)
     command: str = ""
     select: list[str] = field(default_factory=list)  # rules of the check stage (default: all)
@@ -148,6 +156,7 @@ class Pipeline:
         self.record: dict[str, Any] | None = None
         self.journal: Journal | None = None
         self._ec2: Any = None
+        self.ledger: Ledger | None = None
         self.cached_scope: dict[int, LaunchScope] = {}  # per inventory object (each check collects anew)
 
     @property
@@ -227,9 +236,31 @@ class Pipeline:
 
     # --- the run ---------------------------------------------------------------------------------
 
+    def open_ledger(self) -> None:
+        """Open and probe the port ledger before the first change: a ledger that cannot be reached
+        (DynamoDB table missing, denied, endpoint down) or that another process holds locked stops
+        the launch here, with one line and nothing created, not after instances exist."""
+        r = self.plan.replicas
+        if r is None or r.count < 1:
+            return
+        url = resolve_ledger_url(self.s.ledger, self.s.ledger_config, self.s.state_dir)
+        try:
+            # Fail fast: a few seconds for a lock held by another process, not the full wait.
+            probe = min(self.s.ledger_wait, LEDGER_PROBE_WAIT)
+            self.ledger = open_ledger(url, self.session, lease_seconds=self.s.lease_seconds, lock_timeout=probe,
+                                      create=bool(self.source.target.sandbox))
+            self.ledger.check()
+            if isinstance(self.ledger, PortAllocator):
+                self.ledger.lock_timeout = self.s.ledger_wait
+        except PortsError as exc:
+            if self.ledger is not None:
+                self.ledger.close()
+            raise PortsError(f"{exc} (launch stopped before changing anything)") from None
+
     def run(self) -> LaunchResult:
         import botocore.exceptions
 
+        self.open_ledger()
         try:
             self._run()
             self.result.ok = True
@@ -248,21 +279,19 @@ class Pipeline:
         self.result.record = self.record
         if self.journal is not None and self.journal._opened:
             self.result.journal = str(self.journal.path)
+        if self.ledger is not None:
+            self.ledger.close()
         return self.result
 
     def _end_sandbox(self) -> None:
         """The in-process sandbox account ends with this command: release its ports, close the record."""
-        ledger = PortAllocator(default_db_path(self.s.state_dir))
-        try:
-            n = ledger.release_owner(self.launch_id)
-        finally:
-            ledger.close()
+        n, lines = self._release_ports(self.ledger) if self.ledger is not None else (0, [])
         assert self.record is not None
         self.record["state"] = "ended"
         self.record["ended_reason"] = "sandbox account ended with the command"
         self._save()
         self.stage("sandbox", "ok", f"the sandbox account ends with this command: {n} replica port(s) released, "
-                                    f"record closed (nothing exists to take down)")
+                                    f"record closed (nothing exists to take down)", lines)
 
     def _run(self) -> None:
         plan = self.plan
@@ -571,15 +600,18 @@ class Pipeline:
             self.stage("ports", "planned", f"would reserve {r.count} replica port(s) of {r.service or 'the service'} "
                                            f"in {lo}-{hi} over the {self.plan.count} new instance(s)")
             return
-        ledger = PortAllocator(default_db_path(self.s.state_dir), lease_seconds=self.s.lease_seconds)
+        ledger = self.ledger
+        assert ledger is not None and self.record is not None
+        self.record["ledger"] = ledger.url
         try:
             if r.ports:
                 placed = []
                 for i, port in enumerate(r.ports[: r.count]):
                     host = ids[i % len(ids)]
                     if not ledger.reserve(host, port, self.launch_id, service=r.service):
-                        ledger.release_owner(self.launch_id)
-                        self.stop("ports", f"port {port} on {host} is already taken (replica {i}); see PORT001")
+                        self.stop("ports", f"port {port} on {host} is already taken (replica {i}); see PORT001",
+                                  [*self._release_ports(ledger)[1],
+                                   f"take down what was created: `preflight down {self.launch_id}`"])
                     placed.append((host, port))
             else:
                 placed = allocate_replicas(ledger, self.launch_id, ids, r.count, (lo, hi), service=r.service)
@@ -592,16 +624,22 @@ class Pipeline:
                     self.s.retry, what="tag replica ports", ids=[host])
             ledger.activate(self.launch_id)
         except PreflightError as exc:
-            ledger.release_owner(self.launch_id)
-            self.stop("ports", str(exc), [f"take down what was created: `preflight down {self.launch_id}`"])
-        finally:
-            ledger.close()
-        assert self.record is not None
+            self.stop("ports", str(exc), [*self._release_ports(ledger)[1],
+                                          f"take down what was created: `preflight down {self.launch_id}`"])
         self.record["replicas"] = [{"replica": i, "service": r.service, "host": h, "port": p}
                                    for i, (h, p) in enumerate(placed)]
         self._save()
-        lines = [f"{h}: {', '.join(str(p) for p in ps)}" for h, ps in by_host.items()]
+        lines = [f"{h}: {', '.join(str(p) for p in ps)}" for h, ps in by_host.items()] + [f"ledger: {ledger.url}"]
         self.stage("ports", "ok", f"{len(placed)} replica port(s) reserved, no two on one host and port", lines)
+
+    def _release_ports(self, ledger: Ledger) -> tuple[int, list[str]]:
+        """Give back what this launch reserved; if the ledger refuses (locked, unreachable), say so
+        and how to do it later, rather than let a second error hide the first."""
+        try:
+            return ledger.release_owner(self.launch_id), []
+        except PortsError as exc:
+            return 0, [f"could not release this launch's reservations ({exc}); release them with "
+                       f"`preflight ports release --owner {self.launch_id}` (or they expire with their lease)"]
 
     # --- stage 8: verify --------------------------------------------------------------------------
 

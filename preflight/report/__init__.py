@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +20,14 @@ def reporter(name: str) -> Callable[[Renderer], Renderer]:
         REPORTERS[name] = fn
         return fn
     return deco
+
+
+def colour_wanted(stream: Any = None) -> bool:
+    """Colour for a terminal only, and not when NO_COLOR is set to a non-empty value (no-color.org:
+    an empty NO_COLOR does not count)."""
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
 
 
 def fix_command(sources: object, region: str, rule: str = "") -> str:

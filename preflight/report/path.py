@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import sys
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
 from preflight.inventory.model import Inventory
+from preflight.report import colour_wanted
 from preflight.semantics.reach import INTERNET, SCHEMA, Hop, PathResult
 from preflight.report import fix_command
 from preflight.textsafe import terminal
@@ -133,7 +132,7 @@ def _fix_lines(con: Console, hop: Hop, result: PathResult) -> None:
 
 def render_table(result: PathResult, all_blockers: bool = False) -> str:
     buf = io.StringIO()
-    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    colour = colour_wanted()
     con = Console(file=buf, force_terminal=colour, no_color=not colour, width=100, soft_wrap=True, highlight=False)
     where = result.region + (f" ({result.origin})" if result.origin else "")
     con.print(Text(terminal(f"preflight path: {_end_label(result.source)} -> {_end_label(result.destination)}  "

@@ -35,25 +35,11 @@ SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "
 
 
 def _rule_help(meta: RuleMeta) -> tuple[str, str]:
-    """(plain text, markdown) help for one rule, from its metadata only."""
-    text = [meta.summary]
-    md = [f"**{meta.id} {meta.name}** ({meta.severity})", "", meta.summary]
-    if meta.doc:
-        text += ["", meta.doc]
-        md += ["", meta.doc]
-    if meta.rationale:
-        text += ["", f"Why it matters: {meta.rationale}"]
-        md += ["", f"**Why it matters:** {meta.rationale}"]
-    if meta.remediation:
-        text += ["", f"How to fix: {meta.remediation}"]
-        md += ["", f"**How to fix:** {meta.remediation}"]
-    if meta.fixer:
-        text += [f"Automatic fix: preflight fix --apply (fixer {meta.fixer})"]
-        md += ["", f"**Automatic fix:** `preflight fix --apply` (fixer `{meta.fixer}`)"]
-    if meta.references:
-        text += ["", "References:", *meta.references]
-        md += ["", "**References:**", *[f"- {ref}" for ref in meta.references]]
-    return "\n".join(text), "\n".join(md)
+    """(plain text, markdown) help for one rule: `preflight explain`'s text, from its metadata and
+    docstring sections (preflight.catalogue.rule_help)."""
+    from preflight.catalogue import rule_help
+
+    return rule_help(meta), rule_help(meta, markdown=True)
 
 
 def rule_descriptor(meta: RuleMeta) -> dict[str, Any]:

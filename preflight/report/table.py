@@ -4,14 +4,12 @@ exact fix, then a one-line summary. Rendered with rich; colour only on a termina
 from __future__ import annotations
 
 import io
-import os
-import sys
 
 from rich.console import Console
 from rich.text import Text
 
 from preflight.engine import SEVERITIES, Report, count
-from preflight.report import fix_command, report_sources, reporter
+from preflight.report import colour_wanted, fix_command, report_sources, reporter
 from preflight.textsafe import markup as escape
 from preflight.textsafe import terminal
 
@@ -19,7 +17,7 @@ COLOURS = {"critical": "bold white on red", "high": "bold red", "medium": "yello
 
 
 def _console(buf: io.StringIO) -> Console:
-    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    colour = colour_wanted()
     return Console(file=buf, force_terminal=colour, no_color=not colour, width=100, soft_wrap=True,
                    highlight=False)
 

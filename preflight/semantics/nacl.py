@@ -5,6 +5,7 @@ Pure code over `NaclEntry` tuples; shared by NET007, `path` and `launch`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import itertools
 from collections.abc import Iterable
@@ -29,20 +30,28 @@ def entry_matches(entry: NaclEntry, protocol: str, port: int | None, peer: str) 
     entry_proto = protocol_number(entry.protocol)  # snapshots may say "tcp" where AWS says "6"
     if entry_proto != "-1" and entry_proto != proto:
         return False
-    net = ipaddress.ip_network(peer, strict=False)
+    net = _network(peer)
     cidr = entry.cidr_block if net.version == 4 else entry.ipv6_cidr_block
-    if not cidr:
-        return False
-    try:
-        if not net.subnet_of(ipaddress.ip_network(cidr, strict=False)):  # type: ignore[arg-type]
-            return False
-    except (ValueError, TypeError):
+    if not cidr or not _inside(peer, cidr):
         return False
     if entry_proto in ("6", "17") and port is not None:
         lo = entry.port_from if entry.port_from is not None else 0
         hi = entry.port_to if entry.port_to is not None else 65535
         return lo <= port <= hi
     return True
+
+
+@functools.lru_cache(maxsize=4096)  # ACLs repeat the same few peers and CIDRs
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(text, strict=False)
+
+
+@functools.lru_cache(maxsize=65536)
+def _inside(peer: str, cidr: str) -> bool:
+    try:
+        return _network(peer).subnet_of(_network(cidr))  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return False
 
 
 def ordered(entries: Iterable[NaclEntry], egress: bool) -> list[NaclEntry]:

@@ -35,7 +35,6 @@ endpoint... not followed), NACL_NOT_FOUND and UNREADABLE.
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -52,7 +51,8 @@ from preflight.inventory.model import (
     Subnet,
 )
 from preflight.semantics import nacl as nacl_sem
-from preflight.semantics.routes import Topology
+from preflight.semantics import remedies as rm
+from preflight.semantics.routes import IPV4_DEFAULT, Topology
 from preflight.semantics.secgroups import atoms as sg_atoms
 from preflight.semantics.secgroups import describe_protocol_ports, resolve_group, rules_admitting
 
@@ -391,114 +391,92 @@ def _with_address(ep: Endpoint, version: int) -> Endpoint:
     return replace(ep, cidr=str(_net(ep.subnet.cidr_block)) if ep.subnet.cidr_block else "")
 
 
-# --- fixes -------------------------------------------------------------------------------------
-def _dest_flag(cidr: str) -> str:
-    return "--destination-ipv6-cidr-block" if ":" in cidr else "--destination-cidr-block"
-
-
-def _attached_igws(topo: Topology, vpc_id: str) -> list[str]:
-    return [g.id for g in topo.igws_by_vpc.get(vpc_id, [])]
+# --- fixes: the same remedies the rules print and the fixers apply (preflight.semantics.remedies) ---
+def _fix(steps: list[rm.Step] | tuple[rm.Step, ...], description: str, fixer: str | None = None) -> Fix:
+    return Fix(fixer=fixer, commands=tuple(s.cli() for s in steps), description=description)
 
 
 def _fix_add_route(topo: Topology, table: RouteTable, dest: str, outbound: bool) -> Fix:
-    igws = _attached_igws(topo, table.vpc_id)
-    target = f"--gateway-id {igws[0]}" if igws else "--gateway-id <igw-id>"
-    if not igws and outbound and ":" in dest:
-        eigws = [e.id for e in topo.eigws.values() if table.vpc_id in e.attached_vpcs()]
-        if eigws:
-            target = f"--egress-only-internet-gateway-id {eigws[0]}"
-    default = "::/0" if ":" in dest else "0.0.0.0/0"
-    cmd = f"aws ec2 create-route --route-table-id {table.id} {_dest_flag(default)} {default} {target}"
-    desc = f"add a default route {default} to {target.split()[-1]} in {table.id}"
-    if not igws and "gateway-id <igw-id>" in target:
-        desc += f" (first attach an internet gateway to {table.vpc_id})"
-    return Fix(fixer="route-add-default", commands=(cmd,), description=desc)
+    region, vpc = topo.inventory.region, table.vpc_id
+    default = "::/0" if ":" in dest else IPV4_DEFAULT
+    eigws = sorted(e.id for e in topo.eigws.values() if vpc in e.attached_vpcs())
+    if outbound and ":" in dest and eigws and not topo.igws_by_vpc.get(vpc):
+        target, steps = {"EgressOnlyInternetGatewayId": eigws[0]}, []
+    else:
+        igw, steps, _ = rm.igw_steps(topo, region, vpc)
+        target = {"GatewayId": igw}
+    step = rm.create_route(region, table.id, default, target, vpc=vpc,
+                           description=f"add a default route {default} to {next(iter(target.values()))} in {table.id}")
+    first = f" (first get an internet gateway attached to {vpc})" if steps else ""
+    return _fix([*steps, step], step.description + first, "route-add-default")
 
 
 def _fix_replace_blackhole(topo: Topology, table: RouteTable, route: Route) -> Fix:
-    """Point the dead route at a live target of the same kind: another NAT gateway of the VPC (or a
-    new one in a public subnet), else the VPC's attached internet gateway (or a new one)."""
-    dest = f"{_dest_flag(route.destination)} {route.destination}"
-    head = f"aws ec2 replace-route --route-table-id {table.id} {dest}"
-    if route.target_kind == "nat_gateway":
-        live = [n.id for n in topo.nats.values() if n.vpc_id == table.vpc_id and n.id != route.target_id
-                and n.state == "available" and n.connectivity_type != "private"]
-        if live:
-            return Fix(fixer="route-replace-blackhole", commands=(f"{head} --nat-gateway-id {live[0]}",),
-                       description=f"point {route.destination} in {table.id} at {live[0]} instead of the deleted "
-                                   f"{route.target_id}")
-        public = [s.id for s in topo.subnets_by_vpc.get(table.vpc_id, [])
-                  if topo.internet_route(s.id)[2] == "ok"]
-        where = public[0] if public else "<public-subnet-id>"
-        return Fix(fixer="route-replace-blackhole", commands=(
-            "aws ec2 allocate-address --domain vpc",
-            f"aws ec2 create-nat-gateway --subnet-id {where} --allocation-id <eipalloc-id>",
-            f"{head} --nat-gateway-id <nat-id>"),
-            description=f"create a NAT gateway in a public subnet ({where}) and point {route.destination} in "
-                        f"{table.id} at it instead of the deleted {route.target_id}")
-    igws = _attached_igws(topo, table.vpc_id)
-    if igws:
-        return Fix(fixer="route-replace-blackhole", commands=(f"{head} --gateway-id {igws[0]}",),
-                   description=f"point {route.destination} in {table.id} at {igws[0]} instead of "
-                               f"{route.target_id or 'its missing target'}")
-    return Fix(fixer="route-replace-blackhole", commands=(
-        "aws ec2 create-internet-gateway",
-        f"aws ec2 attach-internet-gateway --internet-gateway-id <igw-id> --vpc-id {table.vpc_id}",
-        f"{head} --gateway-id <igw-id>"),
-        description=f"attach a new internet gateway to {table.vpc_id} and point {route.destination} in {table.id} "
-                    f"at it")
+    """Point the dead route at a live target: the remedy NET004 prints; when it has none, a NAT or
+    internet gateway to create first (printed, never applied by a fixer)."""
+    region = topo.inventory.region
+    remedy = rm.blackhole_remedy(topo, region, table, route)
+    if remedy.fixer is not None or route.target_kind != "nat_gateway":
+        return _fix(remedy.steps, remedy.description, remedy.fixer or "route-replace-blackhole")
+    public = [s.id for s in topo.subnets_by_vpc.get(table.vpc_id, []) if topo.internet_route(s.id)[2] == "ok"]
+    where = public[0] if public else "PUBLIC_SUBNET_ID"
+    eip = rm.Step(rm.ec2("allocate_address", region, Domain="vpc"), "allocate an address", table.vpc_id)
+    nat = rm.Step(rm.ec2("create_nat_gateway", region, SubnetId=where, AllocationId="EIPALLOC_ID"),
+                  "create a NAT gateway", where)
+    repoint = rm.replace_route(region, table.id, route.destination, {"NatGatewayId": "NAT_ID"},
+                               rm.target_params(route.target_kind, route.target_id), description="repoint")
+    return _fix([eip, nat, repoint], f"create a NAT gateway in a public subnet ({where}) and point "
+                                     f"{route.destination} in {table.id} at it instead of the deleted "
+                                     f"{route.target_id}", "route-replace-blackhole")
 
 
 def _fix_attach_igw(topo: Topology, igw_id: str, vpc_id: str) -> Fix:
+    region = topo.inventory.region
     if igw_id:
         igw = topo.igws.get(igw_id)
-        cmds: tuple[str, ...] = ()
-        if igw is not None:
-            cmds = tuple(f"aws ec2 detach-internet-gateway --internet-gateway-id {igw_id} --vpc-id {v}"
-                         for v in igw.attached_vpcs() if v != vpc_id)
-        cmds += (f"aws ec2 attach-internet-gateway --internet-gateway-id {igw_id} --vpc-id {vpc_id}",)
-        return Fix(fixer="igw-attach", commands=cmds, description=f"attach {igw_id} to {vpc_id}")
-    return Fix(fixer="igw-attach", commands=(
-        "aws ec2 create-internet-gateway",
-        f"aws ec2 attach-internet-gateway --internet-gateway-id <igw-id> --vpc-id {vpc_id}"),
-        description=f"create an internet gateway and attach it to {vpc_id}")
+        steps = [rm.Step(rm.ec2("detach_internet_gateway", region, InternetGatewayId=igw_id, VpcId=v),
+                         f"detach {igw_id} from {v}", igw_id)
+                 for v in (igw.attached_vpcs() if igw is not None else ()) if v != vpc_id]
+        return _fix([*steps, rm.attach_igw(region, igw_id, vpc_id)], f"attach {igw_id} to {vpc_id}", "igw-attach")
+    return _fix([rm.create_igw(region, vpc_id), rm.attach_igw(region, rm.IGW, vpc_id)],
+                f"create an internet gateway and attach it to {vpc_id}", "igw-attach")
 
 
-def _fix_public_ip(ep: Endpoint) -> Fix:
+def _fix_public_ip(ep: Endpoint, region: str) -> Fix:
     if ep.kind == "subnet":
         assert ep.subnet is not None
-        return Fix(fixer="subnet-map-public-ip",
-                   commands=(f"aws ec2 modify-subnet-attribute --subnet-id {ep.subnet.id} --map-public-ip-on-launch",),
-                   description=f"make {ep.subnet.id} give instances a public IPv4 address on launch "
-                               f"(or set public_ip: true in the plan)")
-    target = f"--instance-id {ep.id}" if ep.kind == "instance" else f"--network-interface-id {ep.id}"
-    return Fix(fixer=None, commands=("aws ec2 allocate-address --domain vpc",
-                                     f"aws ec2 associate-address {target} --allocation-id <eipalloc-id>"),
-               description=f"give {ep.id} an Elastic IP address")
+        return _fix([rm.map_public_ip(region, ep.subnet.id)],
+                    f"make {ep.subnet.id} give instances a public IPv4 address on launch "
+                    f"(or set public_ip: true in the plan)", "subnet-map-public-ip")
+    target = {"InstanceId": ep.id} if ep.kind == "instance" else {"NetworkInterfaceId": ep.id}
+    return _fix([rm.Step(rm.ec2("allocate_address", region, Domain="vpc"), "allocate an address", ep.id),
+                 rm.Step(rm.ec2("associate_address", region, **target, AllocationId="EIPALLOC_ID"),
+                         "associate it", ep.id)], f"give {ep.id} an Elastic IP address")
 
 
-def _fix_ipv6(ep: Endpoint) -> Fix:
+def _fix_ipv6(ep: Endpoint, region: str) -> Fix:
     assert ep.subnet is not None
     if ep.kind == "subnet":
         if ep.subnet.ipv6_cidr_blocks:
-            cmd = f"aws ec2 modify-subnet-attribute --subnet-id {ep.subnet.id} --assign-ipv6-address-on-creation"
+            call = rm.ec2("modify_subnet_attribute", region, SubnetId=ep.subnet.id,
+                          AssignIpv6AddressOnCreation={"Value": True})
         else:
-            cmd = f"aws ec2 associate-subnet-cidr-block --subnet-id {ep.subnet.id} --ipv6-cidr-block <ipv6-cidr/64>"
-        return Fix(commands=(cmd,), description=f"give instances in {ep.subnet.id} an IPv6 address")
-    eni = ep.id if ep.kind == "network_interface" else "<eni-id of " + ep.id + ">"
-    return Fix(commands=(f"aws ec2 assign-ipv6-addresses --network-interface-id {eni} --ipv6-address-count 1",),
-               description=f"give {ep.id} an IPv6 address")
+            call = rm.ec2("associate_subnet_cidr_block", region, SubnetId=ep.subnet.id, Ipv6CidrBlock="IPV6_CIDR/64")
+        return Fix(commands=(call.cli(),), description=f"give instances in {ep.subnet.id} an IPv6 address")
+    eni = ep.id if ep.kind == "network_interface" else f"ENI_ID_OF_{ep.id}"
+    call = rm.ec2("assign_ipv6_addresses", region, NetworkInterfaceId=eni, Ipv6AddressCount=1)
+    return Fix(commands=(call.cli(),), description=f"give {ep.id} an IPv6 address")
 
 
-def _port_args(protocol: str, ports: tuple[int, int] | None) -> str:
+def _port_params(protocol: str, ports: tuple[int, int] | None) -> dict[str, Any]:
     if protocol == "all":
-        return "--protocol -1"
+        return {"Protocol": "-1"}
     if protocol in ("icmp", "icmpv6"):
-        return f"--protocol {'1' if protocol == 'icmp' else '58'} --icmp-type-code Type=-1,Code=-1"
+        return {"Protocol": "1" if protocol == "icmp" else "58", "IcmpTypeCode": {"Type": -1, "Code": -1}}
     if ports is None:
-        return f"--protocol {protocol}"
+        return {"Protocol": protocol}
     lo, hi = ports
-    return f"--protocol {protocol} --port-range From={lo},To={hi}"
+    return {"Protocol": protocol, "PortRange": {"From": lo, "To": hi}}
 
 
 def _free_rule_number(acl: NetworkAcl, egress: bool, before: NaclEntry | None) -> int:
@@ -516,33 +494,28 @@ def _free_rule_number(acl: NetworkAcl, egress: bool, before: NaclEntry | None) -
 
 
 def _fix_nacl(acl: NetworkAcl, egress: bool, protocol: str, ports: tuple[int, int] | None, peer: str,
-              blocking: NaclEntry | None) -> Fix:
+              blocking: NaclEntry | None, region: str) -> Fix:
     number = _free_rule_number(acl, egress, blocking)
-    direction = "--egress" if egress else "--ingress"
-    cidr_flag = "--ipv6-cidr-block" if ":" in peer else "--cidr-block"
-    cmd = (f"aws ec2 create-network-acl-entry --network-acl-id {acl.id} {direction} --rule-number {number} "
-           f"{_port_args(protocol, ports)} {cidr_flag} {peer} --rule-action allow")
+    cidr = {"Ipv6CidrBlock" if ":" in peer else "CidrBlock": peer}
+    call = rm.ec2("create_network_acl_entry", region, NetworkAclId=acl.id, Egress=egress, RuleNumber=number,
+                  **_port_params(protocol, ports), **cidr, RuleAction="allow")
     where = f"before deny rule #{blocking.rule_number}" if blocking else "before the implicit deny"
-    return Fix(commands=(cmd,), description=f"allow it in {acl.id} with rule #{number} ({where})")
+    return Fix(commands=(call.cli(),), description=f"allow it in {acl.id} with rule #{number} ({where})")
 
 
-def _sg_perm(protocol: str, port: int | None, peer: str) -> str:
-    proto = "-1" if protocol == "all" else ("icmpv6" if protocol == "icmp" and ":" in peer else protocol)
-    lo, hi = (port, port) if port is not None else (-1, -1)
-    ranges = f"Ipv6Ranges=[{{CidrIpv6={peer}}}]" if ":" in peer else f"IpRanges=[{{CidrIp={peer}}}]"
-    return f"IpProtocol={proto},FromPort={lo},ToPort={hi},{ranges}"
-
-
-def _fix_sg(group_id: str, protocol: str, port: int | None, peer: str, egress: bool) -> Fix:
+def _fix_sg(group_id: str, protocol: str, port: int | None, peer: str, egress: bool, region: str) -> Fix:
     verb = "egress" if egress else "ingress"
     if not egress and ":" not in peer and protocol in ("tcp", "udp") and port is not None:
-        cmd = (f"aws ec2 authorize-security-group-ingress --group-id {group_id} --protocol {protocol} "
-               f"--port {port} --cidr {peer}")
+        call = rm.ec2("authorize_security_group_ingress", region, GroupId=group_id, Protocol=protocol, Port=port,
+                      Cidr=peer)
     else:
-        cmd = (f"aws ec2 authorize-security-group-{verb} --group-id {group_id} "
-               f"--ip-permissions '{_sg_perm(protocol, port, peer)}'")
+        proto = "-1" if protocol == "all" else ("icmpv6" if protocol == "icmp" and ":" in peer else protocol)
+        lo, hi = (port, port) if port is not None else (-1, -1)
+        ranges = {"Ipv6Ranges": [{"CidrIpv6": peer}]} if ":" in peer else {"IpRanges": [{"CidrIp": peer}]}
+        call = rm.ec2(f"authorize_security_group_{verb}", region, GroupId=group_id,
+                      IpPermissions=[{"IpProtocol": proto, "FromPort": lo, "ToPort": hi, **ranges}])
     what = f"{protocol}/{port}" if port is not None else protocol
-    return Fix(fixer=None if egress else "sg-open-missing-ports", commands=(cmd,),
+    return Fix(fixer=None if egress else "sg-open-missing-ports", commands=(call.cli(),),
                description=f"allow {what} {'to' if egress else 'from'} {peer} in {group_id}")
 
 
@@ -602,7 +575,7 @@ class _Walk:
                       f"{ep.id} has no IPv6 address"
                 self.add(Hop("public_ip", ep.id, direction, "blocked",
                              f"{why}, so it cannot take part in an IPv6 path", code="NO_IPV6_ADDRESS",
-                             fix=_fix_ipv6(ep)))
+                             fix=_fix_ipv6(ep, self.inv.region)))
             return
         if ep.public_ip:
             src = "mapped on launch by " + ep.subnet.id if ep.public_ip == "on launch" else ep.public_ip
@@ -612,7 +585,7 @@ class _Walk:
                if ep.kind == "subnet" else f"{ep.id} has no public IPv4 address")
         self.add(Hop("public_ip", ep.id, direction, "blocked",
                      f"{why}, so the internet gateway has no address to translate to",
-                     code="NO_PUBLIC_IP", fix=_fix_public_ip(ep)))
+                     code="NO_PUBLIC_IP", fix=_fix_public_ip(ep, self.inv.region)))
 
     def sg(self, ep: Endpoint, peer: str, egress: bool, peer_groups: tuple[str, ...] = ()) -> None:
         """Security groups of `ep` for traffic from (to, when egress) `peer`; inside the account
@@ -653,7 +626,7 @@ class _Walk:
                      f"no {verb} rule in {', '.join(g.id for g in groups)} allows {self.what} {prep} {peer}"
                      + (f" (nor from its groups {', '.join(peer_groups)})" if peer_groups and not egress else ""),
                      code=code, refs=tuple(g.id for g in groups),
-                     fix=_fix_sg(target, self.protocol, self.port, peer, egress)))
+                     fix=_fix_sg(target, self.protocol, self.port, peer, egress, self.inv.region)))
 
     def acl_of(self, subnet: Subnet) -> NetworkAcl | None:
         if self._acls is None:
@@ -688,7 +661,7 @@ class _Walk:
                          f"{' and others' if len(bad) > 1 else ''} by {self._entry_text(entry)}; the request "
                          f"gets in but no answer gets back",
                          code="NACL_DENY_RETURN", rule=self._entry_text(entry),
-                         fix=_fix_nacl(acl, egress, proto, EPHEMERAL, peer, entry)))
+                         fix=_fix_nacl(acl, egress, proto, EPHEMERAL, peer, entry, self.inv.region)))
             return
         entry = nacl_sem.first_match(acl, egress, proto, self.port, peer)
         what = self.what + (" (reply)" if ret else "")
@@ -702,7 +675,8 @@ class _Walk:
         self.add(Hop("network_acl", acl.id, direction, "blocked",
                      f"{acl.id} {self._entry_text(entry)} denies {what} {way} {prep} {peer}",
                      code=code, rule=self._entry_text(entry),
-                     fix=_fix_nacl(acl, egress, proto if proto != "-1" else "all", ports, peer, entry)))
+                     fix=_fix_nacl(acl, egress, proto if proto != "-1" else "all", ports, peer, entry,
+                                   self.inv.region)))
 
     @staticmethod
     def _entry_text(entry: NaclEntry | None) -> str:
@@ -773,7 +747,7 @@ class _Walk:
         """No usable route told us which gateway: is there any IGW attached to the VPC?"""
         if self.unreadable("internet_gateways", "internet_gateway", vpc_id, direction):
             return
-        attached = _attached_igws(self.topo, vpc_id)
+        attached = [g.id for g in self.topo.igws_by_vpc.get(vpc_id, [])]
         if attached:
             self.add(Hop("internet_gateway", attached[0], direction, "ok",
                          f"{attached[0]} is attached to {vpc_id} ({note})"))
@@ -861,16 +835,16 @@ class _Walk:
             self.any_igw_hop(subnet.vpc_id, "inbound", "but the way back does not lead to it")
             text = f"{route.destination} -> {route.target_id or route.target_kind}"
             if route.target_kind == "egress_only_igw":
-                igw = (_attached_igws(self.topo, table.vpc_id) or ["<igw-id>"])[0]
+                igw, get, _ = rm.igw_steps(self.topo, self.inv.region, table.vpc_id)
+                step = rm.replace_route(self.inv.region, table.id, route.destination, {"GatewayId": igw},
+                                        rm.target_params(route.target_kind, route.target_id), vpc=table.vpc_id,
+                                        old_alive=True, description="repoint")
                 self.add(Hop("route_table", table.id, "return", "blocked",
                              f"{table.id} sends replies to {source} through egress-only gateway {route.target_id}, "
                              f"which lets connections out but never in", code="EGRESS_ONLY_INBOUND",
                              rule=text, refs=(route.target_id,),
-                             fix=Fix(commands=(f"aws ec2 replace-route --route-table-id {table.id} "
-                                               f"{_dest_flag(route.destination)} {route.destination} "
-                                               f"--gateway-id {igw}",),
-                                     description="route IPv6 through an internet gateway to accept inbound "
-                                                 "connections")))
+                             fix=_fix([*get, step], "route IPv6 through an internet gateway to accept inbound "
+                                                    "connections")))
             elif self.topo.route_state(route, table.vpc_id) == "blackhole" or route.target_kind == "internet_gateway":
                 self.route_hop(table, route, subnet, "return", "")
             else:
@@ -971,18 +945,9 @@ def path(inventory: Inventory, src: str, dst: str, protocol: str = "tcp", port: 
         _outbound(walk, a, b)
     else:
         _internal(walk, a, b)
-    hops = tuple(_with_region(h, inventory.region) for h in walk.hops)
+    hops = tuple(walk.hops)
     return PathResult(source=a, destination=b, protocol=proto, port=port, version=ver, hops=hops,
                       region=inventory.region, account=inventory.account, origin=inventory.source)
-
-
-def _with_region(hop: Hop, region: str) -> Hop:
-    """Fix commands name the region, so they can be pasted as they are."""
-    if hop.fix is None or not region:
-        return hop
-    cmds = tuple(re.sub(r"\baws ec2 ([a-z0-9-]+)", rf"aws ec2 \1 --region {region}", c, count=1)
-                 for c in hop.fix.commands)
-    return replace(hop, fix=replace(hop.fix, commands=cmds))
 
 
 def path_validate(protocol: str, port: int | None) -> None:

@@ -11,9 +11,10 @@ EC2's rules, as implemented here:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cached_property
 
 from preflight.inventory.model import (
@@ -85,6 +86,10 @@ class Topology:
                     self.main[table.vpc_id] = table
                 elif assoc.subnet_id:
                     self.explicit[assoc.subnet_id] = table
+        # Per-table answers, by table identity: thousands of subnets share a few tables, and a
+        # frozen table's own hash would walk all its routes and associations on every lookup.
+        self._defaults: dict[tuple[int, int], tuple[RouteTable, Route | None]] = {}
+        self._nets: dict[tuple[int, int], tuple[RouteTable, list[tuple[Net, Route]]]] = {}
 
     @cached_property
     def subnets_by_vpc(self) -> dict[str, list[Subnet]]:
@@ -150,10 +155,17 @@ class Topology:
                 return (bad or split)[0]
         best: Route | None = None
         best_len = -1
-        for net, route in self._networks(table, target.version):
+        for net, route in self._table_networks(table, target.version):
             if target.subnet_of(net) and net.prefixlen > best_len:  # type: ignore[arg-type]
                 best, best_len = route, net.prefixlen
         return best
+
+    def _table_networks(self, table: RouteTable, version: int) -> list[tuple[Net, Route]]:
+        key = (id(table), version)
+        hit = self._nets.get(key)
+        if hit is None or hit[0] is not table:  # (the table is kept in the entry, so its id stays its own)
+            hit = self._nets[key] = (table, list(self._networks(table, version)))
+        return hit[1]
 
     @staticmethod
     def _networks(table: RouteTable, version: int) -> Iterable[tuple[Net, Route]]:
@@ -162,11 +174,8 @@ class Topology:
             dest = route.destination_cidr if version == 4 else route.destination_ipv6_cidr
             if not dest:
                 continue
-            try:
-                net = ipaddress.ip_network(dest, strict=False)
-            except ValueError:
-                continue
-            if net.version == version:
+            net = _network(dest)
+            if net is not None and net.version == version:
                 yield net, route
 
     def default_route(self, table: RouteTable, version: int = 4) -> Route | None:
@@ -175,12 +184,17 @@ class Topology:
         0.0.0.0/1 + 128.0.0.0/1): then they decide every destination and a /0 route decides none.
         Of a split, the first route (by address) that is not an active route to an internet gateway
         is returned, else the first one (see `select_route`)."""
-        return self.select_route(table, IPV4_DEFAULT if version == 4 else IPV6_DEFAULT)
+        key = (id(table), version)
+        hit = self._defaults.get(key)
+        if hit is None or hit[0] is not table:
+            whole = IPV4_DEFAULT if version == 4 else IPV6_DEFAULT
+            hit = self._defaults[key] = (table, self.select_route(table, whole))
+        return hit[1]
 
     def default_split(self, table: RouteTable, version: int = 4) -> list[Route]:
         """The outermost routes (sorted by address) when routes more specific than /0 cover the
         whole IPv4 (or IPv6) space, else []."""
-        return whole_space_cover(((n, r) for n, r in self._networks(table, version) if n.prefixlen > 0), version)
+        return whole_space_cover(((n, r) for n, r in self._table_networks(table, version) if n.prefixlen > 0), version)
 
     def internet_route(self, subnet_id: str, version: int = 4) -> tuple[RouteChoice | None, Route | None, str]:
         """(table choice, default route, verdict) where verdict is one of:
@@ -215,3 +229,11 @@ class Topology:
             _, v6_route, v6_verdict = self.internet_route(subnet_id, 6)
         return Reachability(subnet, choice, route, verdict, bool(public_ip) or subnet.map_public_ip_on_launch,
                             v6_route, v6_verdict)
+
+
+@functools.lru_cache(maxsize=65536)  # tables repeat the same few destinations
+def _network(dest: str) -> Net | None:
+    try:
+        return ipaddress.ip_network(dest, strict=False)
+    except ValueError:
+        return None

@@ -28,6 +28,7 @@ is left alone on purpose, since it usually survives the broader rule's removal.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import ipaddress
 from collections import defaultdict
@@ -317,6 +318,7 @@ def missing_ports(groups: Iterable[SecurityGroup], ports: Iterable[int], source:
     return [p for p in sorted(set(ports)) if not contains(opened, p)]
 
 
+@functools.lru_cache(maxsize=4096)
 def is_world(cidr: str) -> bool:
     if not cidr.endswith("/0"):  # fast path: only a /0 prefix is the whole address space
         return False
@@ -398,16 +400,52 @@ def _covered(atom: Atom, others: Iterable[Atom]) -> tuple[Atom, ...] | None:
     return None
 
 
+_NOTHING = GroupAnalysis((), (), ())
+
+
 def analyse_group(group: SecurityGroup) -> GroupAnalysis:
     """Duplicates, redundant rules and partial overlaps in one group, per direction and peer.
 
     Redundant rules are chosen greedily from the narrowest up, each one checked against the rules
     still kept, so revoking every reported duplicate and redundant rule leaves exactly the same
     access (two rules never "cover each other" away).
+
+    Same answer as `analyse_group_reference` (property-tested): a rule alone with its peer in its
+    direction can be neither a duplicate, nor covered, nor overlapping (all three compare rules
+    of one peer), so only peers with two or more rules are analysed. Most groups have none, and
+    the peer of a rule is a string lookup (canonical CIDRs are cached), no atoms built.
     """
-    raw = {r.id: r for r in group.rules}
-    buckets: dict[tuple[str, str, str], list[Atom]] = defaultdict(list)
+    by_peer: dict[tuple[bool, str, str], list[SecurityGroupRule]] = {}
     for rule in group.rules:
+        cidr = rule.cidr_ipv4 or rule.cidr_ipv6
+        if cidr:
+            peer = canonical_cidr(cidr)
+            key = (rule.egress, peer.kind, peer.value)
+        elif rule.prefix_list_id:
+            key = (rule.egress, "prefix_list", rule.prefix_list_id)
+        elif rule.referenced_group is not None:
+            key = (rule.egress, "group", rule.referenced_group.group_id)
+        else:
+            continue  # no peer: never analysed
+        same = by_peer.get(key)
+        if same is None:
+            by_peer[key] = [rule]
+        else:
+            same.append(rule)
+    shared = [r for rules in by_peer.values() if len(rules) > 1 for r in rules]
+    if not shared:
+        return _NOTHING
+    return _analyse(shared, {r.id: r for r in group.rules})
+
+
+def analyse_group_reference(group: SecurityGroup) -> GroupAnalysis:
+    """The definition `analyse_group` is tested against: every rule of the group analysed."""
+    return _analyse(group.rules, {r.id: r for r in group.rules})
+
+
+def _analyse(rules: Iterable[SecurityGroupRule], raw: dict[str, SecurityGroupRule]) -> GroupAnalysis:
+    buckets: dict[tuple[str, str, str], list[Atom]] = defaultdict(list)
+    for rule in rules:
         for atom in atoms(rule):
             if atom.peer.kind != "unknown":
                 buckets[(atom.direction, atom.peer.kind, atom.peer.value)].append(atom)
@@ -458,8 +496,21 @@ def admin_ports_open_to_world(group: SecurityGroup, admin_ports: Iterable[int]) 
     # large account costs one string test per rule instead of 2 x |admin ports| evaluations.
     # Same answer as rules_admitting(tcp, port, 0.0.0.0/0) + (..., ::/0) for each port, with the
     # rules' atoms computed once rather than once per port.
-    world = [r for r in group.rules if not r.egress and (is_world(r.cidr_ipv4) or is_world(r.cidr_ipv6))]
-    split = _split_world(group, admin_ports)
+    # One pass over the rules: the world rules, and the address space the others span per family
+    # (a /0 split is only possible when that adds up to the whole space; see `_split_world`).
+    world: list[SecurityGroupRule] = []
+    span4 = span6 = 0
+    for r in group.rules:
+        if r.egress:
+            continue
+        c4, c6 = r.cidr_ipv4, r.cidr_ipv6
+        if is_world(c4) or is_world(c6):
+            world.append(r)
+        if c4:
+            span4 += _span(c4, 32)
+        if c6:
+            span6 += _span(c6, 128)
+    split = _split_world(group, admin_ports) if span4 >= 1 << 32 or span6 >= 1 << 128 else {}
     if not world:
         return split
     families: tuple[list[tuple[SecurityGroupRule, Atom]], ...] = ([], [])
@@ -470,14 +521,31 @@ def admin_ports_open_to_world(group: SecurityGroup, admin_ports: Iterable[int]) 
                 for fam, src in zip(families, sources, strict=True):
                     if peer_admits(atom.peer, src):
                         fam.append((rule, atom))
-    for port in sorted(set(admin_ports)):
-        hits = [rule for fam in families for rule, atom in fam
-                if atom.protocol == ALL or atom.ports is None or atom.ports[0] <= port <= atom.ports[1]]
-        if hits:
-            found[port] = hits
+    # Each world rule lands on the admin ports inside its interval (bisect in the sorted ports),
+    # not each port scanning every rule; hits keep the rules' order (IPv4 family first).
+    wanted = sorted(set(admin_ports))
+    hits: dict[int, list[SecurityGroupRule]] = {}
+    for fam in families:
+        for rule, atom in fam:
+            if atom.protocol == ALL or atom.ports is None:
+                inside = wanted
+            else:
+                inside = wanted[bisect.bisect_left(wanted, atom.ports[0]):bisect.bisect_right(wanted, atom.ports[1])]
+            for port in inside:
+                hits.setdefault(port, []).append(rule)
+    for port in wanted:
+        if port in hits:
+            found[port] = hits[port]
     for port, rules in split.items():
         found.setdefault(port, rules)
     return dict(sorted(found.items()))
+
+
+@functools.lru_cache(maxsize=65536)
+def _span(cidr: str, bits: int) -> int:
+    """Addresses a non-/0 CIDR spans, as `_split_world` counts them (0 for a /0)."""
+    plen = _prefix_len(cidr, bits)
+    return 1 << (bits - min(plen, bits)) if plen > 0 else 0
 
 
 def _prefix_len(cidr: str, bits: int) -> int:

@@ -66,7 +66,7 @@ def test_sandbox_check_reports_the_incident_and_dry_run_changes_nothing():
     dry = run_cli("fix", "--sandbox", "duplicate-port-rule", "--ports", PORTS)
     assert dry.code == 1
     assert "2 change(s) planned in eu-south-1 (dry run, nothing changed; add --apply to make them)" in dry.stdout
-    assert "$ aws ec2 authorize-security-group-ingress --group-id sg-" in dry.stdout
+    assert "$ aws ec2 authorize-security-group-ingress --region eu-south-1 --group-id sg-" in dry.stdout
     assert "Permissions needed: ec2:AuthorizeSecurityGroupIngress" in dry.stdout
 
 

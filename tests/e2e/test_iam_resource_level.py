@@ -86,9 +86,10 @@ def test_instance_type_condition_is_named(moto_server, tmp_path):
                                 "Resource": f"arn:aws:ec2:*:{ACCOUNT}:instance/*",
                                 "Condition": {"StringLike": {"ec2:InstanceType": "t3.*"}}})
     env = user_with(moto_server, "t3-only", policy)
-    assert check(moto_server, env, tmp_path).code == 0  # t3.medium: allowed
-    big = tmp_path / "big.yaml"
-    big.write_text(TASK.read_text().replace("t3.medium", "g5.xlarge"))
+    small, big = tmp_path / "small.yaml", tmp_path / "big.yaml"
+    for path, itype in ((small, "t3.medium"), (big, "g5.xlarge")):
+        path.write_text(f"name: train\nresources:\n  infra: aws/{REGION}\n  instance_type: {itype}\nrun: echo hi\n")
+    assert check(moto_server, env, tmp_path, small).code == 0  # t3.medium: allowed
     r = check(moto_server, env, tmp_path, big)
     assert r.code == 1, r.stdout + r.stderr
     [f] = [f for f in r.json()["findings"] if f["rule"] == "IAM001"]
@@ -112,3 +113,25 @@ def test_iam_policy_for_skypilot_prints_the_plans_policy(tmp_path):
     assert "s3:" not in r.stdout  # the task mounts no bucket
     bad = run_cli("iam-policy", "--for", "skypilot", "--region", REGION, "--account", ACCOUNT)
     assert bad.code == 2 and bad.stderr.count("\n") == 1 and "--plan" in bad.stderr
+
+
+def test_skypilots_stale_enabled_clouds_cache_end_to_end(moto_server, tmp_path):
+    """Seed incident 002 with SkyPilot's own cache: `sky check` enabled AWS earlier; the identity now
+    in use lacks iam:PassRole, so SkyPilot would pick AWS and fail. IAM003 says so, fix `sky check aws`."""
+    import sqlite3
+
+    runtime = tmp_path / "sky-runtime"
+    (runtime / ".sky").mkdir(parents=True)
+    con = sqlite3.connect(runtime / ".sky" / "state.db")  # the two columns SkyPilot's config table has
+    con.execute("CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT)")
+    con.execute("INSERT INTO config VALUES ('enabled_clouds_default_compute', '[\"AWS\"]')")
+    con.commit()
+    con.close()
+    policy = copy.deepcopy(skypilot_minimal_policy(ACCOUNT))
+    policy["Statement"][5]["Action"] = ["iam:GetRole"]
+    env = {**user_with(moto_server, "switched", policy), "SKY_RUNTIME_DIR": str(runtime)}
+    r = check(moto_server, env, tmp_path)
+    assert r.code == 1, r.stdout + r.stderr
+    [f] = [f for f in r.json()["findings"] if f["rule"] == "IAM003"]
+    assert "still lists AWS as enabled for compute" in f["message"] and "iam:PassRole" in f["message"]
+    assert f["fix"]["commands"] == ["sky check aws"]

@@ -134,8 +134,9 @@ def test_readme_sandbox_launch_transcript(tmp_path: Path) -> None:
     marks = [line[:10].strip() for line in lines if line[:1] in "!✓✗·-"]
     assert marks == ["! check", "✓ fix", "✓ subnet", "✓ group", "✓ run", "✓ wait", "✓ ports", "✓ verify",
                      "✓ record", "✓ sandbox"]
-    assert "NET001 high vpc-" in res.stdout and "aws ec2 create-route --route-table-id rtb-" in res.stdout
-    assert "--map-public-ip-on-launch --region eu-south-1" in res.stdout
+    assert "NET001 high vpc-" in res.stdout
+    assert "aws ec2 create-route --region eu-south-1 --route-table-id rtb-" in res.stdout
+    assert "modify-subnet-attribute --region eu-south-1 --subnet-id subnet-" in res.stdout
     assert "authorized tcp 8000, 8002, 8004 from 0.0.0.0/0" in res.stdout
     assert "10 replica port(s) reserved, no two on one host and port" in res.stdout
     assert "ports 8000,8002,8004 open; network rules clean" in res.stdout

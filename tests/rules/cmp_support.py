@@ -95,6 +95,9 @@ def extras_in_moto(seed: Callable[[Any], None], plan: Plan | Mapping[str, Any], 
     from moto import mock_aws
 
     from preflight.collect.aws import EXTRA_COLLECTORS, AwsSession
+    from preflight.collect.registry import load_extra_collectors
+
+    load_extra_collectors(names)
     from preflight.collect.sandbox import Seeder
 
     with mock_aws():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from preflight.inventory.model import SecurityGroup, SecurityGroupRule, UserIdGroupPair
 from tests.rules.conftest import inventory, run_rules, vpc
 
@@ -23,7 +25,7 @@ def r(rid: str, proto: str = "tcp", ports: tuple[int, int] | int | None = None, 
 
 def grp(gid: str, *rules: SecurityGroupRule, name: str = "", vpc_id: str = "vpc-1") -> SecurityGroup:
     return SecurityGroup(id=gid, group_name=name or gid, vpc_id=vpc_id, owner_id="123456789012",
-                         rules=tuple(SecurityGroupRule(**{**x.__dict__, "group_id": gid}) for x in rules))
+                         rules=tuple(replace(x, group_id=gid) for x in rules))
 
 
 def sg_findings(*groups: SecurityGroup, plan=None, config=None, select=("SG",), **inv):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
@@ -57,8 +58,8 @@ def test_spot_plan_uses_the_spot_bucket_and_spot_instances() -> None:
 
 def test_unreadable_quotas_is_unknown_naming_the_permission() -> None:
     i = inv(instance_types=G_TYPES)
-    i = type(i)(**{**i.__dict__, "unreadable": (Unreadable("quotas", "AccessDeniedException",
-                                                           "servicequotas:ListServiceQuotas"),)})
+    i = dataclasses.replace(i, unreadable=(Unreadable("quotas", "AccessDeniedException",
+                                                      "servicequotas:ListServiceQuotas"),))
     [f] = run("CMP001", i, PLAN)
     assert (f.status, f.resource) == ("UNKNOWN", REGION)
     assert "quotas could not be read (AccessDeniedException); grant servicequotas:ListServiceQuotas" in f.message

@@ -19,8 +19,8 @@ def test_key_pair_missing_in_moto() -> None:
     assert (f.rule, f.status, f.severity, f.resource) == ("CMP004", "FAIL", "medium", "compute-key")
     assert "key pair compute-key does not exist in eu-south-1" in f.message and "InvalidKeyPair.NotFound" in f.message
     assert f.fix is not None and f.fix.commands == (
-        "aws ec2 import-key-pair --key-name compute-key --public-key-material fileb://~/.ssh/compute-key.pub "
-        "--region eu-south-1",)
+        "aws ec2 import-key-pair --region eu-south-1 --key-name compute-key --public-key-material "
+        "'fileb://~/.ssh/compute-key.pub'",)
 
 
 def test_near_miss_key_pair_exists_in_moto() -> None:
@@ -42,7 +42,7 @@ def test_key_file_missing_or_too_open(tmp_path: Path) -> None:
     loose.chmod(0o644)
     [f] = run("CMP004", keys("k"), {"key_name": "k", "key_file": str(loose)})
     assert f.resource == str(loose) and "has mode 0644, wider than 0600" in f.message
-    assert f.fix is not None and f.fix.commands == (f"chmod 600 {loose}",)
+    assert f.fix is not None and f.fix.commands == (f"chmod 600 -- {loose}",)
     # The import command uses the plan's own public key next to the private one.
     [f] = [x for x in run("CMP004", keys(), {"key_name": "k", "key_file": str(loose)}) if x.resource == "k"]
     assert f.fix is not None and f"fileb://{loose}.pub" in f.fix.commands[0]

@@ -176,9 +176,9 @@ def test_main_table_fix_warns_about_other_subnets():
     assert "also used by 1 other subnet(s) (subnet-2), which stay as they are" in f.fix.description
     assert f.fix.commands[0].startswith("RTB=$(aws ec2 create-route-table --region eu-south-1 --vpc-id vpc-1 ")
     assert f.fix.commands[1:] == (
-        "aws ec2 associate-route-table --region eu-south-1 --route-table-id $RTB --subnet-id subnet-1",
         "aws ec2 create-route --region eu-south-1 --route-table-id $RTB --destination-cidr-block 0.0.0.0/0 "
         "--gateway-id igw-1",
+        "aws ec2 associate-route-table --region eu-south-1 --route-table-id $RTB --subnet-id subnet-1",
     )
 
 

@@ -41,13 +41,13 @@ def test_shared_main_table_is_left_alone_the_subnet_gets_its_own_table():
     assert "subnet-2" in f.fix.description and "which stay as they are" in f.fix.description
     assert f.fix.fixer == "route-add-default"
     assert f.fix.commands[1:] == (
-        "aws ec2 associate-route-table --region eu-south-1 --route-table-id $RTB --subnet-id subnet-1",
         "aws ec2 create-route --region eu-south-1 --route-table-id $RTB --destination-cidr-block 10.50.0.0/16 "
         "--nat-gateway-id nat-1",
         "aws ec2 create-route --region eu-south-1 --route-table-id $RTB --destination-prefix-list-id pl-1 "
         "--vpc-endpoint-id vpce-1",
         "aws ec2 create-route --region eu-south-1 --route-table-id $RTB --destination-cidr-block 0.0.0.0/0 "
         "--gateway-id igw-1",
+        "aws ec2 associate-route-table --region eu-south-1 --route-table-id $RTB --subnet-id subnet-1",
     )
 
 

@@ -16,7 +16,8 @@ def test_sg010_incident_lists_exactly_the_missing_ports_in_every_rule_order(orde
     assert "port(s) 8002, 8004 (tcp)" in f.message and "already open: 8000 by sgr-8000" in f.message
     assert "sg-inc (ml-serving)" in f.message and f.path == ("sg-inc", "sgr-8000")
     cmd = f.fix.commands[0]
-    assert cmd.startswith("aws ec2 authorize-security-group-ingress --group-id sg-inc --ip-permissions")
+    assert cmd.startswith("aws ec2 authorize-security-group-ingress --region eu-south-1 --group-id sg-inc "
+                          "--ip-permissions")
     assert '"FromPort":8002' in cmd and '"FromPort":8004' in cmd and '"FromPort":8000' not in cmd
     assert f.fix.fixer == "sg-open-missing-ports"
 
@@ -52,7 +53,7 @@ def test_sg010_group_that_does_not_exist_is_a_finding_on_check():
     assert "does not exist" in f.message
     named = sg_findings(grp("sg-a"), plan={"ports": [8000], "security_group": "newgroup"},
                         select=["SG010"]).one("SG010")
-    assert "aws ec2 create-security-group --group-name newgroup" in named.fix.commands[0]
+    assert "aws ec2 create-security-group --region eu-south-1 --group-name newgroup" in named.fix.commands[0]
 
 
 def test_sg010_needs_a_group_and_ports_and_the_plan_region():

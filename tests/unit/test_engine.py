@@ -136,3 +136,21 @@ def test_entry_point_plugin_is_discovered(tmp_path):
                          env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
     assert "('ZZZ001', 'subnet-9', 'subnet-9 has 3 free addresses')" in out.stdout
+
+
+def test_rule_and_fixer_registries_agree_when_they_load():
+    from preflight import fix
+
+    fixers = fix.load_fixers()  # raises if the built-in rules and fixers disagree
+    rules = engine.load_rules()
+    assert all(rid in fixers[r.meta.fixer].meta.fixes for rid, r in rules.items() if r.meta.fixer)
+    fixes = {f.meta.id: f.meta.fixes for f in fixers.values()}
+    engine.check_fixers(rules, fixes)
+    wrong = {**fixes, "route-replace-blackhole": ("NET003",)}  # NET004 names it, but it no longer lists NET004
+    with pytest.raises(PreflightError, match="rule NET004 names fixer 'route-replace-blackhole', whose fixes= "
+                                             "does not list NET004"):
+        engine.check_fixers(rules, wrong)
+    with pytest.raises(PreflightError, match="fixer 'x' fixes unknown rule NET999"):
+        engine.check_fixers(rules, {**fixes, "x": ("NET999",)})
+    with pytest.raises(PreflightError, match="names fixer 'sg-open-missing-ports', which is not registered"):
+        engine.check_fixers(rules, {k: v for k, v in fixes.items() if k != "sg-open-missing-ports"})

@@ -68,8 +68,8 @@ def journal(tmp_path) -> fix.Journal:
 def test_aws_cli_renders_an_exact_command():
     assert fix.aws_cli("ec2", "revoke_security_group_ingress",
                        {"GroupId": "sg-1", "SecurityGroupRuleIds": ["sgr-a", "sgr-b"]}, "eu-south-1") == (
-        "aws ec2 revoke-security-group-ingress --group-id sg-1 --security-group-rule-ids sgr-a sgr-b "
-        "--region eu-south-1")
+        "aws ec2 revoke-security-group-ingress --region eu-south-1 --group-id sg-1 --security-group-rule-ids sgr-a "
+        "sgr-b")
     cmd = fix.aws_cli("ec2", "authorize_security_group_ingress",
                       {"GroupId": "sg-1", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 8002}]})
     assert cmd == ("aws ec2 authorize-security-group-ingress --group-id sg-1 "
@@ -150,7 +150,7 @@ def test_undo_from_response_refines_the_journalled_undo(journal):
 
 def test_read_journal_names_a_damaged_line(tmp_path):
     p = tmp_path / "j.jsonl"
-    p.write_text('{"event": "run"}\nnot json\n')
+    p.write_text('{"event": "run"}\nnot json\n{"event": "begin", "seq": 1}\n')  # (a torn *last* line is in doubt)
     with pytest.raises(PreflightError, match="j.jsonl:2: not a JSON line"):
         fix.read_journal(p)
     with pytest.raises(PreflightError, match="journal not found"):
@@ -184,7 +184,7 @@ def test_entry_point_fixer_plugins_are_loaded(monkeypatch):
 
     mod = types.ModuleType("plugin_fixer_mod")
     exec("from preflight.fix import fixer\n"
-         "@fixer(id='plugin-fixer', fixes=('PLG001',), summary='x')\n"
+         "@fixer(id='plugin-fixer', fixes=('SG003',), summary='x')\n"  # a known rule: registries must agree
          "def plan(ctx, findings):\n    return []\n", mod.__dict__)
     monkeypatch.setitem(sys.modules, "plugin_fixer_mod", mod)
     ep = md.EntryPoint(name="plugin", value="plugin_fixer_mod", group="preflight.fixers")
@@ -234,7 +234,7 @@ def test_build_plan_routes_findings_dedupes_calls_and_keeps_refusals(monkeypatch
     only = fix.build_plan([finding("ZZZ001", "sg-1")], [inv], only=["sg-open-missing-ports"])
     assert only.changes == [] and [f.resource for f in only.unfixable] == ["sg-1"]
     assert json.loads(json.dumps(plan.to_dict()))["changes"][0]["cli"].startswith(
-        "aws ec2 authorize-security-group-ingress")
+        "aws ec2 authorize-security-group-ingress --region eu-south-1")
 
 
 class StubSource:

@@ -153,3 +153,19 @@ def test_installed_launch_dry_run_is_not_blocked_by_sg004(tmp_path: Path) -> Non
     assert res.code == 0, res.stdout + res.stderr
     check = res.json()["stages"][0]
     assert (check["name"], check["status"]) == ("check", "ok"), check
+
+
+def test_every_rule_documents_itself_in_ruffs_four_sections_and_explain_shows_them() -> None:
+    from preflight.catalogue import explain_rule
+    from preflight.report.sarif import rule_descriptor
+
+    for rid, r in engine.load_rules().items():
+        sections = r.meta.doc_sections()
+        assert list(sections) == list(engine.DOC_SECTIONS), rid
+        assert all(sections.values()), rid
+        text = explain_rule(rid)
+        for heading in engine.DOC_SECTIONS:
+            assert heading in text
+        assert sections["Why is this bad?"] in text and text.count(sections["Why is this bad?"]) == 1
+        help_ = rule_descriptor(r.meta)["help"]
+        assert help_["text"] == text and "## Fix safety" in help_["markdown"]

@@ -68,7 +68,7 @@ def test_dry_run_prints_every_stage_and_changes_nothing() -> None:
                                   ("group", "planned"), ("run", "planned"), ("wait", "planned"),
                                   ("ports", "skipped"), ("verify", "planned"), ("record", "planned")]
         fix = result.stages[1]
-        assert any("aws ec2 create-route" in line for line in fix.lines)
+        assert any("aws ec2 create-route --region eu-south-1" in line for line in fix.lines)
         assert "would create security group 'web-sg'" in result.stages[3].summary
         assert state(source.session) == before and result.record is None
 
@@ -361,8 +361,8 @@ def test_down_keeps_the_group_it_created_while_another_running_launch_uses_it() 
         res = down(source.session, result.launch_id, retry=RetryPolicy(sleep=t.sleep, clock=t.clock), poll=1)
         assert res.ok, res.steps
         assert ("skipped", f"security group {gid} (created by this launch) is kept, since launch-later still "
-                           f"use(s) it; once they are down: `aws ec2 delete-security-group --group-id {gid} "
-                           f"--region {REGION}`") in res.steps
+                           f"use(s) it; once they are down: `aws ec2 delete-security-group --region {REGION} "
+                           f"--group-id {gid}`") in res.steps
         ec2 = source.session.client("ec2", REGION)
         assert ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"]  # kept
 
@@ -394,3 +394,29 @@ def test_down_throttled_to_the_end_while_revoking_is_a_failed_step_and_the_recor
     assert failed.startswith("revoke the launch's rules on sg-1: AWS kept throttling (RequestLimitExceeded)")
     assert ("ok", "released 0 replica port(s)") in res.steps
     assert load_record("launch-slow")["state"] == "down-failed"
+
+
+def test_launch_and_down_on_a_dynamodb_ledger_release_in_the_recorded_ledger() -> None:
+    from preflight.launch.down import down
+    from preflight.launch.records import save_record
+    from preflight.ports import open_ledger, parse_ledger_url
+
+    url = "dynamodb://team-ports?region=eu-south-1"
+    plan = {"replicas": {"count": 3, "port_range": "40050-40060"}}
+    with pipeline("healthy", plan, apply=True, ledger=url) as (pl, source):
+        result = pl.run()
+        assert result.ok, [(s.name, s.summary) for s in result.stages]
+        ports = next(s for s in result.stages if s.name == "ports")
+        assert ports.lines[-1] == f"ledger: {url}"
+        record = load_record(result.launch_id)
+        assert record["ledger"] == url
+        # The sandbox released them at its end; pretend it is a live account's launch.
+        ledger = open_ledger(parse_ledger_url(url), source.session)
+        for r in record["replicas"]:
+            assert ledger.reserve(r["host"], r["port"], result.launch_id, state="active")
+        record.update(source="aws", state="running")
+        save_record(record)
+        t = FakeTime()
+        res = down(source.session, result.launch_id, retry=RetryPolicy(sleep=t.sleep, clock=t.clock), poll=1)
+        assert "released 3 replica port(s)" in [text for _, text in res.steps], res.steps
+        assert ledger.list() == []

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from preflight.ports import (
+    Ledger,
     PortAllocator,
     PortRangeExhausted,
     PortsError,
@@ -103,12 +104,13 @@ def test_lease_expiry_renew_activate_release_gc(tmp_path: Path) -> None:
     assert a.list() == []
 
 
-_ALLOCATOR = """
+# One allocating process, on any ledger URL (tests/e2e/test_ports_ledger_cli.py runs it on DynamoDB).
+ALLOCATOR = """
 import json, sys
-from preflight.ports import PortAllocator
-db, idx, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+from preflight.ports import open_ledger, parse_ledger_url
+url, idx, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 hosts = ["host-a", "host-b", "host-c", "host-d"]
-a = PortAllocator(db)
+a = open_ledger(parse_ledger_url(url))
 sys.stdin.readline()  # start together
 got = []
 for i in range(n):
@@ -118,22 +120,27 @@ print(json.dumps(got))
 """
 
 
-def test_ten_processes_hundred_ports_four_hosts_no_duplicates(tmp_path: Path) -> None:
-    # Separate interpreters (not fork): real processes, each with its own SQLite connection.
-    db = str(tmp_path / "p.db")
-    PortAllocator(db).close()  # create the schema once, as a first `preflight` run would
-    procs = [subprocess.Popen([sys.executable, "-c", _ALLOCATOR, db, str(i), "100"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True) for i in range(10)]
+def run_allocators(url: str, processes: int, each: int, timeout: float = 600) -> list[tuple[str, int]]:
+    """`processes` separate interpreters (not fork: each its own connection or client) started
+    together, each allocating `each` ports on ledger `url`; every (host, port) they were given."""
+    procs = [subprocess.Popen([sys.executable, "-c", ALLOCATOR, url, str(i), str(each)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True) for i in range(processes)]
     for p in procs:
         assert p.stdin is not None
         p.stdin.write("go\n")
         p.stdin.flush()
-    results = []
+    pairs: list[tuple[str, int]] = []
     for p in procs:
-        out, _ = p.communicate(timeout=120)
+        out, _ = p.communicate(timeout=timeout)
         assert p.returncode == 0
-        results.append([tuple(x) for x in json.loads(out)])
-    pairs = [pair for r in results for pair in r]
+        pairs.extend((h, port) for h, port in json.loads(out))
+    return pairs
+
+
+def test_ten_processes_hundred_ports_four_hosts_no_duplicates(tmp_path: Path) -> None:
+    db = str(tmp_path / "p.db")
+    PortAllocator(db).close()  # create the schema once, as a first `preflight` run would
+    pairs = run_allocators(f"sqlite://{db}", 10, 100)
     assert len(pairs) == 1000
     dupes = [k for k, c in Counter(pairs).items() if c > 1]
     assert dupes == []
@@ -218,11 +225,15 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dir = tempfile.TemporaryDirectory()
         self.clock = Clock()
-        db = Path(self.dir.name) / "p.db"
-        self.procs = [PortAllocator(db, lease_seconds=10, clock=self.clock) for _ in range(2)]
+        self.procs = self.make_ledgers()
         self.model: dict[tuple[str, int], tuple[str, float | None]] = {}  # live holders
+
+    def make_ledgers(self) -> list[Ledger]:
+        """Two 'processes' on one ledger (the DynamoDB machine overrides this)."""
+        self.dir = tempfile.TemporaryDirectory()
+        db = Path(self.dir.name) / "p.db"
+        return [PortAllocator(db, lease_seconds=10, clock=self.clock) for _ in range(2)]
 
     def teardown(self) -> None:
         for p in self.procs:

@@ -304,7 +304,7 @@ def test_no_igw_and_no_route_reports_both() -> None:
     r = reach.path(inv, "internet", WEB, "tcp", 8000)
     assert r.codes[:2] == ["IGW_NOT_ATTACHED", "NO_ROUTE_TO_DESTINATION"]
     fix = r.blockers[0].fix
-    assert fix is not None and fix.commands[0].startswith("aws ec2 create-internet-gateway")
+    assert fix is not None and fix.commands[0].startswith("IGW=$(aws ec2 create-internet-gateway --region eu-south-1")
 
 
 def test_source_address_is_longest_prefix_matched_on_the_way_back() -> None:
