@@ -15,7 +15,9 @@ from typing import Any
 from preflight.errors import PreflightError
 
 # What each purpose adds to the one before it: fix re-reads what check reads, launch may fix first.
-PURPOSES = ("check", "fix", "launch")
+# `ports-ledger` stands alone: what the shared DynamoDB port ledger (--ledger dynamodb://...) needs,
+# for the principals that launch or reserve ports, on top of their check/launch policy.
+PURPOSES = ("check", "fix", "launch", "ports-ledger")
 # Extra collectors whose calls change something or are opt-in writes: never in the read-only policy.
 _WRITE_COLLECTORS = frozenset({"dry_run"})  # RunInstances with DryRun=True (--dry-run-launch): `launch` has it
 # The launch capabilities (permissions.yaml) a `preflight launch` exercises; storage is the job's, not ours.
@@ -69,6 +71,15 @@ def launch_actions() -> dict[str, list[str]]:
     return why
 
 
+def ledger_actions() -> dict[str, list[str]]:
+    """action -> why, for the DynamoDB port ledger (the `ports-ledger` capability, which a test keeps
+    equal to the calls preflight/ports_dynamodb.py makes)."""
+    from preflight.permissions import catalogue
+
+    cap = catalogue().get("aws", {}).get("ports-ledger")
+    return {action: ["ports ledger (DynamoDB)"] for action in (cap.permissions if cap else ())}
+
+
 def _statement(sid: str, actions: dict[str, list[str]], seen: set[str]) -> dict[str, Any] | None:
     new = sorted(a for a in actions if a not in seen)
     seen.update(new)
@@ -82,6 +93,9 @@ def policy_document(purpose: str = "check") -> dict[str, Any]:
     statement per layer (read, fix, launch), each action listed once, in the first layer needing it."""
     if purpose not in PURPOSES:
         raise PreflightError(f"--for: unknown purpose {purpose!r} (one of: {', '.join(PURPOSES)})")
+    if purpose == "ports-ledger":
+        statement = _statement("PreflightPortsLedger", ledger_actions(), set())
+        return {"Version": "2012-10-17", "Statement": [statement] if statement else []}
     layers = [("PreflightRead", check_actions)]
     if purpose in ("fix", "launch"):
         layers.append(("PreflightFix", fix_actions))

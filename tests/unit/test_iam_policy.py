@@ -120,5 +120,19 @@ def test_an_undeclared_call_is_caught(recorded, monkeypatch):
 def test_bad_purpose_is_a_one_line_error():
     from preflight.errors import PreflightError
 
-    with pytest.raises(PreflightError, match=r"--for: unknown purpose 'write' \(one of: check, fix, launch\)"):
+    with pytest.raises(PreflightError,
+                       match=r"--for: unknown purpose 'write' \(one of: check, fix, launch, ports-ledger\)"):
         iam_policy.policy_document("write")
+
+
+def test_ports_ledger_policy_is_exactly_what_the_dynamodb_ledger_calls():
+    """`iam-policy --for ports-ledger` (issue 18): the DynamoDB ledger's actions, from the same
+    catalogue entry the ledger's own test keeps equal to its calls; nothing else."""
+    from preflight.iam_policy import policy_document
+    from preflight.ports_dynamodb import INIT_PERMISSIONS, PERMISSIONS
+
+    doc = policy_document("ports-ledger")
+    (statement,) = doc["Statement"]
+    assert statement["Sid"] == "PreflightPortsLedger"
+    assert set(statement["Action"]) == set(PERMISSIONS) | set(INIT_PERMISSIONS)
+    assert "dynamodb:PutItem" not in json.dumps(policy_document("launch"))
