@@ -162,10 +162,13 @@ def dumps(inventories: list[Inventory]) -> str:
 def loads(text: str | bytes, name: str = "snapshot") -> list[Inventory]:
     try:
         with paused_gc():
-            return _decode_fast(text)
+            loaded = _decode_fast(text)
     except (msgspec.DecodeError, _Mismatch):
-        pass  # the reference path below names the JSON path of the first problem
-    return _loads_reference(text, name)
+        return _loads_reference(text, name)  # it names the JSON path of the first problem
+    if not loaded:
+        return _loads_reference(text, name)  # refuses an empty snapshot with its message
+    _require_ids(loaded, name)  # the fast path checks types; ids and VPCs are required too
+    return loaded
 
 
 @functools.cache
