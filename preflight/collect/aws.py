@@ -434,18 +434,42 @@ FETCHERS: dict[str, Fetcher] = {
 
 # Documented maxima botocore's model does not state (DescribeInstances: 5-1000).
 _DOCUMENTED_MAX_RESULTS = {"describe_instances": 1000}
-MIN_PAGE = 5  # the smallest MaxResults EC2 accepts
+MIN_PAGE = 5  # the smallest MaxResults EC2 accepts (when a model states no minimum)
 FILTER_VALUES = 200  # EC2 accepts at most 200 values in one filter
 
 
-def page_limit(client: Any, operation: str) -> int | None:
-    """The largest MaxResults `operation` accepts (from botocore's service model, e.g. 100 for
-    DescribeRouteTables, 255 for DescribeEgressOnlyInternetGateways), or None if it has none."""
+def _limit_shape(client: Any, operation: str) -> Any:
     op = client.meta.service_model.operation_model(client.meta.method_to_api_mapping[operation])
-    shape = op.input_shape.members.get("MaxResults") if op.input_shape is not None else None
+    members = op.input_shape.members if op.input_shape is not None else {}
+    return members.get("MaxResults") or members.get("MaxItems")  # EC2 and most APIs / IAM
+
+
+def page_limit(client: Any, operation: str) -> int | None:
+    """The largest page `operation` accepts (its MaxResults or MaxItems, from botocore's service
+    model: 100 for DescribeRouteTables, 255 for DescribeEgressOnlyInternetGateways, 20 for
+    Organizations, 1000 for IAM...), or None if it takes no page size."""
+    shape = _limit_shape(client, operation)
     if shape is None:
         return None
     return int(shape.metadata.get("max") or _DOCUMENTED_MAX_RESULTS.get(operation, 1000))
+
+
+def page_size_for(client: Any, operation: str, wanted: int | None = None) -> int | None:
+    """Items per page to ask `operation` for: `wanted` (tests force 5) within the API's own range,
+    else the API's maximum; None when it takes no page size. Without one, some APIs answer
+    everything at once and others truncate at a default (IAM: 100 items), so it is always sent."""
+    limit = page_limit(client, operation)
+    if limit is None:
+        return None
+    low = int(_limit_shape(client, operation).metadata.get("min") or MIN_PAGE)
+    return max(low, min(wanted or limit, limit))
+
+
+def paginate(client: Any, operation: str, page_size: int | None = None, **params: Any) -> Any:
+    """botocore's paginator for `operation` (it follows every token), at `page_size_for`'s pages."""
+    size = page_size_for(client, operation, page_size)
+    config = {"PageSize": size} if size else {}
+    return client.get_paginator(operation).paginate(**params, PaginationConfig=config)
 
 
 def fetch_all(client: Any, fetcher: Fetcher, page_size: int | None = None,
@@ -454,9 +478,9 @@ def fetch_all(client: Any, fetcher: Fetcher, page_size: int | None = None,
     it some Describes return everything at once and others truncate), and every NextToken followed
     until there is none. A token seen twice is an error rather than an endless loop."""
     kwargs: dict[str, Any] = {fetcher.filter_param: filters} if filters else {}
-    limit = page_limit(client, fetcher.operation)
-    if limit is not None:
-        kwargs["MaxResults"] = max(MIN_PAGE, min(page_size or limit, limit))
+    size = page_size_for(client, fetcher.operation, page_size)
+    if size is not None:
+        kwargs["MaxResults"] = size
     call = getattr(client, fetcher.operation)
     items: list[dict[str, Any]] = []
     seen: set[str] = set()
