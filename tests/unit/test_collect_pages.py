@@ -115,6 +115,41 @@ def test_pages_of_five_read_every_item_and_follow_every_token():
         assert sizes and all(s == 5 for s in sizes), (op, sizes)
 
 
+def _rule_filters(client: Any) -> list[Any]:
+    """The Filters of each DescribeSecurityGroupRules call `client` makes, in order."""
+    calls: list[Any] = []
+    client.meta.events.register("provide-client-params.ec2.DescribeSecurityGroupRules",
+                                lambda params, **_: calls.append(params.get("Filters")))
+    return calls
+
+
+@pytest.mark.parametrize("shard", [3, None])
+def test_rules_beyond_one_page_are_read_by_group_id_shards_when_the_groups_fill_several(monkeypatch, shard):
+    """More rules than a page, more groups than a group-id filter holds: the rules are read by
+    group-id filters (here of 3 groups) after the first page, and none is lost or doubled. With
+    fewer groups than a filter holds (the default 200 here), the one chain is followed instead."""
+    if shard:
+        monkeypatch.setattr(aws, "FILTER_VALUES", shard)
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=REGION)
+        seed(ec2, 3)
+        whole = aws.collect(aws.AwsSession(region=REGION), REGION)
+        session = aws.AwsSession(region=REGION, page_size=5)
+        client = session.client("ec2", REGION)
+        strict_pages(client, {})
+        filters = _rule_filters(client)
+        paged = aws.collect(session, REGION)
+    rules = sorted(r.id for g in whole.security_groups for r in g.rules)
+    assert len(rules) > 5 and len(whole.security_groups) > 3  # a second page, and more than one shard
+    assert sorted(r.id for g in paged.security_groups for r in g.rules) == rules
+    assert filters[0] is None  # the first page is read whole: one page of rules needs no shards
+    if shard:
+        assert all(f[0]["Name"] == "group-id" and len(f[0]["Values"]) <= shard for f in filters[1:])
+        assert {v for f in filters[1:] for v in f[0]["Values"]} == {g.id for g in whole.security_groups}
+    else:
+        assert filters == [None] * len(filters) and len(filters) >= 2  # the chain, page after page
+
+
 def test_default_page_size_is_each_apis_documented_maximum():
     with mock_aws():
         session = aws.AwsSession(region=REGION)
