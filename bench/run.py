@@ -745,10 +745,71 @@ def latency_markdown(lat: dict[str, Any]) -> list[str]:
     return lines
 
 
+def issue17(results: list[dict[str, Any]], latency: dict[str, Any] | None,
+            startup_res: dict[str, Any] | None) -> list[str]:
+    """Every ratio issue 17 sets, next to its target, from this run (a row says so when its part
+    was not run)."""
+    out = ["## Issue 17 targets (this run)", "", "| target | measured | verdict |", "|---|---|---|"]
+    by = {r["size"]: r for r in results}
+    not_run = "not run (part skipped)"
+    big = by.get("L")
+    if big:
+        out.append(f"| offline L: total ≤ 3× stdlib `json.load` of the same file | {big['ratio_wall']:.2f}× "
+                   f"({big['total_wall']:.2f} s / {big['json_wall']:.2f} s; CPU {big['ratio_cpu']:.2f}×) | "
+                   f"{_verdict(big['ratio_wall'] <= 3)} |")
+        rss = big["rss_mib"] / big["json_rss_mib"]
+        out.append(f"| offline L: peak RSS ≤ 2.5× the `json.load` process's | {rss:.2f}× ({big['rss_mib']:.0f} MiB / "
+                   f"{big['json_rss_mib']:.0f} MiB) | {_verdict(rss <= 2.5)} |")
+        ok = big["missed_count"] == 0 and big["false_positive_count"] == 0
+        out.append(f"| offline L: findings identical (every planted fault, nothing else) | {big['true_positives']}/"
+                   f"{big['expected']} found, {big['false_positive_count']} other | {_verdict(ok)} |")
+    else:
+        out.append(f"| offline L: total ≤ 3× `json.load`, RSS ≤ 2.5×, findings identical | {not_run} | – |")
+    if startup_res:
+        med = startup_res["median"]
+        out.append(f"| start-up: `preflight --version` ≤ 6× `python -I -c pass` | {startup_res['version_ratio']:.2f}× "
+                   f"({med['preflight --version']:.3f} s / {med['python -I -c pass']:.3f} s, median of "
+                   f"{startup_res['runs']}) | {_verdict(startup_res['version_ratio'] <= 6)} |")
+        out.append("| start-up: S offline check ≤ 2× (`json.load(S)` + `--version`) | "
+                   f"{startup_res['check_ratio']:.2f}× "
+                   f"({med['preflight check --snapshot S']:.3f} s / ({med['json.load(S)']:.3f} s + "
+                   f"{med['preflight --version']:.3f} s)) | {_verdict(startup_res['check_ratio'] <= 2)} |")
+    else:
+        out.append(f"| start-up: `--version` ≤ 6×, S offline check ≤ 2× | {not_run} | – |")
+    lat = (latency or {}).get("sizes", {})
+    if "S" in lat and "M" in lat:
+        s_, m_ = lat["S"]["scoped"], lat["M"]["scoped"]
+        ratio = m_["collect"] / s_["collect"]
+        out.append(f"| latency: plan-scoped check on M ≤ 1.2× plan-scoped on S | {ratio:.2f}× ({m_['collect']:.2f} s / "
+                   f"{s_['collect']:.2f} s collection; {m_['calls']} / {s_['calls']} API calls) | "
+                   f"{_verdict(ratio <= 1.2)} |")
+    else:
+        out.append(f"| latency: plan-scoped check on M ≤ 1.2× on S | {not_run} | – |")
+    for size, r in lat.items():
+        ratio = r["wide"]["collect"] / r["longest_seconds"]
+        ch = r["chains"][r["longest"]]
+        out.append(f"| latency {size}: account-wide check ≤ 1.1× the longest single paginated chain | {ratio:.2f}× "
+                   f"({r['wide']['collect']:.2f} s, {r['wide']['calls']} calls / {r['longest_seconds']:.2f} s for "
+                   f"{r['longest'].removeprefix('describe_')}, {ch['pages']} calls) | {_verdict(ratio <= 1.1)} |")
+        sh = r["sharded"]
+        out.append(f"| latency {size}: sharding the longest chain by group-id filters beats it (reported) | "
+                   f"{sh['seconds']:.2f} s, {sh['calls']} calls ({sh['shards']} shards after the groups) against "
+                   f"{r['longest_seconds']:.2f} s, {ch['pages']} calls | "
+                   f"{'beats it' if sh['seconds'] < r['longest_seconds'] else 'does not beat it'} |")
+        f = r["findings"]
+        ok = f["extra"] == 0 and f["missing"] == 0
+        out.append(f"| latency {size}: plan-scoped findings = account-wide findings on the plan's resources | "
+                   f"{f['scoped']} scoped, {f['plan_resources_findings']} account-wide on the plan's resources: "
+                   f"{f['extra']} extra, {f['missing']} missing | {_verdict(ok)} |")
+    return out + [""]
+
+
 def markdown(results: list[dict[str, Any]], moto: dict[str, Any] | None,
-             latency: dict[str, Any] | None = None) -> str:
+             latency: dict[str, Any] | None = None, startup_res: dict[str, Any] | None = None) -> str:
     cpu_count = os.cpu_count()
-    load = max([r.get("loadavg", 0.0) for r in results] + [(moto or {}).get("loadavg", 0.0)])
+    load = max([r.get("loadavg", 0.0) for r in results] + [(moto or {}).get("loadavg", 0.0)]
+               + [r.get("loadavg", 0.0) for r in (latency or {}).get("sizes", {}).values()]
+               + [(startup_res or {}).get("loadavg", 0.0)])
     lines = [
         "# Benchmark results",
         "",
@@ -758,6 +819,7 @@ def markdown(results: list[dict[str, Any]], moto: dict[str, Any] | None,
         "fresh-process runs; CPU = user+sys of the measuring process (wall time varies with the machine's load: "
         f"1-minute load average at most {load:.1f} at the end of each part).",
         "",
+        *issue17(results, latency, startup_res),
         "## Offline check of a synthetic snapshot (all rules, no plan)",
         "",
         "| size | resources | file | json.load | snapshot load | graph | rules | **total** | CPU total | peak RSS "
@@ -829,6 +891,13 @@ def markdown(results: list[dict[str, Any]], moto: dict[str, Any] | None,
         ]
     if latency:
         lines += latency_markdown(latency)
+    if startup_res:
+        med = startup_res["median"]
+        floor = med["python -I -c pass"]
+        lines += ["", "## Start-up (fresh processes, interleaved, median of "
+                  f"{startup_res['runs']}; `python bench/startup.py` alone)", "",
+                  "| command | median | × `python -I -c pass` |", "|---|---|---|"]
+        lines += [f"| `{name}` | {t:.3f} s | {t / floor:.1f}× |" for name, t in med.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -848,9 +917,16 @@ def main() -> None:
     ap.add_argument("--delay", type=float, default=0.1, help="latency mode: seconds each request is delayed")
     ap.add_argument("--latency-repeat", type=int, default=1, help="latency mode: runs per measurement")
     ap.add_argument("--no-floor", action="store_true", help="skip the (unthrottled) size-S collection floor")
+    ap.add_argument("--startup-runs", type=int, default=9, help="start-up: fresh processes per command (median)")
+    ap.add_argument("--no-startup", action="store_true", help="skip the start-up timing")
+    ap.add_argument("--quick", action="store_true",
+                    help="a few minutes instead of the full run: size S offline (1 run), no unthrottled floor, "
+                         "latency mode on S only, 3 start-up runs; its ratios for L and M are then missing")
     ap.add_argument("--markdown", type=Path, help="also write the results as Markdown (e.g. bench/RESULTS.md)")
     ap.add_argument("--json", type=Path, help="also write the raw results as JSON")
     args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.repeat, args.no_floor, args.latency_sizes, args.startup_runs = "S", 1, True, "S", 3
     if not args.no_moto:
         try:
             import moto.server  # noqa: F401
@@ -863,12 +939,20 @@ def main() -> None:
     moto = None if args.no_moto or args.no_floor else bench_moto(args.repeat)
     lat_sizes = [x.strip().upper() for x in args.latency_sizes.split(",") if x.strip()]
     latency = None if args.no_moto or not lat_sizes else bench_latency(lat_sizes, args.delay, args.latency_repeat)
-    text = markdown(results, moto, latency)
+    startup_res = None
+    if not args.no_startup:
+        from bench import startup
+
+        print("start-up…", file=sys.stderr)
+        snap, _ = ensure_snapshot("S", False)
+        startup_res = {**startup.measure(args.startup_runs, str(snap)), "loadavg": os.getloadavg()[0]}
+    text = markdown(results, moto, latency, startup_res)
     sys.stdout.write(text)
     if args.markdown:
         args.markdown.write_text(text)
     if args.json:
-        args.json.write_text(json.dumps({"sizes": results, "moto": moto, "latency": latency}, indent=1,
+        args.json.write_text(json.dumps({"sizes": results, "moto": moto, "latency": latency, "startup": startup_res},
+                                        indent=1,
                                         default=str) + "\n")
 
 
