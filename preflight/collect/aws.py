@@ -13,6 +13,7 @@ an extra runs only when a selected rule `needs` it, and stores JSON-able data in
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -167,6 +168,8 @@ class AwsSession:
                                         config=client_config())
                 c.meta.events.register("before-call", self.stats.hook)
                 c.meta.events.register("after-call", self.stats.after_hook)
+                if service == "ec2":
+                    c.meta.events.register("before-parse.ec2", _drop_unused_xml)
                 self._clients[key] = c
             return self._clients[key]
 
@@ -395,6 +398,22 @@ def parse_peering(p: dict[str, Any]) -> m.VpcPeeringConnection:
     )
 
 
+# DescribeSecurityGroups repeats every rule of every group (IpPermissions, IpPermissionsEgress).
+# The collector reads the rules, with their ids, from DescribeSecurityGroupRules and keeps only the
+# groups' own fields, so their rule lists are cut from the XML before botocore parses it: parsing
+# them twice was a third of an account-wide read's CPU. Only the collector's own calls are cut (the
+# pattern is set per thread around each call); fixers reading through the same client get it whole.
+_PENDING_DROP = threading.local()
+_GROUP_RULES_XML = re.compile(rb"<(ipPermissions(?:Egress)?)>.*?</\1>|<ipPermissions(?:Egress)?\s*/>", re.S)
+
+
+def _drop_unused_xml(response_dict: dict[str, Any], **_: Any) -> None:
+    pattern = getattr(_PENDING_DROP, "pattern", None)
+    body = response_dict.get("body")
+    if pattern is not None and isinstance(body, bytes) and response_dict.get("status_code", 500) < 300:
+        response_dict["body"] = pattern.sub(b"", body)
+
+
 @dataclass(frozen=True)
 class Fetcher:
     operation: str  # boto3 method name on the ec2 client
@@ -406,6 +425,7 @@ class Fetcher:
     # plan against all of them, e.g. NET003 an internet gateway attached to another VPC).
     vpc_filter: str = ""
     filter_param: str = "Filters"  # DescribeNatGateways calls it `Filter`
+    drop_xml: re.Pattern[bytes] | None = None  # parts of the answer the collector never reads
 
 
 FETCHERS: dict[str, Fetcher] = {
@@ -421,7 +441,7 @@ FETCHERS: dict[str, Fetcher] = {
                             "vpc-id", "Filter"),
     "network_acls": Fetcher("describe_network_acls", "NetworkAcls", "ec2:DescribeNetworkAcls", parse_nacl, "vpc-id"),
     "security_groups": Fetcher("describe_security_groups", "SecurityGroups", "ec2:DescribeSecurityGroups", dict,
-                               "vpc-id"),
+                               "vpc-id", drop_xml=_GROUP_RULES_XML),
     "security_group_rules": Fetcher("describe_security_group_rules", "SecurityGroupRules",
                                     "ec2:DescribeSecurityGroupRules", parse_sg_rule),
     "instances": Fetcher("describe_instances", "Reservations", "ec2:DescribeInstances", dict, "vpc-id"),
@@ -487,7 +507,11 @@ def fetch_pages(client: Any, fetcher: Fetcher, page_size: int | None = None,
     call = getattr(client, fetcher.operation)
     seen: set[str] = set()
     while True:
-        page = call(**kwargs)
+        _PENDING_DROP.pattern = fetcher.drop_xml
+        try:
+            page = call(**kwargs)
+        finally:
+            _PENDING_DROP.pattern = None
         yield page
         token = page.get("NextToken")
         if not token:

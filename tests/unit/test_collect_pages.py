@@ -321,3 +321,25 @@ def test_compute_extras_page_at_the_size_asked_and_follow_every_token(page_size)
     assert offered["zones"] == [f"{REGION}{z}" for z in "abcd"]  # "d" is on the second page only
     assert "inf2.24xlarge" in candidates["types"] and "inf1.xlarge" in candidates["types"]
     assert sorted(limits["quotas"]) == sorted(x["QuotaCode"] for x in quota)
+
+
+def test_group_rule_lists_are_cut_only_from_the_collectors_own_reads():
+    """The collector reads rules from DescribeSecurityGroupRules, so DescribeSecurityGroups' copies
+    are not parsed; a fixer's DescribeSecurityGroups on the same client still gets them."""
+    with mock_aws():
+        seed(boto3.client("ec2", region_name=REGION), 2)
+        session = aws.AwsSession(region=REGION)
+        client = session.client("ec2", REGION)
+        parsed: list[Any] = []
+        client.meta.events.register("after-call.ec2.DescribeSecurityGroups",
+                                    lambda **kw: parsed.append(kw["parsed"]))
+        inv = aws.collect(session, REGION)
+        whole = client.describe_security_groups()["SecurityGroups"]
+    [collected] = parsed[:1]
+    assert all("IpPermissions" not in g and "IpPermissionsEgress" not in g for g in collected["SecurityGroups"])
+    assert sum(len(g.get("IpPermissions") or []) for g in whole) >= 2  # the fixer's read is whole
+    by_id = {g["GroupId"]: g for g in whole}
+    for g in inv.security_groups:  # every field the inventory keeps, as the whole answer says
+        assert (g.group_name, g.vpc_id, g.owner_id, g.description) == (
+            by_id[g.id]["GroupName"], by_id[g.id]["VpcId"], by_id[g.id]["OwnerId"], by_id[g.id]["Description"])
+    assert sum(1 for g in inv.security_groups for r in g.rules if not r.egress) >= 4  # from the rules API
