@@ -707,7 +707,8 @@ class Pipeline:
 
     # --- stage 8: verify --------------------------------------------------------------------------
 
-    def plan_verify(self, subnet: Subnet, group: SecurityGroup | None) -> StagePlan[tuple[Subnet, SecurityGroup | None]]:
+    def plan_verify(self, subnet: Subnet,
+                    group: SecurityGroup | None) -> StagePlan[tuple[Subnet, SecurityGroup | None]]:
         return StagePlan("verify", (subnet, group), "would verify: instances running with public IPs, ports open, "
                                                     "network rules clean for the subnet")
 
