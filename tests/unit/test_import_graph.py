@@ -67,11 +67,14 @@ def imports_of(name: str, top_level_only: bool = False) -> set[str]:
             visit(child, inner)
 
     visit(tree, False)
-    # `import a.b.c` also imports a and a.b
-    closed = set()
+    # `import a.b.c` also imports a and a.b, except the packages `name` itself sits in: those are
+    # imported before `name` anyway (a package's __init__ may import its own submodules). A name
+    # imported from such a package explicitly (`from a.b import X` inside a.b.c) still counts.
+    ancestors = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
+    closed = set(found)
     for mod in found:
         parts = mod.split(".")
-        closed.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+        closed.update(p for p in (".".join(parts[:i]) for i in range(1, len(parts))) if p not in ancestors)
     return {m for m in closed if m in MODULES and m != name}
 
 
