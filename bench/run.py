@@ -66,6 +66,16 @@ def cpu() -> float:
 
 
 def peak_rss_mib() -> float:
+    """This process's peak RSS. Linux's VmHWM belongs to the process's own memory map, new at exec;
+    ru_maxrss instead survives exec, so a child would report its parent's peak (the parent that
+    generated L.json in process made every child look 475 MiB)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # KiB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
