@@ -69,6 +69,7 @@ from preflight.semantics.remedies import Call, aws_cli
 __all__ = [
     "ALREADY", "JOURNAL_VERSION", "MAX_ATTEMPTS", "ApplyContext", "Call", "Change", "FixContext", "FixPlan",
     "FixRun", "Fixer", "FixerMeta", "Journal", "Outcome", "Refusal", "apply_changes", "aws_cli", "build_plan",
-    "candidate_fixers", "choose_fixer", "error_code", "fixable_rule_ids", "fixer", "fixers_for", "journal_dir", "load_fixers",
+    "candidate_fixers", "choose_fixer", "error_code", "fixable_rule_ids", "fixer", "fixers_for", "journal_dir",
+    "load_fixers",
     "new_run_id", "read_journal", "read_journal_lines", "render_fix", "run_fix",
 ]
