@@ -26,8 +26,8 @@ import botocore.exceptions
 import botocore.parsers
 import botocore.utils
 
-from preflight.errors import CredentialsError, PreflightError, redact_url
 from preflight.collect.registry import EXTRA_PROVIDERS, load_extra_collectors
+from preflight.errors import CredentialsError, PreflightError, redact_url
 from preflight.inventory import model as m
 from preflight.semantics.remedies import route_target
 from preflight.settings import RunSettings
@@ -616,7 +616,7 @@ def _read(client: Any, page_size: int | None, vpcs: tuple[str, ...],
     """Every resource type, concurrently: account-wide, or for `vpcs` (see `collect`)."""
     def filters(name: str) -> list[list[dict[str, Any]]] | None:
         fetcher = FETCHERS[name]
-        if not vpcs or not fetcher.vpc_filter or (name == "instances" and getattr(plan, "instance_type", "")):
+        if not vpcs or not fetcher.vpc_filter or (name == "instances" and getattr(plan, "instance_type", None)):
             return None
         return _filter_sets(fetcher.vpc_filter, vpcs)
 

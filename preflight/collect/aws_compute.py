@@ -260,9 +260,8 @@ def profile_name(value: str) -> str:
 def caller_principal(session: Any, region: str) -> tuple[str, str]:
     """(kind, ARN) of the IAM principal the caller acts as; an assumed role's session ARN becomes
     the role's ARN with its path (the simulator needs it exactly)."""
-    from preflight.collect.aws_iam import principal_of
-
     from preflight.collect.aws import caller_identity
+    from preflight.collect.aws_iam import principal_of
 
     arn = caller_identity(session, region).get("arn", "")
     who = principal_of(arn)

@@ -62,12 +62,12 @@ def sky_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
 def apply_policy(env: dict[str, Any], task_yaml: str, config: str, cluster: str = "c1") -> Any:
     """`sky launch -c CLUSTER task.yaml` at the client side: SkyPilot loads its config (with our
     admin_policy) and applies the policy with its own machinery."""
+    import sky
     from sky import skypilot_config
     from sky.admin_policy import RequestOptions
     from sky.server.requests.request_names import AdminPolicyRequestName
     from sky.utils import admin_policy_utils
 
-    import sky
     from preflight.integrations.skypilot import CACHE
 
     d: Path = env["dir"]
