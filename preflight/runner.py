@@ -179,9 +179,13 @@ def run_check(source: CheckSource, plan: Plan | None, select: list[str], ignore:
     t0 = time.perf_counter()
     from preflight import variants
 
-    if variants.needs_variants(plan):  # several launches in one plan, candidates, names: each on its own
-        assert plan is not None
-        report = variants.check(source, plan, rules, needs_of(rules), config, source.target.settings)
+    settings = source.target.settings
+    # Several launches in one plan, candidates, names: each on its own. A plan checked with an
+    # inventory cache goes the same way: the variant runner is where base inventories are reused.
+    cached = settings.inventory_cache is not None and plan is not None and plan.cloud != "gcp"
+    if plan is not None and (variants.needs_variants(plan) or cached):
+        report = variants.check(source, plan, rules, needs_of(rules), config, settings,
+                                cache=settings.inventory_cache)
         inventories = report.inventories
         t1 = time.perf_counter()
     else:
