@@ -105,7 +105,7 @@ def run_fix(source: Any, plan: Any, select: list[str], ignore: list[str], *, app
               else "", "source": report.inventories[0].source if report.inventories else ""}
     journal = Journal(header=header)
     run.outcomes = apply_changes(fplan.changes, source.session, journal, max_changes=max_changes)
-    run.journal = str(journal.path) if journal._opened else ""
+    run.journal = str(journal.path) if journal.written else ""
     after = check()
     run.unknown = [f for f in after.findings if f.status == "UNKNOWN"]
     still = {f.key() for f in after.findings if f.status == "FAIL"}

@@ -94,7 +94,7 @@ def test_lock_taken_after_instances_exist_reports_what_was_created(state: Path) 
     assert (ports.name, ports.status) == ("ports", "failed")
     assert ports.summary.startswith(f"the port ledger {default_db_path()} is locked by another process")
     assert f"take down what was created: `preflight down {result.launch_id}`" in ports.lines
-    assert result.launch_id and result.record is not None and sorted(result.record["instances"]) == sorted(running)
+    assert result.launch_id and result.record is not None and sorted(result.record.instances) == sorted(running)
     assert result.fix_journal  # the fixes made before are named, with their journal
 
 
