@@ -16,7 +16,7 @@ import datetime as dt
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -496,7 +496,7 @@ def paginate(client: Any, operation: str, page_size: int | None = None, **params
 
 
 def fetch_pages(client: Any, fetcher: Fetcher, page_size: int | None = None,
-                filters: list[dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
+                filters: list[dict[str, Any]] | None = None) -> Generator[dict[str, Any], None, None]:
     """Every page of one Describe call, in order: MaxResults where the API takes it (without it
     some Describes return everything at once and others truncate), and every NextToken followed
     until there is none. A token seen twice is an error rather than an endless loop."""

@@ -28,8 +28,16 @@ import botocore.exceptions
 import botocore.parsers
 
 from preflight import permcache, permissions
-from preflight.collect.aws import (CREDENTIAL_CODES, DENIED_CODES, AwsSession, Denied, caller_identity, extra_collector,
-                                   page_size_for, paginate)
+from preflight.collect.aws import (
+    CREDENTIAL_CODES,
+    DENIED_CODES,
+    AwsSession,
+    Denied,
+    caller_identity,
+    extra_collector,
+    page_size_for,
+    paginate,
+)
 from preflight.errors import CredentialsError
 from preflight.inventory.extras import Iam, IamLastAccessed
 
