@@ -43,6 +43,7 @@ from preflight.inventory.extras import (
     Quota,
     Quotas,
 )
+from preflight.protocols import Session
 from preflight.semantics import quotas as q
 
 INSTANCE_TYPES_TTL = 24 * 3600  # instance-type facts change rarely; a day keeps runs call-free
@@ -159,7 +160,7 @@ def fetch_family_types(client: Any, family: str, page_size: int | None = None) -
 
 
 @extra_collector("instance_types", permissions=("ec2:DescribeInstanceTypes",))
-def collect_instance_types(session: Any, region: str, plan: Any, ttl: float = INSTANCE_TYPES_TTL) -> InstanceTypes:
+def collect_instance_types(session: Session, region: str, plan: Any, ttl: float = INSTANCE_TYPES_TTL) -> InstanceTypes:
     itype = getattr(plan, "instance_type", "") if plan else ""
     others = [g.instance_type for g in getattr(plan, "nodes", ()) or () if g.instance_type != itype]
     if not itype and not others:
@@ -177,7 +178,7 @@ def collect_instance_types(session: Any, region: str, plan: Any, ttl: float = IN
     return first
 
 
-def _instance_types(session: Any, region: str, itype: str, ttl: float) -> InstanceTypes:
+def _instance_types(session: Session, region: str, itype: str, ttl: float) -> InstanceTypes:
     family = q.quota_family(itype)
     client = session.client("ec2", region)
     if family is None:  # no quota family (mac*, or a malformed name): just this type's facts
@@ -207,7 +208,7 @@ def _instance_types(session: Any, region: str, itype: str, ttl: float) -> Instan
 # --- offerings, images, key pairs -------------------------------------------------------------
 
 @extra_collector("offerings", permissions=("ec2:DescribeInstanceTypeOfferings",))
-def collect_offerings(session: Any, region: str, plan: Any) -> Offerings:
+def collect_offerings(session: Session, region: str, plan: Any) -> Offerings:
     itype = getattr(plan, "instance_type", "") if plan else ""
     if not itype:
         return {}
@@ -225,7 +226,7 @@ def collect_offerings(session: Any, region: str, plan: Any) -> Offerings:
 
 
 @extra_collector("images", permissions=("ec2:DescribeImages",))
-def collect_images(session: Any, region: str, plan: Any) -> Image:
+def collect_images(session: Session, region: str, plan: Any) -> Image:
     image = getattr(plan, "image", "") if plan else ""
     if not image:
         return {}
@@ -253,7 +254,7 @@ def collect_images(session: Any, region: str, plan: Any) -> Image:
 
 
 @extra_collector("key_pairs", permissions=("ec2:DescribeKeyPairs",))
-def collect_key_pairs(session: Any, region: str, plan: Any) -> KeyPairs:
+def collect_key_pairs(session: Session, region: str, plan: Any) -> KeyPairs:
     if not (plan and getattr(plan, "key_name", "")):
         return {}
     client = session.client("ec2", region)
@@ -286,7 +287,7 @@ def caller_principal(session: Any, region: str) -> tuple[str, str]:
     return who["kind"], (who["arn"] if who["kind"] in ("user", "role") else arn)
 
 
-def simulate_pass_role(session: Any, region: str, role_arn: str) -> PassRole:
+def simulate_pass_role(session: Session, region: str, role_arn: str) -> PassRole:
     """Ask IAM's policy simulator whether the caller may pass `role_arn` to EC2."""
     perm = "iam:SimulatePrincipalPolicy"
     try:
@@ -319,7 +320,7 @@ def simulate_pass_role(session: Any, region: str, role_arn: str) -> PassRole:
 
 @extra_collector("instance_profiles",
                  permissions=("iam:GetInstanceProfile", "iam:GetRole", "iam:SimulatePrincipalPolicy"))
-def collect_instance_profile(session: Any, region: str, plan: Any) -> InstanceProfile:
+def collect_instance_profile(session: Session, region: str, plan: Any) -> InstanceProfile:
     value = getattr(plan, "instance_profile", "") if plan else ""
     if not value:
         return {}
@@ -351,7 +352,7 @@ def _quota_entry(item: dict[str, Any], default: bool = False) -> Quota:
 
 @extra_collector("quotas", permissions=("servicequotas:ListServiceQuotas", "servicequotas:GetServiceQuota",
                              "servicequotas:GetAWSDefaultServiceQuota"))
-def collect_quotas(session: Any, region: str, plan: Any) -> Quotas:
+def collect_quotas(session: Session, region: str, plan: Any) -> Quotas:
     itype = getattr(plan, "instance_type", "") if plan else ""
     if not itype:
         return {}
@@ -408,7 +409,7 @@ def dry_run_params(plan: Any) -> dict[str, Any]:
 
 
 @extra_collector("dry_run", permissions=("ec2:RunInstances",))
-def collect_dry_run(session: Any, region: str, plan: Any) -> DryRun:
+def collect_dry_run(session: Session, region: str, plan: Any) -> DryRun:
     if not plan or not (plan.instance_type and plan.image):
         missing = [f for f in ("instance_type", "image") if not (plan and getattr(plan, f, ""))]
         return {"skipped": f"the plan names no {' or '.join(missing)}"}
@@ -438,7 +439,7 @@ def _amount_fits(have: float, want: str) -> bool:
     return have >= n if at_least else abs(have - n) < 1e-9
 
 
-def instance_candidates(session: Any, region: str, accelerators: str = "", cpus: str = "",
+def instance_candidates(session: Session, region: str, accelerators: str = "", cpus: str = "",
                         memory: str = "") -> dict[str, Any]:
     """Instance types of `region` that satisfy a SkyPilot resources request, from EC2's own
     DescribeInstanceTypes (GPU name and count, vCPUs, memory) — no hand table. Smallest first
