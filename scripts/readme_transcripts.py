@@ -4,8 +4,9 @@
 The README promises real output. Every ```console block line `$ preflight …` that needs no cloud
 account (a `--sandbox` or `--snapshot` run, `rules`, `explain`, `fixers`, `sandbox list`) is run
 again in a throwaway home and folder that sees the repository's examples/ and tests/, and its
-output (plus `echo $?` right after it) is compared with the README's, after replacing what differs on every run: resource ids, launch and
-journal names, public IPs, the throwaway home. Commands against a real account are left alone.
+output (plus `echo $?` right after it) is compared with the README's, after replacing what differs
+on every run: resource ids, launch and journal names, public IPs, the throwaway home. Commands
+against a real account are left alone.
 
     python scripts/readme_transcripts.py            # compare; exit 1 and a diff when one drifted
     python scripts/readme_transcripts.py --update   # write the fresh output into README.md
