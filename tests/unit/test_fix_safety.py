@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -82,25 +82,18 @@ def test_build_plan_marks_an_unsafe_fixers_changes_and_a_safe_twin_wins(monkeypa
         ("sg-2", "zz-careful", True), ("sg-1", "zz-risky", False)]
 
 
-def two_candidates(s: Seeder) -> None:
-    """No default VPC; one VPC with a gateway and two private-looking subnets, each on its own table
-    with no default route: NET001 has two candidates, so making one public is a choice."""
-    s.delete_default_vpc()
-    vpc = s.vpc("10.9.0.0/16", "two-vpc")
-    s.igw(vpc, "two-igw")
-    for i in range(2):
-        sub = s.subnet(vpc, f"10.9.{i}.0/24", name=f"two-{i}", public_ip=False)
-        s.route_table(vpc, [sub], name=f"two-rt-{i}")
-    s.ids["vpc"] = vpc
-
-
-def one_candidate(s: Seeder) -> None:
-    s.delete_default_vpc()
-    vpc = s.vpc("10.9.0.0/16", "one-vpc")
-    s.igw(vpc, "one-igw")
-    sub = s.subnet(vpc, "10.9.0.0/24", name="one-0", public_ip=False)
-    s.route_table(vpc, [sub], name="one-rt-0")
-    s.ids["vpc"] = vpc
+def candidates(n: int) -> Callable[[Seeder], None]:
+    """No default VPC; one VPC with a gateway and `n` private-looking subnets, each on its own table
+    with no default route: NET001 has `n` candidates (with two, making one public is a choice)."""
+    def seed(s: Seeder) -> None:
+        s.delete_default_vpc()
+        vpc = s.vpc("10.9.0.0/16", "cand-vpc")
+        s.igw(vpc, "cand-igw")
+        for i in range(n):
+            sub = s.subnet(vpc, f"10.9.{i}.0/24", name=f"cand-{i}", public_ip=False)
+            s.route_table(vpc, [sub], name=f"cand-rt-{i}")
+        s.ids["vpc"] = vpc
+    return seed
 
 
 def shared_explicit_table(s: Seeder) -> None:
@@ -131,7 +124,7 @@ def test_route_add_default_is_unsafe_as_a_whole_only_on_a_shared_table() -> None
         assert [(c.call.operation, c.safe) for c in changes] == [("create_route", True)]
 
 
-@pytest.mark.parametrize("seed, safe", [(one_candidate, True), (two_candidates, False)])
+@pytest.mark.parametrize("seed, safe", [(candidates(1), True), (candidates(2), False)])
 def test_subnet_make_public_is_unsafe_when_it_picks_among_candidates(seed, safe) -> None:
     with account(seed) as (session, s):
         plan = plan_from_dict({"region": REGION, "vpc": s.ids["vpc"]})
@@ -145,7 +138,7 @@ def two_candidate_scenario(tmp_path, monkeypatch) -> Iterator[Path]:
     monkeypatch.setenv("PREFLIGHT_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("PREFLIGHT_JOURNAL_DIR", str(tmp_path / "journal"))
     monkeypatch.setitem(sb.SCENARIOS, "test-two-candidates",
-                        sb.Scenario("test-two-candidates", "two candidates", two_candidates))
+                        sb.Scenario("test-two-candidates", "two candidates", candidates(2)))
     plan = tmp_path / "launch.yaml"
     plan.write_text("name: web\ncloud: aws\nregion: eu-south-1\nports: [8000]\ninstance_type: t3.micro\n"
                     "image: ami-04681a1dbd79675a5\ncount: 1\n")
