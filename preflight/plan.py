@@ -89,6 +89,9 @@ class Plan:
     unchecked: str = ""  # a variant for a cloud preflight does not check ("kubernetes")
     source: str = ""  # the file it came from, for messages
     given: frozenset[str] = field(default_factory=frozenset)  # fields the user actually set
+    # fields set on the command line over the file (with_overrides), so a printed follow-up command
+    # can repeat exactly those flags
+    overridden: frozenset[str] = field(default_factory=frozenset, compare=False)
 
     def has(self, name: str) -> bool:
         return name in self.given
@@ -344,4 +347,5 @@ def with_overrides(plan: Plan | None, **overrides: Any) -> Plan:
         given.add(key)
     alternatives = tuple(with_overrides(a, **overrides) for a in base.alternatives)
     extra = {"alternatives": alternatives} if alternatives else {}
-    return dataclasses.replace(base, **changes, **extra, given=frozenset(given))
+    return dataclasses.replace(base, **changes, **extra, given=frozenset(given),
+                               overridden=base.overridden | frozenset(changes))

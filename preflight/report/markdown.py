@@ -49,7 +49,7 @@ def render_markdown(report: Report) -> str:
             if f.fix and f.fix.commands:
                 out += [*fence(list(f.fix.commands), "sh"), ""]
             if f.fix and f.fix.fixer:
-                hint = fix_command(report_sources(report), f.region, f.rule)
+                hint = fix_command(report_sources(report), f.region, f.rule, report.plan)
                 out.append(f"Or run {code(hint)} (fixer {code(f.fix.fixer)}).\n")
             out.append("</details>\n")
     return "\n".join(out).rstrip("\n") + "\n"
