@@ -10,7 +10,6 @@ from preflight import engine
 from preflight.engine import Finding
 from preflight.fix.model import Change, FixContext, Refusal
 
-
 # Like ruff's fix safety. `--apply` makes only safe changes; `--unsafe-fixes` adds the others.
 # "sometimes-unsafe": the fixer marks the changes that are unsafe (Change.safe=False), the rest are safe.
 Safety = Literal["safe", "unsafe", "sometimes-unsafe"]

@@ -9,7 +9,6 @@ from typing import Any
 from preflight.errors import PreflightError
 from preflight.fix.command import FixRun
 
-
 _MARK = {"applied": "applied", "already": "already ok", "failed": "FAILED", "not-attempted": "not attempted",
          "skipped": "skipped"}
 

@@ -58,7 +58,7 @@ def plan_flags(plan: Any) -> list[str]:
     source = str(getattr(plan, "source", "") or "")
     if source and not source.startswith("sandbox scenario") and os.path.isfile(source):
         out += ["--plan", source]
-    given = getattr(plan, "overridden", frozenset())  # the flags, not what the file already says
+    given: frozenset[str] = getattr(plan, "overridden", frozenset())  # the flags, not what the file already says
     if "ports" in given and plan.ports:
         out += ["--ports", ",".join(str(p) for p in plan.ports)]
     if "security_group" in given and plan.security_group:

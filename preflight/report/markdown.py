@@ -7,7 +7,6 @@ from preflight.engine import SEVERITIES, Report, count
 from preflight.report import fix_command, report_sources, reporter
 from preflight.textsafe import fence, html_text, markdown, markdown_code
 
-
 # Every value is escaped for its place (see preflight.textsafe): inline text, code spans, HTML
 # inside <summary>, fenced blocks. No raw HTML, link or image from a tag reaches the reader.
 cell = markdown

@@ -8,7 +8,7 @@ id) is in the message and in `properties.fix`, and `partialFingerprints` carry a
 `Finding.key()` so a result keeps its identity across runs (as baselines do).
 
 A cloud resource has no file, but GitHub code scanning wants a physical location for each result:
-when the run has a file to anchor results to (`report.stats["anchor_file"]`: the plan or the
+when the run has a file to anchor results to (`report.gate.anchor_file`: the plan or the
 config file), each result also points at line 1 of that file.
 
 UNKNOWN findings are SARIF results of kind `open` ("the tool could not tell"), level `none`, as
@@ -136,7 +136,7 @@ def sarif_dict(report: Report) -> dict[str, Any]:
             metas[f.rule] = RuleMeta(id=f.rule, name=f.name, severity=f.severity, summary=f.name)
     ordered = sorted(metas)
     index = {rid: i for i, rid in enumerate(ordered)}
-    anchor = report.stats.get("anchor_file") or None
+    anchor = report.gate.anchor_file or None
     notifications = [
         {
             "level": "warning",
