@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,12 +86,38 @@ class MotoServer:
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
+class OneRequestAtATime:
+    """WSGI middleware: the moto server answers one request at a time.
+
+    AWS makes each call atomic: a DynamoDB conditional write, an AuthorizeSecurityGroupIngress that
+    fails with InvalidPermission.Duplicate, a CreateRoute that fails with RouteAlreadyExists. moto's
+    threaded server does not: it evaluates a ConditionExpression and writes without a lock, so two
+    requests at once can both pass `attribute_not_exists` (the 8-process ledger test saw one port
+    handed out twice on a loaded machine). Clients still race as they would against AWS (processes,
+    threads, interleaved calls); only each call is made atomic, as AWS makes it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with self.lock:
+            result = self.app(environ, start_response)
+            try:
+                return list(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+
+
 @pytest.fixture(scope="session")
 def _moto_server_process() -> Iterator[MotoServer]:
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    server._server.app = OneRequestAtATime(server._server.app)  # type: ignore[union-attr]
     try:
         yield MotoServer(f"http://127.0.0.1:{server._server.server_port}")
     finally:
