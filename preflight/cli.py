@@ -299,7 +299,7 @@ def launch(
     sandbox: str = SandboxOpt,
     max_changes: int = typer.Option(None, "--max-changes", help="Refuse a fix plan with more changes than N."),
     allow_world: bool = typer.Option(False, "--allow-world", help="Allow admin ports open to 0.0.0.0/0 or ::/0."),
-    retry_attempts: int = typer.Option(6, "--retry-attempts", help="Calls per NotFound/throttled request."),
+    retry_attempts: int = typer.Option(6, "--retry-attempts", help="Calls per request EC2 answers NotFound."),
     retry_base: float = typer.Option(3.0, "--retry-base", help="First backoff in seconds (doubles each retry)."),
     retry_jitter: float = typer.Option(2.0, "--retry-jitter", help="Random extra seconds added to each backoff."),
     wait_timeout: float = typer.Option(600.0, "--wait-timeout", help="Seconds to wait for instances to run."),

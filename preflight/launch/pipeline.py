@@ -11,8 +11,8 @@ Without `apply` every stage says what it would do and nothing is changed. With `
            launch id) and exactly the missing ports, through the SG010 rule and the
            `sg-open-missing-ports` fixer: every rule counts, nothing is added twice.
 5. run     RunInstances with a ClientToken (a retried call never launches twice), tagged.
-6. wait    until running, retrying InvalidInstanceID.NotFound and throttling with bounded
-           exponential backoff and jitter (preflight.launch.retry).
+6. wait    until running, retrying InvalidInstanceID.NotFound with bounded exponential backoff
+           and jitter (preflight.launch.retry; throttling is botocore's adaptive retries' job).
 7. ports   replica ports reserved atomically in the port ledger (preflight.ports), written to the
            instances' `preflight:replica-ports` tag, released again if anything fails.
 8. verify  instances running, public IPs where the launch needs them, the plan's ports open, and
@@ -571,7 +571,7 @@ class Pipeline:
     def wait_stage(self, ids: list[str]) -> list[dict[str, Any]]:
         if not self.s.apply:
             p = self.s.retry
-            self.stage("wait", "planned", f"would wait until running (NotFound/throttling retried {p.attempts} times, "
+            self.stage("wait", "planned", f"would wait until running (NotFound retried {p.attempts} times, "
                                           f"{p.base:g}s base backoff with {p.jitter:g}s jitter)")
             return []
         retries: list[str] = []
