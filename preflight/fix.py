@@ -604,9 +604,15 @@ def run_fix(source: Any, plan: Any, select: list[str], ignore: list[str], *, app
     header = {"command": command, "regions": regions, "account": report.inventories[0].account if report.inventories
               else "", "source": report.inventories[0].source if report.inventories else ""}
     journal = Journal(header=header)
-    run.outcomes = apply_changes(fplan.changes, source.session, journal, max_changes=max_changes)
-    run.journal = str(journal.path) if journal._opened else ""
-    after = check()
+    from preflight.interrupted import Written, reporting_changes
+
+    # A signal, the endpoint going away or any error from here on, once something changed, ends
+    # with the list of changes, the journal and the undo command (exit 1), never "nothing changed".
+    written = Written(journals=[journal.path], sandbox=bool(getattr(source.target, "sandbox", None)))
+    with reporting_changes(written, getattr(source.session, "endpoint_url", None) or ""):
+        run.outcomes = apply_changes(fplan.changes, source.session, journal, max_changes=max_changes)
+        run.journal = str(journal.path) if journal._opened else ""
+        after = check()
     run.unknown = [f for f in after.findings if f.status == "UNKNOWN"]
     still = {f.key() for f in after.findings if f.status == "FAIL"}
     run.fixed = [f for f in fplan.targeted if f.key() not in still]

@@ -126,7 +126,7 @@ def endpoint_problem(exc: BaseException, endpoint: str) -> PreflightError | None
     if isinstance(exc, (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectTimeoutError)):
         return PreflightError(f"{where} did not answer in time ({MAX_ATTEMPTS} attempts); check --endpoint-url, "
                               "the network, or raise PREFLIGHT_READ_TIMEOUT")
-    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+    if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError)):
         return PreflightError(f"cannot reach {where}; check --endpoint-url and the network")
     parser_errors = (botocore.parsers.ResponseParserError, KeyError, ValueError, TypeError, AttributeError)
     if isinstance(exc, parser_errors):

@@ -113,6 +113,10 @@ def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPo
             return _finish(record, res, state_dir)
 
     sg = record.get("security_group") or {}
+    if not sg.get("id"):  # cut short before the record knew its group: the group carries the launch tag
+        tagged = ec2.describe_security_groups(Filters=[{"Name": f"tag:{LAUNCH_TAG}", "Values": [launch_id]}])
+        found = tagged.get("SecurityGroups") or []
+        sg = {"id": found[0]["GroupId"], "created": True} if found else sg
     gid = sg.get("id", "")
     users = [r["launch_id"] for r in list_records(state_dir) if r.get("launch_id") != launch_id
              and r.get("state") in ("running", "launching")

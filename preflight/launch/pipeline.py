@@ -25,11 +25,14 @@ stage 2), so an interrupted launch can always be taken down or undone.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import botocore.exceptions
 
 from preflight import engine
 from preflight.errors import PreflightError
@@ -158,6 +161,9 @@ class Pipeline:
         self._ec2: Any = None
         self.ledger: Ledger | None = None
         self.cached_scope: dict[int, LaunchScope] = {}  # per inventory object (each check collects anew)
+        from preflight.interrupted import Written
+
+        self.written = Written(sandbox=bool(source.target.sandbox))  # for the report if the run is cut short
 
     @property
     def launch_id(self) -> str:
@@ -227,6 +233,8 @@ class Pipeline:
                 "command": self.s.command, "regions": [self.region], "account": inv_account,
                 "source": f"sandbox:{self.source.target.sandbox}" if self.source.target.sandbox else "aws",
                 "launch_id": self.launch_id})
+            self.written.launch_journal = self.journal.path
+            self.written.launch_id = self.launch_id
         return self.journal
 
     def _save(self) -> None:
@@ -258,30 +266,85 @@ class Pipeline:
             raise PortsError(f"{exc} (launch stopped before changing anything)") from None
 
     def run(self) -> LaunchResult:
-        import botocore.exceptions
+        from preflight.interrupted import reporting_changes
 
         self.open_ledger()
+        endpoint = getattr(self.session, "endpoint_url", None) or ""
         try:
-            self._run()
-            self.result.ok = True
-        except LaunchStopped:
-            self.result.ok = False
-        except botocore.exceptions.ClientError as exc:  # an answer no stage expected: one line, no trace
-            self.result.ok = False
-            after = self.result.stages[-1].name if self.result.stages else "start"
-            down = f"; take down what was created: `preflight down {self.launch_id}`" if self.record else ""
-            try:
-                self.stop("error", f"AWS answered {_code(exc)} after the {after} stage: {_message(exc)}{down}")
-            except LaunchStopped:
-                pass
-        if self.s.apply and self.source.target.sandbox and self.record is not None:
-            self._end_sandbox()
+            # Anything but a stage's own stop (a signal, the endpoint going away, a locked ledger, a
+            # bug) after the first change ends with what changed and the down/undo commands, exit 1.
+            with reporting_changes(self.written, endpoint, before_report=self._interrupted):
+                try:
+                    self._run()
+                    self.result.ok = True
+                except LaunchStopped:
+                    self.result.ok = False
+                except botocore.exceptions.ClientError as exc:  # an answer no stage expected: one line
+                    self.result.ok = False
+                    after = self.result.stages[-1].name if self.result.stages else "start"
+                    down = f"; {self.takedown_hint()}" if self.record else ""
+                    try:
+                        self.stop("error", f"AWS answered {_code(exc)} after the {after} stage: {_message(exc)}{down}")
+                    except LaunchStopped:
+                        pass
+                if not self.result.ok and self.s.apply:
+                    self._changes_stage()
+                if self.s.apply and self.source.target.sandbox and self.record is not None:
+                    self._end_sandbox()
+        finally:
+            if self.ledger is not None:
+                self.ledger.close()
         self.result.record = self.record
         if self.journal is not None and self.journal._opened:
             self.result.journal = str(self.journal.path)
-        if self.ledger is not None:
-            self.ledger.close()
         return self.result
+
+    def _changes_stage(self) -> None:
+        """A stage stopped the launch after changes were made: one last stage listing them with the
+        journals and the down/undo commands, as an interrupted launch prints them."""
+        from preflight.interrupted import report
+
+        failed = next((s for s in reversed(self.result.stages) if s.status in ("failed", "blocked")), None)
+        summary = report(self.written, f"{failed.name} stage: {failed.summary}" if failed else "stopped")
+        if summary is None:
+            return
+        self._ensure_record()
+        self.stage("changes", "failed", summary.lines[1].rstrip(":"), summary.lines[2:])
+
+    def _ensure_record(self) -> None:
+        """A launch cut short before its record existed (e.g. while creating its group) still gets
+        one, so that the `preflight down` it prints works: down finds what carries the launch tag."""
+        if self.record is None and self.written.launch_id and not self.source.target.sandbox:
+            self.record = {
+                "schema": "preflight-launch-record/v1", "launch_id": self.launch_id, "state": "failed",
+                "created_at": _now(), "region": self.region,
+                "account": (self.source.identity or {}).get("account", ""), "source": "aws",
+                "endpoint_url": getattr(self.session, "endpoint_url", None) or "", "plan": self.plan.source,
+                "name": self.plan.name, "security_group": {}, "instances": [], "replicas": [],
+                "fix_journal": self.result.fix_journal, "journal": str(self._journal().path)}
+
+    def _interrupted(self, exc: BaseException) -> None:
+        """Leave the record saying the launch did not finish (best effort: we are on the way out)."""
+        from preflight.interrupted import cause_of
+
+        self._ensure_record()
+        if self.record is not None:
+            self.record["state"] = "failed"
+            self.record["error"] = cause_of(exc)
+            with contextlib.suppress(Exception):
+                self._save()
+
+    def takedown_hint(self) -> str:
+        """The command that takes this launch back, or why none is needed (a sandbox account ends
+        with the command: `down` would refuse its record, and there is nothing left to remove)."""
+        if self.source.target.sandbox:
+            return "nothing to take down: the sandbox account ends with this command"
+        return f"take down what was created: `preflight down {self.launch_id}`"
+
+    def undo_hint(self, journal: Any) -> str:
+        if self.source.target.sandbox:
+            return "nothing to undo: the sandbox account ends with this command"
+        return f"undo with `preflight undo {journal}`"
 
     def _end_sandbox(self) -> None:
         """The in-process sandbox account ends with this command: release its ports, close the record."""
@@ -324,7 +387,8 @@ class Pipeline:
             self.record["state"] = "running"
             self._save()
         self.stage("record", "ok" if self.s.apply else "planned",
-                   f"launch {self.launch_id} recorded; take it down with `preflight down {self.launch_id}`"
+                   (f"launch {self.launch_id} recorded; take it down with `preflight down {self.launch_id}`"
+                    if not self.source.target.sandbox else f"launch {self.launch_id} recorded")
                    if self.s.apply else f"would record launch {self.launch_id}")
 
     # --- stage 2: fix --------------------------------------------------------------------------
@@ -351,20 +415,21 @@ class Pipeline:
                                   "account": report.inventories[0].account, "source": report.inventories[0].source,
                                   "launch_id": self.launch_id})
         self.result.fix_journal = str(journal.path)
+        self.written.journals.append(journal.path)
         applied: list[str] = []
         budget = self.s.max_changes  # --max-changes caps the whole fix stage, every round together
         for n in range(FIX_ROUNDS):
             if n and budget is not None and len(fplan.changes) > budget:
                 self.stop("fix", f"{len(fplan.changes)} more change(s) needed after "
                                  f"{self.s.max_changes - budget} applied, beyond --max-changes {self.s.max_changes}; "
-                                 f"undo with `preflight undo {journal.path}`", applied, status="blocked")
+                                 f"{self.undo_hint(journal.path)}", applied, status="blocked")
             outcomes = apply_changes(fplan.changes, self.session, journal, max_changes=budget)
             if budget is not None:
                 budget -= sum(1 for o in outcomes if o.status == "applied")
             applied += [f"[{o.status}] {o.change.description}\n    $ {o.change.cli}" for o in outcomes]
             failed = [o for o in outcomes if o.status == "failed"]
             if failed:
-                self.stop("fix", f"a fix failed ({failed[0].error}); undo with `preflight undo {journal.path}`",
+                self.stop("fix", f"a fix failed ({failed[0].error}); {self.undo_hint(journal.path)}",
                           applied)
             # Re-check the rules that blocked (and the network rules the fixes touch), not all of them.
             report = self.check(self.plan, sorted({f.rule for f in blockers} | {"NET"}))
@@ -379,7 +444,7 @@ class Pipeline:
                       applied + [f"{f.rule} {f.resource}: {f.message}" for f in blockers], status="blocked")
         done = sum(1 for line in applied if line.startswith("[applied]"))
         self.stage("fix", "ok", f"{done} change(s) applied; journal {journal.path} "
-                                f"(undo: `preflight undo {journal.path}`)", applied)
+                                f"({self.undo_hint(journal.path)})", applied)
         return report, hint
 
     # --- stage 3: subnet -------------------------------------------------------------------------
@@ -465,6 +530,8 @@ class Pipeline:
         try:
             resp = call_with_retry(lambda: self.ec2().create_security_group(**params), self.s.retry,
                                    what=f"create security group {name}")
+        except botocore.exceptions.BotoCoreError:
+            raise  # no answer: the group may exist; the journal keeps the call in doubt (see run())
         except Exception as exc:
             journal.outcome(seq, "failed", error=_code(exc))
             self.stop("group", f"cannot create security group {name} in {vpc}: {_code(exc)}")
@@ -552,6 +619,8 @@ class Pipeline:
             # ClientToken: a retry after a lost answer returns the same instances, never new ones.
             resp = call_with_retry(lambda: self.ec2().run_instances(**params), self.s.retry,
                                    what="run instances")
+        except botocore.exceptions.BotoCoreError:
+            raise  # no answer: instances may be starting; in doubt, found by their tag by `down`
         except PreflightError as exc:
             journal.outcome(seq, "failed", error=getattr(exc, "code", ""))
             self.stop("run", str(exc))
@@ -583,7 +652,7 @@ class Pipeline:
             described = wait_until_running(self.ec2(), ids, self.s.retry, timeout=self.s.wait_timeout,
                                            poll=self.s.poll, on_retry=note)
         except PreflightError as exc:
-            self.stop("wait", str(exc), retries + [f"take down what was created: `preflight down {self.launch_id}`"])
+            self.stop("wait", str(exc), retries + [self.takedown_hint()])
         after = f" after {len(retries)} retr{'y' if len(retries) == 1 else 'ies'}" if retries else ""
         self.stage("wait", "ok", f"{len(described)} running{after}", retries)
         return described
@@ -611,7 +680,7 @@ class Pipeline:
                     if not ledger.reserve(host, port, self.launch_id, service=r.service):
                         self.stop("ports", f"port {port} on {host} is already taken (replica {i}); see PORT001",
                                   [*self._release_ports(ledger)[1],
-                                   f"take down what was created: `preflight down {self.launch_id}`"])
+                                   self.takedown_hint()])
                     placed.append((host, port))
             else:
                 placed = allocate_replicas(ledger, self.launch_id, ids, r.count, (lo, hi), service=r.service)
@@ -625,7 +694,7 @@ class Pipeline:
             ledger.activate(self.launch_id)
         except PreflightError as exc:
             self.stop("ports", str(exc), [*self._release_ports(ledger)[1],
-                                          f"take down what was created: `preflight down {self.launch_id}`"])
+                                          self.takedown_hint()])
         self.record["replicas"] = [{"replica": i, "service": r.service, "host": h, "port": p}
                                    for i, (h, p) in enumerate(placed)]
         self._save()
