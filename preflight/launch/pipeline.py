@@ -287,8 +287,8 @@ class Pipeline:
                         self.stop("error", f"AWS answered {_code(exc)} after the {after} stage: {_message(exc)}{down}")
                     except LaunchStopped:
                         pass
-                if not self.result.ok and self.s.apply:
-                    self._changes_stage()
+                if not self.result.ok and self.s.apply and not self.source.target.sandbox:
+                    self._changes_stage()  # (a sandbox account ends with the command: nothing to take back)
                 if self.s.apply and self.source.target.sandbox and self.record is not None:
                     self._end_sandbox()
         finally:

@@ -140,3 +140,26 @@ def test_interrupted_apply_names_changes_journal_and_commands(case, scenario, ar
     after = state(moto_server.url)
     after["groups"] = [g for g in after["groups"] if g in before["groups"]] if launch_id else after["groups"]
     assert after == before
+
+
+# Item 21: a sandbox launch must not suggest `preflight down`/`preflight undo`: its account ended
+# with the command and `down` refuses a sandbox record. It says so instead.
+SANDBOX_LAUNCHES = [
+    ("launched", ["launch", PLAN, "--sandbox", "no-default-route", "--fix", "--apply"]),
+    ("launched-json", ["launch", PLAN, "--sandbox", "no-default-route", "--fix", "--apply", "--format", "json"]),
+    ("stopped-at-wait", ["launch", PLAN, "--sandbox", "no-default-route", "--fix", "--apply", "--wait-timeout", "0",
+                         "--retry-attempts", "1"]),
+]
+
+
+@pytest.mark.parametrize(("case", "args"), SANDBOX_LAUNCHES, ids=[c[0] for c in SANDBOX_LAUNCHES])
+def test_sandbox_launch_suggests_no_command_that_would_refuse(case, args, tmp_path, monkeypatch, moto_amis, capsys):
+    from preflight.cli import main
+
+    monkeypatch.setenv("PREFLIGHT_STATE_DIR", str(tmp_path / "state"))
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--retry-base", "0", "--retry-jitter", "0"])
+    out, err = capsys.readouterr()
+    assert info.value.code in (0, 1), out + err
+    assert "preflight down" not in out + err and "preflight undo" not in out + err, out + err
+    assert "the sandbox account ends with this command" in out + err
