@@ -44,7 +44,7 @@ def render_catalogue(fmt: str = "table") -> str:
     if fmt == "json":
         return json.dumps([
             {"id": m.id, "name": m.name, "severity": m.severity, "summary": m.summary, "rationale": m.rationale,
-             "remediation": m.remediation, "references": list(m.references), "needs": sorted(m.needs),
+             "doc": m.doc_sections(), "references": list(m.references), "needs": sorted(m.needs),
              "fixer": m.fixer, "category": m.category, "scope": m.scope, "blocks_launch": m.blocks_launch,
              "blocks_when": m.blocks_when or None, "opt_in": m.opt_in}
             for m in (r.meta for r in rules.values())
@@ -73,10 +73,6 @@ def rule_help(m: engine.RuleMeta, markdown: bool = False) -> str:
                 out += [head(name), sections[name], ""]
     elif m.doc:  # a plugin rule without the headings: its docstring as it is
         out += [m.doc, ""]
-    if m.rationale and not sections.get("Why is this bad?"):
-        out += [head("Why is this bad?"), m.rationale, ""]
-    if m.remediation:
-        out += [head("How to fix"), m.remediation, ""]
     def code(text: str) -> str:
         return f"`{text}`" if markdown else text
 

@@ -809,7 +809,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = _expand_optional_sandbox(list(sys.argv[1:] if argv is None else argv))
     # SIGTERM as an exception in the main thread (like Ctrl-C), so a write path cut short can still
-    # say what it changed (preflight.interrupted); restored afterwards for in-process callers.
+    # say what it changed (preflight.fix.interrupted); restored afterwards for in-process callers.
     previous = (signal.signal(signal.SIGTERM, _raise_terminated)
                 if threading.current_thread() is threading.main_thread() else None)
     try:
@@ -821,7 +821,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _main(args: list[str]) -> None:
     from preflight.errors import Terminated
-    from preflight.interrupted import ChangesInterrupted
+    from preflight.fix.interrupted import ChangesInterrupted
 
     try:
         rv = app(args=args, prog_name="preflight", standalone_mode=False)

@@ -63,8 +63,6 @@ class RuleMeta:
     name: str
     severity: str
     summary: str
-    rationale: str = ""
-    remediation: str = ""
     references: tuple[str, ...] = ()
     needs: frozenset[str] = frozenset()
     fixer: str | None = None
@@ -95,6 +93,11 @@ class RuleMeta:
             elif current is not None:
                 current.append(line)
         return {h: inspect.cleandoc("\n".join(body)) for h, body in sections.items()}
+
+    @property
+    def rationale(self) -> str:
+        """Why a finding matters: the docstring's *Why is this bad?* section (there is no second copy)."""
+        return self.doc_sections().get("Why is this bad?", "")
 
     def blocks(self, finding: Finding) -> bool:
         """The metadata's verdict: does this FAIL stop a launch (scope aside)? A rule may say so
@@ -128,8 +131,6 @@ def rule(
     name: str,
     severity: str,
     summary: str,
-    rationale: str = "",
-    remediation: str = "",
     references: Iterable[str] = (),
     needs: Iterable[str] = (),
     fixer: str | None = None,
@@ -140,6 +141,9 @@ def rule(
     blocks_when: str = "",
 ) -> Callable[[Callable[[Context], Any]], Callable[[Context], Any]]:
     """Register a rule. Use as a decorator on `def check(ctx): ...`.
+
+    The prose a user reads (what it does, why it matters, an example with its fix, fix safety) is
+    the function's docstring, in ruff's sections (DOC_SECTIONS); the metadata holds no second copy.
 
     `blocks_launch` defaults to `category == "launch-blocker"`; posture and hygiene rules can
     never block (a launcher profile may still promote one of their findings)."""
@@ -159,8 +163,6 @@ def rule(
             name=name,
             severity=severity,
             summary=summary,
-            rationale=rationale,
-            remediation=remediation,
             references=tuple(references),
             needs=frozenset(needs),
             fixer=fixer,

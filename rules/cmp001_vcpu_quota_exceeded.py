@@ -17,10 +17,6 @@ from preflight.semantics.remedies import shell
     scope="plan",
     needs={"instances", "instance_types", "quotas"},
     summary="The plan's vCPUs plus those already running in the same quota family exceed the EC2 vCPU quota",
-    rationale="EC2 refuses the launch with VcpuLimitExceeded when running plus requested vCPUs in one "
-              "quota bucket (Standard, G and VT, P, ..., On-Demand and Spot apart) exceed the applied quota.",
-    remediation="aws service-quotas request-service-quota-increase --service-code ec2 --quota-code L-… "
-                "--desired-value N --region R (or launch fewer or smaller instances)",
     references=("https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-quotas.html",),
 )
 def check(ctx: Context) -> Iterator[Finding]:
@@ -37,6 +33,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     Example:
     2 × g4dn.xlarge (4 vCPUs each) with one g4dn.xlarge running and "Running On-Demand G and VT
     instances" (L-DB2E81BA) at 8: 4 + 8 = 12 > 8.
+
+    Fix: aws service-quotas request-service-quota-increase --service-code ec2 --quota-code L-…
+    --desired-value N --region R (or launch fewer or smaller instances).
 
     Fix safety:
     No automatic fix: a quota increase is a request to AWS. The finding gives the exact

@@ -20,11 +20,6 @@ _ZONE_ID = re.compile(r"^[a-z]{2,}[0-9]*-az[0-9]+$")  # eus1-az1: the same physi
     scope="plan",
     needs={"offerings", "subnets"},
     summary="The instance type is not offered in the plan's zones or in the zone of a chosen subnet",
-    rationale="RunInstances fails with Unsupported when the instance type is not offered in the target "
-              "availability zone; GPU and new types are offered in only some zones of a region.",
-    remediation="Pick a zone (or a subnet in a zone) that offers the type: aws ec2 "
-                "describe-instance-type-offerings --location-type availability-zone "
-                "--filters Name=instance-type,Values=TYPE --region R",
     references=("https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-discovery.html",),
 )
 def check(ctx: Context) -> Iterator[Finding]:
@@ -39,6 +34,10 @@ def check(ctx: Context) -> Iterator[Finding]:
 
     Example:
     g4dn.xlarge in eu-south-1a, where only eu-south-1b and eu-south-1c offer it.
+
+    Fix: pick a zone (or a subnet in a zone) that offers the type: aws ec2
+    describe-instance-type-offerings --location-type availability-zone --filters
+    Name=instance-type,Values=TYPE --region R.
 
     Fix safety:
     No automatic fix: the finding lists the zones that offer the type and, where one exists, a

@@ -17,10 +17,6 @@ from preflight.semantics.remedies import shell
     needs={"images", "instance_types"},
     summary="The image (AMI) does not exist in the region, is not available, or does not match the "
             "instance type's architecture",
-    rationale="AMIs are regional: an id copied from another region, a deregistered image or an arm64 image "
-              "for an x86_64 type makes RunInstances fail (InvalidAMIID.NotFound, InvalidParameterValue).",
-    remediation="Use an AMI of this region and architecture (aws ec2 describe-images), or copy it here with "
-                "aws ec2 copy-image --source-region SRC --source-image-id ami-… --name NAME --region R",
     references=("https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/finding-an-ami.html",),
 )
 def check(ctx: Context) -> Iterator[Finding]:
@@ -34,6 +30,9 @@ def check(ctx: Context) -> Iterator[Finding]:
 
     Example:
     `image: ami-0abcdef1234567890` in eu-south-1 where no such image exists.
+
+    Fix: use an AMI of this region and architecture (aws ec2 describe-images), or copy it here with aws
+    ec2 copy-image --source-region SRC --source-image-id ami-… --name NAME --region R.
 
     Fix safety:
     No automatic fix: which image to use is the user's choice. The finding gives the commands to

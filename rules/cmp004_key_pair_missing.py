@@ -20,10 +20,6 @@ from preflight.semantics.remedies import shell
     needs={"key_pairs"},
     summary="The plan's key pair does not exist in the region, or its local private key file is missing "
             "or readable by others",
-    rationale="Key pairs are regional: RunInstances fails with InvalidKeyPair.NotFound when the name does not "
-              "exist, and ssh refuses a private key file whose permissions are wider than 0600.",
-    remediation="aws ec2 import-key-pair --key-name NAME --public-key-material fileb://KEY.pub --region R; "
-                "chmod 600 KEY_FILE",
     references=("https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-key-pairs.html",),
 )
 def check(ctx: Context) -> Iterator[Finding]:
@@ -37,6 +33,9 @@ def check(ctx: Context) -> Iterator[Finding]:
 
     Example:
     `key_name: compute-key` in eu-south-1 where only `other-key` exists.
+
+    Fix: aws ec2 import-key-pair --key-name NAME --public-key-material fileb://KEY.pub --region R; chmod
+    600 KEY_FILE.
 
     Fix safety:
     No automatic fix: importing the public half of your own key is safe and is the command given;

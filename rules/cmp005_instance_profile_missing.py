@@ -64,10 +64,6 @@ def pass_role_verdict(extra: dict[str, Any], simulated: dict[str, Any], role_arn
     needs={"instance_profiles"},
     summary="The plan's IAM instance profile does not exist, has no role, or the caller may not "
             "iam:PassRole its role",
-    rationale="RunInstances with an instance profile fails (InvalidParameterValue, or UnauthorizedOperation "
-              "for iam:PassRole) when the profile is missing or empty, or the caller may not pass its role.",
-    remediation="aws iam create-instance-profile --instance-profile-name NAME; aws iam add-role-to-instance-profile "
-                "--instance-profile-name NAME --role-name ROLE; grant iam:PassRole on the role",
     references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_switch-role-ec2.html",),
 )
 def check(ctx: Context) -> Iterator[Finding]:
@@ -85,6 +81,10 @@ def check(ctx: Context) -> Iterator[Finding]:
 
     Example:
     `instance_profile: compute-profile` that was never created in the account.
+
+    Fix: aws iam create-instance-profile --instance-profile-name NAME; aws iam
+    add-role-to-instance-profile --instance-profile-name NAME --role-name ROLE; grant iam:PassRole on
+    the role.
 
     Fix safety:
     No automatic fix: creating IAM resources or widening a policy is a security decision. The

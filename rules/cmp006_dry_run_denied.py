@@ -56,9 +56,6 @@ def _resource(code: str, params: dict[str, Any], region: str) -> str:
     # RunInstances (DryRun=True) is a write-path call a user must ask for (--dry-run-launch).
     opt_in=True,
     summary="RunInstances with DryRun=True for the plan's exact parameters does not answer DryRunOperation",
-    rationale="A dry run asks EC2 itself whether this launch would be accepted: permissions, parameters and "
-              "their combinations, as EC2 evaluates them, without launching anything.",
-    remediation="Fix what AWS's answer names; repeat with aws ec2 run-instances --dry-run …",
     references=("https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RunInstances.html",),
 )
 def check(ctx: Context) -> Iterator[Finding]:
@@ -74,6 +71,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     Example:
     `UnauthorizedOperation: You are not authorized to perform this operation. Encoded
     authorization failure message: …` when ec2:RunInstances is not granted.
+
+    Fix: correct what AWS's answer names, then repeat with `aws ec2 run-instances --dry-run …`.
 
     Fix safety:
     A dry run launches nothing and costs nothing; it needs ec2:RunInstances (and whatever the

@@ -16,9 +16,6 @@ from preflight.permissions import DENY, cached_assessment, fix_commands, join
     scope="plan",
     needs={"iam", "gcp_permissions"},
     summary="The identity lacks a permission that a capability the launch needs requires",
-    rationale="A launch fails at the first call it is not allowed to make, often after it has already "
-              "created security groups, firewall rules or buckets that then need cleaning up.",
-    remediation="Grant exactly the missing permissions (the finding prints the aws/gcloud commands)",
     references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html",
                 "https://cloud.google.com/resource-manager/reference/rest/v3/projects/testIamPermissions"),
 )
@@ -34,11 +31,14 @@ def check(ctx: Context) -> Iterator[Finding]:
 
     Why is this bad?
     The launcher only finds out at the call that is refused — `UnauthorizedOperation` on
-    RunInstances, `403 compute.firewalls.create` — usually halfway through the launch.
+    RunInstances, `403 compute.firewalls.create` — usually halfway through the launch, after it has
+    created security groups, firewall rules or buckets that then need cleaning up.
 
     Example:
     An IAM user whose policy allows `ec2:Describe*` and `ec2:CreateSecurityGroup` but not
     `ec2:RunInstances`.
+
+    Fix: grant exactly the missing permissions (the finding prints the aws/gcloud commands).
 
     Fix safety:
     No automatic fix: granting permissions is a security decision. The finding prints a policy

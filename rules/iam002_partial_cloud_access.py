@@ -16,9 +16,6 @@ from preflight.permissions import and_list, cached_assessment, fix_commands, joi
     scope="plan",
     needs={"iam", "gcp_permissions"},
     summary="Some capabilities are fully granted and others are not (e.g. storage works, compute does not)",
-    rationale="A working capability hides a broken one: an upload to the bucket succeeds, so the setup "
-              "looks fine, and the launch dies later in its compute precheck.",
-    remediation="Grant the missing permissions of the failing capabilities (see the commands)",
 )
 def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
@@ -34,6 +31,8 @@ def check(ctx: Context) -> Iterator[Finding]:
 
     Example:
     A service account with `roles/storage.admin` only, used to launch VMs.
+
+    Fix: grant the missing permissions of the failing capabilities (see the commands).
 
     Fix safety:
     No automatic fix: granting permissions is a security decision. The finding prints the

@@ -17,9 +17,6 @@ from preflight.permissions import ALLOW, Assessment, cached_assessment, join
     scope="plan",
     needs={"iam", "gcp_permissions"},
     summary="Cached permission verdicts were made for another identity (or expired and no longer hold)",
-    rationale="A launcher that trusts a verdict cached for the previous account or project launches with "
-              "permissions it no longer has.",
-    remediation="Nothing to undo: preflight ignored the stale verdicts and re-checked; read what changed",
 )
 def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
@@ -47,6 +44,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     SkyPilot launch needs (SkyPilot will try it and fail), or a cloud it lists as disabled that
     the identity can now use (SkyPilot will skip it). The fix is `sky check <cloud>` once the
     permissions are right.
+
+    Fix: nothing to undo: preflight ignored the stale verdicts and re-checked; read what changed.
 
     Fix safety:
     Nothing to fix: the stale verdicts were already replaced. Use `--refresh` to force a re-check

@@ -25,9 +25,6 @@ def _refs(refs: list[dict[str, str]]) -> str:
     scope="plan",
     needs={"iam"},
     summary="An action the launch needs is allowed by one policy but denied by another, a boundary or an SCP",
-    rationale="Adding more Allow statements never helps against an explicit Deny or a permission boundary: "
-              "the person fixing it must know which statement blocks the action.",
-    remediation="Narrow or remove the named Deny statement, or widen the boundary / SCP (owner decision)",
     references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html",),
 )
 def check(ctx: Context) -> Iterator[Finding]:
@@ -39,11 +36,14 @@ def check(ctx: Context) -> Iterator[Finding]:
 
     Why is this bad?
     The usual reaction to "access denied" is to attach one more policy, which cannot work here:
-    an explicit deny always wins, and a boundary caps whatever the policies grant.
+    an explicit deny always wins, and a boundary caps whatever the policies grant. Whoever fixes it
+    must know which statement blocks the action.
 
     Example:
     A user with `AdministratorAccess` and a guardrail policy `Deny ec2:RunInstances` unless the
     instance type is approved; or a permission boundary that allows only `s3:*`.
+
+    Fix: narrow or remove the named Deny statement, or widen the boundary / SCP (owner decision).
 
     Fix safety:
     No automatic fix: deny statements, boundaries and SCPs are guardrails someone set on

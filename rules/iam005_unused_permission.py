@@ -20,9 +20,6 @@ DEFAULT_DAYS = 90
     scope="plan",
     needs={"iam", "iam_last_accessed"},
     summary="The identity is granted services it has not used for 90 days (IAM last-accessed data)",
-    rationale="Grants nobody uses only widen what stolen launch credentials can do; removing them is the "
-              "cheapest least-privilege win.",
-    remediation="Remove the unused services from the identity's policies",
     references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_last-accessed.html",),
     # Last-accessed reports are generated asynchronously and polled (seconds to tens of seconds):
     # too slow for every pre-launch gate. `--select IAM005` runs it (a prefix does not).
@@ -36,10 +33,13 @@ def check(ctx: Context) -> Iterator[Finding]:
 
     Why is this bad?
     Launch credentials live on laptops and CI runners. Every unused grant is something an
-    attacker with those credentials can do that the launcher never needed.
+    attacker with those credentials can do that the launcher never needed; removing them is the
+    cheapest least-privilege win.
 
     Example:
     A launch user with `s3:*`, `sqs:*` and `ec2:*` that has only ever called EC2 and S3.
+
+    Fix: remove the unused services from the identity's policies.
 
     Fix safety:
     No automatic fix: whether a grant is still needed (a yearly job?) is the owner's call.

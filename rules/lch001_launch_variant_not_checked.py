@@ -13,12 +13,6 @@ from preflight.engine import Finding, rule
     name="launch-variant-not-checked",
     severity="info",
     summary="A launch alternative of the plan could not be checked (another cloud, or no live account)",
-    rationale=(
-        "A SkyPilot task may offer alternatives on other clouds (kubernetes, gcp) or ask for accelerators that "
-        "only the live account can map to instance types. Reading such an alternative as AWS would judge a "
-        "launch that will never happen; skipping it silently would hide that it was not judged."
-    ),
-    remediation="Check that alternative with the tool for its cloud (GCP: --cloud gcp), or check the account live",
     needs=set(),
     category="posture",
     scope="plan",
@@ -33,11 +27,17 @@ def check(ctx: Any) -> Iterator[Finding]:
 
     Why is this bad?
     It is not: it says what the verdict does not cover, so a clean report is not mistaken for a checked
-    launch on another cloud.
+    launch on another cloud. A SkyPilot task may offer alternatives on other clouds (kubernetes, gcp)
+    or ask for accelerators that only the live account can map to instance types; reading such an
+    alternative as AWS would judge a launch that will never happen, and skipping it silently would
+    hide that it was not judged.
 
     Example:
     `resources: {any_of: [{infra: aws/eu-south-1}, {infra: k8s/my-context}]}` -> the AWS alternative is
     checked; the kubernetes one is reported as "not checked: kubernetes".
+
+    Fix: check that alternative with the tool for its cloud (GCP: --cloud gcp), or check the account
+    live.
 
     Fix safety:
     Nothing to fix.

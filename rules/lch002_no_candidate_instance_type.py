@@ -13,12 +13,6 @@ from preflight.engine import Finding, rule
     name="no-candidate-instance-type",
     severity="high",
     summary="No instance type in the region matches the plan's accelerators, cpus and memory",
-    rationale=(
-        "A SkyPilot task may ask for `accelerators: A10G:8` or `cpus: 96+` instead of an instance type. When no "
-        "EC2 instance type in the region has that many GPUs of that kind (or that many vCPUs / that much memory), "
-        "the launcher has nothing to launch there."
-    ),
-    remediation="Ask for a count or size that exists (aws ec2 describe-instance-types), or another region",
     references=("https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceTypes.html",),
     needs=set(),
     category="launch-blocker",
@@ -38,6 +32,8 @@ def check(ctx: Any) -> Iterator[Finding]:
 
     Example:
     `accelerators: A10G:3` in eu-south-1: g5 types have 1, 4 or 8 A10G GPUs, so nothing matches.
+
+    Fix: ask for a count or size that exists (aws ec2 describe-instance-types), or another region.
 
     Fix safety:
     Nothing to fix automatically: pick a count or size from the listed instance types.

@@ -22,15 +22,6 @@ NO_REASON = "not reachable from the internet"
     category="launch-blocker",
     scope="region",
     summary="No subnet can host an instance reachable from the internet",
-    rationale=(
-        "A launcher that needs a reachable instance looks for a subnet with a default route to an attached "
-        "internet gateway and a public IP. When none qualifies it fails with a vague 'No usable subnets "
-        "found', after the user has waited for it."
-    ),
-    remediation=(
-        "Add 0.0.0.0/0 -> igw-… to the subnet's route table and make the subnet map public IPs on launch "
-        "(or ask for a public IP in the plan)"
-    ),
     references=(
         "https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Internet_Gateway.html",
         "https://docs.aws.amazon.com/vpc/latest/userguide/modify-subnets.html",

@@ -16,12 +16,6 @@ from preflight.rules import _net
     category="launch-blocker",
     scope="vpc",
     summary="Public subnet has no active default route to an attached internet gateway",
-    rationale=(
-        "A subnet that maps public IPs on launch (or that the plan launches into) hands out public addresses "
-        "that nothing can reach: without 0.0.0.0/0 -> an attached internet gateway, packets to and from the "
-        "internet are dropped."
-    ),
-    remediation="Add (or repair) the route 0.0.0.0/0 -> igw-… in the subnet's effective route table",
     references=("https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html",),
     needs={"subnets", "route_tables", "internet_gateways", "nat_gateways"},
     fixer="route-add-default",

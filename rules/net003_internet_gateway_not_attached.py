@@ -18,11 +18,6 @@ from preflight.rules import _net
     scope="vpc",
     summary="A route targets an internet gateway that is detached or attached to another VPC, "
             "or an internet gateway exists detached",
-    rationale=(
-        "An internet gateway only carries traffic for the one VPC it is attached to. Routes to a detached "
-        "gateway, or to another VPC's, are blackholes; a detached gateway is usually a half-finished setup."
-    ),
-    remediation="Attach the gateway to the VPC whose routes use it (or point the routes at that VPC's gateway)",
     references=("https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Internet_Gateway.html",),
     needs={"vpcs", "route_tables", "internet_gateways"},
     fixer="igw-attach",
@@ -36,7 +31,9 @@ def check(ctx: Any) -> Iterator[Finding]:
 
     Why is this bad?
     Traffic routed to the gateway is dropped, so instances in the subnets using those route tables
-    have no internet access — launches hang waiting for the instance to be reachable.
+    have no internet access — launches hang waiting for the instance to be reachable. An internet
+    gateway carries traffic only for the one VPC it is attached to; a detached gateway is usually a
+    half-finished setup.
 
     Example:
     rtb-1 in vpc-1 has 0.0.0.0/0 -> igw-1, and igw-1 was detached. Fix:

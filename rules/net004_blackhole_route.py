@@ -19,11 +19,6 @@ from preflight.rules import _net
     category="launch-blocker",
     scope="subnet",
     summary="A route's target was deleted or detached, so the route drops traffic (blackhole)",
-    rationale=(
-        "Longest prefix match still selects a blackhole route: traffic for its destination is dropped instead "
-        "of falling back to a less specific route. A deleted NAT gateway silently cuts private subnets off."
-    ),
-    remediation="Point the route at a live target (replace-route) or delete it",
     references=("https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html#route-table-routes",),
     needs={"route_tables", "internet_gateways", "egress_only_internet_gateways", "nat_gateways"},
     fixer="route-replace-blackhole",
@@ -39,7 +34,8 @@ def check(ctx: Any) -> Iterator[Finding]:
     Why is this bad?
     Subnets using the table lose connectivity to the route's destination — for 0.0.0.0/0 via a
     deleted NAT gateway, private instances can no longer download packages or reach AWS APIs, so
-    bootstrapping fails.
+    bootstrapping fails. Longest prefix match still selects a blackhole route: the traffic is
+    dropped, not sent by a less specific route.
 
     Example:
     rtb-1 has 0.0.0.0/0 -> nat-1, and nat-1 was deleted. Fix: point it at a live NAT gateway,

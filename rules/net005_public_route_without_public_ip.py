@@ -16,11 +16,6 @@ from preflight.rules import _net
     category="launch-blocker",
     scope="subnet",
     summary="Subnet routes to an internet gateway but does not map public IPs on launch",
-    rationale=(
-        "An internet gateway only serves instances with a public address. Instances launched into such a "
-        "subnet without asking for a public IP get none, so they can neither be reached nor reach out."
-    ),
-    remediation="Make the subnet map public IPs on launch (or ask for a public IP in the launch plan)",
     references=("https://docs.aws.amazon.com/vpc/latest/userguide/modify-subnets.html",),
     needs={"subnets", "route_tables", "internet_gateways"},
     fixer="subnet-map-public-ip",

@@ -19,11 +19,6 @@ from preflight.semantics.remedies import shell
     # Only launchers that need the default VPC fail here; their profile says so (needs_default_vpc).
     blocks_launch=False,
     summary="The region has no default VPC, so tools that assume one will fail",
-    rationale=(
-        "Many launchers and quick-start commands (run-instances without a subnet, some cluster tools) use the "
-        "default VPC implicitly; without it they fail or need an explicit VPC and subnet."
-    ),
-    remediation="Create a default VPC (aws ec2 create-default-vpc), or give the launcher an explicit VPC/subnet",
     references=("https://docs.aws.amazon.com/vpc/latest/userguide/default-vpc.html",),
     needs={"vpcs"},
 )

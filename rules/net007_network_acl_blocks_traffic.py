@@ -20,13 +20,6 @@ MAX_RULE_NUMBER = 32766
     category="launch-blocker",
     scope="vpc",
     summary="The subnet's network ACL denies a port the plan needs, or the return traffic on ephemeral ports",
-    rationale=(
-        "Network ACLs are stateless and ordered: the lowest-numbered matching entry decides, and replies need "
-        "their own outbound allow on ephemeral ports 1024-65535. A deny numbered before an allow, or a missing "
-        "outbound ephemeral allow, drops traffic that the security groups allow — the hardest case to debug."
-    ),
-    remediation="Add an allow entry numbered before the deny (create-network-acl-entry), inbound for the port "
-                "and outbound for 1024-65535",
     references=("https://docs.aws.amazon.com/vpc/latest/userguide/vpc-network-acls.html",
                 "https://docs.aws.amazon.com/vpc/latest/userguide/nacl-ephemeral-ports.html"),
     needs={"subnets", "network_acls", "route_tables", "internet_gateways"},

@@ -24,9 +24,6 @@ def plan_label(plan: Any) -> str:
     scope="replicas",
     needs={"instances", "port_reservations"},
     summary="Two replicas or reservations claim the same port on the same host",
-    rationale="Only one process can listen on a port; the second replica fails to start.",
-    remediation="Give each replica its own port: let `preflight launch` allocate replica ports "
-                "(drop replicas.ports) or release the stale reservation (`preflight ports gc`).",
 )
 def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
@@ -41,6 +38,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     Example:
     replicas: {count: 4, ports: [40050, 40051, 40050, 40052]} with count: 1 puts replicas 0 and 2
     on port 40050 of the same instance.
+
+    Fix: give each replica its own port: let `preflight launch` allocate replica ports (drop
+    replicas.ports) or release the stale reservation (`preflight ports gc`).
 
     Fix safety:
     No fixer: which replica should move is the user's call. `preflight launch` never produces a

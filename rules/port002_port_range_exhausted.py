@@ -16,8 +16,6 @@ from preflight.rules.port001_host_port_collision import plan_label
     category="launch-blocker",
     scope="replicas",
     summary="The replica port range cannot fit the plan's replicas",
-    rationale="The launch would run instances and then fail to place the last replicas.",
-    remediation="Widen replicas.port_range, or raise count so replicas spread over more instances.",
 )
 def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
@@ -31,6 +29,8 @@ def check(ctx: Context) -> Iterator[Finding]:
 
     Example:
     count: 1, replicas: {count: 10, port_range: 40050-40057} has 8 ports for 10 replicas.
+
+    Fix: widen replicas.port_range, or raise count so replicas spread over more instances.
 
     Fix safety:
     No fixer: widening the range may collide with other services, which only the user knows.

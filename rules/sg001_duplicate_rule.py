@@ -16,9 +16,6 @@ from preflight.semantics.secgroups import analyses, label
     category="hygiene",
     scope="group",
     summary="Two security-group rules are identical once canonicalised",
-    rationale="Duplicates hide what a group really allows and make launchers that add rules fail with "
-              "InvalidPermission.Duplicate.",
-    remediation="Revoke the extra copy by its security-group rule id (never the whole permission entry)",
     needs={"security_groups"},
     fixer="sg-remove-duplicate-rules",
 )
@@ -36,6 +33,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     Example
     tcp 8000 from 10.0.0.0/16 (sgr-a) and tcp 8000 from 10.0.5.9/16 (sgr-b) in sg-0abc: one of them
     is redundant.
+
+    Fix: revoke the extra copy by its security-group rule id (never the whole permission entry).
 
     Fix safety
     Safe: `sg-remove-duplicate-rules` revokes only the extra copy by its SecurityGroupRuleId, so a

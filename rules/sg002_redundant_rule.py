@@ -16,8 +16,6 @@ from preflight.semantics.secgroups import analyses, label
     category="hygiene",
     scope="group",
     summary="A security-group rule is fully covered by other rules for the same peer",
-    rationale="A covered rule adds nothing, misleads readers about what is open, and uses quota.",
-    remediation="Revoke the covered rule by its security-group rule id; the covering rules stay",
     needs={"security_groups"},
     fixer="sg-remove-duplicate-rules",
 )
@@ -31,10 +29,12 @@ def check(ctx: Context) -> Iterator[Finding]:
     Why is this bad?
     The group looks as if it opened something specific while a broader rule decides. Scripts that
     scan rules and stop at the first match (the incident: a scan stopped at the `-1` rule) see a
-    different group than AWS evaluates.
+    different group than AWS evaluates. The covered rule also uses quota.
 
     Example
     `-1` from 10.0.0.0/16 (sgr-all) and tcp 8000 from 10.0.0.0/16 (sgr-8000): sgr-8000 is covered.
+
+    Fix: revoke the covered rule by its security-group rule id; the covering rules stay.
 
     Fix safety
     Safe: covered rules are chosen one at a time against the rules that stay, so revoking all of

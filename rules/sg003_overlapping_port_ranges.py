@@ -15,8 +15,6 @@ from preflight.semantics.secgroups import analyses, label
     category="hygiene",
     scope="group",
     summary="Two rules for the same peer and protocol partly overlap",
-    rationale="Partial overlaps are usually edits that drifted; one merged range says the intent.",
-    remediation="Replace the two rules with one rule covering their union",
     needs={"security_groups"},
 )
 def check(ctx: Context) -> Iterator[Finding]:
@@ -26,10 +24,13 @@ def check(ctx: Context) -> Iterator[Finding]:
 
     Why is this bad?
     Nothing is broken, but the group is harder to read and to change safely: narrowing one rule
-    does not close the ports the other still opens.
+    does not close the ports the other still opens. Partial overlaps are usually edits that
+    drifted; one merged range says the intent.
 
     Example
     tcp 8000-8010 from 203.0.113.0/24 (sgr-a) and tcp 8005-8020 from 203.0.113.0/24 (sgr-b).
+
+    Fix: replace the two rules with one rule covering their union.
 
     Fix safety
     No automatic fix: merging means revoking and adding rules, which a human should decide.

@@ -16,8 +16,6 @@ from preflight.semantics.secgroups import admin_ports_open_to_world, label, plan
     category="posture",
     scope="group",
     summary="An administration or database port is open to 0.0.0.0/0 or ::/0",
-    rationale="SSH, RDP and database ports open to the internet are scanned and brute-forced within minutes.",
-    remediation="Narrow the rule to your own address (YOUR_IP/32) or reach the port through a bastion or SSM",
     references=("https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html",),
     needs={"security_groups"},
 )
@@ -33,6 +31,8 @@ def check(ctx: Context) -> Iterator[Finding]:
 
     Example
     tcp 22 from 0.0.0.0/0, or `-1` (all traffic) from ::/0.
+
+    Fix: narrow the rule to your own address (YOUR_IP/32) or reach the port through a bastion or SSM.
 
     Fix safety
     No automatic fix: revoking a rule can cut off the only way in. The suggested commands revoke the

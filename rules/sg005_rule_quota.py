@@ -31,8 +31,6 @@ def quotas(value: Any) -> dict[str, int]:
     scope="group",
     blocks_when="planned",  # only when the plan's own additions push the group over
     summary="A security group is over, or the plan would push it over, its rule quota",
-    rationale="AWS rejects new rules beyond the quota (RulesPerSecurityGroupLimitExceeded), failing the launch.",
-    remediation="Remove duplicate/redundant rules (SG001/SG002), merge ranges, or raise the quota in Service Quotas",
     references=("https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups",),
     needs={"security_groups"},
 )
@@ -48,6 +46,9 @@ def check(ctx: Context) -> Iterator[Finding]:
 
     Example
     A group with 59 inbound IPv4 rules and a plan needing ports 8002 and 8004 (two new rules).
+
+    Fix: remove duplicate/redundant rules (SG001/SG002), merge ranges, or raise the quota in Service
+    Quotas.
 
     Fix safety
     No automatic fix. `preflight fix` removing SG001/SG002 rules frees quota.

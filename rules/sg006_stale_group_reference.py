@@ -18,9 +18,6 @@ _GONE_PEERING = {"deleted", "rejected", "expired", "failed"}
     category="hygiene",
     scope="group",
     summary="A rule references a security group that no longer exists or is unreachable from this VPC",
-    rationale="A reference to a deleted or unpeered group allows nothing; traffic the rule was meant to let in is "
-              "dropped.",
-    remediation="Revoke the stale rule and reference a live group in the same (or a peered) VPC",
     needs={"security_groups", "vpc_peering_connections"},
 )
 def check(ctx: Context) -> Iterator[Finding]:
@@ -36,6 +33,8 @@ def check(ctx: Context) -> Iterator[Finding]:
 
     Example
     sg-app allows tcp 5432 from sg-0dead (deleted last month).
+
+    Fix: revoke the stale rule and reference a live group in the same (or a peered) VPC.
 
     Fix safety
     No automatic fix: which live group was meant is a human decision.

@@ -21,8 +21,6 @@ from preflight.semantics.secgroups import (
     category="launch-blocker",
     scope="group",
     summary="A port the plan needs is not open on the plan's security group for the plan's source",
-    rationale="The launch succeeds but the service is unreachable on the missing ports.",
-    remediation="Authorize exactly the missing ports (preflight fix adds them in one call)",
     needs={"security_groups"},
     fixer="sg-open-missing-ports",
 )
@@ -44,6 +42,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     Example
     Group with `-1` from 10.0.0.0/16 and tcp 8000 from 0.0.0.0/0; plan ports 8000, 8002, 8004 from
     0.0.0.0/0 -> 8002 and 8004 are missing, 8000 is open by the tcp rule.
+
+    Fix: authorize exactly the missing ports (preflight fix adds them in one call).
 
     Fix safety
     Safe: `sg-open-missing-ports` adds only the missing ports in one call, re-reads the group right

@@ -161,7 +161,7 @@ class Pipeline:
         self._ec2: Any = None
         self.ledger: Ledger | None = None
         self.cached_scope: dict[int, LaunchScope] = {}  # per inventory object (each check collects anew)
-        from preflight.interrupted import Written
+        from preflight.fix.interrupted import Written
 
         self.written = Written(sandbox=bool(source.target.sandbox))  # for the report if the run is cut short
 
@@ -266,7 +266,7 @@ class Pipeline:
             raise PortsError(f"{exc} (launch stopped before changing anything)") from None
 
     def run(self) -> LaunchResult:
-        from preflight.interrupted import reporting_changes
+        from preflight.fix.interrupted import reporting_changes
 
         self.open_ledger()
         endpoint = getattr(self.session, "endpoint_url", None) or ""
@@ -302,7 +302,7 @@ class Pipeline:
     def _changes_stage(self) -> None:
         """A stage stopped the launch after changes were made: one last stage listing them with the
         journals and the down/undo commands, as an interrupted launch prints them."""
-        from preflight.interrupted import report
+        from preflight.fix.interrupted import report
 
         failed = next((s for s in reversed(self.result.stages) if s.status in ("failed", "blocked")), None)
         summary = report(self.written, f"{failed.name} stage: {failed.summary}" if failed else "stopped")
@@ -325,7 +325,7 @@ class Pipeline:
 
     def _interrupted(self, exc: BaseException) -> None:
         """Leave the record saying the launch did not finish (best effort: we are on the way out)."""
-        from preflight.interrupted import cause_of
+        from preflight.fix.interrupted import cause_of
 
         self._ensure_record()
         if self.record is not None:

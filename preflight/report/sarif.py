@@ -1,11 +1,11 @@
 """SARIF 2.1.0 output, for GitHub code scanning and other tools that read static-analysis results.
 
 One `reportingDescriptor` per selected rule, with its help text taken from the rule metadata
-(summary, the docstring with *What it does / Why is this bad? / Example / Fix safety*, the
-remediation), so a viewer can explain a result without preflight installed. One `result` per
-finding: the cloud resource is a *logical* location (`aws://ACCOUNT/REGION/ID`), the fix (AWS CLI
-commands, fixer id) is in the message and in `properties.fix`, and `partialFingerprints` carry a
-hash of `Finding.key()` so a result keeps its identity across runs (as baselines do).
+(summary, and the docstring with *What it does / Why is this bad? / Example / Fix safety*), so a
+viewer can explain a result without preflight installed. One `result` per finding: the cloud
+resource is a *logical* location (`aws://ACCOUNT/REGION/ID`), the fix (AWS CLI commands, fixer
+id) is in the message and in `properties.fix`, and `partialFingerprints` carry a hash of
+`Finding.key()` so a result keeps its identity across runs (as baselines do).
 
 A cloud resource has no file, but GitHub code scanning wants a physical location for each result:
 when the run has a file to anchor results to (`report.stats["anchor_file"]`: the plan or the

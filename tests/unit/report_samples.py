@@ -9,11 +9,10 @@ from preflight.inventory.model import Inventory, Unreadable
 NET002 = RuleMeta(
     id="NET002", name="subnet-without-default-route", severity="high",
     summary="Public subnet has no default route to an attached internet gateway",
-    rationale="Instances get a public IP but no packet from the internet reaches them.",
-    remediation="Add 0.0.0.0/0 -> igw-… to the subnet's route table",
     references=("https://docs.aws.amazon.com/vpc/latest/userguide/route-table-options.html",),
     fixer="route-add-default",
-    doc="What it does\n  Finds public subnets without a default route.\n\nWhy is this bad?\n  Launches hang.",
+    doc="What it does\n  Finds public subnets without a default route.\n\nWhy is this bad?\n  Launches hang.\n\n"
+        "Example\n  Fix: add 0.0.0.0/0 -> igw-… to the subnet's route table",
 )
 NET006 = RuleMeta(id="NET006", name="no-default-vpc", severity="info",
                   summary="The region has no default VPC")

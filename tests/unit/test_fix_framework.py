@@ -191,19 +191,19 @@ def test_entry_point_fixer_plugins_are_loaded(monkeypatch):
     real = md.entry_points
     monkeypatch.setattr(md, "entry_points", lambda **kw: [ep] if kw.get("group") == "preflight.fixers"
                         else real(**kw))
-    monkeypatch.setattr(fix, "_LOADED", False)
+    monkeypatch.setattr(fix.registry, "_LOADED", False)
     try:
         assert "plugin-fixer" in fix.load_fixers()
     finally:
-        fix._FIXERS.pop("plugin-fixer", None)
+        fix.registry._FIXERS.pop("plugin-fixer", None)
 
     bad = md.EntryPoint(name="broken", value="no_such_module_xyz", group="preflight.fixers")
     monkeypatch.setattr(md, "entry_points", lambda **kw: [bad] if kw.get("group") == "preflight.fixers"
                         else real(**kw))
-    monkeypatch.setattr(fix, "_LOADED", False)
+    monkeypatch.setattr(fix.registry, "_LOADED", False)
     with pytest.raises(PreflightError, match="fixer plugin 'broken'"):
         fix.load_fixers()
-    monkeypatch.setattr(fix, "_LOADED", True)
+    monkeypatch.setattr(fix.registry, "_LOADED", True)
 
 
 def finding(rule: str, resource: str, fixer: str | None = None, status: str = "FAIL") -> Finding:
@@ -222,7 +222,7 @@ def test_build_plan_routes_findings_dedupes_calls_and_keeps_refusals(monkeypatch
         yield fix.Refusal("fake", "sg-9", "needs --allow-world")
 
     meta = fix.FixerMeta(id="fake", fixes=("ZZZ001",), permissions=(), summary="")
-    monkeypatch.setitem(fix._FIXERS, "fake", fix.Fixer(meta, fake_plan))
+    monkeypatch.setitem(fix.registry._FIXERS, "fake", fix.Fixer(meta, fake_plan))
     inv = Inventory(region="eu-south-1")
     plan = fix.build_plan([finding("ZZZ001", "sg-1"), finding("ZZZ001", "sg-2", "fake"), finding("NET006", "x"),
                            finding("ZZZ001", "sg-3", status="UNKNOWN")], [inv],

@@ -67,11 +67,15 @@ def imports_of(name: str, top_level_only: bool = False) -> set[str]:
             visit(child, inner)
 
     visit(tree, False)
-    # `import a.b.c` also imports a and a.b
+    # `import a.b.c` also imports a and a.b, except the packages `name` itself lives in: those run before
+    # it does, so a sibling import (`preflight.fix.apply` -> `preflight.fix.journal`) passes through a
+    # package that is already there. An explicit `from a.b import X` still counts as importing a.b.
+    own = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
     closed = set()
     for mod in found:
         parts = mod.split(".")
-        closed.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+        closed.update(".".join(parts[:i]) for i in range(1, len(parts)) if ".".join(parts[:i]) not in own)
+        closed.add(mod)
     return {m for m in closed if m in MODULES and m != name}
 
 
@@ -148,5 +152,15 @@ def test_a_forbidden_import_is_caught(tmp_path: Path) -> None:
     try:
         assert {"preflight.collect.aws_iam", "preflight.fix"} <= imports_of("rules.zz_fake")
         assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+        # a submodule importing its sibling is fine; importing a name from its own package is a cycle
+        sub = tmp_path / "sub.py"
+        sub.write_text("from preflight.fix.journal import Journal\nfrom preflight.fix import Change\n")
+        MODULES["preflight.fix.zz_sub"] = sub
+        assert "preflight.fix.journal" in imports_of("preflight.fix.zz_sub", top_level_only=True)
+        sub.write_text("from preflight.fix.journal import Journal\n")
+        assert "preflight.fix" not in imports_of("preflight.fix.zz_sub", top_level_only=True)
+        sub.write_text("from preflight.fix import Change\n")
+        assert "preflight.fix" in imports_of("preflight.fix.zz_sub", top_level_only=True)
     finally:
         del MODULES["rules.zz_fake"]
+        MODULES.pop("preflight.fix.zz_sub", None)

@@ -46,7 +46,7 @@ def test_one_rule_descriptor_per_rule_with_help_from_metadata():
     assert net002["name"] == "subnet-without-default-route"
     assert net002["shortDescription"]["text"] == "Public subnet has no default route to an attached internet gateway"
     assert "Finds public subnets without a default route." in net002["help"]["text"]
-    assert "How to fix:\nAdd 0.0.0.0/0 -> igw-… to the subnet's route table" in net002["help"]["text"]
+    assert "Example:\nFix: add 0.0.0.0/0 -> igw-… to the subnet's route table" in net002["help"]["text"]
     assert "## What it does\nFinds public subnets without a default route." in net002["help"]["markdown"]
     assert "`preflight fix --apply` (fixer `route-add-default`)" in net002["help"]["markdown"]
     assert net002["defaultConfiguration"]["level"] == "error"

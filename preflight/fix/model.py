@@ -1,0 +1,144 @@
+"""The fix model: plain data that fixers yield and the apply loop, journal and renderers read."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from preflight.engine import Finding
+from preflight.semantics.remedies import Call, render
+
+
+class _Already:
+    def __repr__(self) -> str:
+        return "ALREADY"
+
+
+ALREADY = _Already()  # recover()/guard answer: the desired state holds, nothing changed by us
+
+
+@dataclass(frozen=True)
+class Change:
+    fixer: str
+    resource: str
+    description: str
+    call: Call
+    undo: Call | None
+    permissions: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()  # rule ids whose findings this change fixes
+    before: Any = None
+    safe: bool = True
+    data: dict[str, Any] = field(default_factory=dict, compare=False)  # fixer-private, never journalled
+    guard: Callable[[ApplyContext, Change], Change | None] | None = field(default=None, compare=False, repr=False)
+    recover: Callable[[ApplyContext, Change, Exception], Any] | None = field(default=None, compare=False, repr=False)
+    undo_from_response: Callable[[dict[str, Any]], Call | None] | None = field(default=None, compare=False,
+                                                                                repr=False)
+
+    @property
+    def cli(self) -> str:
+        return render(self.call, str(self.data.get("produces") or ""))
+
+    def key(self) -> str:
+        """What the change does, once its placeholders resolve: `$RTB` stands for the table made for
+        one subnet, so `create-route --route-table-id $RTB` for subnet-1 and for subnet-2 are two
+        changes, while two findings asking for the very same call are one."""
+        refs = self.data.get("refs") or {}
+        params = _resolved_identity(self.call.params, refs)
+        return json.dumps([self.call.service, self.call.operation, self.call.region, params], sort_keys=True,
+                          default=str)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fixer": self.fixer, "resource": self.resource, "description": self.description,
+            "rules": list(self.rules), "cli": self.cli, "call": self.call.to_dict(),
+            "undo": self.undo.to_dict() if self.undo else None, "permissions": list(self.permissions),
+            "before": self.before, "safe": self.safe,
+        }
+
+
+def _resolved_identity(value: Any, refs: dict[str, Any]) -> Any:
+    """`value` with each placeholder replaced by what identifies the resource it will stand for."""
+    if isinstance(value, str) and value in refs:
+        return {"placeholder": value, "for": refs[value]}
+    if isinstance(value, dict):
+        return {k: _resolved_identity(v, refs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved_identity(v, refs) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Something a fixer will not do as asked, and the flag or action that would allow it."""
+
+    fixer: str
+    resource: str
+    reason: str
+    rules: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fixer": self.fixer, "resource": self.resource, "reason": self.reason, "rules": list(self.rules)}
+
+
+@dataclass
+class FixContext:
+    """What a fixer sees while planning: one region's inventory, the plan, config and flags."""
+
+    inventory: Any
+    plan: Any = None
+    config: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # allow_world, ... (CLI flags)
+
+    @property
+    def region(self) -> str:
+        return self.inventory.region
+
+    def option(self, key: str, default: Any = None) -> Any:
+        if key in self.options:
+            return self.options[key]
+        return self.config.get(key, default)
+
+
+@dataclass
+class FixPlan:
+    changes: list[Change] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+    unfixable: list[Finding] = field(default_factory=list)  # FAIL findings no fixer handles
+    targeted: list[Finding] = field(default_factory=list)  # findings some fixer was asked to fix
+
+    @property
+    def permissions(self) -> list[str]:
+        return sorted({p for c in self.changes for p in c.permissions})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "changes": [c.to_dict() for c in self.changes],
+            "refusals": [r.to_dict() for r in self.refusals],
+            "permissions": self.permissions,
+            "unfixable": [f.to_dict() for f in self.unfixable],
+        }
+
+
+
+class ApplyContext:
+    """What guards and recover hooks may use while applying: counted clients of the session."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def client(self, service: str, region: str) -> Any:
+        return self.session.client(service, region)
+
+
+@dataclass
+class Outcome:
+    change: Change
+    status: str  # applied | already | failed | not-attempted
+    error: str = ""
+    seq: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "error": self.error, "change": self.change.to_dict()}
+

@@ -1,0 +1,87 @@
+"""The fixer registry: `@fixer`, loading built-in and plugin fixers, choosing a fixer for a finding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from preflight import engine
+from preflight.engine import Finding
+from preflight.fix.model import Change, FixContext, Refusal
+
+
+@dataclass(frozen=True)
+class FixerMeta:
+    id: str
+    fixes: tuple[str, ...]
+    permissions: tuple[str, ...]
+    summary: str
+    safe: bool = True
+    doc: str = ""
+    module: str = ""
+
+
+@dataclass(frozen=True)
+class Fixer:
+    meta: FixerMeta
+    plan: Callable[[FixContext, list[Finding]], Iterable[Change | Refusal]]
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+
+_FIXERS: dict[str, Fixer] = {}
+
+
+def fixer(*, id: str, fixes: Iterable[str], permissions: Iterable[str] = (), summary: str = "",
+          safe: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a fixer: `def plan(ctx: FixContext, findings) -> Iterable[Change | Refusal]`."""
+
+    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
+        meta = FixerMeta(id=id, fixes=tuple(fixes), permissions=tuple(permissions), summary=summary,
+                         safe=safe, doc=(func.__doc__ or "").strip(), module=func.__module__)
+        existing = _FIXERS.get(id)
+        if existing is not None and existing.meta.module != meta.module:
+            raise ValueError(f"fixer id {id} registered twice ({existing.meta.module}, {meta.module})")
+        _FIXERS[id] = Fixer(meta, func)
+        return func
+
+    return deco
+
+
+_LOADED = False
+
+
+def load_fixers() -> dict[str, Fixer]:
+    """Import built-in fixers and `preflight.fixers` entry-point plugins once."""
+    global _LOADED
+    if not _LOADED:
+        from preflight.plugins import import_all
+
+        import_all("preflight.fixers", "preflight.fixers", "fixer")
+        # a rule naming a fixer that does not fix it (or a fixer fixing an unknown rule) is a bug
+        engine.check_fixers(engine.load_rules(), {f.meta.id: f.meta.fixes for f in _FIXERS.values()})
+        _LOADED = True
+    return dict(sorted(_FIXERS.items()))
+
+
+def fixers_for(rule_id: str) -> list[Fixer]:
+    return [f for f in load_fixers().values() if rule_id in f.meta.fixes]
+
+
+def choose_fixer(finding: Finding) -> Fixer | None:
+    registry = load_fixers()
+    if finding.fix and finding.fix.fixer and finding.fix.fixer in registry:
+        chosen = registry[finding.fix.fixer]
+        if finding.rule in chosen.meta.fixes:
+            return chosen
+    candidates = fixers_for(finding.rule)
+    return candidates[0] if candidates else None
+
+
+
+def fixable_rule_ids() -> set[str]:
+    return {rid for f in load_fixers().values() for rid in f.meta.fixes}
+
