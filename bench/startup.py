@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT = next((p for p in (ROOT / "bench" / ".data" / "S.json",
@@ -34,6 +35,31 @@ def wall(cmd: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+def measure(runs: int, snapshot: str) -> dict[str, Any]:
+    """Median wall time of each command over `runs` fresh processes, interleaved, and the two ratios."""
+    exe = shutil.which("preflight", path=str(Path(sys.executable).parent)) or shutil.which("preflight")
+    if not exe:
+        sys.exit("bench: the preflight command is not installed (pip install -e .)")
+    cmds = {
+        "python -I -c pass": [sys.executable, "-I", "-c", "pass"],
+        "json.load(S)": [sys.executable, "-c", f"import json; json.load(open({snapshot!r}))"],
+        "preflight --version": [exe, "--version"],
+        "preflight rules": [exe, "rules"],
+        "preflight explain NET002": [exe, "explain", "NET002"],
+        "preflight check --snapshot S": [exe, "check", "--snapshot", snapshot],
+    }
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    for _ in range(runs):
+        for name, cmd in cmds.items():
+            times[name].append(wall(cmd))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {
+        "runs": runs, "snapshot": snapshot, "median": med,
+        "version_ratio": med["preflight --version"] / med["python -I -c pass"],
+        "check_ratio": med["preflight check --snapshot S"] / (med["json.load(S)"] + med["preflight --version"]),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=9, help="fresh processes per command (default 9)")
@@ -41,33 +67,17 @@ def main() -> int:
     args = ap.parse_args()
     if args.runs < 1:
         ap.error("--runs must be at least 1")
-    exe = shutil.which("preflight", path=str(Path(sys.executable).parent)) or shutil.which("preflight")
-    if not exe:
-        sys.exit("bench: the preflight command is not installed (pip install -e .)")
-    cmds = {
-        "python -I -c pass": [sys.executable, "-I", "-c", "pass"],
-        "json.load(S)": [sys.executable, "-c", f"import json; json.load(open({args.snapshot!r}))"],
-        "preflight --version": [exe, "--version"],
-        "preflight rules": [exe, "rules"],
-        "preflight explain NET002": [exe, "explain", "NET002"],
-        "preflight check --snapshot S": [exe, "check", "--snapshot", args.snapshot],
-    }
-    times: dict[str, list[float]] = {k: [] for k in cmds}
-    for _ in range(args.runs):
-        for name, cmd in cmds.items():
-            times[name].append(wall(cmd))
-    med = {k: statistics.median(v) for k, v in times.items()}
+    res = measure(args.runs, args.snapshot)
+    med = res["median"]
     floor = med["python -I -c pass"]
-    version_ratio = med["preflight --version"] / floor
-    check_ratio = med["preflight check --snapshot S"] / (med["json.load(S)"] + med["preflight --version"])
     print(f"{'command':<32} {'median s':>9} {'x python -I -c pass':>20}")
     for name, t in med.items():
         print(f"{name:<32} {t:9.3f} {t / floor:20.1f}")
     print()
-    print(f"--version / python -I -c pass:                  {version_ratio:4.1f}x  (target <= 6x)  "
-          f"{'met' if version_ratio <= 6 else 'NOT met'}")
-    print(f"check --snapshot S / (json.load(S) + --version): {check_ratio:4.1f}x  (target <= 2x)  "
-          f"{'met' if check_ratio <= 2 else 'NOT met'}")
+    print(f"--version / python -I -c pass:                  {res['version_ratio']:4.1f}x  (target <= 6x)  "
+          f"{'met' if res['version_ratio'] <= 6 else 'NOT met'}")
+    print(f"check --snapshot S / (json.load(S) + --version): {res['check_ratio']:4.1f}x  (target <= 2x)  "
+          f"{'met' if res['check_ratio'] <= 2 else 'NOT met'}")
     return 0
 
 

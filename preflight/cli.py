@@ -374,11 +374,11 @@ def down(
     from preflight.launch.records import load_record
 
     record = load_record(launch_id)
-    if str(record.get("source", "")).startswith("sandbox"):
+    if record.sandbox:
         from preflight.launch.down import check_record_target
 
         check_record_target(record, None)
-    session, identity = _session_for(record["region"], profile, endpoint_url or record.get("endpoint_url") or None)
+    session, identity = _session_for(record.region, profile, endpoint_url or record.endpoint_url or None)
     with err.status(f"Taking down {launch_id}…", spinner="dots"):
         result = run_down(session, launch_id, dry_run=dry_run, identity=identity, ledger=ledger,
                           config_ledger=load_config(config_file).ports_ledger)

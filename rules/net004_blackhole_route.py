@@ -55,11 +55,11 @@ def check(ctx: Any) -> Iterator[Finding]:
         commands: list[str] = []
         notes: list[str] = []
         why: list[str] = []
-        only_attach = True
+        fixers: set[str | None] = set()
         for route in dead:
             why.append(f"{route.destination} -> {route.target_id or '?'} ({_reason(t, route, table)})")
             remedy = rm.blackhole_remedy(t, region, table, route)
-            only_attach = only_attach and remedy.fixer == "igw-attach"
+            fixers.add(remedy.fixer)
             commands += remedy.commands()
             notes.append(remedy.description)
         subnets = [s.id for s in t.subnets_using(table)]
@@ -70,10 +70,17 @@ def check(ctx: Any) -> Iterator[Finding]:
             f"Route table {_net.label(table)} in {table.vpc_id} has {len(dead)} blackhole route(s): "
             f"{'; '.join(why)}. Traffic to those destinations is dropped (the table is {used}).",
             path=[table.id, *dict.fromkeys(r.target_id for r in dead if r.target_id), *subnets[:5]],
-            fix=ctx.fix(*commands, description="; ".join(notes), fixer="igw-attach" if only_attach else ""),
+            fix=ctx.fix(*commands, description="; ".join(notes), fixer=_one_fixer(fixers)),
             details={"routes": [{"destination": r.destination, "target": r.target_id, "target_kind": r.target_kind}
                                 for r in dead], "subnets": subnets},
         )
+
+
+def _one_fixer(fixers: set[str | None]) -> str | None:
+    """The fixer to advertise: only one that would repair every dead route of the table. A route
+    with no live target to point at is printed for a human and refused by fixers, so advertising
+    `preflight fix` for it would promise a change that never comes."""
+    return next(iter(fixers)) if len(fixers) == 1 else None
 
 
 def _reason(t: Topology, route: Route, table: RouteTable) -> str:

@@ -25,6 +25,28 @@ FAKE_CREDS = {
 }
 
 
+SLOW_LIST = Path(__file__).with_name("slow-tests.txt")
+
+
+def slow_tests() -> set[str]:
+    """`path::name` of the tests marked slow (see tests/slow-tests.txt)."""
+    lines = (line.strip() for line in SLOW_LIST.read_text(encoding="utf-8").splitlines())
+    return {line for line in lines if line and not line.startswith("#")}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow tests: the listed ones and everything under tests/launchers/."""
+    slow = slow_tests()
+    root = Path(__file__).resolve().parent.parent
+    for item in items:
+        path = Path(str(item.path)).resolve().relative_to(root).as_posix()
+        name = item.name.split("[", 1)[0]
+        cls = item.cls.__name__ if item.cls is not None else ""
+        if (path.startswith("tests/launchers/") or f"{path}::{name}" in slow
+                or (cls and f"{path}::{cls}" in slow)):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No test may reach a real account, or read or write the user's own cache and state."""

@@ -13,9 +13,10 @@ an extra runs only when a selected rule `needs` it, and stores JSON-able data in
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,6 +170,8 @@ class AwsSession:
                                         config=client_config())
                 c.meta.events.register("before-call", self.stats.hook)
                 c.meta.events.register("after-call", self.stats.after_hook)
+                if service == "ec2":
+                    c.meta.events.register("before-parse.ec2", _drop_unused_xml)
                 self._clients[key] = c
             return self._clients[key]
 
@@ -397,6 +400,23 @@ def parse_peering(p: dict[str, Any]) -> m.VpcPeeringConnection:
     )
 
 
+# DescribeSecurityGroups repeats every rule of every group (IpPermissions, IpPermissionsEgress).
+# The collector reads the rules, with their ids, from DescribeSecurityGroupRules and keeps only the
+# groups' own fields, so their rule lists are cut from the XML before botocore parses it: parsing
+# them twice was a third of an account-wide read's CPU. Only the collector's own calls are cut (the
+# pattern is set per thread around each call); fixers reading through the same client get it whole.
+# Older botocore (before the before-parse event, e.g. 1.34.0) parses them: slower, same result.
+_PENDING_DROP = threading.local()
+_GROUP_RULES_XML = re.compile(rb"<(ipPermissions(?:Egress)?)>.*?</\1>|<ipPermissions(?:Egress)?\s*/>", re.S)
+
+
+def _drop_unused_xml(response_dict: dict[str, Any], **_: Any) -> None:
+    pattern = getattr(_PENDING_DROP, "pattern", None)
+    body = response_dict.get("body")
+    if pattern is not None and isinstance(body, bytes) and response_dict.get("status_code", 500) < 300:
+        response_dict["body"] = pattern.sub(b"", body)
+
+
 @dataclass(frozen=True)
 class Fetcher:
     operation: str  # boto3 method name on the ec2 client
@@ -408,6 +428,7 @@ class Fetcher:
     # plan against all of them, e.g. NET003 an internet gateway attached to another VPC).
     vpc_filter: str = ""
     filter_param: str = "Filters"  # DescribeNatGateways calls it `Filter`
+    drop_xml: re.Pattern[bytes] | None = None  # parts of the answer the collector never reads
 
 
 FETCHERS: dict[str, Fetcher] = {
@@ -423,7 +444,7 @@ FETCHERS: dict[str, Fetcher] = {
                             "vpc-id", "Filter"),
     "network_acls": Fetcher("describe_network_acls", "NetworkAcls", "ec2:DescribeNetworkAcls", parse_nacl, "vpc-id"),
     "security_groups": Fetcher("describe_security_groups", "SecurityGroups", "ec2:DescribeSecurityGroups", dict,
-                               "vpc-id"),
+                               "vpc-id", drop_xml=_GROUP_RULES_XML),
     "security_group_rules": Fetcher("describe_security_group_rules", "SecurityGroupRules",
                                     "ec2:DescribeSecurityGroupRules", parse_sg_rule),
     "instances": Fetcher("describe_instances", "Reservations", "ec2:DescribeInstances", dict, "vpc-id"),
@@ -436,45 +457,83 @@ FETCHERS: dict[str, Fetcher] = {
 
 # Documented maxima botocore's model does not state (DescribeInstances: 5-1000).
 _DOCUMENTED_MAX_RESULTS = {"describe_instances": 1000}
-MIN_PAGE = 5  # the smallest MaxResults EC2 accepts
+MIN_PAGE = 5  # the smallest MaxResults EC2 accepts (when a model states no minimum)
 FILTER_VALUES = 200  # EC2 accepts at most 200 values in one filter
+# Filter sets (and rule shards) read at once: enough to turn a long chain into a few round trips,
+# few enough to stay inside EC2's request-rate bucket for Describe calls.
+MAX_SHARDS_AT_ONCE = 16
+
+
+def _limit_shape(client: Any, operation: str) -> Any:
+    op = client.meta.service_model.operation_model(client.meta.method_to_api_mapping[operation])
+    members = op.input_shape.members if op.input_shape is not None else {}
+    return members.get("MaxResults") or members.get("MaxItems")  # EC2 and most APIs / IAM
 
 
 def page_limit(client: Any, operation: str) -> int | None:
-    """The largest MaxResults `operation` accepts (from botocore's service model, e.g. 100 for
-    DescribeRouteTables, 255 for DescribeEgressOnlyInternetGateways), or None if it has none."""
-    op = client.meta.service_model.operation_model(client.meta.method_to_api_mapping[operation])
-    shape = op.input_shape.members.get("MaxResults") if op.input_shape is not None else None
+    """The largest page `operation` accepts (its MaxResults or MaxItems, from botocore's service
+    model: 100 for DescribeRouteTables, 255 for DescribeEgressOnlyInternetGateways, 20 for
+    Organizations, 1000 for IAM...), or None if it takes no page size."""
+    shape = _limit_shape(client, operation)
     if shape is None:
         return None
     return int(shape.metadata.get("max") or _DOCUMENTED_MAX_RESULTS.get(operation, 1000))
 
 
-def fetch_all(client: Any, fetcher: Fetcher, page_size: int | None = None,
-              filters: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """Every page of one Describe call, as raw items: MaxResults where the API takes it (without
-    it some Describes return everything at once and others truncate), and every NextToken followed
+def page_size_for(client: Any, operation: str, wanted: int | None = None) -> int | None:
+    """Items per page to ask `operation` for: `wanted` (tests force 5) within the API's own range,
+    else the API's maximum; None when it takes no page size. Without one, some APIs answer
+    everything at once and others truncate at a default (IAM: 100 items), so it is always sent."""
+    limit = page_limit(client, operation)
+    if limit is None:
+        return None
+    low = int(_limit_shape(client, operation).metadata.get("min") or MIN_PAGE)
+    return max(low, min(wanted or limit, limit))
+
+
+def paginate(client: Any, operation: str, page_size: int | None = None, **params: Any) -> Any:
+    """botocore's paginator for `operation` (it follows every token), at `page_size_for`'s pages."""
+    size = page_size_for(client, operation, page_size)
+    config = {"PageSize": size} if size else {}
+    return client.get_paginator(operation).paginate(**params, PaginationConfig=config)
+
+
+def fetch_pages(client: Any, fetcher: Fetcher, page_size: int | None = None,
+                filters: list[dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
+    """Every page of one Describe call, in order: MaxResults where the API takes it (without it
+    some Describes return everything at once and others truncate), and every NextToken followed
     until there is none. A token seen twice is an error rather than an endless loop."""
     kwargs: dict[str, Any] = {fetcher.filter_param: filters} if filters else {}
-    limit = page_limit(client, fetcher.operation)
-    if limit is not None:
-        kwargs["MaxResults"] = max(MIN_PAGE, min(page_size or limit, limit))
+    size = page_size_for(client, fetcher.operation, page_size)
+    if size is not None:
+        kwargs["MaxResults"] = size
     call = getattr(client, fetcher.operation)
-    items: list[dict[str, Any]] = []
     seen: set[str] = set()
     while True:
-        page = call(**kwargs)
-        items.extend(page.get(fetcher.result_key) or [])
+        _PENDING_DROP.pattern = fetcher.drop_xml
+        try:
+            page = call(**kwargs)
+        finally:
+            _PENDING_DROP.pattern = None
+        yield page
         token = page.get("NextToken")
         if not token:
-            return items
+            return
         if token in seen:
             raise PreflightError(f"ec2:{fetcher.operation}: the API returned the same NextToken twice")
         seen.add(token)
         kwargs["NextToken"] = token
 
 
-def chunks(values: list[str], size: int = FILTER_VALUES) -> list[list[str]]:
+def fetch_all(client: Any, fetcher: Fetcher, page_size: int | None = None,
+              filters: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Every item of one Describe call (see `fetch_pages`), as raw dicts."""
+    return [item for page in fetch_pages(client, fetcher, page_size, filters) for item in
+            page.get(fetcher.result_key) or []]
+
+
+def chunks(values: list[str], size: int | None = None) -> list[list[str]]:
+    size = size or FILTER_VALUES
     return [values[i:i + size] for i in range(0, len(values), size)]
 
 
@@ -526,16 +585,24 @@ def _error_code(exc: botocore.exceptions.ClientError) -> str:
 
 def _fetch_type(client: Any, name: str, page_size: int | None = None,
                 filters: list[list[dict[str, Any]]] | None = None) -> tuple[str, list[Any] | m.Unreadable]:
-    """One resource type, parsed: all of it, or each filter set's results in turn (deduplicated)."""
+    """One resource type, parsed: all of it, or each filter set's results (read concurrently,
+    deduplicated)."""
+    fetcher = FETCHERS[name]
+
+    def read() -> list[dict[str, Any]]:
+        if filters is None:
+            return fetch_all(client, fetcher, page_size)
+        return _union(name, _concurrently(lambda f: fetch_all(client, fetcher, page_size, f), filters))
+
+    return _guarded(client, name, read)
+
+
+def _guarded(client: Any, name: str, read: Callable[[], list[dict[str, Any]]]) -> tuple[str, list[Any] | m.Unreadable]:
+    """`read()`'s raw items of type `name`, parsed; an API refusal becomes `Unreadable` (with the
+    permission), rejected credentials and an endpoint that does not answer end the run."""
     fetcher = FETCHERS[name]
     try:
-        if filters is None:
-            return name, [fetcher.parse(item) for item in fetch_all(client, fetcher, page_size)]
-        raw: dict[str, dict[str, Any]] = {}
-        for f in filters:
-            for item in fetch_all(client, fetcher, page_size, f):
-                raw[_item_key(name, item)] = item
-        return name, [fetcher.parse(item) for item in raw.values()]
+        return name, [fetcher.parse(item) for item in read()]
     except botocore.exceptions.ClientError as exc:
         code = _error_code(exc)
         if code in CREDENTIAL_CODES:
@@ -546,6 +613,50 @@ def _fetch_type(client: Any, name: str, page_size: int | None = None,
             botocore.exceptions.ConnectTimeoutError, botocore.parsers.ResponseParserError) as exc:
         problem = endpoint_problem(exc, client.meta.endpoint_url)
         raise (problem or PreflightError(f"cannot read {name} in {client.meta.region_name}")) from None
+
+
+def _concurrently(fn: Callable[[Any], list[dict[str, Any]]], args: list[Any]) -> list[list[dict[str, Any]]]:
+    if len(args) <= 1:
+        return [fn(a) for a in args]
+    with ThreadPoolExecutor(max_workers=min(MAX_SHARDS_AT_ONCE, len(args))) as pool:
+        return list(pool.map(fn, args))
+
+
+def _union(name: str, results: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Raw items of several reads of type `name`, each once (by id, in order of first sight)."""
+    raw: dict[str, dict[str, Any]] = {}
+    for items in results:
+        for item in items:
+            raw.setdefault(_item_key(name, item), item)
+    return list(raw.values())
+
+
+def _all_rules(client: Any, page_size: int | None, groups: Future[Any]) -> tuple[str, list[Any] | m.Unreadable]:
+    """Every security-group rule of the region: usually the account's longest chain (20,000 rules
+    are 20 pages, one after the other). When the first page says there are more and the groups
+    (read meanwhile) fill more than one group-id filter, the rules are read instead by group-id
+    filters of FILTER_VALUES groups, MAX_SHARDS_AT_ONCE at a time, so the read costs the groups'
+    chain plus the longest shard rather than the whole chain (see bench/RESULTS.md). Every rule
+    belongs to a group, and only the groups read are kept, so the shards miss nothing the whole
+    chain would give; the first page's rules are kept too (deduplicated by rule id)."""
+    fetcher = FETCHERS["security_group_rules"]
+
+    def read() -> list[dict[str, Any]]:
+        pages = fetch_pages(client, fetcher, page_size)
+        first = next(pages)
+        items = list(first.get(fetcher.result_key) or [])
+        if not first.get("NextToken"):
+            return items
+        _, found = groups.result()
+        ids = sorted({g["GroupId"] for g in found}) if isinstance(found, list) else []
+        if len(ids) <= FILTER_VALUES:  # one shard would be the same chain, started later
+            return items + [item for page in pages for item in page.get(fetcher.result_key) or []]
+        pages.close()
+        shards = _concurrently(lambda part: fetch_all(client, fetcher, page_size, [{"Name": "group-id",
+                                                                                   "Values": part}]), chunks(ids))
+        return _union("security_group_rules", [items, *shards])
+
+    return _guarded(client, "security_group_rules", read)
 
 
 _ID_KEYS = {
@@ -622,11 +733,13 @@ def _read(client: Any, page_size: int | None, vpcs: tuple[str, ...],
             return None
         return _filter_sets(fetcher.vpc_filter, vpcs)
 
-    names = [n for n in FETCHERS if not (vpcs and n == "security_group_rules")]
+    names = [n for n in FETCHERS if n != "security_group_rules"]
     results: dict[str, Any] = {}
     scope: dict[str, Any] = {}
     with ThreadPoolExecutor(max_workers=len(names) + 2) as pool:
         futures = {name: pool.submit(_fetch_type, client, name, page_size, filters(name)) for name in names}
+        if not vpcs:  # (submitted after the groups' read it may wait for, so that one has a worker)
+            futures["security_group_rules"] = pool.submit(_all_rules, client, page_size, futures["security_groups"])
         if vpcs:  # (submitted after the reads they wait for, so those always have a worker)
             scoped_rules = pool.submit(_scoped_rules, client, page_size, futures["security_groups"])
             route_users = pool.submit(_igw_route_users, client, page_size, futures["internet_gateways"], vpcs)

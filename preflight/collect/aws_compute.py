@@ -30,7 +30,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from preflight.collect.aws import CREDENTIAL_CODES, DENIED_CODES, Denied, extra_collector
+from preflight.collect.aws import CREDENTIAL_CODES, DENIED_CODES, Denied, extra_collector, paginate
 from preflight.errors import CredentialsError
 from preflight.semantics import quotas as q
 
@@ -131,11 +131,15 @@ def type_facts(t: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def fetch_family_types(client: Any, family: str) -> dict[str, Any]:
+def _page_size(session: Any) -> int | None:
+    return getattr(session, "page_size", None)  # None: each API's maximum (tests force 5)
+
+
+def fetch_family_types(client: Any, family: str, page_size: int | None = None) -> dict[str, Any]:
     types: dict[str, Any] = {}
     patterns = list(_FAMILY_PATTERNS.get(family, ()))
-    pages = client.get_paginator("describe_instance_types").paginate(
-        Filters=[{"Name": "instance-type", "Values": patterns}], PaginationConfig={"PageSize": 100})
+    pages = paginate(client, "describe_instance_types", page_size,
+                     Filters=[{"Name": "instance-type", "Values": patterns}])
     for page in pages:
         for t in page.get("InstanceTypes") or []:
             if q.quota_family(t["InstanceType"]) == family:
@@ -180,7 +184,7 @@ def _instance_types(session: Any, region: str, itype: str, ttl: float) -> dict[s
     cached = types is not None
     if types is None:
         try:
-            types = fetch_family_types(client, family)
+            types = fetch_family_types(client, family, _page_size(session))
         except (botocore.exceptions.ClientError, NotImplementedError) as exc:
             _raise_unreadable(exc, "ec2:DescribeInstanceTypes")
             raise
@@ -199,8 +203,8 @@ def collect_offerings(session: Any, region: str, plan: Any) -> dict[str, Any]:
     client = session.client("ec2", region)
     zones: set[str] = set()
     try:
-        pages = client.get_paginator("describe_instance_type_offerings").paginate(
-            LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": [itype]}])
+        pages = paginate(client, "describe_instance_type_offerings", _page_size(session),
+                         LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": [itype]}])
         for page in pages:
             zones.update(o["Location"] for o in page.get("InstanceTypeOfferings") or [])
     except (botocore.exceptions.ClientError, NotImplementedError) as exc:
@@ -344,7 +348,7 @@ def collect_quotas(session: Any, region: str, plan: Any) -> dict[str, Any]:
     client = session.client("service-quotas", region)
     found: dict[str, Any] = {}
     try:
-        for page in client.get_paginator("list_service_quotas").paginate(ServiceCode="ec2"):
+        for page in paginate(client, "list_service_quotas", _page_size(session), ServiceCode="ec2"):
             for item in page.get("Quotas") or []:
                 name = str(item.get("QuotaName", ""))
                 if any(mk in name.lower() for mk in _VCPU_QUOTA_MARKERS):
@@ -437,7 +441,7 @@ def instance_candidates(session: Any, region: str, accelerators: str = "", cpus:
     found: dict[str, dict[str, Any]] = {}
     names: set[str] = set()
     try:
-        for page in client.get_paginator("describe_instance_types").paginate(PaginationConfig={"PageSize": 100}):
+        for page in paginate(client, "describe_instance_types", _page_size(session)):
             for t in page.get("InstanceTypes") or []:
                 gpus = (t.get("GpuInfo") or {}).get("Gpus") or []
                 names.update(str(g.get("Name", "")) for g in gpus if g.get("Name"))

@@ -28,7 +28,8 @@ import botocore.exceptions
 import botocore.parsers
 
 from preflight import permcache, permissions
-from preflight.collect.aws import CREDENTIAL_CODES, DENIED_CODES, AwsSession, Denied, caller_identity, extra_collector
+from preflight.collect.aws import (CREDENTIAL_CODES, DENIED_CODES, AwsSession, Denied, caller_identity, extra_collector,
+                                   page_size_for, paginate)
 from preflight.errors import CredentialsError
 
 USER_READS = ("iam:GetUser", "iam:ListUserPolicies", "iam:GetUserPolicy", "iam:ListAttachedUserPolicies",
@@ -80,15 +81,15 @@ def _default_document(versions: list[dict[str, Any]]) -> Any:
     return versions[0].get("Document") if versions else None
 
 
-def _policies_via_gaad(iam: Any, who: dict[str, str]) -> dict[str, Any]:
+def _policies_via_gaad(iam: Any, who: dict[str, str], page_size: int | None = None) -> dict[str, Any]:
     """One paginated GetAccountAuthorizationDetails sequence, filtered to the principal's type."""
     kind_filter = ["User", "Group"] if who["kind"] == "user" else ["Role"]
     users: list[dict[str, Any]] = []
     roles: list[dict[str, Any]] = []
     groups: dict[str, dict[str, Any]] = {}
     managed: dict[str, dict[str, Any]] = {}
-    paginator = iam.get_paginator("get_account_authorization_details")
-    for page in paginator.paginate(Filter=[*kind_filter, "LocalManagedPolicy", "AWSManagedPolicy"]):
+    for page in paginate(iam, "get_account_authorization_details", page_size,
+                         Filter=[*kind_filter, "LocalManagedPolicy", "AWSManagedPolicy"]):
         users += page.get("UserDetailList") or []
         roles += page.get("RoleDetailList") or []
         for g in page.get("GroupDetailList") or []:
@@ -132,38 +133,39 @@ def _managed_document(iam: Any, arn: str) -> Any:
     return iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
 
 
-def _all(iam: Any, op: str, key: str, **kw: Any) -> list[Any]:
+def _all(iam: Any, op: str, key: str, page_size: int | None = None, **kw: Any) -> list[Any]:
     out: list[Any] = []
-    for page in iam.get_paginator(op).paginate(**kw):
+    for page in paginate(iam, op, page_size, **kw):
         out += page.get(key) or []
     return out
 
 
-def _own_policies(iam: Any, kind: str, name: str, source: str = "") -> list[dict[str, Any]]:
+def _own_policies(iam: Any, kind: str, name: str, source: str = "",
+                  page_size: int | None = None) -> list[dict[str, Any]]:
     """Inline, then attached managed policies of one user, group or role (`kind`); `source` labels
     them (default "inline" / "attached")."""
     key = {"user": "UserName", "group": "GroupName", "role": "RoleName"}[kind]
     out: list[dict[str, Any]] = []
-    for pname in _all(iam, f"list_{kind}_policies", "PolicyNames", **{key: name}):
+    for pname in _all(iam, f"list_{kind}_policies", "PolicyNames", page_size, **{key: name}):
         doc = getattr(iam, f"get_{kind}_policy")(**{key: name}, PolicyName=pname)["PolicyDocument"]
         out.append({"name": pname, "source": source or "inline", "document": doc})
-    for a in _all(iam, f"list_attached_{kind}_policies", "AttachedPolicies", **{key: name}):
+    for a in _all(iam, f"list_attached_{kind}_policies", "AttachedPolicies", page_size, **{key: name}):
         out.append({"name": a["PolicyName"], "arn": a["PolicyArn"], "source": source or "attached",
                     "document": _managed_document(iam, a["PolicyArn"])})
     return out
 
 
-def _policies_per_principal(iam: Any, who: dict[str, str]) -> dict[str, Any]:
+def _policies_per_principal(iam: Any, who: dict[str, str], page_size: int | None = None) -> dict[str, Any]:
     """The principal's own read calls: fewer permissions needed than GetAccountAuthorizationDetails."""
     name = who["name"]
     if who["kind"] == "user":
         detail = iam.get_user(UserName=name)["User"]
-        policies = _own_policies(iam, "user", name)
-        for g in _all(iam, "list_groups_for_user", "Groups", UserName=name):
-            policies += _own_policies(iam, "group", g["GroupName"], f"group {g['GroupName']}")
+        policies = _own_policies(iam, "user", name, page_size=page_size)
+        for g in _all(iam, "list_groups_for_user", "Groups", page_size, UserName=name):
+            policies += _own_policies(iam, "group", g["GroupName"], f"group {g['GroupName']}", page_size)
     else:
         detail = iam.get_role(RoleName=name)["Role"]
-        policies = _own_policies(iam, "role", name)
+        policies = _own_policies(iam, "role", name, page_size=page_size)
     boundary = None
     b_arn = (detail.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
     if b_arn:
@@ -171,18 +173,18 @@ def _policies_per_principal(iam: Any, who: dict[str, str]) -> dict[str, Any]:
     return {"policies": policies, "boundary": boundary, "read_with": "per-principal IAM reads"}
 
 
-def read_policies(iam: Any, who: dict[str, str]) -> dict[str, Any]:
+def read_policies(iam: Any, who: dict[str, str], page_size: int | None = None) -> dict[str, Any]:
     """GetAccountAuthorizationDetails, else the per-principal calls, else Denied (-> UNKNOWN)."""
     first_error = ""
     try:
-        return _policies_via_gaad(iam, who)
+        return _policies_via_gaad(iam, who, page_size)
     except botocore.exceptions.ClientError as exc:
         _raise_if_credentials(exc)
         first_error = _code(exc)
     except (NotImplementedError, botocore.parsers.ResponseParserError):
         first_error = "NotImplemented"
     try:
-        return _policies_per_principal(iam, who)
+        return _policies_per_principal(iam, who, page_size)
     except botocore.exceptions.ClientError as exc:
         _raise_if_credentials(exc)
         reads = USER_READS if who["kind"] == "user" else ROLE_READS
@@ -210,8 +212,8 @@ def read_scps(session: AwsSession, region: str, account: str) -> tuple[list[list
         levels: list[list[dict[str, Any]]] = []
         for target in reversed(targets):
             level = []
-            for p in _all(org, "list_policies_for_target", "Policies", TargetId=target,
-                          Filter="SERVICE_CONTROL_POLICY"):
+            for p in _all(org, "list_policies_for_target", "Policies", getattr(session, "page_size", None),
+                          TargetId=target, Filter="SERVICE_CONTROL_POLICY"):
                 content = org.describe_policy(PolicyId=p["Id"])["Policy"]["Content"]
                 level.append({"name": p.get("Name", p["Id"]), "id": p["Id"], "document": content})
             levels.append(level)
@@ -225,14 +227,15 @@ def read_scps(session: AwsSession, region: str, account: str) -> tuple[list[list
         return None, "SCPs not readable here: evaluated identity policies and boundary only"
 
 
-def simulate(iam: Any, who: dict[str, str], perms: list[str], region: str) -> dict[str, dict[str, Any]]:
+def simulate(iam: Any, who: dict[str, str], perms: list[str], region: str,
+             page_size: int | None = None) -> dict[str, dict[str, Any]]:
     """Ask IAM itself (iam:SimulatePrincipalPolicy), in one paginated sequence."""
     out: dict[str, dict[str, Any]] = {}
     context = [{"ContextKeyName": "aws:RequestedRegion", "ContextKeyValues": [region], "ContextKeyType": "string"}]
     try:
         for i in range(0, len(perms), 100):
-            for page in iam.get_paginator("simulate_principal_policy").paginate(
-                    PolicySourceArn=who["arn"], ActionNames=perms[i:i + 100], ContextEntries=context):
+            for page in paginate(iam, "simulate_principal_policy", page_size,
+                                 PolicySourceArn=who["arn"], ActionNames=perms[i:i + 100], ContextEntries=context):
                 for r in page.get("EvaluationResults") or []:
                     out[r["EvalActionName"]] = _simulation_verdict(r)
     except botocore.exceptions.ClientError as exc:
@@ -343,14 +346,14 @@ def _collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
                 docs = {"policies": [], "boundary": None, "scps": None,
                         "notes": ["verdicts from iam:SimulatePrincipalPolicy"]}
             else:
-                docs = read_policies(iam, who)
+                docs = read_policies(iam, who, getattr(session, "page_size", None))
                 scps, note = read_scps(session, region, who["account"])
                 docs["scps"] = scps
                 docs["notes"] = [f"policies read with {docs.pop('read_with')}", note]
             memo["docs"] = docs
     data = {**base, **docs, "method": "simulate" if settings.simulate else "local", "cache": public_cache}
     if settings.simulate:
-        data["verdicts"] = simulate(iam, who, perms, region)
+        data["verdicts"] = simulate(iam, who, perms, region, getattr(session, "page_size", None))
     else:
         data["verdicts"] = permissions.aws_verdicts(data, perms, region)
     with _LOCK:
@@ -374,8 +377,10 @@ def collect_last_accessed(session: AwsSession, region: str, plan: Any) -> dict[s
         delay, deadline = 0.2, time.monotonic() + 30
         services: list[dict[str, Any]] = []
         marker: str | None = None
+        # (no botocore paginator for this call: its token is followed by hand)
+        size = page_size_for(iam, "get_service_last_accessed_details", getattr(session, "page_size", None))
         while True:
-            kw: dict[str, Any] = {"JobId": job, **({"Marker": marker} if marker else {})}
+            kw: dict[str, Any] = {"JobId": job, "MaxItems": size, **({"Marker": marker} if marker else {})}
             page = iam.get_service_last_accessed_details(**kw)
             status = page.get("JobStatus")
             if status == "IN_PROGRESS":

@@ -60,7 +60,8 @@ from preflight.fix.command import FixRun, run_fix
 from preflight.fix.journal import JOURNAL_VERSION, Journal, journal_dir, new_run_id, read_journal, read_journal_lines
 from preflight.fix.model import ALREADY, ApplyContext, Change, FixContext, FixPlan, Outcome, Refusal
 from preflight.fix.planning import build_plan
-from preflight.fix.registry import Fixer, FixerMeta, choose_fixer, fixable_rule_ids, fixer, fixers_for, load_fixers
+from preflight.fix.registry import (Fixer, FixerMeta, candidate_fixers, choose_fixer, fixable_rule_ids, fixer,
+                                    fixers_for, load_fixers)
 from preflight.fix.render import render_fix
 
 # One Call for rules, fixers, journals and `path`: defined with the remedies (pure, no AWS).
@@ -69,6 +70,7 @@ from preflight.semantics.remedies import Call, aws_cli
 __all__ = [
     "ALREADY", "JOURNAL_VERSION", "MAX_ATTEMPTS", "ApplyContext", "Call", "Change", "FixContext", "FixPlan",
     "FixRun", "Fixer", "FixerMeta", "Journal", "Outcome", "Refusal", "apply_changes", "aws_cli", "build_plan",
-    "choose_fixer", "error_code", "fixable_rule_ids", "fixer", "fixers_for", "journal_dir", "load_fixers",
+    "candidate_fixers", "choose_fixer", "error_code", "fixable_rule_ids", "fixer", "fixers_for", "journal_dir",
+    "load_fixers",
     "new_run_id", "read_journal", "read_journal_lines", "render_fix", "run_fix",
 ]

@@ -110,7 +110,7 @@ def run_fix(source: Any, plan: Any, select: list[str], ignore: list[str], *, app
     written = Written(journals=[journal.path], sandbox=bool(getattr(source.target, "sandbox", None)))
     with reporting_changes(written, getattr(source.session, "endpoint_url", None) or ""):
         run.outcomes = apply_changes(fplan.changes, source.session, journal, max_changes=max_changes)
-        run.journal = str(journal.path) if journal._opened else ""
+        run.journal = str(journal.path) if journal.written else ""
         after = check()
     run.unknown = [f for f in after.findings if f.status == "UNKNOWN"]
     still = {f.key() for f in after.findings if f.status == "FAIL"}

@@ -51,6 +51,16 @@ class Journal:
         self._header = header or {}
         self._opened = False
 
+    @property
+    def written(self) -> bool:
+        """Whether the journal file exists: it is created with the first change (a run that changed
+        nothing leaves no journal behind)."""
+        return self._opened
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The journal's lines so far (none before the first change)."""
+        return read_journal(self.path) if self._opened else []
+
     def _open(self) -> None:
         if self._opened:
             return

@@ -7,7 +7,7 @@ from typing import Any
 
 from preflight.engine import Finding
 from preflight.fix.model import FixContext, FixPlan, Refusal
-from preflight.fix.registry import choose_fixer, load_fixers
+from preflight.fix.registry import candidate_fixers, load_fixers
 
 
 def build_plan(findings: Iterable[Finding], inventories: Iterable[Any], plan: Any = None,
@@ -21,12 +21,13 @@ def build_plan(findings: Iterable[Finding], inventories: Iterable[Any], plan: An
     for f in findings:
         if f.status != "FAIL":
             continue
-        fx = choose_fixer(f)
-        if fx is None or (only and fx.id not in only):
+        fxs = [fx for fx in candidate_fixers(f) if not only or fx.id in only]
+        if not fxs:
             out.unfixable.append(f)
             continue
         out.targeted.append(f)
-        work.setdefault((f.region, fx.id), []).append(f)
+        for fx in fxs:
+            work.setdefault((f.region, fx.id), []).append(f)
     registry = load_fixers()
     seen: set[str] = set()
     for (region, fixer_id), group in sorted(work.items()):

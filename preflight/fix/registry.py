@@ -71,15 +71,22 @@ def fixers_for(rule_id: str) -> list[Fixer]:
     return [f for f in load_fixers().values() if rule_id in f.meta.fixes]
 
 
-def choose_fixer(finding: Finding) -> Fixer | None:
+def candidate_fixers(finding: Finding) -> list[Fixer]:
+    """The fixers to ask about a finding: the one it names, else every fixer of its rule. A finding
+    that names none (its remedy is for a human, e.g. NET004 with no live target) still goes to them
+    all, so the one that owns the case says why it will not act instead of the first one staying
+    silent."""
     registry = load_fixers()
     if finding.fix and finding.fix.fixer and finding.fix.fixer in registry:
         chosen = registry[finding.fix.fixer]
         if finding.rule in chosen.meta.fixes:
-            return chosen
-    candidates = fixers_for(finding.rule)
-    return candidates[0] if candidates else None
+            return [chosen]
+    return fixers_for(finding.rule)
 
+
+def choose_fixer(finding: Finding) -> Fixer | None:
+    candidates = candidate_fixers(finding)
+    return candidates[0] if candidates else None
 
 
 def fixable_rule_ids() -> set[str]:

@@ -17,7 +17,7 @@ from typing import Any
 import botocore.exceptions
 
 from preflight.errors import PreflightError
-from preflight.launch.records import list_records, load_record, save_record
+from preflight.launch.records import GroupRecord, LaunchRecord, list_records, load_record, save_record
 from preflight.launch.retry import NOT_FOUND_CODES, RetryPolicy, call_with_retry
 from preflight.semantics.remedies import aws_cli
 from preflight.ports import LAUNCH_TAG, PortsError, open_ledger, parse_ledger_url, resolve_ledger_url
@@ -46,13 +46,13 @@ class DownResult:
                 "steps": [{"status": s, "text": t} for s, t in self.steps], "exit_code": self.exit_code()}
 
 
-def check_record_target(record: dict[str, Any], identity: dict[str, str] | None) -> None:
-    if str(record.get("source", "")).startswith("sandbox"):
-        raise PreflightError(f"launch {record['launch_id']} ran in the in-process sandbox, which ended with that "
+def check_record_target(record: LaunchRecord, identity: dict[str, str] | None) -> None:
+    if record.sandbox:
+        raise PreflightError(f"launch {record.launch_id} ran in the in-process sandbox, which ended with that "
                              "command: there is nothing to take down")
-    want, have = record.get("account", ""), (identity or {}).get("account", "")
+    want, have = record.account, (identity or {}).get("account", "")
     if want and have and want != have:
-        raise PreflightError(f"launch {record['launch_id']} is in account {want}, but these credentials are for "
+        raise PreflightError(f"launch {record.launch_id} is in account {want}, but these credentials are for "
                              f"{have}: nothing was changed (use the profile of that account)")
 
 
@@ -78,15 +78,15 @@ def down(session: Any, launch_id: str, *, dry_run: bool = False, retry: RetryPol
         return _finish(record, res, state_dir)
 
 
-def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPolicy, timeout: float,
+def _down(session: Any, record: LaunchRecord, res: DownResult, policy: RetryPolicy, timeout: float,
           poll: float, state_dir: str | None, ledger: str | None = None,
           config_ledger: str | None = None) -> DownResult:
     launch_id, dry_run = res.launch_id, res.dry_run
-    region = record["region"]
+    region = record.region
     ec2 = session.client("ec2", region)
 
     # Instances: the record's, plus any tagged with the launch id (a crash may have beaten the record).
-    ids = _alive(ec2, list(record.get("instances") or []))
+    ids = _alive(ec2, list(record.instances))
     found = ec2.describe_instances(Filters=[
         {"Name": f"tag:{LAUNCH_TAG}", "Values": [launch_id]},
         {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}])
@@ -112,20 +112,20 @@ def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPo
             res.add("failed", str(exc))
             return _finish(record, res, state_dir)
 
-    sg = record.get("security_group") or {}
-    if not sg.get("id"):  # cut short before the record knew its group: the group carries the launch tag
+    sg = record.security_group
+    if not sg.id:  # cut short before the record knew its group: the group carries the launch tag
         tagged = ec2.describe_security_groups(Filters=[{"Name": f"tag:{LAUNCH_TAG}", "Values": [launch_id]}])
-        found = tagged.get("SecurityGroups") or []
-        sg = {"id": found[0]["GroupId"], "created": True} if found else sg
-    gid = sg.get("id", "")
-    users = [r["launch_id"] for r in list_records(state_dir) if r.get("launch_id") != launch_id
-             and r.get("state") in ("running", "launching")
-             and (r.get("security_group") or {}).get("id") == gid] if gid else []
-    if gid and sg.get("created") and users:  # a later launch reused the group this one made
+        found_groups = tagged.get("SecurityGroups") or []
+        if found_groups:
+            sg = GroupRecord(id=found_groups[0]["GroupId"], created=True)
+    gid = sg.id
+    users = [r.launch_id for r in list_records(state_dir) if r.launch_id != launch_id
+             and r.state in ("running", "launching") and r.security_group.id == gid] if gid else []
+    if gid and sg.created and users:  # a later launch reused the group this one made
         res.add("skipped", f"security group {gid} (created by this launch) is kept, since {', '.join(users)} "
                            f"still use(s) it; once they are down: "
                            f"`{aws_cli('ec2', 'delete_security_group', {'GroupId': gid}, region)}`")
-    elif gid and sg.get("created"):
+    elif gid and sg.created:
         if dry_run:
             res.add("planned", f"would delete security group {gid} (created by this launch)")
         else:
@@ -136,7 +136,7 @@ def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPo
                      f"deleted security group {gid}", f"security group {gid}: already gone",
                      f"cannot delete security group {gid}")
     elif gid:
-        undo = sg.get("undo") or []
+        undo = sg.undo
         if not undo:
             res.add("skipped", f"security group {gid} is yours: kept, and this launch added no rule to it")
         elif users:
@@ -156,7 +156,7 @@ def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPo
         res.add("planned", f"would release the replica ports of {launch_id}")
     else:
         url = parse_ledger_url(ledger, "--ledger") if ledger else (
-            parse_ledger_url(record["ledger"], f"launch record {launch_id}") if record.get("ledger")
+            parse_ledger_url(record.ledger, f"launch record {launch_id}") if record.ledger
             else resolve_ledger_url(None, config_ledger, state_dir))
         try:
             with open_ledger(url, session) as book:
@@ -165,9 +165,9 @@ def _down(session: Any, record: dict[str, Any], res: DownResult, policy: RetryPo
         except PortsError as exc:
             res.add("failed", f"cannot release the replica ports: {exc}; retry `preflight down {launch_id}` "
                               f"or `preflight ports release --owner {launch_id}`")
-    if record.get("fix_journal"):
+    if record.fix_journal:
         res.add("note", f"network fixes made by --fix are kept; reverse them with "
-                        f"`preflight undo {record['fix_journal']}`")
+                        f"`preflight undo {record.fix_journal}`")
     return _finish(record, res, state_dir)
 
 
@@ -218,9 +218,9 @@ def _wait_terminated(ec2: Any, ids: list[str], policy: RetryPolicy, timeout: flo
         policy.sleep(poll)
 
 
-def _finish(record: dict[str, Any], res: DownResult, state_dir: str | None) -> DownResult:
+def _finish(record: LaunchRecord, res: DownResult, state_dir: str | None) -> DownResult:
     if not res.dry_run:
-        record["state"] = "down" if res.ok else "down-failed"
-        record["down_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        record.state = "down" if res.ok else "down-failed"
+        record.down_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         save_record(record, state_dir)
     return res

@@ -1,6 +1,8 @@
 """`preflight launch PLAN`: check -> fix -> security group -> run instances -> wait -> ports -> verify -> record.
 
-Without `apply` every stage says what it would do and nothing is changed. With `apply`:
+Each stage has a plan step (reads only, says what it would do) and an apply step (makes the
+change). Without `apply` the run is the plan steps alone: every stage says what it would do and
+nothing is changed (`Pipeline.carry_out` is the one place the two modes part). With `apply`:
 
 1. check   every rule, for the plan; FAIL findings at or above `high` block the launch, except
            SG010 (the security-group stage handles the plan's ports itself).
@@ -30,15 +32,15 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import botocore.exceptions
 
 from preflight import engine
 from preflight.errors import PreflightError
-from preflight.fix import Call, Change, Journal, apply_changes, build_plan
+from preflight.fix import Call, Change, FixPlan, Journal, apply_changes, build_plan
 from preflight.inventory.model import Inventory, SecurityGroup, Subnet
-from preflight.launch.records import new_launch_id, save_record
+from preflight.launch.records import GroupRecord, LaunchRecord, ReplicaRecord, new_launch_id, save_record
 from preflight.launch.retry import RetryPolicy, call_with_retry, wait_until_running
 from preflight.plan import Plan, PlanError
 from preflight.ports import (
@@ -104,7 +106,7 @@ class LaunchResult:
     mode: str  # dry-run | apply
     region: str = ""
     stages: list[Stage] = field(default_factory=list)
-    record: dict[str, Any] | None = None
+    record: LaunchRecord | None = None
     fix_journal: str = ""
     journal: str = ""
     ok: bool = False
@@ -115,8 +117,43 @@ class LaunchResult:
     def to_dict(self) -> dict[str, Any]:
         return {"schema": "preflight-launch/v1", "launch_id": self.launch_id, "mode": self.mode,
                 "region": self.region, "ok": self.ok, "stages": [s.to_dict() for s in self.stages],
-                "record": self.record, "fix_journal": self.fix_journal, "journal": self.journal,
+                "record": self.record.to_dict() if self.record else None, "fix_journal": self.fix_journal,
+                "journal": self.journal,
                 "exit_code": self.exit_code()}
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class StagePlan(Generic[T]):
+    """What one stage would do: its line in a dry run, and `detail`, what its apply step carries
+    out. `stop`: a dry run ends here, blocked (a real run may get further: a fix's re-check can
+    clear findings no fixer handles)."""
+
+    name: str
+    detail: T
+    summary: str
+    lines: list[str] = field(default_factory=list)
+    stop: str = ""
+
+
+@dataclass
+class FixStage:
+    report: engine.Report
+    blockers: list[engine.Finding]
+    fix_plan: FixPlan
+    subnet_hint: str  # the subnet the fixes make usable (picked once they are applied)
+
+
+@dataclass
+class GroupStage:
+    ref: str  # the plan's group (id or name), or the name of the group to create
+    group: SecurityGroup | None  # the existing group, None when it is to be created
+    subnet: Subnet
+    missing: list[int]  # ports to authorize
+    source: str  # CIDR they are opened to
+    ports_text: str
 
 
 class LaunchStopped(Exception):
@@ -156,7 +193,7 @@ class Pipeline:
         self.session = source.session
         self.result = LaunchResult(launch_id=launch_id or new_launch_id(),
                                    mode="apply" if settings.apply else "dry-run", region=self.region)
-        self.record: dict[str, Any] | None = None
+        self.record: LaunchRecord | None = None
         self.journal: Journal | None = None
         self._ec2: Any = None
         self.ledger: Ledger | None = None
@@ -181,10 +218,20 @@ class Pipeline:
     def stop(self, name: str, summary: str, lines: list[str] | None = None, status: str = "failed") -> None:
         self.stage(name, status, summary, lines)
         if self.record is not None:
-            self.record["state"] = "failed"
-            self.record["error"] = summary
+            self.record.state = "failed"
+            self.record.error = summary
             self._save()
         raise LaunchStopped(summary)
+
+    def carry_out(self, planned: StagePlan[T], apply: Callable[[T], Any], dry: Any) -> Any:
+        """The one place a dry run and a real run part: a dry run shows the stage's plan and hands
+        `dry` (what later stages plan with) on; a real run applies the plan and returns the result."""
+        if not self.s.apply:
+            if planned.stop:
+                self.stop(planned.name, planned.stop, planned.lines, status="blocked")
+            self.stage(planned.name, "planned", planned.summary, planned.lines)
+            return dry
+        return apply(planned.detail)
 
     def ec2(self) -> Any:
         """The client for the launch's own calls (run, wait, tag, create group): its own object, so a
@@ -238,8 +285,9 @@ class Pipeline:
         return self.journal
 
     def _save(self) -> None:
-        if self.record is not None and self.s.apply:
-            self.record["updated_at"] = _now()
+        # A record exists only once the group stage applied something: a dry run never writes one.
+        if self.record is not None:
+            self.record.updated_at = _now()
             save_record(self.record, self.s.state_dir)
 
     # --- the run ---------------------------------------------------------------------------------
@@ -289,13 +337,13 @@ class Pipeline:
                         pass
                 if not self.result.ok and self.s.apply and not self.source.target.sandbox:
                     self._changes_stage()  # (a sandbox account ends with the command: nothing to take back)
-                if self.s.apply and self.source.target.sandbox and self.record is not None:
+                if self.source.target.sandbox and self.record is not None:
                     self._end_sandbox()
         finally:
             if self.ledger is not None:
                 self.ledger.close()
         self.result.record = self.record
-        if self.journal is not None and self.journal._opened:
+        if self.journal is not None and self.journal.written:
             self.result.journal = str(self.journal.path)
         return self.result
 
@@ -315,13 +363,11 @@ class Pipeline:
         """A launch cut short before its record existed (e.g. while creating its group) still gets
         one, so that the `preflight down` it prints works: down finds what carries the launch tag."""
         if self.record is None and self.written.launch_id and not self.source.target.sandbox:
-            self.record = {
-                "schema": "preflight-launch-record/v1", "launch_id": self.launch_id, "state": "failed",
-                "created_at": _now(), "region": self.region,
-                "account": (self.source.identity or {}).get("account", ""), "source": "aws",
-                "endpoint_url": getattr(self.session, "endpoint_url", None) or "", "plan": self.plan.source,
-                "name": self.plan.name, "security_group": {}, "instances": [], "replicas": [],
-                "fix_journal": self.result.fix_journal, "journal": str(self._journal().path)}
+            self.record = LaunchRecord(
+                launch_id=self.launch_id, region=self.region, state="failed", created_at=_now(),
+                account=(self.source.identity or {}).get("account", ""), source="aws",
+                endpoint_url=getattr(self.session, "endpoint_url", None) or "", plan=self.plan.source,
+                name=self.plan.name, fix_journal=self.result.fix_journal, journal=str(self._journal().path))
 
     def _interrupted(self, exc: BaseException) -> None:
         """Leave the record saying the launch did not finish (best effort: we are on the way out)."""
@@ -329,8 +375,8 @@ class Pipeline:
 
         self._ensure_record()
         if self.record is not None:
-            self.record["state"] = "failed"
-            self.record["error"] = cause_of(exc)
+            self.record.state = "failed"
+            self.record.error = cause_of(exc)
             with contextlib.suppress(Exception):
                 self._save()
 
@@ -350,8 +396,8 @@ class Pipeline:
         """The in-process sandbox account ends with this command: release its ports, close the record."""
         n, lines = self._release_ports(self.ledger) if self.ledger is not None else (0, [])
         assert self.record is not None
-        self.record["state"] = "ended"
-        self.record["ended_reason"] = "sandbox account ended with the command"
+        self.record.state = "ended"
+        self.record.ended_reason = "sandbox account ended with the command"
         self._save()
         self.stage("sandbox", "ok", f"the sandbox account ends with this command: {n} replica port(s) released, "
                                     f"record closed (nothing exists to take down)", lines)
@@ -367,50 +413,62 @@ class Pipeline:
                    f"{len(report.rules)} rules: {len(blockers)} blocking finding(s)"
                    + (f", {len(unknown)} unknown" if unknown else ""), lines)
 
-        subnet_hint = ""
+        subnet_hint, fixes_pending = "", False
         if blockers:
             if not self.s.fix:
                 self.stop("fix", "blocked: fix the findings above, or pass --fix to let preflight fix what it can",
                           status="blocked")
-            report, subnet_hint = self.fix_stage(report, blockers)
+            fixing = self.plan_fix(report, blockers)
+            report, subnet_hint, fixes_pending = self.carry_out(
+                fixing, self.apply_fix, (report, fixing.detail.subnet_hint, True))
         else:
             self.stage("fix", "skipped", "nothing to fix")
 
         inv = report.inventories[0]
-        subnet = self.choose_subnet(inv, subnet_hint)
-        group, group_lines = self.group_stage(inv, subnet)
-        instance_ids = self.run_stage(subnet, group)
-        described = self.wait_stage(instance_ids)
-        self.ports_stage(instance_ids)
-        self.verify_stage(subnet, group, described)
-        if self.record is not None:
-            self.record["state"] = "running"
-            self._save()
-        self.stage("record", "ok" if self.s.apply else "planned",
-                   (f"launch {self.launch_id} recorded; take it down with `preflight down {self.launch_id}`"
-                    if not self.source.target.sandbox else f"launch {self.launch_id} recorded")
-                   if self.s.apply else f"would record launch {self.launch_id}")
+        subnet = self.choose_subnet(inv, subnet_hint, fixes_pending)
+        grouping = self.plan_group(inv, subnet)
+        group = self.carry_out(grouping, self.apply_group, grouping.detail.group)
+        instance_ids = self.carry_out(self.plan_run(subnet, group), self.apply_run, [])
+        self.carry_out(self.plan_wait(instance_ids), self.apply_wait, [])
+        ports = self.plan_ports(instance_ids)
+        if ports is None:
+            self.stage("ports", "skipped", "no replicas in the plan")
+        else:
+            self.carry_out(ports, self.apply_ports, None)
+        self.carry_out(self.plan_verify(subnet, group), self.apply_verify, None)
+        self.carry_out(StagePlan("record", None, f"would record launch {self.launch_id}"), self.apply_record, None)
+
+    def apply_record(self, _: None) -> None:
+        assert self.record is not None
+        self.record.state = "running"
+        self._save()
+        self.stage("record", "ok", f"launch {self.launch_id} recorded" + (
+            "" if self.source.target.sandbox else f"; take it down with `preflight down {self.launch_id}`"))
 
     # --- stage 2: fix --------------------------------------------------------------------------
 
-    def fix_stage(self, report: engine.Report, blockers: list[engine.Finding]) -> tuple[engine.Report, str]:
-        options = {"allow_world": self.s.allow_world}
-        fplan = build_plan(blockers, report.inventories, self.plan, self.s.config, options)
+    def plan_fix(self, report: engine.Report, blockers: list[engine.Finding]) -> StagePlan[FixStage]:
+        fplan = build_plan(blockers, report.inventories, self.plan, self.s.config, self.fix_options())
         hint = next((c.resource for c in fplan.changes if c.resource.startswith("subnet-")), "")
         if not fplan.changes:
             refused = [f"refused: {r.resource}: {r.reason}" for r in fplan.refusals]
             self.stop("fix", f"no fixer can fix the {len(blockers)} blocking finding(s)",
                       refused + [f"{f.rule} {f.resource}: no fixer" for f in fplan.unfixable], status="blocked")
-        if not self.s.apply:
-            lines = [f"{c.description}\n    $ {c.cli}" for c in fplan.changes]
-            lines += [f"refused: {r.resource}: {r.reason}" for r in fplan.refusals]
-            left = [f for f in fplan.unfixable]
-            if left:
-                self.stop("fix", f"would apply {len(fplan.changes)} change(s), but {len(left)} blocking finding(s) "
-                                 f"have no fixer", lines + [f"{f.rule} {f.resource}: no fixer" for f in left],
-                          status="blocked")
-            self.stage("fix", "planned", f"would apply {len(fplan.changes)} change(s)", lines)
-            return report, hint
+        lines = [f"{c.description}\n    $ {c.cli}" for c in fplan.changes]
+        lines += [f"refused: {r.resource}: {r.reason}" for r in fplan.refusals]
+        left = fplan.unfixable
+        stop = (f"would apply {len(fplan.changes)} change(s), but {len(left)} blocking finding(s) have no fixer"
+                if left else "")
+        lines += [f"{f.rule} {f.resource}: no fixer" for f in left]
+        return StagePlan("fix", FixStage(report, blockers, fplan, hint),
+                         f"would apply {len(fplan.changes)} change(s)", lines, stop)
+
+    def fix_options(self) -> dict[str, Any]:
+        return {"allow_world": self.s.allow_world}
+
+    def apply_fix(self, planned: FixStage) -> tuple[engine.Report, str, bool]:
+        """Apply the fixes, re-check, and plan again for what is left (a few rounds at most)."""
+        report, blockers, fplan = planned.report, planned.blockers, planned.fix_plan
         journal = Journal(header={"command": self.s.command, "regions": [self.region],
                                   "account": report.inventories[0].account, "source": report.inventories[0].source,
                                   "launch_id": self.launch_id})
@@ -436,7 +494,7 @@ class Pipeline:
             blockers = self.blockers(report)
             if not blockers:
                 break
-            fplan = build_plan(blockers, report.inventories, self.plan, self.s.config, options)
+            fplan = build_plan(blockers, report.inventories, self.plan, self.s.config, self.fix_options())
             if not fplan.changes:
                 break
         if blockers:
@@ -445,7 +503,7 @@ class Pipeline:
         done = sum(1 for line in applied if line.startswith("[applied]"))
         self.stage("fix", "ok", f"{done} change(s) applied; journal {journal.path} "
                                 f"({self.undo_hint(journal.path)})", applied)
-        return report, hint
+        return report, planned.subnet_hint, False
 
     # --- stage 3: subnet -------------------------------------------------------------------------
 
@@ -456,14 +514,16 @@ class Pipeline:
         """The subnet the launch would use now (None when no subnet in scope is usable)."""
         return pick_subnet(inv, self.plan, hint)
 
-    def choose_subnet(self, inv: Inventory, hint: str) -> Subnet:
+    def choose_subnet(self, inv: Inventory, hint: str, fixes_pending: bool = False) -> Subnet:
+        """Read only, so the same in both modes; while the fixes are only planned (a dry run), the
+        subnet they would make usable is the one the later stages plan with."""
         chosen = self.pick_subnet(inv, hint)
         if chosen is not None:
             self.stage("subnet", "ok", f"{chosen.id} in {chosen.vpc_id} ({chosen.availability_zone})"
                        + (" — internet-reachable" if self.wants_public() else ""))
             return chosen
         t = Topology(inv)
-        if not self.s.apply and hint and hint in t.subnets:
+        if fixes_pending and hint and hint in t.subnets:
             chosen = t.subnets[hint]
             self.stage("subnet", "planned", f"{chosen.id} in {chosen.vpc_id}, once the fixes above are applied")
             return chosen
@@ -473,7 +533,7 @@ class Pipeline:
 
     # --- stage 4: security group -------------------------------------------------------------------
 
-    def group_stage(self, inv: Inventory, subnet: Subnet) -> tuple[SecurityGroup | None, list[str]]:
+    def plan_group(self, inv: Inventory, subnet: Subnet) -> StagePlan[GroupStage]:
         from preflight.semantics.secgroups import (
             format_ranges, is_world, missing_ports, plan_admin_ports, ranges, resolve_group,
         )
@@ -501,21 +561,22 @@ class Pipeline:
                      else "no port to add")
         if open_already:
             ports_txt += f" (already open: {format_ranges(ranges(open_already))})"
-        if not self.s.apply:
-            self.stage("group", "planned", f"would {what}; would {ports_txt}")
-            return group, []
-        created = False
+        return StagePlan("group", GroupStage(ref, group, subnet, missing, source, ports_txt),
+                         f"would {what}; would {ports_txt}")
+
+    def apply_group(self, planned: GroupStage) -> SecurityGroup:
+        group, subnet, created = planned.group, planned.subnet, False
         if group is None:
-            group = self._create_group(ref, subnet.vpc_id)
+            group = self._create_group(planned.ref, subnet.vpc_id)
             created = True
         self.record = self._new_record(subnet, group, created)
         self._save()
         lines: list[str] = []
-        if missing:
-            lines = self._open_ports(group, subnet, source)
+        if planned.missing:
+            lines = self._open_ports(group, subnet, planned.source)
         self.stage("group", "ok", f"{'created' if created else 'reused'} {group.id} ({group.group_name}); "
-                                  f"{ports_txt.replace('authorize', 'authorized')}", lines)
-        return group, lines
+                                  f"{planned.ports_text.replace('authorize', 'authorized')}", lines)
+        return group
 
     def _create_group(self, name: str, vpc: str) -> SecurityGroup:
         tags = [{"ResourceType": "security-group", "Tags": [{"Key": LAUNCH_TAG, "Value": self.launch_id},
@@ -555,26 +616,22 @@ class Pipeline:
         assert self.record is not None
         for o in outcomes:
             if o.status == "applied":
-                self.record["security_group"]["authorized"].append(o.change.to_dict())
-        entries = [e for e in _journal_entries(self._journal()) if e.get("event") == "done" and e.get("undo")]
-        self.record["security_group"]["undo"] = [e["undo"] for e in entries
-                                                 if e["undo"]["operation"] == "revoke_security_group_ingress"]
+                self.record.security_group.authorized.append(o.change.to_dict())
+        entries = [e for e in self._journal().entries() if e.get("event") == "done" and e.get("undo")]
+        self.record.security_group.undo = [e["undo"] for e in entries
+                                           if e["undo"]["operation"] == "revoke_security_group_ingress"]
         self._save()
         return [f"[{o.status}] {o.change.description}\n    $ {o.change.cli}" for o in outcomes]
 
-    def _new_record(self, subnet: Subnet, group: SecurityGroup, created: bool) -> dict[str, Any]:
-        return {
-            "schema": "preflight-launch-record/v1", "launch_id": self.launch_id, "state": "launching",
-            "created_at": _now(), "region": self.region,
-            "account": (self.source.identity or {}).get("account", ""),
-            "source": f"sandbox:{self.source.target.sandbox}" if self.source.target.sandbox else "aws",
-            "endpoint_url": getattr(self.session, "endpoint_url", None) or "",
-            "plan": self.plan.source, "name": self.plan.name, "vpc": subnet.vpc_id, "subnet": subnet.id,
-            "security_group": {"id": group.id, "name": group.group_name, "created": created, "authorized": [],
-                               "undo": []},
-            "instances": [], "replicas": [], "fix_journal": self.result.fix_journal,
-            "journal": str(self._journal().path),
-        }
+    def _new_record(self, subnet: Subnet, group: SecurityGroup, created: bool) -> LaunchRecord:
+        return LaunchRecord(
+            launch_id=self.launch_id, region=self.region, state="launching", created_at=_now(),
+            account=(self.source.identity or {}).get("account", ""),
+            source=f"sandbox:{self.source.target.sandbox}" if self.source.target.sandbox else "aws",
+            endpoint_url=getattr(self.session, "endpoint_url", None) or "",
+            plan=self.plan.source, name=self.plan.name, vpc=subnet.vpc_id, subnet=subnet.id,
+            security_group=GroupRecord(id=group.id, name=group.group_name, created=created),
+            fix_journal=self.result.fix_journal, journal=str(self._journal().path))
 
     # --- stage 5: run instances ----------------------------------------------------------------------
 
@@ -602,17 +659,18 @@ class Pipeline:
             params["InstanceMarketOptions"] = {"MarketType": "spot"}
         return params
 
-    def run_stage(self, subnet: Subnet, group: SecurityGroup | None) -> list[str]:
+    def plan_run(self, subnet: Subnet, group: SecurityGroup | None) -> StagePlan[Change]:
         plan = self.plan
         params = self.run_params(subnet, group.id if group is not None else "$SG")
         change = Change(fixer="launch", resource=subnet.id,
                         description=f"run {plan.count} x {plan.instance_type} ({plan.image}) in {subnet.id}",
                         call=Call("ec2", "run_instances", params, self.region), undo=None,
                         permissions=("ec2:RunInstances", "ec2:CreateTags", "ec2:TerminateInstances"))
-        if not self.s.apply:
-            self.stage("run", "planned", f"would {change.description}, tagged {LAUNCH_TAG}={self.launch_id}",
-                       [f"$ {change.cli}"])
-            return []
+        return StagePlan("run", change, f"would {change.description}, tagged {LAUNCH_TAG}={self.launch_id}",
+                         [f"$ {change.cli}"])
+
+    def apply_run(self, change: Change) -> list[str]:
+        params = change.call.params
         journal = self._journal()
         seq = journal.begin(change)
         try:
@@ -630,19 +688,19 @@ class Pipeline:
         ids = [i["InstanceId"] for i in resp["Instances"]]
         journal.outcome(seq, "done", undo=Call("ec2", "terminate_instances", {"InstanceIds": ids}, self.region))
         assert self.record is not None
-        self.record["instances"] = ids
+        self.record.instances = ids
         self._save()
         self.stage("run", "ok", f"{len(ids)} instance(s): {', '.join(ids)}")
         return ids
 
     # --- stage 6: wait ---------------------------------------------------------------------------
 
-    def wait_stage(self, ids: list[str]) -> list[dict[str, Any]]:
-        if not self.s.apply:
-            p = self.s.retry
-            self.stage("wait", "planned", f"would wait until running (NotFound retried {p.attempts} times, "
-                                          f"{p.base:g}s base backoff with {p.jitter:g}s jitter)")
-            return []
+    def plan_wait(self, ids: list[str]) -> StagePlan[list[str]]:
+        p = self.s.retry
+        return StagePlan("wait", ids, f"would wait until running (NotFound retried {p.attempts} times, "
+                                      f"{p.base:g}s base backoff with {p.jitter:g}s jitter)")
+
+    def apply_wait(self, ids: list[str]) -> list[dict[str, Any]]:
         retries: list[str] = []
 
         def note(n: int, code: str, pause: float) -> None:
@@ -659,19 +717,22 @@ class Pipeline:
 
     # --- stage 7: replica ports ------------------------------------------------------------------------
 
-    def ports_stage(self, ids: list[str]) -> None:
+    def plan_ports(self, ids: list[str]) -> StagePlan[list[str]] | None:
+        """None when the plan has no replicas (the stage is skipped in both modes)."""
         r = self.plan.replicas
         if r is None or r.count < 1:
-            self.stage("ports", "skipped", "no replicas in the plan")
-            return
+            return None
         lo, hi = r.port_range
-        if not self.s.apply:
-            self.stage("ports", "planned", f"would reserve {r.count} replica port(s) of {r.service or 'the service'} "
-                                           f"in {lo}-{hi} over the {self.plan.count} new instance(s)")
-            return
+        return StagePlan("ports", ids, f"would reserve {r.count} replica port(s) of {r.service or 'the service'} "
+                                       f"in {lo}-{hi} over the {self.plan.count} new instance(s)")
+
+    def apply_ports(self, ids: list[str]) -> None:
+        r = self.plan.replicas
+        assert r is not None
+        lo, hi = r.port_range
         ledger = self.ledger
         assert ledger is not None and self.record is not None
-        self.record["ledger"] = ledger.url
+        self.record.ledger = ledger.url
         try:
             if r.ports:
                 placed = []
@@ -695,8 +756,8 @@ class Pipeline:
         except PreflightError as exc:
             self.stop("ports", str(exc), [*self._release_ports(ledger)[1],
                                           self.takedown_hint()])
-        self.record["replicas"] = [{"replica": i, "service": r.service, "host": h, "port": p}
-                                   for i, (h, p) in enumerate(placed)]
+        self.record.replicas = [ReplicaRecord(replica=i, service=r.service, host=h, port=p)
+                                for i, (h, p) in enumerate(placed)]
         self._save()
         lines = [f"{h}: {', '.join(str(p) for p in ps)}" for h, ps in by_host.items()] + [f"ledger: {ledger.url}"]
         self.stage("ports", "ok", f"{len(placed)} replica port(s) reserved, no two on one host and port", lines)
@@ -712,12 +773,15 @@ class Pipeline:
 
     # --- stage 8: verify --------------------------------------------------------------------------
 
-    def verify_stage(self, subnet: Subnet, group: SecurityGroup | None, described: list[dict[str, Any]]) -> None:
-        if not self.s.apply:
-            self.stage("verify", "planned", "would verify: instances running with public IPs, ports open, "
-                                            "network rules clean for the subnet")
-            return
+    def plan_verify(self, subnet: Subnet,
+                    group: SecurityGroup | None) -> StagePlan[tuple[Subnet, SecurityGroup | None]]:
+        return StagePlan("verify", (subnet, group), "would verify: instances running with public IPs, ports open, "
+                                                    "network rules clean for the subnet")
+
+    def apply_verify(self, where: tuple[Subnet, SecurityGroup | None]) -> None:
         from preflight.semantics.secgroups import missing_ports
+
+        subnet, group = where
 
         problems: list[str] = []
         # The launch-blocking rules about the network the instances now sit in (metadata, not ids).
@@ -729,7 +793,7 @@ class Pipeline:
         inv = fresh.inventories[0]
         self.cached_scope[id(inv)] = LaunchScope.of(inv, fresh.plan, vpcs={subnet.vpc_id}, subnets={subnet.id})
         by_id = {i.id: i for i in inv.instances}
-        ids = self.record["instances"] if self.record else []
+        ids = self.record.instances if self.record else []
         for iid in ids:
             inst = by_id.get(iid)
             if inst is None or inst.state != "running":
@@ -748,12 +812,6 @@ class Pipeline:
         ips = ", ".join(f"{i}={by_id[i].public_ip or by_id[i].private_ip}" for i in ids if i in by_id)
         ports = ",".join(map(str, self.plan.ports)) or "none"
         self.stage("verify", "ok", f"running, reachable ({ips}); ports {ports} open; network rules clean")
-
-
-def _journal_entries(journal: Journal) -> list[dict[str, Any]]:
-    from preflight.fix import read_journal
-
-    return read_journal(journal.path) if journal._opened else []
 
 
 def _code(exc: BaseException) -> str:

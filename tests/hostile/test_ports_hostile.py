@@ -96,7 +96,7 @@ def test_lock_taken_after_instances_exist_reports_what_was_created(state: Path) 
     # a sandbox launch: `down` would refuse its record (item 21), so it is not suggested
     assert "nothing to take down: the sandbox account ends with this command" in ports.lines
     assert not any("preflight down" in line for line in ports.lines)
-    assert result.launch_id and result.record is not None and sorted(result.record["instances"]) == sorted(running)
+    assert result.launch_id and result.record is not None and sorted(result.record.instances) == sorted(running)
     assert result.fix_journal  # the fixes made before are named, with their journal
 
 

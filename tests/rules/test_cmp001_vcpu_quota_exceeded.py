@@ -125,10 +125,11 @@ def test_quota_collector_paginates_and_keeps_vcpu_quotas_only() -> None:
     with Stubber(client) as stub:
         stub.add_response("list_service_quotas", {"Quotas": [
             _quota("L-1216C47A", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances", 64),
-            _quota("L-0263D0A3", "EC2-VPC Elastic IPs", 5)], "NextToken": "t1"}, {"ServiceCode": "ec2"})
+            _quota("L-0263D0A3", "EC2-VPC Elastic IPs", 5)], "NextToken": "t1"},
+            {"ServiceCode": "ec2", "MaxResults": 100})
         stub.add_response("list_service_quotas", {"Quotas": [
             _quota("L-DB2E81BA", "Running On-Demand G and VT instances", 8)]},
-            {"ServiceCode": "ec2", "NextToken": "t1"})
+            {"ServiceCode": "ec2", "NextToken": "t1", "MaxResults": 100})  # the API's largest page
         data = c.collect_quotas(StubSession(client), REGION, _plan())
         stub.assert_no_pending_responses()
     assert sorted(data["quotas"]) == ["L-1216C47A", "L-DB2E81BA"]
@@ -147,7 +148,7 @@ def test_quota_collector_access_denied_names_the_permission() -> None:
 def test_quota_collector_falls_back_to_get_then_default() -> None:
     client = boto3.client("service-quotas", region_name=REGION)
     with Stubber(client) as stub:
-        stub.add_response("list_service_quotas", {"Quotas": []}, {"ServiceCode": "ec2"})
+        stub.add_response("list_service_quotas", {"Quotas": []}, {"ServiceCode": "ec2", "MaxResults": 100})
         stub.add_client_error("get_service_quota", "NoSuchResourceException", "no applied value", 400)
         stub.add_response("get_aws_default_service_quota", {"Quota": _quota(
             "L-DB2E81BA", "Running On-Demand G and VT instances", 0)},

@@ -84,7 +84,8 @@ def test_collector_polls_until_complete(monkeypatch):
         iam.add_response("generate_service_last_accessed_details", {"JobId": JOB}, {"Arn": USER_ARN})
         iam.add_response("get_service_last_accessed_details",
                          {"JobStatus": "IN_PROGRESS", "JobCreationDate": dt.datetime(2026, 11, 25),
-                          "JobCompletionDate": dt.datetime(2026, 11, 25), "ServicesLastAccessed": []}, {"JobId": JOB})
+                          "JobCompletionDate": dt.datetime(2026, 11, 25), "ServicesLastAccessed": []},
+                         {"JobId": JOB, "MaxItems": 1000})
         iam.add_response("get_service_last_accessed_details", {
             "JobStatus": "COMPLETED", "JobCreationDate": dt.datetime(2026, 11, 25),
             "JobCompletionDate": dt.datetime(2026, 11, 25),
@@ -93,7 +94,7 @@ def test_collector_polls_until_complete(monkeypatch):
                  "LastAuthenticated": dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc),
                  "TotalAuthenticatedEntities": 1},
                 {"ServiceName": "Amazon SQS", "ServiceNamespace": "sqs", "TotalAuthenticatedEntities": 0}],
-            "IsTruncated": False}, {"JobId": JOB})
+            "IsTruncated": False}, {"JobId": JOB, "MaxItems": 1000})  # IAM's largest page
         data = aws_iam.collect_last_accessed(s, "us-east-1", None)
         iam.assert_no_pending_responses()
     assert data["applicable"] and [x["namespace"] for x in data["services"]] == ["ec2", "sqs"]

@@ -181,7 +181,8 @@ def test_simulate_uses_iam_policy_simulator():
     with StubSession(user, RunSettings(simulate=True)) as s:
         s.stubbers["iam"].add_response("simulate_principal_policy",
                                        {"EvaluationResults": results, "IsTruncated": False},
-                                       {"PolicySourceArn": user, "ActionNames": perms, "ContextEntries": [
+                                       {"PolicySourceArn": user, "ActionNames": perms, "MaxItems": 1000,
+                                        "ContextEntries": [
                                            {"ContextKeyName": "aws:RequestedRegion", "ContextKeyValues": ["us-east-1"],
                                             "ContextKeyType": "string"}]})
         data = aws_iam.collect_iam(s, "us-east-1", None)

@@ -20,7 +20,9 @@ def test_route_to_deleted_nat_gateway_is_a_blackhole():
     assert (f.resource, f.severity, f.status) == ("rtb-p", "medium", "FAIL")
     assert f.path == ("rtb-p", "nat-1", "subnet-p")
     assert "0.0.0.0/0 -> nat-1 (NAT gateway is deleted)" in f.message and "used by subnet-p" in f.message
-    assert f.fix.fixer == "route-replace-blackhole"
+    # No live NAT gateway to point at: the delete is printed for a human, and no fixer is advertised
+    # (route-replace-blackhole refuses to delete a default route).
+    assert f.fix.fixer is None
     assert f.fix.commands == ("aws ec2 delete-route --region eu-south-1 --route-table-id rtb-p "
                               "--destination-cidr-block 0.0.0.0/0",)
 
@@ -36,6 +38,20 @@ def test_live_nat_gateway_in_the_vpc_is_offered_as_replacement():
     f = net004(*res).one("NET004")
     assert f.fix.commands == ("aws ec2 replace-route --region eu-south-1 --route-table-id rtb-p "
                               "--destination-cidr-block 0.0.0.0/0 --nat-gateway-id nat-2",)
+    assert f.fix.fixer == "route-replace-blackhole"
+
+
+def test_two_live_nat_gateways_leave_the_choice_to_a_human():
+    res = private(route("0.0.0.0/0", "nat-1"),
+                  nats=[nat("nat-1", "vpc-1", state="deleted"), nat("nat-2", "vpc-1", state="available"),
+                        nat("nat-3", "vpc-1", state="available")])
+    assert net004(*res).one("NET004").fix.fixer is None
+
+
+def test_a_table_mixing_fixable_and_unfixable_routes_advertises_no_fixer():
+    res = private(route("0.0.0.0/0", "nat-1"), route("10.50.0.0/16", "tgw-1", state="blackhole"),
+                  nats=[nat("nat-1", "vpc-1", state="deleted"), nat("nat-2", "vpc-1", state="available")])
+    assert net004(*res).one("NET004").fix.fixer is None
 
 
 def test_available_nat_gateway_near_miss():

@@ -7,9 +7,11 @@ MaxResults items and a token for the rest), and the collector runs with pages of
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -20,29 +22,52 @@ REGION = "eu-south-1"
 
 
 def strict_pages(client: Any, seen: dict[str, list[Any]]) -> None:
-    """Page every Describe the collector uses like EC2 would, recording each call's MaxResults."""
-    keys = {f.operation: f.result_key for f in aws.FETCHERS.values()}
+    """Page every paginated call of `client` like AWS does (at most the page size asked for, and a
+    token for the rest), recording each call's page size in `seen[operation]`. Where moto pages a
+    call itself its own tokens pass through; where it answers everything at once, this cuts the
+    answer at the page size (all its result lists alike) and hands out a token of its own, which it
+    takes back off the next request before moto sees it. botocore's paginator models say which
+    parameters and keys each call uses."""
+    meta = client.meta.service_model
+    loader = botocore.session.get_session().get_component("data_loader")
+    model = loader.load_service_model(meta.service_name, "paginators-1", meta.api_version)["pagination"]
+    service = meta.service_id.hyphenize()
+    for op, cfg in model.items():
+        if "limit_key" not in cfg or not all(isinstance(cfg[k], str) for k in ("input_token", "output_token")):
+            continue
+        keys = [cfg["result_key"]] if isinstance(cfg["result_key"], str) else list(cfg["result_key"])
+        if not all(k.isalnum() for k in keys):  # JMESPath result keys: not used by preflight
+            continue
 
-    def params(params: dict[str, Any], context: dict[str, Any], model: Any, **_: Any) -> None:
-        context["pager"] = (params.get("MaxResults"), params.get("NextToken"))
-        seen.setdefault(model.name, []).append(params.get("MaxResults"))
+        def params(params: dict[str, Any], context: dict[str, Any], cfg: dict[str, Any] = cfg, op: str = op,
+                   **_: Any) -> None:
+            seen.setdefault(op, []).append(params.get(cfg["limit_key"]))
+            token, start = params.get(cfg["input_token"]), 0
+            if isinstance(token, str) and token.startswith("strict:"):
+                start = int(token.removeprefix("strict:"))
+                del params[cfg["input_token"]]
+            context["strict"] = (params.get(cfg["limit_key"]), start)
 
-    def pages(parsed: dict[str, Any], context: dict[str, Any], model: Any, **_: Any) -> None:
-        op = client.meta.method_to_api_mapping
-        key = next((keys[m] for m, api in op.items() if api == model.name and m in keys), None)
-        size, token = context.get("pager", (None, None))
-        if key is None or size is None or model.name == "DescribeInstances":  # moto pages instances itself
-            return
-        start = int(token.split(":")[1]) if token else 0
-        items = parsed.get(key) or []
-        parsed[key] = items[start:start + size]
-        if start + size < len(items):
-            parsed["NextToken"] = f"page:{start + size}"
-        else:
-            parsed.pop("NextToken", None)
+        def pages(parsed: dict[str, Any], context: dict[str, Any], cfg: dict[str, Any] = cfg,
+                  keys: list[str] = keys, **_: Any) -> None:
+            size, start = context.get("strict", (None, 0))
+            if size is None or parsed.get(cfg["output_token"]):  # no page size asked, or moto paged
+                return
+            items = [(k, x) for k in keys for x in parsed.get(k) or []]
+            page = items[start:start + size]
+            for k in keys:
+                if k in parsed:
+                    parsed[k] = [x for kk, x in page if kk == k]
+            more = start + size < len(items)
+            if more:
+                parsed[cfg["output_token"]] = f"strict:{start + size}"
+            else:
+                parsed.pop(cfg["output_token"], None)
+            if "more_results" in cfg:
+                parsed[cfg["more_results"]] = more
 
-    client.meta.events.register("provide-client-params.ec2", params)
-    client.meta.events.register("after-call.ec2", pages)
+        client.meta.events.register(f"provide-client-params.{service}.{op}", params)
+        client.meta.events.register(f"after-call.{service}.{op}", pages)
 
 
 def seed(ec2: Any, n: int = 7) -> str:
@@ -90,6 +115,41 @@ def test_pages_of_five_read_every_item_and_follow_every_token():
         assert sizes and all(s == 5 for s in sizes), (op, sizes)
 
 
+def _rule_filters(client: Any) -> list[Any]:
+    """The Filters of each DescribeSecurityGroupRules call `client` makes, in order."""
+    calls: list[Any] = []
+    client.meta.events.register("provide-client-params.ec2.DescribeSecurityGroupRules",
+                                lambda params, **_: calls.append(params.get("Filters")))
+    return calls
+
+
+@pytest.mark.parametrize("shard", [3, None])
+def test_rules_beyond_one_page_are_read_by_group_id_shards_when_the_groups_fill_several(monkeypatch, shard):
+    """More rules than a page, more groups than a group-id filter holds: the rules are read by
+    group-id filters (here of 3 groups) after the first page, and none is lost or doubled. With
+    fewer groups than a filter holds (the default 200 here), the one chain is followed instead."""
+    if shard:
+        monkeypatch.setattr(aws, "FILTER_VALUES", shard)
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=REGION)
+        seed(ec2, 3)
+        whole = aws.collect(aws.AwsSession(region=REGION), REGION)
+        session = aws.AwsSession(region=REGION, page_size=5)
+        client = session.client("ec2", REGION)
+        strict_pages(client, {})
+        filters = _rule_filters(client)
+        paged = aws.collect(session, REGION)
+    rules = sorted(r.id for g in whole.security_groups for r in g.rules)
+    assert len(rules) > 5 and len(whole.security_groups) > 3  # a second page, and more than one shard
+    assert sorted(r.id for g in paged.security_groups for r in g.rules) == rules
+    assert filters[0] is None  # the first page is read whole: one page of rules needs no shards
+    if shard:
+        assert all(f[0]["Name"] == "group-id" and len(f[0]["Values"]) <= shard for f in filters[1:])
+        assert {v for f in filters[1:] for v in f[0]["Values"]} == {g.id for g in whole.security_groups}
+    else:
+        assert filters == [None] * len(filters) and len(filters) >= 2  # the chain, page after page
+
+
 def test_default_page_size_is_each_apis_documented_maximum():
     with mock_aws():
         session = aws.AwsSession(region=REGION)
@@ -111,3 +171,186 @@ def test_a_token_that_repeats_is_an_error_not_an_endless_loop():
                                  lambda parsed, **_: parsed.__setitem__("NextToken", "same"))
         with pytest.raises(PreflightError, match="DescribeVpcs|describe_vpcs"):
             aws.fetch_all(ec2, aws.FETCHERS["vpcs"])
+
+
+# --- the extra collectors' paginated calls (IAM, Organizations, compute) --------------------------
+
+def _iam_world(iam: Any, n: int = 7) -> None:
+    """A user with more than a page of everything the policy reads list: inline and attached
+    policies, groups, and other users around it (GetAccountAuthorizationDetails)."""
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*",
+                                                              "Resource": "*"}]})
+    iam.create_user(UserName="dev")
+    for i in range(n):
+        iam.create_user(UserName=f"other{i}")
+        iam.put_user_policy(UserName="dev", PolicyName=f"inline{i}", PolicyDocument=doc)
+        arn = iam.create_policy(PolicyName=f"managed{i}", PolicyDocument=doc)["Policy"]["Arn"]
+        iam.attach_user_policy(UserName="dev", PolicyArn=arn)
+        iam.create_group(GroupName=f"group{i}")
+        iam.add_user_to_group(GroupName=f"group{i}", UserName="dev")
+        iam.put_group_policy(GroupName=f"group{i}", PolicyName=f"gp{i}", PolicyDocument=doc)
+
+
+def test_iam_policy_reads_use_pages_of_five_and_follow_every_marker():
+    from preflight.collect import aws_iam
+
+    who = aws_iam.principal_of("arn:aws:iam::123456789012:user/dev")
+    with mock_aws():
+        iam = boto3.client("iam", region_name=REGION)
+        _iam_world(iam)
+        whole = {how: read(iam, who) for how, read in (("gaad", aws_iam._policies_via_gaad),
+                                                        ("per-principal", aws_iam._policies_per_principal))}
+        paged_iam = boto3.client("iam", region_name=REGION)
+        seen: dict[str, list[Any]] = {}
+        strict_pages(paged_iam, seen)
+        paged = {"gaad": aws_iam._policies_via_gaad(paged_iam, who, 5),
+                 "per-principal": aws_iam._policies_per_principal(paged_iam, who, 5)}
+    for how in whole:
+        names = sorted(p["name"] for p in paged[how]["policies"])
+        assert names == sorted(p["name"] for p in whole[how]["policies"]), how
+        assert len(names) == 21, how  # 7 inline, 7 attached, 7 through groups: more than a page each
+    for op in ("GetAccountAuthorizationDetails", "ListUserPolicies", "ListAttachedUserPolicies", "ListGroupsForUser"):
+        assert len(seen[op]) >= 2, (op, seen)  # every marker followed
+    assert all(size == 5 for sizes in seen.values() for size in sizes), seen
+
+
+def test_iam_reads_default_to_the_largest_page():
+    from preflight.collect import aws_iam
+
+    who = aws_iam.principal_of("arn:aws:iam::123456789012:user/dev")
+    with mock_aws():
+        iam = boto3.client("iam", region_name=REGION)
+        _iam_world(iam, 2)
+        seen: dict[str, list[Any]] = {}
+        strict_pages(iam, seen)
+        aws_iam._policies_via_gaad(iam, who)
+        aws_iam._policies_per_principal(iam, who)
+    assert seen and all(size == 1000 for sizes in seen.values() for size in sizes), seen  # IAM's default is 100
+
+
+def test_scp_reads_use_pages_of_five():
+    from preflight.collect import aws_iam
+
+    with mock_aws():
+        org = boto3.client("organizations", region_name=REGION)
+        org.create_organization(FeatureSet="ALL")
+        member = org.create_account(Email="m@example.com", AccountName="m")["CreateAccountStatus"]["AccountId"]
+        for i in range(6):
+            body = json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Sid": f"S{i}", "Effect": "Deny", "Action": f"ec2:Action{i}", "Resource": "*"}]})
+            pid = org.create_policy(Content=body, Description="", Name=f"scp{i}",
+                                    Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+            org.attach_policy(PolicyId=pid, TargetId=member)
+        whole, _ = aws_iam.read_scps(aws.AwsSession(region=REGION), REGION, member)
+        session = aws.AwsSession(region=REGION, page_size=5)
+        seen: dict[str, list[Any]] = {}
+        strict_pages(session.client("organizations", REGION), seen)
+        paged, _ = aws_iam.read_scps(session, REGION, member)
+    assert paged == whole and len(whole[-1]) == 7  # FullAWSAccess and the six: two pages of at most 5
+    assert seen["ListPoliciesForTarget"].count(5) >= 3, seen  # root level + the account's two pages
+
+
+class _StubbedSession:
+    """The part of AwsSession an extra collector uses, on stubbed clients (moto reads every
+    instance type per call, too slow for pages of 5, and lacks Service Quotas)."""
+
+    endpoint_url = "http://stubbed.invalid"  # never cached as AWS's own answers
+
+    def __init__(self, page_size: int | None = None) -> None:
+        from botocore.stub import Stubber
+
+        self.page_size = page_size
+        self.clients = {s: boto3.client(s, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
+                        for s in ("ec2", "service-quotas")}
+        self.stubs = {s: Stubber(c) for s, c in self.clients.items()}
+
+    def client(self, service: str, region: str) -> Any:
+        return self.clients[service]
+
+
+def _itype(name: str) -> dict[str, Any]:
+    return {"InstanceType": name, "VCpuInfo": {"DefaultVCpus": 2}, "MemoryInfo": {"SizeInMiB": 4096},
+            "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]}, "SupportedUsageClasses": ["on-demand"]}
+
+
+def _two_pages(stub: Any, op: str, key: str, items: list[Any], size: int, **params: Any) -> None:
+    """Expect `op` asked with MaxResults=`size`, answered in two pages (the second behind a token;
+    AWS may return fewer items than asked with a token, so the cut is always after 5)."""
+    stub.add_response(op, {key: items[:5], "NextToken": "t1"}, {**params, "MaxResults": size})
+    stub.add_response(op, {key: items[5:]}, {**params, "MaxResults": size, "NextToken": "t1"})
+
+
+# Each API's largest page (botocore's model), asked when no page size is forced.
+LARGEST = {"describe_instance_types": 100, "describe_instance_type_offerings": 1000, "list_service_quotas": 100}
+
+
+@pytest.mark.parametrize("page_size", [5, None])
+def test_compute_extras_page_at_the_size_asked_and_follow_every_token(page_size):
+    from preflight.collect import aws_compute
+    from preflight.plan import Plan
+    from preflight.semantics import quotas as q
+
+    def size(op: str) -> int:
+        return page_size or LARGEST[op]
+
+    plan = Plan(region=REGION, instance_type="inf1.xlarge")
+    s = _StubbedSession(page_size)
+    ec2, quotas = s.stubs["ec2"], s.stubs["service-quotas"]
+    types = [_itype(f"inf1.{n}") for n in ("xlarge", "2xlarge", "6xlarge", "24xlarge")] + \
+        [_itype(f"inf2.{n}") for n in ("xlarge", "8xlarge", "24xlarge")]
+    _two_pages(ec2, "describe_instance_types", "InstanceTypes", types, size("describe_instance_types"),
+               Filters=[{"Name": "instance-type", "Values": ["inf*"]}])
+    zones = [{"InstanceType": "inf1.xlarge", "LocationType": "availability-zone", "Location": f"{REGION}{z}"}
+             for z in "abcabcd"]
+    _two_pages(ec2, "describe_instance_type_offerings", "InstanceTypeOfferings", zones,
+               size("describe_instance_type_offerings"),
+               LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": ["inf1.xlarge"]}])
+    _two_pages(ec2, "describe_instance_types", "InstanceTypes", types, size("describe_instance_types"))
+    inf = q.quota_ref("inf", False).code  # the plan's bucket, on the second page: no GetServiceQuota
+    quota = [{"ServiceCode": "ec2", "QuotaCode": f"L-{i}" if i < 6 else inf,
+              "QuotaName": f"Running On-Demand Inf {i} instances", "Value": 8.0} for i in range(7)]
+    _two_pages(quotas, "list_service_quotas", "Quotas", quota, size("list_service_quotas"), ServiceCode="ec2")
+    with ec2, quotas:
+        family = aws_compute.collect_instance_types(s, REGION, plan)
+        offered = aws_compute.collect_offerings(s, REGION, plan)
+        candidates = aws_compute.instance_candidates(s, REGION, cpus="2")
+        limits = aws_compute.collect_quotas(s, REGION, plan)
+        ec2.assert_no_pending_responses()
+        quotas.assert_no_pending_responses()
+    assert sorted(family["types"]) == sorted(t["InstanceType"] for t in types)  # both pages read
+    assert offered["zones"] == [f"{REGION}{z}" for z in "abcd"]  # "d" is on the second page only
+    assert "inf2.24xlarge" in candidates["types"] and "inf1.xlarge" in candidates["types"]
+    assert sorted(limits["quotas"]) == sorted(x["QuotaCode"] for x in quota)
+
+
+def _emits_before_parse() -> bool:
+    import inspect
+
+    import botocore.endpoint
+
+    return "before-parse." in inspect.getsource(botocore.endpoint)
+
+
+def test_group_rule_lists_are_cut_only_from_the_collectors_own_reads():
+    """The collector reads rules from DescribeSecurityGroupRules, so DescribeSecurityGroups' copies
+    are not parsed; a fixer's DescribeSecurityGroups on the same client still gets them."""
+    with mock_aws():
+        seed(boto3.client("ec2", region_name=REGION), 2)
+        session = aws.AwsSession(region=REGION)
+        client = session.client("ec2", REGION)
+        parsed: list[Any] = []
+        client.meta.events.register("after-call.ec2.DescribeSecurityGroups",
+                                    lambda **kw: parsed.append(kw["parsed"]))
+        inv = aws.collect(session, REGION)
+        whole = client.describe_security_groups()["SecurityGroups"]
+    [collected] = parsed[:1]
+    cut = all("IpPermissions" not in g and "IpPermissionsEgress" not in g for g in collected["SecurityGroups"])
+    # botocore emits before-parse since 1.35 or so; on older ones (the lowest bound, 1.34.0) the
+    # collector parses the rule lists as before: slower, never wrong.
+    assert cut is _emits_before_parse()
+    assert sum(len(g.get("IpPermissions") or []) for g in whole) >= 2  # the fixer's read is whole
+    by_id = {g["GroupId"]: g for g in whole}
+    for g in inv.security_groups:  # every field the inventory keeps, as the whole answer says
+        assert (g.group_name, g.vpc_id, g.owner_id, g.description) == (
+            by_id[g.id]["GroupName"], by_id[g.id]["VpcId"], by_id[g.id]["OwnerId"], by_id[g.id]["Description"])
+    assert sum(1 for g in inv.security_groups for r in g.rules if not r.egress) >= 4  # from the rules API

@@ -8,6 +8,7 @@ random in moto, so ids are replaced by the scenario's names for them (`<app-publ
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -34,8 +35,12 @@ def normalize(value: Any, names: dict[str, str]) -> Any:
     return json.loads(ID.sub(lambda m: f"<{m.group(1)}>", text))
 
 
-def scenario_findings(name: str, variant: str) -> list[dict[str, Any]]:
-    """The JSON findings of `preflight check --sandbox NAME` (with the scenario's plan), ids normalized."""
+@functools.lru_cache(maxsize=None)
+def scenario_run(name: str, variant: str) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, int, str]]]:
+    """The JSON findings of `preflight check --sandbox NAME` (with the scenario's plan), ids normalized,
+    and for each FAIL that advertises a fixer, what that fixer plans for it alone: (rule, resource,
+    fixer, changes planned, refusals)."""
+    from preflight.fix import build_plan
     from preflight.cli import common
     from preflight.collect.gcp import non_gcp_rule_ids, open_gcp_target
     from preflight.engine import load_rules
@@ -56,8 +61,18 @@ def scenario_findings(name: str, variant: str) -> list[dict[str, Any]]:
         report = run_check(source, opts.plan, [], ignore, enable=enable)
         if getattr(source, "seeder", None) is not None:
             names = {v: k for k, v in source.seeder.ids.items()}
+    advertised = []
+    for f in report.findings:
+        if f.status == "FAIL" and f.fix is not None and f.fix.fixer:
+            fplan = build_plan([f], report.inventories, opts.plan)
+            advertised.append((f.rule, f.resource, f.fix.fixer, len(fplan.changes),
+                               "; ".join(r.reason for r in fplan.refusals)))
     found = [normalize(f, names) for f in report_dict(report)["findings"]]
-    return sorted(found, key=lambda f: json.dumps(f, sort_keys=True))
+    return sorted(found, key=lambda f: json.dumps(f, sort_keys=True)), advertised
+
+
+def scenario_findings(name: str, variant: str) -> list[dict[str, Any]]:
+    return scenario_run(name, variant)[0]
 
 
 @pytest.mark.parametrize(("name", "variant"), CASES)
@@ -78,3 +93,12 @@ def test_the_golden_file_covers_every_scenario_and_is_not_empty() -> None:
     assert set(data) == {f"{n}/{v}" for n, v in CASES}
     rules = {f["rule"] for found in data.values() for f in found}
     assert {"NET001", "SG004", "SG005", "CMP006", "IAM001"} <= rules
+
+
+@pytest.mark.parametrize(("name", "variant"), CASES)
+def test_an_advertised_fixer_changes_something(name: str, variant: str) -> None:
+    """`or: preflight fix … (fixer X)` is a promise: X, given that finding alone, plans at least one
+    change rather than refusing (issue 16 item 21: the blackhole-route scenario advertised a fixer
+    that then refused)."""
+    for rule, resource, fixer, planned, refused in scenario_run(name, variant)[1]:
+        assert planned > 0, f"{rule} on {resource} advertises {fixer}, which plans nothing: {refused}"

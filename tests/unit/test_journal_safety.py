@@ -213,3 +213,18 @@ def test_undo_of_an_unknown_operation_or_bad_params_fails_that_step_in_one_line(
     k._append({"event": "done", "seq": 1, "undo": None})
     [step] = apply_undo(plan_undo(k.path), Session()).steps
     assert step.status == "failed" and "Missing required parameter" in step.error and "\n" not in step.error
+
+
+def test_journal_says_when_it_is_written_and_reads_back_through_its_public_api(tmp_path: Path) -> None:
+    """`written`/`entries()` are what the launch pipeline and `fix` read (never the private state):
+    no file until the first change, then the run line and each event."""
+    from preflight.fix import Call, Change
+
+    journal = Journal(run_id="r1", directory=tmp_path / "j", header={"command": "preflight fix"})
+    assert not journal.written and journal.entries() == [] and not journal.path.exists()
+    call = Call("ec2", "create_route", {"RouteTableId": "rtb-1"}, REGION)
+    seq = journal.begin(Change(fixer="x", resource="rtb-1", description="d", call=call, undo=None))
+    journal.outcome(seq, "done", undo=Call("ec2", "delete_route", {"RouteTableId": "rtb-1"}, REGION))
+    assert journal.written and journal.path.exists()
+    assert [(e["event"], e.get("seq")) for e in journal.entries()] == [("run", None), ("begin", 1), ("done", 1)]
+    assert journal.entries()[0]["command"] == "preflight fix"

@@ -13,7 +13,7 @@ import pytest
 from preflight.collect.sandbox import Seeder
 from preflight.launch.faults import FaultInjector
 from preflight.launch.pipeline import LaunchSettings, Pipeline
-from preflight.launch.records import load_record
+from preflight.launch.records import LaunchRecord, load_record
 from preflight.launch.retry import RetryPolicy
 from preflight.plan import plan_from_dict
 from preflight.ports import PortAllocator, default_db_path
@@ -94,16 +94,16 @@ def test_not_found_for_the_first_calls_then_launch_succeeds() -> None:
         assert faults.injected("InvalidInstanceID.NotFound") == 3
         assert pl.fake_time.sleeps[:3] and 3 <= pl.fake_time.sleeps[0] <= 5
         record = load_record(result.launch_id)
-        assert record["state"] == "ended"  # sandbox: closed at the end of the command
-        hosts_ports = [(r["host"], r["port"]) for r in record["replicas"]]
+        assert record.state == "ended"  # sandbox: closed at the end of the command
+        hosts_ports = [(r.host, r.port) for r in record.replicas]
         assert len(hosts_ports) == 10 and len(set(hosts_ports)) == 10
-        assert {h for h, _ in hosts_ports} == set(record["instances"])
+        assert {h for h, _ in hosts_ports} == set(record.instances)
         ec2 = source.session.client("ec2", REGION)
-        reservations = ec2.describe_instances(InstanceIds=record["instances"])["Reservations"]
+        reservations = ec2.describe_instances(InstanceIds=record.instances)["Reservations"]
         tags = {i["InstanceId"]: {t["Key"]: t["Value"] for t in i.get("Tags", [])}
                 for r in reservations for i in r["Instances"]}
         assert all(t["preflight:launch-id"] == result.launch_id for t in tags.values())
-        assert sorted(tags[record["instances"][0]]["preflight:replica-ports"].split(",")) == [
+        assert sorted(tags[record.instances[0]]["preflight:replica-ports"].split(",")) == [
             "40050", "40051", "40052", "40053", "40054"]
 
 
@@ -115,12 +115,12 @@ def test_not_found_forever_is_a_clear_error_naming_the_instances() -> None:
         assert [s.name for s in result.stages][-2:] == ["wait", "sandbox"]
         wait = result.stages[-2]
         assert wait.status == "failed"
-        ids = load_record(result.launch_id)["instances"]
+        ids = load_record(result.launch_id).instances
         assert len(ids) == 2
         assert wait.summary.startswith(f"waiting for instances to run: EC2 still answers InvalidInstanceID.NotFound "
                                        f"for {ids[0]}, {ids[1]} after 4 attempts")
         assert wait.lines[-1] == "nothing to take down: the sandbox account ends with this command"
-        assert load_record(result.launch_id)["state"] == "ended"
+        assert load_record(result.launch_id).state == "ended"
 
 
 def test_throttling_past_botocores_retries_stops_the_launch_once_with_the_down_command() -> None:
@@ -157,9 +157,9 @@ def test_reused_group_gets_exactly_the_missing_ports_and_is_never_deleted(monkey
             assert "reused" in group.summary and "authorized tcp 8002, 8004 from 0.0.0.0/0" in group.summary
             assert "(already open: 8000)" in group.summary
             record = load_record(result.launch_id)
-            assert record["security_group"]["created"] is False and record["security_group"]["undo"]
+            assert record.security_group.created is False and record.security_group.undo
             ec2 = source.session.client("ec2", REGION)
-            gid = record["security_group"]["id"]
+            gid = record.security_group.id
             rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [gid]}])[
                 "SecurityGroupRules"]
             tcp = sorted(r["FromPort"] for r in rules if not r["IsEgress"] and r["IpProtocol"] == "tcp")
@@ -192,7 +192,7 @@ def test_down_terminates_revokes_added_rules_keeps_users_group_and_releases_port
             result = pl.run()
             assert result.ok
             record = load_record(result.launch_id)
-            gid = record["security_group"]["id"]
+            gid = record.security_group.id
 
             def ingress() -> list[tuple[str, Any]]:
                 rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [gid]}])[
@@ -201,21 +201,21 @@ def test_down_terminates_revokes_added_rules_keeps_users_group_and_releases_port
 
             assert ingress() == [("-1", -1), ("tcp", 8000), ("tcp", 8002), ("tcp", 8004)]
             # The sandbox closed the record at the end of the command; pretend it is a live account's.
-            record.update(source="aws", state="running")
+            record.source, record.state = "aws", "running"
             save_record(record)
             ledger = PortAllocator(default_db_path())
-            for r in record["replicas"]:
-                ledger.reserve(r["host"], r["port"], result.launch_id, state="active")
+            for r in record.replicas:
+                ledger.reserve(r.host, r.port, result.launch_id, state="active")
             t = FakeTime()
             res = down(source.session, result.launch_id, retry=RetryPolicy(sleep=t.sleep, clock=t.clock), poll=1)
             assert res.ok, res.steps
             texts = [text for _, text in res.steps]
-            assert f"terminated {', '.join(record['instances'])}" in texts
+            assert f"terminated {', '.join(record.instances)}" in texts
             assert f"revoked the rules this launch added to {gid} (group kept: it is yours)" in texts
             assert "released 4 replica port(s)" in texts
             assert ingress() == [("-1", -1), ("tcp", 8000)]  # the user's rules, untouched
             assert ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"]  # group kept
-            assert ledger.list() == [] and load_record(result.launch_id)["state"] == "down"
+            assert ledger.list() == [] and load_record(result.launch_id).state == "down"
     finally:
         sb.SCENARIOS.pop("test-users-group", None)
 
@@ -289,12 +289,12 @@ def test_problems_in_another_vpc_neither_block_nor_get_fixed() -> None:
         assert stages(result)[:2] == [("check", "ok"), ("fix", "skipped")]
         record = load_record(result.launch_id)
         ec2 = source.session.client("ec2", REGION)
-        [vpc] = ec2.describe_subnets(SubnetIds=[record["subnet"]])["Subnets"]
+        [vpc] = ec2.describe_subnets(SubnetIds=[record.subnet])["Subnets"]
         assert vpc["VpcId"] != pl.source.seeder.ids["web-vpc"]
         [igw] = ec2.describe_internet_gateways(InternetGatewayIds=[pl.source.seeder.ids["web-igw"]])[
             "InternetGateways"]
         assert igw.get("Attachments") in ([], None)  # untouched
-        assert record["security_group"]["created"] and record["security_group"]["name"].startswith("preflight-web-")
+        assert record.security_group.created and record.security_group.name.startswith("preflight-web-")
 
 
 def test_an_unexpected_aws_answer_is_one_failed_stage_not_a_traceback() -> None:
@@ -351,12 +351,13 @@ def test_down_keeps_the_group_it_created_while_another_running_launch_uses_it() 
         result = pl.run()
         assert result.ok, [(s.name, s.summary) for s in result.stages]
         record = load_record(result.launch_id)
-        gid = record["security_group"]["id"]
-        assert record["security_group"]["created"] is True
-        record.update(source="aws", state="running")
+        gid = record.security_group.id
+        assert record.security_group.created is True
+        record.source, record.state = "aws", "running"
         save_record(record)
-        save_record({"launch_id": "launch-later", "region": REGION, "state": "running", "source": "aws",
-                     "security_group": {"id": gid, "created": False, "undo": []}, "instances": []})
+        save_record(LaunchRecord.from_dict({"launch_id": "launch-later", "region": REGION, "state": "running",
+                                            "source": "aws", "instances": [],
+                                            "security_group": {"id": gid, "created": False, "undo": []}}))
         t = FakeTime()
         res = down(source.session, result.launch_id, retry=RetryPolicy(sleep=t.sleep, clock=t.clock), poll=1)
         assert res.ok, res.steps
@@ -385,15 +386,16 @@ def test_down_throttled_to_the_end_while_revoking_is_a_failed_step_and_the_recor
             return Ec2()
 
     undo = [{"operation": "revoke_security_group_ingress", "params": {"GroupId": "sg-1"}}]
-    save_record({"launch_id": "launch-slow", "region": REGION, "state": "running", "source": "aws",
-                 "security_group": {"id": "sg-1", "created": False, "undo": undo}, "instances": []})
+    save_record(LaunchRecord.from_dict({"launch_id": "launch-slow", "region": REGION, "state": "running",
+                                        "source": "aws", "instances": [],
+                                        "security_group": {"id": "sg-1", "created": False, "undo": undo}}))
     t = FakeTime()
     res = down(Session(), "launch-slow", retry=RetryPolicy(attempts=2, sleep=t.sleep, clock=t.clock))
     assert not res.ok and res.exit_code() == 1
     [failed] = [text for status, text in res.steps if status == "failed"]
     assert failed == "cannot revoke the launch's rules on sg-1: RequestLimitExceeded"
     assert ("ok", "released 0 replica port(s)") in res.steps
-    assert load_record("launch-slow")["state"] == "down-failed"
+    assert load_record("launch-slow").state == "down-failed"
 
 
 def test_launch_and_down_on_a_dynamodb_ledger_release_in_the_recorded_ledger() -> None:
@@ -409,14 +411,99 @@ def test_launch_and_down_on_a_dynamodb_ledger_release_in_the_recorded_ledger() -
         ports = next(s for s in result.stages if s.name == "ports")
         assert ports.lines[-1] == f"ledger: {url}"
         record = load_record(result.launch_id)
-        assert record["ledger"] == url
+        assert record.ledger == url
         # The sandbox released them at its end; pretend it is a live account's launch.
         ledger = open_ledger(parse_ledger_url(url), source.session)
-        for r in record["replicas"]:
-            assert ledger.reserve(r["host"], r["port"], result.launch_id, state="active")
-        record.update(source="aws", state="running")
+        for r in record.replicas:
+            assert ledger.reserve(r.host, r.port, result.launch_id, state="active")
+        record.source, record.state = "aws", "running"
         save_record(record)
         t = FakeTime()
         res = down(source.session, result.launch_id, retry=RetryPolicy(sleep=t.sleep, clock=t.clock), poll=1)
         assert "released 3 replica port(s)" in [text for _, text in res.steps], res.steps
         assert ledger.list() == []
+
+
+def test_a_dry_run_is_the_plan_steps_alone(monkeypatch) -> None:
+    """Every stage has a plan step and an apply step; a dry run never enters an apply step (and a
+    real run applies what the plan steps planned)."""
+    entered: list[str] = []
+    for name in ("apply_fix", "apply_group", "apply_run", "apply_wait", "apply_ports", "apply_verify",
+                 "apply_record"):
+        real = getattr(Pipeline, name)
+
+        def spy(self, detail, _name=name, _real=real):
+            entered.append(_name)
+            return _real(self, detail)
+
+        monkeypatch.setattr(Pipeline, name, spy)
+    plan = {"replicas": {"count": 2, "port_range": "40050-40060"}}
+    with pipeline("no-default-route", plan, fix=True) as (pl, source):
+        before = state(source.session)
+        result = pl.run()
+        assert result.ok and entered == [] and state(source.session) == before
+        assert stages(result)[1:] == [("fix", "planned"), ("subnet", "planned"), ("group", "planned"),
+                                      ("run", "planned"), ("wait", "planned"), ("ports", "planned"),
+                                      ("verify", "planned"), ("record", "planned")]
+    with pipeline("no-default-route", plan, fix=True, apply=True) as (pl, _):
+        result = pl.run()
+        assert result.ok, [(s.name, s.summary, s.lines) for s in result.stages]
+        assert entered == ["apply_fix", "apply_group", "apply_run", "apply_wait", "apply_ports", "apply_verify",
+                           "apply_record"]
+
+
+V1_KEYS = {"schema", "launch_id", "state", "created_at", "region", "account", "source", "endpoint_url", "plan",
+           "name", "vpc", "subnet", "security_group", "instances", "replicas", "fix_journal", "journal"}
+
+
+def test_launch_record_json_keeps_the_v1_keys_and_reads_records_written_before_the_dataclass(tmp_path) -> None:
+    import json
+
+    from preflight.launch.records import GroupRecord, ReplicaRecord, record_path, save_record
+
+    with pipeline("healthy", {"replicas": {"count": 2, "port_range": "40050-40060"}}, apply=True) as (pl, _):
+        result = pl.run()
+    assert result.ok
+    on_disk = json.loads(record_path(result.launch_id).read_text())
+    assert set(on_disk) == V1_KEYS | {"updated_at", "ledger", "ended_reason"}
+    assert on_disk["schema"] == "preflight-launch-record/v1" and on_disk["security_group"]["created"] is True
+    assert set(on_disk["replicas"][0]) == {"replica", "service", "host", "port"}
+    assert LaunchRecord.from_dict(on_disk).to_dict() == on_disk  # round trip, key for key
+    assert result.to_dict()["record"] == on_disk
+
+    # A record as an older preflight wrote it (no schema, no replicas/journal keys) plus a key a newer
+    # one added: it loads with defaults, and saving it keeps the unknown key.
+    old = {"launch_id": "launch-old", "region": REGION, "state": "running", "source": "aws",
+           "instances": ["i-1"], "security_group": {"id": "sg-1", "created": True}, "future": {"x": 1}}
+    path = record_path("launch-old")
+    path.write_text(json.dumps(old))
+    rec = load_record("launch-old")
+    assert (rec.instances, rec.security_group, rec.replicas, rec.fix_journal) == (
+        ["i-1"], GroupRecord(id="sg-1", created=True), [], "")
+    save_record(rec)
+    assert json.loads(path.read_text())["future"] == {"x": 1}
+    assert ReplicaRecord.from_dict({"replica": 0, "host": "i-1", "port": 40050}).port == 40050
+
+
+@pytest.mark.parametrize("bad, why", [
+    ({"security_group": "sg-1"}, "security_group: not an object"),
+    ({"instances": "i-1"}, "instances: not a list"),
+    ({"instances": [1]}, "instances: not a list of instance ids"),
+    ({"state": "exploded"}, "state: 'exploded' is not one of launching, running"),
+    ({"replicas": [{"host": "i-1", "port": "80"}]}, "replicas: each needs a host and an integer port"),
+    ({"security_group": {"id": "sg-1", "undo": ["rm -rf"]}}, "security_group.undo: not a list of calls"),
+    ({"schema": "preflight-launch-record/v9"}, "schema 'preflight-launch-record/v9' is not"),
+    ({"fix_journal": 7}, "fix_journal: not a string"),
+])
+def test_a_launch_record_of_the_wrong_shape_is_one_line_of_bad_input(bad, why) -> None:
+    import json
+
+    from preflight.errors import PreflightError
+    from preflight.launch.records import list_records, record_path
+
+    path = record_path("launch-bad")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"launch_id": "launch-bad", "region": REGION, **bad}))
+    with pytest.raises(PreflightError, match=f"cannot read the launch record .*launch-bad.json: {why}"):
+        load_record("launch-bad")
+    assert list_records() == []  # skipped by the listing, never a crash

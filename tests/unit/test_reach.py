@@ -246,11 +246,26 @@ def test_missing_default_route_names_table_and_fix() -> None:
                                 "--destination-cidr-block 0.0.0.0/0 --gateway-id igw-1",)
 
 
+def _live_nat(inv: Inventory) -> Inventory:
+    """A second, live NAT gateway in the VPC: an obvious target for a dead NAT route."""
+    live = dataclasses.replace(next(n for n in inv.nat_gateways if n.id == NAT), id="nat-live", state="available")
+    return dataclasses.replace(inv, nat_gateways=(*inv.nat_gateways, live))
+
+
+def test_a_blackhole_with_nothing_to_point_at_names_no_fixer() -> None:
+    """The NAT gateway to create is printed for a human; `route-replace-blackhole` would refuse it, so
+    the hop does not advertise it (issue 16 item 21)."""
+    r = reach.path(apply(change("nat_gateways", NAT, state="deleted")), PRIV_I, "internet", "tcp", 443)
+    hop = next(h for h in r.blockers if h.code == "ROUTE_BLACKHOLE")
+    assert hop.fix is not None and hop.fix.fixer is None
+    assert any("create-nat-gateway" in c for c in hop.fix.commands)
+
+
 def test_fixers_for_each_code() -> None:
     cases = {
         "IGW_NOT_ATTACHED": (apply(change("internet_gateways", IGW, attachments=())), "internet", WEB, 4),
         "NO_PUBLIC_IP": (apply(change("subnets", PUB, map_public_ip_on_launch=False)), "internet", PUB, 4),
-        "ROUTE_BLACKHOLE": (apply(change("nat_gateways", NAT, state="deleted")), PRIV_I, "internet", 4),
+        "ROUTE_BLACKHOLE": (apply(change("nat_gateways", NAT, state="deleted"), _live_nat), PRIV_I, "internet", 4),
         "SG_NO_INGRESS": (apply(sg_without(SG_WEB, "sgr-8000")), "internet", WEB, 4),
     }
     fixers = {"IGW_NOT_ATTACHED": "igw-attach", "NO_PUBLIC_IP": "subnet-map-public-ip",

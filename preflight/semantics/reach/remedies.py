@@ -37,7 +37,9 @@ def fix_replace_blackhole(topo: Topology, table: RouteTable, route: Route) -> Fi
     region = topo.inventory.region
     remedy = rm.blackhole_remedy(topo, region, table, route)
     if remedy.fixer is not None or route.target_kind != "nat_gateway":
-        return fix_from_steps(remedy.steps, remedy.description, remedy.fixer or "route-replace-blackhole")
+        # Only a remedy a fixer would apply names one: `or: preflight fix …` must not promise a change
+        # the fixer then refuses (several live NAT gateways, nothing to point at).
+        return fix_from_steps(remedy.steps, remedy.description, remedy.fixer)
     public = [s.id for s in topo.subnets_by_vpc.get(table.vpc_id, []) if topo.internet_route(s.id)[2] == "ok"]
     where = public[0] if public else "PUBLIC_SUBNET_ID"
     eip = rm.Step(rm.ec2("allocate_address", region, Domain="vpc"), "allocate an address", table.vpc_id)
@@ -47,7 +49,7 @@ def fix_replace_blackhole(topo: Topology, table: RouteTable, route: Route) -> Fi
                                rm.target_params(route.target_kind, route.target_id), description="repoint")
     return fix_from_steps([eip, nat, repoint], f"create a NAT gateway in a public subnet ({where}) and point "
                                                f"{route.destination} in {table.id} at it instead of the deleted "
-                                               f"{route.target_id}", "route-replace-blackhole")
+                                               f"{route.target_id}")
 
 
 def fix_attach_igw(topo: Topology, igw_id: str, vpc_id: str) -> Fix:
