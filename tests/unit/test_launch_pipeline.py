@@ -123,10 +123,10 @@ def test_not_found_forever_is_a_clear_error_naming_the_instances() -> None:
         assert load_record(result.launch_id).state == "ended"
 
 
-def test_throttling_past_botocores_retries_stops_the_launch_once_with_the_down_command() -> None:
+def test_throttling_past_botocores_retries_stops_the_launch_once() -> None:
     """The injector answers before botocore's retry handler, so this is what a launch sees once
     botocore's own retries are spent: RunInstances fails once (never retried again by preflight),
-    and the launch says how to take down what it created."""
+    and the run stage says so."""
     with pipeline("healthy", apply=True) as (pl, _):
         faults = FaultInjector(pl.ec2()).throttle(rate=1.0, operations={"RunInstances"})
         result = pl.run()
