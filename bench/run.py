@@ -502,7 +502,6 @@ def child_chains(endpoint: str) -> dict[str, Any]:
     from concurrent.futures import ThreadPoolExecutor
 
     import boto3
-
     from botocore.config import Config
 
     # A loaded machine can make moto take over a minute for a page of 1,000 rules.

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from preflight.collect.aws import parse_sg_rule
-from preflight.inventory.model import SecurityGroup
+from preflight.inventory.model import SecurityGroup, SecurityGroupRule
 
 
 def read_group(client: Any, group: SecurityGroup) -> SecurityGroup:
     """The group's current rules: one paginated DescribeSecurityGroupRules filtered by group id."""
-    rules = []
+    rules: list[SecurityGroupRule] = []
     for page in client.get_paginator("describe_security_group_rules").paginate(
             Filters=[{"Name": "group-id", "Values": [group.id]}]):
         rules.extend(parse_sg_rule(r) for r in page.get("SecurityGroupRules") or [])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from preflight.fixers import _netfix as nf
 from preflight.engine import Finding
 from preflight.fix import Change, FixContext, Refusal, fixer
+from preflight.fixers import _netfix as nf
 from preflight.semantics import remedies as rm
 from preflight.semantics.routes import Topology
 
@@ -31,7 +31,8 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
         if f.rule == "NET004":
             table = t.route_tables.get(f.resource)
             targets = [r.target_id for r in (table.routes if table else ())
-                       if r.target_kind == "internet_gateway" and t.route_state(r, table.vpc_id) == "blackhole"]
+                       if table and r.target_kind == "internet_gateway"
+                       and t.route_state(r, table.vpc_id) == "blackhole"]
             if table is None or not targets:
                 continue
             vpcs, prefer, igw = [table.vpc_id], targets[0], None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from preflight.fixers import _netfix as nf
 from preflight.engine import Finding
 from preflight.fix import Change, FixContext, Refusal, fixer
+from preflight.fixers import _netfix as nf
 from preflight.semantics import remedies as rm
 from preflight.semantics.routes import Topology
 

@@ -17,12 +17,17 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from preflight.fixers._sgread import read_group
 from preflight.engine import Finding
-from preflight.semantics.remedies import PLAN_PORT_DESCRIPTION, authorize_ports
 from preflight.fix import ALREADY, ApplyContext, Call, Change, FixContext, Refusal, error_code, fixer
+from preflight.fixers._sgread import read_group
+from preflight.semantics.remedies import PLAN_PORT_DESCRIPTION, authorize_ports
 from preflight.semantics.secgroups import (
-    format_ranges, is_world, label, missing_ports, plan_admin_ports, ranges,
+    format_ranges,
+    is_world,
+    label,
+    missing_ports,
+    plan_admin_ports,
+    ranges,
 )
 
 ID = "sg-open-missing-ports"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from preflight.fixers._sgread import read_group
 from preflight.engine import Finding
 from preflight.fix import ALREADY, ApplyContext, Call, Change, FixContext, Refusal, error_code, fixer
+from preflight.fixers._sgread import read_group
 from preflight.inventory.model import SecurityGroup
 from preflight.semantics.secgroups import analyse_group, label, rule_permission
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from preflight.fixers import _netfix as nf
-from preflight.fixers.route_add_default import remedy_changes
-
 from preflight.engine import Finding
 from preflight.fix import Change, FixContext, Refusal, fixer
+from preflight.fixers import _netfix as nf
+from preflight.fixers.route_add_default import remedy_changes
 from preflight.semantics import remedies as rm
 from preflight.semantics.routes import Topology
 

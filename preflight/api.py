@@ -190,4 +190,4 @@ def load_schema() -> dict[str, Any]:
     import json
     from importlib import resources
 
-    return json.loads(resources.files("preflight").joinpath("data/preflight-v1.schema.json").read_text())  # type: ignore[no-any-return]
+    return json.loads(resources.files("preflight").joinpath("data/preflight-v1.schema.json").read_text())

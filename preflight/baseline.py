@@ -5,7 +5,7 @@
 whose key is in the file before the exit code is decided, so a gate fails only on what is new.
 Messages and severities are stored for people reading the file, not compared: a finding whose
 wording changes is still the same finding. Entries that no longer match anything are reported
-(`report.stats["baseline"]["fixed"]`) so the baseline can shrink. UNKNOWN findings (data that
+(`report.gate.baseline["fixed"]`) so the baseline can shrink. UNKNOWN findings (data that
 could not be read) are neither recorded nor hidden: the check stays incomplete (exit 3) until fixed.
 
 The file is JSON, one finding per line, so diffs in review stay readable.
@@ -16,9 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
-from preflight.engine import Finding, Report
+from preflight.engine import BaselineOutcome, Finding, Report
 from preflight.errors import PreflightError, read_input
 
 SCHEMA = "preflight-baseline/v1"
@@ -109,8 +108,8 @@ def load(path: str | Path) -> set[Key]:
     return loads(text, str(p))
 
 
-def apply(report: Report, keys: set[Key]) -> dict[str, Any]:
-    """Drop findings in the baseline from the report; record what happened in report.stats.
+def apply(report: Report, keys: set[Key]) -> BaselineOutcome:
+    """Drop findings in the baseline from the report; record what happened in report.gate.
 
     UNKNOWN findings are never dropped: a baseline accepts problems, not an incomplete check."""
     kept = [f for f in report.findings if f.status == "UNKNOWN" or f.key() not in keys]
@@ -120,8 +119,8 @@ def apply(report: Report, keys: set[Key]) -> dict[str, Any]:
     regions, rules = set(report.regions), {r.id for r in report.rules}
     unjudged = {(f.rule, f.account, f.region) for f in report.findings if f.status == "UNKNOWN"}
     gone = sorted(k for k in keys - present if k[2] in regions and k[0] in rules and k[:3] not in unjudged)
-    stats = {"known": len(report.findings) - len(kept), "new": len(kept),
-             "fixed": [dict(zip(KEY_FIELDS, k, strict=True)) for k in gone]}
+    outcome: BaselineOutcome = {"known": len(report.findings) - len(kept), "new": len(kept),
+                                "fixed": [dict(zip(KEY_FIELDS, k, strict=True)) for k in gone]}
     report.findings = kept
-    report.stats["baseline"] = stats
-    return stats
+    report.gate.baseline = outcome
+    return outcome

@@ -314,7 +314,8 @@ def launch(
     """Launch a plan: check -> fix (--fix) -> security group and missing ports -> run instances ->
     wait (retrying eventual consistency) -> replica ports -> verify -> record. Dry run by default."""
     from preflight.config import load_config
-    from preflight.launch.pipeline import LaunchSettings, launch as run_launch
+    from preflight.launch.pipeline import LaunchSettings
+    from preflight.launch.pipeline import launch as run_launch
     from preflight.launch.render import launch_json, launch_text, stage_text
     from preflight.launch.retry import RetryPolicy
     from preflight.runner import open_target
@@ -582,11 +583,9 @@ def snapshot_cmd(
     sandbox: str = SandboxOpt,
 ) -> int:
     """Save what the account looks like to a file, for offline checks with --snapshot."""
-    from preflight.inventory import snapshot as snap
-    from preflight.runner import open_target
-
     from preflight import engine as rule_engine
-    from preflight.runner import needs_of
+    from preflight.inventory import snapshot as snap
+    from preflight.runner import needs_of, open_target
 
     out_dir = os.path.dirname(out) or "."
     if os.path.isdir(out) or not os.path.isdir(out_dir):  # before reading the account, not after

@@ -44,7 +44,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from preflight.engine import SEVERITIES, Finding, Report, Rule
+from preflight.engine import SEVERITIES, Finding, Report, Rule, Suppressed
 from preflight.errors import PreflightError, read_input
 
 if sys.version_info >= (3, 11):
@@ -128,7 +128,7 @@ class Config:
     def apply_suppressions(self, report: Report, today: dt.date | None = None) -> list[str]:
         """Drop suppressed findings from the report; return warning lines (expired suppressions).
 
-        `report.stats["suppressed"]` lists what was suppressed and why.
+        `report.gate.suppressed` lists what was suppressed and why.
         """
         today = today or dt.datetime.now(dt.timezone.utc).date()
         warnings = [f"{s.where}: suppression of {s.describe()} expired on {s.expires} ({s.reason}); "
@@ -137,7 +137,7 @@ class Config:
         if not self.suppressions:
             return warnings
         kept: list[Finding] = []
-        suppressed: list[dict[str, Any]] = []
+        suppressed: list[Suppressed] = []
         for f in report.findings:
             active = next((s for s in self.suppressions if not s.expired(today) and s.matches(f)), None)
             if active is not None:
@@ -154,7 +154,7 @@ class Config:
                                 "reason": lapsed.reason, "where": lapsed.where}})
             kept.append(f)
         report.findings = kept
-        report.stats["suppressed"] = suppressed
+        report.gate.suppressed = suppressed
         return warnings
 
 

@@ -15,18 +15,23 @@ import inspect
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, cast, get_args
 
 if TYPE_CHECKING:  # networkx is imported where a graph is built (preflight.graph), not at start-up
     import networkx as nx
 
+    from preflight.plan import Plan
+
 from preflight.errors import PreflightError
-from preflight.findings import Finding, Fix
+from preflight.findings import Finding as Finding  # re-exported: rules and reporters import them from here
+from preflight.findings import Fix as Fix
+from preflight.findings import Status
 from preflight.inventory.model import Inventory, Unreadable
 from preflight.settings import RunSettings
 
+T = TypeVar("T")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-STATUSES = ("FAIL", "UNKNOWN")
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 # What a FAIL means for a launch. The pipeline, `Report.blocking()`, `preflight rules`/`explain`
 # and the README read these; nothing decides by rule-id prefix.
@@ -240,7 +245,8 @@ class Context:
     """What a rule sees for one inventory: graph, inventory, plan, config, and the run's settings."""
 
     def __init__(
-        self, graph: nx.MultiDiGraph | None, inventory: Inventory, plan: Any, config: dict[str, Any] | None = None,
+        self, graph: nx.MultiDiGraph | None, inventory: Inventory, plan: Plan | None,
+        config: dict[str, Any] | None = None,
         settings: RunSettings | None = None,
     ) -> None:
         self._graph = graph
@@ -274,16 +280,17 @@ class Context:
     def region(self) -> str:
         return self.inventory.region
 
-    def cached(self, key: str, make: Callable[[], Any]) -> Any:
-        """Share one computed value (an index, a topology) between the rules of one run."""
+    def cached(self, key: str, make: Callable[[], T]) -> T:
+        """Share one computed value (an index, a topology) between the rules of one run (the same
+        key must always make the same type of value)."""
         if key not in self._cache:
             self._cache[key] = make()
-        return self._cache[key]
+        return cast(T, self._cache[key])
 
     def option(self, key: str, default: Any = None) -> Any:
         return self.config.get(key, default)
 
-    def _finding(self, status: str, resource: str, message: str, path: Iterable[str], fix: Fix | None,
+    def _finding(self, status: Status, resource: str, message: str, path: Iterable[str], fix: Fix | None,
                  details: dict[str, Any] | None, severity: str | None) -> Finding:
         assert self.rule is not None
         meta = self.rule.meta
@@ -342,7 +349,37 @@ def launch_policy(launcher: Any = None) -> BlockingPolicy:
         from preflight.launchers import get_profile  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return blocks_launch
-    return get_profile(str(launcher)).blocks  # type: ignore[no-any-return]
+    return get_profile(str(launcher)).blocks
+
+
+class Suppressed(TypedDict):
+    """A finding a config suppression hid (preflight/v1 `suppressed[]`)."""
+
+    rule: str
+    resource: str
+    region: str
+    account: str
+    reason: str
+    where: str
+    expires: str | None
+
+
+class BaselineOutcome(TypedDict):
+    """What a baseline did to a run (preflight/v1 `baseline`): findings it hid, findings it did
+    not know, and entries whose finding is gone (`fixed`: rule, account, region, resource)."""
+
+    known: int
+    new: int
+    fixed: list[dict[str, str]]
+
+
+@dataclass
+class GateOutcome:
+    """What the CI gate did after the rules ran; reporters read it (and say what was hidden)."""
+
+    suppressed: list[Suppressed] = field(default_factory=list)
+    baseline: BaselineOutcome | None = None  # None: no baseline was applied
+    anchor_file: str | None = None  # a repository file SARIF/GitHub results point at (plan, config)
 
 
 @dataclass
@@ -350,8 +387,9 @@ class Report:
     findings: list[Finding]
     inventories: list[Inventory]
     rules: list[Rule]
-    stats: dict[str, Any] = field(default_factory=dict)
-    plan: Any = None  # the plan the rules judged (None: the account alone)
+    stats: dict[str, Any] = field(default_factory=dict)  # counts and timings (`--stats`), nothing reporters need
+    plan: Plan | None = None  # the plan the rules judged (None: the account alone)
+    gate: GateOutcome = field(default_factory=GateOutcome)
 
     def blocking(self, launcher: Any = None) -> list[Finding]:
         """The FAILs that would stop this plan's launch: rules whose metadata (or the launcher's
@@ -421,7 +459,7 @@ def _unreadable_findings(ctx: Context, missing: set[str]) -> Iterator[Finding]:
 def run(
     inventories: list[Inventory],
     rules: list[Rule],
-    plan: Any = None,
+    plan: Plan | None = None,
     config: dict[str, Any] | None = None,
     settings: RunSettings | None = None,
 ) -> Report:

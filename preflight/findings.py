@@ -7,7 +7,10 @@ findings without importing the engine that runs rules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+# A finding is a FAIL (the rule judged, and it fails) or UNKNOWN (the data to judge could not be read).
+Status = Literal["FAIL", "UNKNOWN"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Finding:
     rule: str
     name: str
     severity: str
-    status: str
+    status: Status
     resource: str
     region: str
     message: str

@@ -66,30 +66,31 @@ def build(inventory: Inventory, topology: Topology | None = None) -> nx.MultiDiG
             edge(t.id, r.target_id, "ROUTES_TO", destination=r.destination,
                  state=topo.route_state(r, t.vpc_id), target_kind=r.target_kind)
     for igw in inventory.internet_gateways:
-        for a in igw.attachments:
-            edge(igw.id, a.vpc_id, "ATTACHED_TO", state=a.state)
+        for att in igw.attachments:
+            edge(igw.id, att.vpc_id, "ATTACHED_TO", state=att.state)
         edge(igw.id, INTERNET, "ROUTES_TO", destination="0.0.0.0/0", state="active")
     for e in inventory.egress_only_internet_gateways:
-        for a in e.attachments:
-            edge(e.id, a.vpc_id, "ATTACHED_TO", state=a.state)
+        for att in e.attachments:
+            edge(e.id, att.vpc_id, "ATTACHED_TO", state=att.state)
         edge(e.id, INTERNET, "ROUTES_TO", destination="::/0", state="active", direction="egress")
     for n in inventory.nat_gateways:
         edge(n.id, n.subnet_id, "IN_SUBNET", state=n.state)
     for acl in inventory.network_acls:
         edge(acl.id, acl.vpc_id, "IN_VPC")
-        for a in acl.associations:
-            edge(a.subnet_id, acl.id, "ASSOCIATED_WITH", association="explicit")
+        for acl_assoc in acl.associations:
+            edge(acl_assoc.subnet_id, acl.id, "ASSOCIATED_WITH", association="explicit")
     for sg in inventory.security_groups:
         edge(sg.id, sg.vpc_id, "IN_VPC")
-        for r in sg.rules:
-            if r.referenced_group and r.referenced_group.group_id:
-                edge(sg.id, r.referenced_group.group_id, "REFERENCES", rule_id=r.id, egress=r.egress)
+        for sg_rule in sg.rules:
+            ref = sg_rule.referenced_group
+            if ref and ref.group_id:
+                edge(sg.id, ref.group_id, "REFERENCES", rule_id=sg_rule.id, egress=sg_rule.egress)
     for i in inventory.instances:
         edge(i.id, i.subnet_id, "IN_SUBNET")
         for gid in i.group_ids:
             edge(i.id, gid, "PROTECTED_BY")
-        for eni in i.network_interface_ids:
-            edge(i.id, eni, "HAS_INTERFACE")
+        for eni_id in i.network_interface_ids:
+            edge(i.id, eni_id, "HAS_INTERFACE")
     for eni in inventory.network_interfaces:
         edge(eni.id, eni.subnet_id, "IN_SUBNET")
         for gid in eni.group_ids:

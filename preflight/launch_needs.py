@@ -90,7 +90,7 @@ def buckets_of(plan: Any, store: str = "s3") -> Buckets:
                 for scheme, name in remote:
                     if scheme == store and name:
                         read.append(name)
-                name = spec.get("name")
+                name = str(spec.get("name") or "")
                 local = not remote or any(not scheme for scheme, _ in remote)
                 spec_store = str(spec.get("store") or store).lower()
                 if isinstance(name, str) and name and local and spec_store == store:

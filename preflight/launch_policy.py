@@ -44,8 +44,8 @@ def statements(specs: Iterable[ActionSpec], facts: LaunchFacts) -> list[dict[str
                               "Resource": resources[0] if len(resources) == 1 else list(resources)}
         if conditions:
             cond: dict[str, dict[str, str]] = {}
-            for op, key, value in conditions:
-                cond.setdefault(op, {})[key] = value
+            for op, cond_key, value in conditions:
+                cond.setdefault(op, {})[cond_key] = value
             st["Condition"] = cond
         out.append(st)
     return out
@@ -76,7 +76,7 @@ def policy_for_plan(launcher: str, plan: Any, region: str, account: str, invento
     if not (account.isdigit() and len(account) == 12):
         raise PreflightError(f"--account: {account!r} is not a 12-digit AWS account id")
     name = {"launch": "preflight"}.get(launcher, launcher)
-    if dataclasses.is_dataclass(plan) and hasattr(plan, "launcher"):
+    if dataclasses.is_dataclass(plan) and not isinstance(plan, type) and hasattr(plan, "launcher"):
         plan = dataclasses.replace(plan, launcher=name)
     else:
         plan = _WithLauncher(plan, name)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from preflight.errors import PreflightError, load_yaml, read_input
 
 
@@ -89,6 +88,9 @@ class Plan:
     unchecked: str = ""  # a variant for a cloud preflight does not check ("kubernetes")
     source: str = ""  # the file it came from, for messages
     given: frozenset[str] = field(default_factory=frozenset)  # fields the user actually set
+    # fields set on the command line over the file (with_overrides), so a printed follow-up command
+    # can repeat exactly those flags
+    overridden: frozenset[str] = field(default_factory=frozenset, compare=False)
 
     def has(self, name: str) -> bool:
         return name in self.given
@@ -316,7 +318,7 @@ def _ray_plan(docs: list[Any], source: str) -> Plan:
     try:
         from preflight.launchers import ray as ray_launcher
 
-        reader = ray_launcher.plan_from_cluster  # type: ignore[attr-defined]
+        reader = ray_launcher.plan_from_cluster
     except (ImportError, AttributeError):
         raise PlanError("this looks like a Ray cluster YAML, which this preflight cannot read yet") from None
     if len(docs) != 1:
@@ -343,5 +345,6 @@ def with_overrides(plan: Plan | None, **overrides: Any) -> Plan:
         changes[key] = value
         given.add(key)
     alternatives = tuple(with_overrides(a, **overrides) for a in base.alternatives)
-    extra = {"alternatives": alternatives} if alternatives else {}
-    return dataclasses.replace(base, **changes, **extra, given=frozenset(given))
+    extra: dict[str, Any] = {"alternatives": alternatives} if alternatives else {}
+    return dataclasses.replace(base, **changes, **extra, given=frozenset(given),
+                               overridden=base.overridden | frozenset(changes))

@@ -25,6 +25,7 @@ DynamoDB ledger instead (preflight.ports_dynamodb, same interface `Ledger`), cho
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import re
@@ -208,14 +209,14 @@ class Ledger:
     def activate(self, owner: str) -> int:
         raise NotImplementedError
 
-    def gc(self) -> list[Reservation]:
+    def gc(self) -> builtins.list[Reservation]:
         raise NotImplementedError
 
     def list(self, *, host: str | None = None, owner: str | None = None,
-             include_expired: bool = True) -> list[Reservation]:
+             include_expired: bool = True) -> builtins.list[Reservation]:
         raise NotImplementedError
 
-    def live(self, **kw: Any) -> list[Reservation]:
+    def live(self, **kw: Any) -> builtins.list[Reservation]:
         return self.list(include_expired=False, **kw)
 
 
@@ -403,7 +404,7 @@ class PortAllocator(Ledger):
                 "UPDATE reservations SET state = 'active', expires_at = NULL WHERE owner = ? "
                 "AND (expires_at IS NULL OR expires_at > ?)", (owner, now)).rowcount
 
-    def gc(self) -> list[Reservation]:
+    def gc(self) -> builtins.list[Reservation]:
         """Reclaim expired leases (zombies left by dead processes); return what was removed."""
         with self._write() as db:
             now = self.clock()
@@ -416,8 +417,9 @@ class PortAllocator(Ledger):
     # --- reading --------------------------------------------------------------------------------
 
     def list(self, *, host: str | None = None, owner: str | None = None,
-             include_expired: bool = True) -> list[Reservation]:
-        where, args = [], []
+             include_expired: bool = True) -> builtins.list[Reservation]:
+        where: builtins.list[str] = []
+        args: builtins.list[object] = []
         if host is not None:
             where.append("host = ?")
             args.append(host)

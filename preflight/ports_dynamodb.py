@@ -27,6 +27,7 @@ Table: partition key `host` (S), sort key `port` (N), on-demand billing, TTL on 
 
 from __future__ import annotations
 
+import builtins
 import math
 import os
 import time
@@ -216,7 +217,7 @@ class DynamoLedger(Ledger):
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def list(self, *, host: str | None = None, owner: str | None = None,
-             include_expired: bool = True) -> list[Reservation]:
+             include_expired: bool = True) -> builtins.list[Reservation]:
         now = self.clock()
         rows = [_reservation(i) for i in self._items(host)]
         rows = [r for r in rows if (owner is None or r.owner == owner) and (include_expired or r.is_live(now))]
@@ -262,7 +263,7 @@ class DynamoLedger(Ledger):
 
     def allocate_many(self, host: str, owner: str, port_range: tuple[int, int], count: int, *,
                       prefer: int | None = None, service: str = "", lease: float | None = None,
-                      state: str = "reserved") -> list[int]:
+                      state: str = "reserved") -> builtins.list[int]:
         """Reserve `count` distinct ports on `host`: all of them or none.
 
         The conditional put is the only thing that decides. The first few candidates are simply
@@ -278,7 +279,7 @@ class DynamoLedger(Ledger):
         expires = self._expiry(lease, state)
         candidates = candidate_ports(lo, hi, prefer)
         blind = count + OPTIMISTIC_EXTRA
-        chosen: list[int] = []
+        chosen: builtins.list[int] = []
         try:
             for port in candidates[:blind]:
                 if len(chosen) < count and self._put(host, port, owner, state, service, expires, token):
@@ -353,7 +354,7 @@ class DynamoLedger(Ledger):
             ExpressionAttributeValues={":active": {"S": "active"}, ":o": {"S": owner}, ":now": _n(now)})
             for r in mine)
 
-    def gc(self) -> list[Reservation]:
+    def gc(self) -> builtins.list[Reservation]:
         now = self.clock()
         expired = [r for r in map(_reservation, self._items()) if not r.is_live(now)]
         return [r for r in expired if self._conditional(

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from preflight import engine
 from preflight.errors import PreflightError
@@ -35,6 +35,17 @@ class Target:
     all_regions: bool = False
     profiles: list[str] = field(default_factory=list)  # several accounts: --profile repeated
     settings: RunSettings = field(default_factory=RunSettings)  # travels with the run (no globals)
+
+
+class CheckSource(Protocol):
+    """What a check reads from: `Source` (AWS, a sandbox or a snapshot) or `collect.gcp.GcpSource`."""
+
+    @property
+    def target(self) -> Any: ...
+
+    def sessions(self) -> list[Any]: ...
+
+    def collect(self, needs: set[str] | None = None, plan: Plan | None = None) -> list[Inventory]: ...
 
 
 @dataclass
@@ -149,7 +160,7 @@ def open_target(target: Target, plan: Plan | None = None) -> Iterator[Source]:
     from preflight.collect.aws import AwsSession
 
     endpoint = target.endpoint_url or target.settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-    profiles = list(dict.fromkeys(target.profiles)) or [target.profile]
+    profiles: list[str | None] = [*dict.fromkeys(target.profiles)] or [target.profile]
     sessions = [AwsSession(profile=p, endpoint_url=endpoint, settings=target.settings) for p in profiles]
     sources = [Source(target, session=s, regions=resolve_regions(target, plan, s)) for s in sessions]
     sources[0].others = sources[1:]
@@ -160,7 +171,7 @@ def needs_of(rules: list[engine.Rule]) -> set[str]:
     return set().union(*(r.meta.needs for r in rules)) if rules else set()
 
 
-def run_check(source: Source, plan: Plan | None, select: list[str], ignore: list[str],
+def run_check(source: CheckSource, plan: Plan | None, select: list[str], ignore: list[str],
               config: dict[str, Any] | None = None, enable: list[str] | None = None) -> engine.Report:
     """Collect and run the selected rules (plus the opt-in ones `enable` names); stats include API
     calls and stage timings."""
@@ -168,9 +179,13 @@ def run_check(source: Source, plan: Plan | None, select: list[str], ignore: list
     t0 = time.perf_counter()
     from preflight import variants
 
-    if variants.needs_variants(plan):  # several launches in one plan, candidates, names: each on its own
-        assert plan is not None
-        report = variants.check(source, plan, rules, needs_of(rules), config, source.target.settings)
+    settings = source.target.settings
+    # Several launches in one plan, candidates, names: each on its own. A plan checked with an
+    # inventory cache goes the same way: the variant runner is where base inventories are reused.
+    cached = settings.inventory_cache is not None and plan is not None and plan.cloud != "gcp"
+    if plan is not None and (variants.needs_variants(plan) or cached):
+        report = variants.check(source, plan, rules, needs_of(rules), config, settings,
+                                cache=settings.inventory_cache)
         inventories = report.inventories
         t1 = time.perf_counter()
     else:
@@ -250,17 +265,17 @@ def gate_settings(config_file: str | None, select: list[str], ignore: list[str],
     return gate
 
 
-def run_gate(source: Source, plan: Plan | None, gate: Gate,
+def run_gate(source: CheckSource, plan: Plan | None, gate: Gate,
              write_baseline: str | None = None) -> tuple[engine.Report, list[str]]:
     """Check, then apply suppressions and the baseline. Returns the report and lines for stderr."""
     from preflight import baseline
 
     report = run_check(source, plan, gate.select, gate.ignore, gate.config.rule_options(), gate.enable)
     if gate.anchor_file:
-        report.stats["anchor_file"] = gate.anchor_file
+        report.gate.anchor_file = gate.anchor_file
     notes = [f"warning: {w}" for w in gate.config.apply_suppressions(report)]
-    if report.stats.get("suppressed"):
-        notes.append(f"{len(report.stats['suppressed'])} finding(s) suppressed by {gate.config.path}")
+    if report.gate.suppressed:
+        notes.append(f"{len(report.gate.suppressed)} finding(s) suppressed by {gate.config.path}")
     if write_baseline:
         n = baseline.write(write_baseline, report.findings)
         notes.append(f"baseline of {n} finding(s) written to {write_baseline}")

@@ -13,6 +13,10 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from preflight.inventory.model import Inventory
 
 DEFAULT_TTL = 3600  # seconds a cached permission verdict is trusted
 
@@ -36,6 +40,15 @@ class CacheSettings:
         return Path(platformdirs.user_cache_dir("preflight")) / "permissions"
 
 
+class InventoryCache(Protocol):
+    """Base inventories read shortly before, by (account, region): a long-lived caller (the SkyPilot
+    admin policy) reuses them across checks. The cache decides how long an entry lives."""
+
+    def get(self, account: str, region: str) -> Inventory | None: ...
+
+    def put(self, account: str, region: str, inventory: Inventory) -> None: ...
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """Everything one run reads that is not the account, the plan or the rule config."""
@@ -44,6 +57,9 @@ class RunSettings:
     cache: CacheSettings = field(default_factory=CacheSettings)
     endpoint_url: str | None = None  # another AWS endpoint (moto, LocalStack)
     permissions_file: str | None = None  # a catalogue overriding/extending preflight/data/permissions.yaml
+    # Reuse the network inventory of a region read shortly before (the plan's own extras are always
+    # read): for callers that check many launches in one process. None: read everything each run.
+    inventory_cache: InventoryCache | None = field(default=None, compare=False)
 
     @classmethod
     def from_env(cls, *, simulate: bool = False, refresh: bool = False, cache: bool = True,
@@ -58,6 +74,9 @@ class RunSettings:
             endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None,
             permissions_file=permissions_file or os.environ.get("PREFLIGHT_PERMISSIONS") or None,
         )
+
+    def with_inventory_cache(self, cache: InventoryCache | None) -> RunSettings:
+        return dataclasses.replace(self, inventory_cache=cache)
 
     def without_cache(self) -> RunSettings:
         """Sandboxes: their identities (fresh keys each run) are made up, and their verdicts must

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
+from preflight.engine import Context
 from preflight.inventory.model import InternetGateway, Subnet
 from preflight.semantics import remedies as rm
 from preflight.semantics.routes import Reachability, Topology
@@ -18,7 +20,7 @@ TARGET_WORDS = rm.TARGET_WORDS
 target_words = rm.target_words
 
 
-def topo(ctx: Any) -> Topology:
+def topo(ctx: Context) -> Topology:
     """The run's one Topology (the graph's, when one was given), or one cached on the context."""
     graph = getattr(ctx, "built_graph", None)
     found = graph.graph.get("topology") if graph is not None else None
@@ -29,7 +31,7 @@ def topo(ctx: Any) -> Topology:
 
 # --- plan --------------------------------------------------------------------------------------
 
-def plan_get(ctx: Any, name: str, default: Any = None) -> Any:
+def plan_get(ctx: Context, name: str, default: Any = None) -> Any:
     value = getattr(ctx.plan, name, None) if ctx.plan is not None else None
     return default if value is None else value
 
@@ -43,27 +45,27 @@ def _by_name(resources: Any, ref: str, prefix: str) -> str:
     return found[0] if len(found) == 1 else ref
 
 
-def plan_subnets(ctx: Any) -> tuple[str, ...]:
+def plan_subnets(ctx: Context) -> tuple[str, ...]:
     return tuple(_by_name(ctx.inventory.subnets, s, "subnet-") for s in plan_get(ctx, "subnets", ()) or ())
 
 
-def plan_vpc(ctx: Any) -> str:
+def plan_vpc(ctx: Context) -> str:
     return _by_name(ctx.inventory.vpcs, plan_get(ctx, "vpc", "") or "", "vpc-")
 
 
-def plan_public_ip(ctx: Any) -> bool | None:
+def plan_public_ip(ctx: Context) -> bool | None:
     value = getattr(ctx.plan, "public_ip", None) if ctx.plan is not None else None
     return value if isinstance(value, bool) else None
 
 
-def profile(ctx: Any) -> Any:
+def profile(ctx: Context) -> Any:
     """The launcher profile of the plan (preflight's own when the plan names none)."""
     from preflight.launchers import profile_of
 
     return profile_of(ctx.plan)
 
 
-def selection(ctx: Any) -> Any:
+def selection(ctx: Context) -> Any:
     """The subnets the plan's launcher would pick in this inventory, or its error (None: the
     launcher has no selection of its own, so the plan's subnets/VPC or the region are in scope)."""
     if ctx.plan is None:
@@ -71,7 +73,7 @@ def selection(ctx: Any) -> Any:
     return ctx.cached("launcher_selection", lambda: profile(ctx).select(ctx.inventory, ctx.plan))
 
 
-def scope_vpc(ctx: Any) -> str:
+def scope_vpc(ctx: Context) -> str:
     """The VPC the launch may land in: the plan's, else the default VPC when the launcher only
     uses that one (SkyPilot without aws.vpc_name, run-instances without a subnet), else ''."""
     vpc = plan_vpc(ctx)
@@ -80,7 +82,7 @@ def scope_vpc(ctx: Any) -> str:
     return next((v.id for v in ctx.inventory.vpcs if v.is_default), "")
 
 
-def in_plan_scope(ctx: Any, subnet: Subnet) -> bool:
+def in_plan_scope(ctx: Context, subnet: Subnet) -> bool:
     """Is `subnet` where the plan's launch may land? (everything when the plan names none)"""
     named = plan_subnets(ctx)
     if named:
@@ -89,7 +91,7 @@ def in_plan_scope(ctx: Any, subnet: Subnet) -> bool:
     return not vpc or subnet.vpc_id == vpc
 
 
-def launch_public_ip(ctx: Any, subnet: Subnet) -> bool | None:
+def launch_public_ip(ctx: Context, subnet: Subnet) -> bool | None:
     """True when the launch asks for a public IP for instances in `subnet` (the plan's
     `public_ip: true`, or a launcher that requests one itself), else None (the subnet decides)."""
     if ctx.plan is None or not in_plan_scope(ctx, subnet):
@@ -191,14 +193,15 @@ def first_free_cidr(vpc_cidr: str, taken: list[str], prefix: int = 24) -> str:
         block = ipaddress.ip_network(vpc_cidr, strict=False)
     except ValueError:
         return "<cidr>"
-    used = []
+    used: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
     for c in taken:
         try:
             used.append(ipaddress.ip_network(c, strict=False))
         except ValueError:
             continue
     size = max(prefix, block.prefixlen)
-    for i, candidate in enumerate(block.subnets(new_prefix=size)):
+    candidates: Iterator[ipaddress.IPv4Network | ipaddress.IPv6Network] = block.subnets(new_prefix=size)
+    for i, candidate in enumerate(candidates):
         if i > 4096:
             break
         if not any(candidate.overlaps(u) for u in used):

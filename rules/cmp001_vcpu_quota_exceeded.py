@@ -42,7 +42,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     `aws service-quotas request-service-quota-increase` command with the value needed.
     """
     plan = ctx.plan
-    if plan is None or not (plan.instance_type or getattr(plan, "nodes", ())):
+    if plan is None or not (plan.instance_type or plan.nodes):
         return
     region = ctx.region
     extra = ctx.inventory.extra

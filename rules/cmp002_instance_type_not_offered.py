@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from preflight.engine import Context, Finding, rule
 from preflight.semantics.remedies import shell
 
-
 _ZONE_ID = re.compile(r"^[a-z]{2,}[0-9]*-az[0-9]+$")  # eus1-az1: the same physical zone in every account
 
 

@@ -50,7 +50,7 @@ def pass_role_verdict(extra: dict[str, Any], simulated: dict[str, Any], role_arn
         if v and v.get("decision") in ("allowed", "denied"):
             return v
     reasons = [v.get("reason", "") for v in (local, simulated) if v and v.get("reason")]
-    perms = [simulated.get("permission")] if simulated.get("permission") else []
+    perms = [str(simulated["permission"])] if simulated.get("permission") else []
     return {"decision": "unknown", "reason": "; ".join(reasons) or "no verdict", "permission": ", ".join(perms),
             "principal": (local or {}).get("principal") or simulated.get("principal", "")}
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from preflight.engine import Finding, rule
+from preflight.engine import Context, Finding, rule
 
 
 @rule(
@@ -17,7 +16,7 @@ from preflight.engine import Finding, rule
     category="posture",
     scope="plan",
 )
-def check(ctx: Any) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
     Reports UNKNOWN for each alternative of the plan that preflight did not check: one that runs on a
     cloud preflight does not check here (`infra: k8s/...`, `cloud: azure`; GCP alternatives of a mixed

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from preflight.engine import Finding, rule
+from preflight.engine import Context, Finding, rule
 
 
 @rule(
@@ -18,7 +17,7 @@ from preflight.engine import Finding, rule
     category="launch-blocker",
     scope="plan",
 )
-def check(ctx: Any) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
     Matches the plan's `accelerators` (GPU name and count), `cpus` and `memory` (`4` exactly, `4+` at
     least) against EC2's own DescribeInstanceTypes for the region, and fails when nothing matches.

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from preflight.engine import Finding, rule
-from preflight.semantics import reach as reach_engine
-from preflight.semantics.routes import Reachability, Topology
-from preflight.semantics import remedies as rm
+from preflight.engine import Context, Finding, rule
 from preflight.rules import _net
+from preflight.semantics import reach as reach_engine
+from preflight.semantics import remedies as rm
+from preflight.semantics.routes import Reachability, Topology
 
 MAX_LISTED = 10
 NO_REASON = "not reachable from the internet"
@@ -29,7 +29,7 @@ NO_REASON = "not reachable from the internet"
     needs={"vpcs", "subnets", "route_tables", "internet_gateways"},
     fixer="subnet-make-public",
 )
-def check(ctx: Any) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
     Looks for at least one subnet, in the region or in the VPC/subnets the plan names, where a new
     instance would be reachable from the internet: the subnet's effective route table (its explicit
@@ -95,7 +95,8 @@ def check(ctx: Any) -> Iterator[Finding]:
             elif any(reach_engine.internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t) for s in picked):
                 return
             first = picked[0]
-            named, missing, candidates = tuple(s.id for s in picked), [], picked
+            named, candidates = tuple(s.id for s in picked), picked
+            missing: list[str] = []
             first_reach = t.public_reachability(first.id, _net.launch_public_ip(ctx, first))
             problem = _net.route_problem(t, first_reach) if first_reach is not None else ""
             lead = prof.will_pick(first.id, first.availability_zone, problem) + f" ({prof.why_stricter()})"
@@ -228,7 +229,7 @@ def _commands(t: Topology, region: str, r: Reachability) -> tuple[list[str], str
     return commands, "; ".join(parts)
 
 
-def _no_candidates(ctx: Any, t: Topology, vpcs: dict[str, Any], plan_vpc: str, missing: list[str],
+def _no_candidates(ctx: Context, t: Topology, vpcs: dict[str, Any], plan_vpc: str, missing: list[str],
                    lines: list[str], details: dict[str, Any]) -> Iterator[Finding]:
     region = ctx.inventory.region
     if missing:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from preflight.engine import Finding, rule
+from preflight.engine import Context, Finding, rule
 from preflight.rules import _net
 
 
@@ -20,7 +19,7 @@ from preflight.rules import _net
     needs={"subnets", "route_tables", "internet_gateways", "nat_gateways"},
     fixer="route-add-default",
 )
-def check(ctx: Any) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
     For every subnet meant to be public — it maps public IPs on launch, or the plan names it in
     `subnets` — checks that its effective route table (the explicitly associated one, else the VPC's

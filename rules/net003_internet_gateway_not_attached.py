@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from preflight.engine import Finding, rule
-from preflight.semantics import remedies as rm
+from preflight.engine import Context, Finding, rule
 from preflight.rules import _net
+from preflight.semantics import remedies as rm
 
 
 @rule(
@@ -22,7 +21,7 @@ from preflight.rules import _net
     needs={"vpcs", "route_tables", "internet_gateways"},
     fixer="igw-attach",
 )
-def check(ctx: Any) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
     Reports each internet gateway (the finding's resource) that (a) is the target of a route in a
     VPC it is not attached to, while it is attached to no VPC at all; (b) is the target of a route

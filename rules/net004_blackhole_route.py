@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from preflight.engine import Finding, rule
+from preflight.engine import Context, Finding, rule
 from preflight.inventory.model import Route, RouteTable
-from preflight.semantics.routes import DEAD_NAT_STATES, Topology
-from preflight.semantics import remedies as rm
 from preflight.rules import _net
+from preflight.semantics import remedies as rm
+from preflight.semantics.routes import DEAD_NAT_STATES, Topology
 
 
 @rule(
@@ -23,7 +22,7 @@ from preflight.rules import _net
     needs={"route_tables", "internet_gateways", "egress_only_internet_gateways", "nat_gateways"},
     fixer="route-replace-blackhole",
 )
-def check(ctx: Any) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
     Reports each route table (the finding's resource) holding routes whose state is `blackhole`.
     The state is judged from the target itself, as EC2 does: a NAT gateway that is deleted, deleting

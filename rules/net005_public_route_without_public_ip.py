@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from preflight.engine import Finding, rule
+from preflight.engine import Context, Finding, rule
 from preflight.rules import _net
 
 
@@ -20,7 +19,7 @@ from preflight.rules import _net
     needs={"subnets", "route_tables", "internet_gateways"},
     fixer="subnet-map-public-ip",
 )
-def check(ctx: Any) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
     Reports each subnet whose effective route table sends 0.0.0.0/0 to an attached internet gateway
     (an active route) while the subnet does not map public IPv4 addresses on launch. A plan with

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from preflight.engine import Finding, rule
+from preflight.engine import Context, Finding, rule
 from preflight.rules import _net
 from preflight.semantics.remedies import shell
 
@@ -22,7 +22,7 @@ from preflight.semantics.remedies import shell
     references=("https://docs.aws.amazon.com/vpc/latest/userguide/default-vpc.html",),
     needs={"vpcs"},
 )
-def check(ctx: Any) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
     Reports the region (the finding's resource) when none of its VPCs is the default VPC. When the
     plan's launcher only uses the default VPC (SkyPilot without `aws.vpc_name`, run-instances
@@ -68,7 +68,7 @@ def check(ctx: Any) -> Iterator[Finding]:
     )
 
 
-def _launcher_needs_default_vpc(ctx: Any, prof: Any, default: Any, others: list[str]) -> Iterator[Finding]:
+def _launcher_needs_default_vpc(ctx: Context, prof: Any, default: Any, others: list[str]) -> Iterator[Finding]:
     """The plan's launcher only looks at the default VPC: its absence (or emptiness) stops the launch."""
     inv = ctx.inventory
     region = inv.region

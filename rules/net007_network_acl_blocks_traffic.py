@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from preflight.engine import Finding, rule
+from preflight.engine import Context, Finding, rule
 from preflight.inventory.model import NaclEntry, NetworkAcl
-from preflight.semantics import nacl as acl_sem
 from preflight.rules import _net
+from preflight.semantics import nacl as acl_sem
 
 MAX_RULE_NUMBER = 32766
 
@@ -24,7 +24,7 @@ MAX_RULE_NUMBER = 32766
                 "https://docs.aws.amazon.com/vpc/latest/userguide/nacl-ephemeral-ports.html"),
     needs={"subnets", "network_acls", "route_tables", "internet_gateways"},
 )
-def check(ctx: Any) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Finding]:
     """What it does:
     Evaluates the subnet's network ACL (its associated ACL, else the VPC's default) the way AWS
     does — entries in rule-number order, first match wins, implicit deny at the end — for:
@@ -60,8 +60,8 @@ def check(ctx: Any) -> Iterator[Finding]:
     plan_vpc = _net.plan_vpc(ctx)
     acls = ctx.cached("subnet_acls", lambda: acl_sem.subnet_acls(inv))
     users: dict[str, list[str]] = {}
-    for sid, acl in acls.items():
-        users.setdefault(acl.id, []).append(sid)
+    for sid, subnet_acl in acls.items():
+        users.setdefault(subnet_acl.id, []).append(sid)
     # One ACL serves many subnets: evaluate each ACL once (by identity; frozen ACLs hash slowly).
     verdicts: dict[int, tuple[NetworkAcl, list[Any], list[Any]]] = {}
 

@@ -52,8 +52,8 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _plan_collisions(ctx: Context) -> Iterator[Finding]:
     plan = ctx.plan
-    replicas = getattr(plan, "replicas", None)
-    if replicas is None or not replicas.ports or (plan.region and plan.region != ctx.region):
+    replicas = plan.replicas if plan is not None else None
+    if plan is None or replicas is None or not replicas.ports or (plan.region and plan.region != ctx.region):
         return
     hosts = max(1, plan.count)
     seen: dict[tuple[int, int], list[int]] = defaultdict(list)

@@ -36,8 +36,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     No fixer: widening the range may collide with other services, which only the user knows.
     """
     plan = ctx.plan
-    replicas = getattr(plan, "replicas", None)
-    if replicas is None or replicas.count < 1 or (plan.region and plan.region != ctx.region):
+    replicas = plan.replicas if plan is not None else None
+    if plan is None or replicas is None or replicas.count < 1 or (plan.region and plan.region != ctx.region):
         return
     if replicas.ports:  # fixed ports, one per replica: the launch places only as many replicas as ports
         if len(replicas.ports) < replicas.count:

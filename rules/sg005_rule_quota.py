@@ -7,7 +7,12 @@ from typing import Any
 
 from preflight.engine import Context, Finding, rule
 from preflight.semantics.secgroups import (
-    canonical_cidr, label, missing_ports, plan_group_ref, ranges, resolve_group,
+    canonical_cidr,
+    label,
+    missing_ports,
+    plan_group_ref,
+    ranges,
+    resolve_group,
 )
 
 DEFAULT_QUOTA = 60
@@ -56,8 +61,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     limit = quotas(ctx.option("sg_rule_quota"))
     extra: dict[str, tuple[str, int]] = {}
     ref = plan_group_ref(ctx.plan, ctx.region)
-    if ref and getattr(ctx.plan, "ports", ()):
-        matches = resolve_group(ctx.inventory.security_groups, ref, getattr(ctx.plan, "vpc", ""))
+    if ref and ctx.plan is not None and ctx.plan.ports:
+        matches = resolve_group(ctx.inventory.security_groups, ref, ctx.plan.vpc)
         if len(matches) == 1:
             source = ctx.plan.source_cidr or "0.0.0.0/0"
             missing = missing_ports(matches, ctx.plan.ports, source)

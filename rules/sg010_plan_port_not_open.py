@@ -9,8 +9,15 @@ from preflight.engine import Context, Finding, rule
 from preflight.launchers import profile_of
 from preflight.semantics.remedies import authorize_ports, aws_cli
 from preflight.semantics.secgroups import (
-    contains, format_ranges, label, missing_ports, open_ports, plan_group_ref, ranges,
-    resolve_group, rules_admitting,
+    contains,
+    format_ranges,
+    label,
+    missing_ports,
+    open_ports,
+    plan_group_ref,
+    ranges,
+    resolve_group,
+    rules_admitting,
 )
 
 
@@ -61,7 +68,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     # The launcher's profile adds what it needs itself on a group it does not manage (SkyPilot and
     # Ray need SSH from the client; preflight's own launch only the plan's ports).
     ports = prof.ports(plan) if getattr(plan, "ports", ()) else ()
-    if not ref or not ports:
+    if not ref or not ports or plan is None:
         return
     vpc = getattr(plan, "vpc", "") or _launcher_vpc(ctx, prof)
     source = plan.source_cidr or "0.0.0.0/0"
@@ -85,7 +92,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                            path=[ref], details={"group_missing": True, "missing": still, "source": source,
                                                 "launcher": prof.name})
             return
-        if group is not None and not added and group.ingress and prof.launcher_opens(plan, None):
+        if group is not None and not added and group.ingress and opens(plan, None):
             yield from _launcher_skips(ctx, prof, group, still, source)
             return
     if not matches:

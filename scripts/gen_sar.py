@@ -20,7 +20,6 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "preflight" / "data"
 

@@ -3,9 +3,10 @@
 
 The README promises real output. Every ```console block line `$ preflight …` that needs no cloud
 account (a `--sandbox` or `--snapshot` run, `rules`, `explain`, `fixers`, `sandbox list`) is run
-again from the repository root, in a throwaway home, and its output (plus `echo $?` right after it)
-is compared with the README's, after replacing what differs on every run: resource ids, launch and
-journal names, public IPs, the throwaway home. Commands against a real account are left alone.
+again in a throwaway home and folder that sees the repository's examples/ and tests/, and its
+output (plus `echo $?` right after it) is compared with the README's, after replacing what differs
+on every run: resource ids, launch and journal names, public IPs, the throwaway home. Commands
+against a real account are left alone.
 
     python scripts/readme_transcripts.py            # compare; exit 1 and a diff when one drifted
     python scripts/readme_transcripts.py --update   # write the fresh output into README.md
@@ -99,11 +100,22 @@ def normalize(text: str, home: str) -> str:
     return text.rstrip("\n")
 
 
+def workdir(home: str) -> Path:
+    """Where the commands run: a throwaway folder that sees the repository's examples/ and tests/
+    (the paths the README uses), so files a command writes (`-o preflight.sarif`) land there."""
+    cwd = Path(home) / "work"
+    cwd.mkdir(exist_ok=True)
+    for name in ("examples", "tests"):
+        if not (cwd / name).exists():
+            (cwd / name).symlink_to(ROOT / name)
+    return cwd
+
+
 def run(command: str, home: str) -> tuple[str, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PREFLIGHT_", "XDG_", "SKYPILOT_"))}
     env.update(HOME=home, NO_COLOR="1", COLUMNS="200", AWS_CONFIG_FILE=os.devnull,
                AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-    proc = subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True,
+    proc = subprocess.run(["bash", "-c", command], cwd=workdir(home), env=env, capture_output=True, text=True,
                           timeout=300)
     return (proc.stdout + proc.stderr).rstrip("\n"), proc.returncode
 

@@ -16,7 +16,7 @@ import datetime as dt
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,8 +27,8 @@ import botocore.exceptions
 import botocore.parsers
 import botocore.utils
 
-from preflight.errors import CredentialsError, PreflightError, redact_url
 from preflight.collect.registry import EXTRA_PROVIDERS, load_extra_collectors
+from preflight.errors import CredentialsError, PreflightError, redact_url
 from preflight.inventory import model as m
 from preflight.semantics.remedies import route_target
 from preflight.settings import RunSettings
@@ -499,7 +499,7 @@ def paginate(client: Any, operation: str, page_size: int | None = None, **params
 
 
 def fetch_pages(client: Any, fetcher: Fetcher, page_size: int | None = None,
-                filters: list[dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
+                filters: list[dict[str, Any]] | None = None) -> Generator[dict[str, Any], None, None]:
     """Every page of one Describe call, in order: MaxResults where the API takes it (without it
     some Describes return everything at once and others truncate), and every NextToken followed
     until there is none. A token seen twice is an error rather than an endless loop."""
@@ -729,7 +729,7 @@ def _read(client: Any, page_size: int | None, vpcs: tuple[str, ...],
     """Every resource type, concurrently: account-wide, or for `vpcs` (see `collect`)."""
     def filters(name: str) -> list[list[dict[str, Any]]] | None:
         fetcher = FETCHERS[name]
-        if not vpcs or not fetcher.vpc_filter or (name == "instances" and getattr(plan, "instance_type", "")):
+        if not vpcs or not fetcher.vpc_filter or (name == "instances" and getattr(plan, "instance_type", None)):
             return None
         return _filter_sets(fetcher.vpc_filter, vpcs)
 

@@ -32,6 +32,18 @@ import botocore.exceptions
 
 from preflight.collect.aws import CREDENTIAL_CODES, DENIED_CODES, Denied, extra_collector, paginate
 from preflight.errors import CredentialsError
+from preflight.inventory.extras import (
+    DryRun,
+    Image,
+    InstanceProfile,
+    InstanceTypes,
+    KeyPairs,
+    Offerings,
+    PassRole,
+    Quota,
+    Quotas,
+)
+from preflight.protocols import Session
 from preflight.semantics import quotas as q
 
 INSTANCE_TYPES_TTL = 24 * 3600  # instance-type facts change rarely; a day keeps runs call-free
@@ -148,7 +160,7 @@ def fetch_family_types(client: Any, family: str, page_size: int | None = None) -
 
 
 @extra_collector("instance_types", permissions=("ec2:DescribeInstanceTypes",))
-def collect_instance_types(session: Any, region: str, plan: Any, ttl: float = INSTANCE_TYPES_TTL) -> dict[str, Any]:
+def collect_instance_types(session: Session, region: str, plan: Any, ttl: float = INSTANCE_TYPES_TTL) -> InstanceTypes:
     itype = getattr(plan, "instance_type", "") if plan else ""
     others = [g.instance_type for g in getattr(plan, "nodes", ()) or () if g.instance_type != itype]
     if not itype and not others:
@@ -166,7 +178,7 @@ def collect_instance_types(session: Any, region: str, plan: Any, ttl: float = IN
     return first
 
 
-def _instance_types(session: Any, region: str, itype: str, ttl: float) -> dict[str, Any]:
+def _instance_types(session: Session, region: str, itype: str, ttl: float) -> InstanceTypes:
     family = q.quota_family(itype)
     client = session.client("ec2", region)
     if family is None:  # no quota family (mac*, or a malformed name): just this type's facts
@@ -196,7 +208,7 @@ def _instance_types(session: Any, region: str, itype: str, ttl: float) -> dict[s
 # --- offerings, images, key pairs -------------------------------------------------------------
 
 @extra_collector("offerings", permissions=("ec2:DescribeInstanceTypeOfferings",))
-def collect_offerings(session: Any, region: str, plan: Any) -> dict[str, Any]:
+def collect_offerings(session: Session, region: str, plan: Any) -> Offerings:
     itype = getattr(plan, "instance_type", "") if plan else ""
     if not itype:
         return {}
@@ -214,7 +226,7 @@ def collect_offerings(session: Any, region: str, plan: Any) -> dict[str, Any]:
 
 
 @extra_collector("images", permissions=("ec2:DescribeImages",))
-def collect_images(session: Any, region: str, plan: Any) -> dict[str, Any]:
+def collect_images(session: Session, region: str, plan: Any) -> Image:
     image = getattr(plan, "image", "") if plan else ""
     if not image:
         return {}
@@ -242,7 +254,7 @@ def collect_images(session: Any, region: str, plan: Any) -> dict[str, Any]:
 
 
 @extra_collector("key_pairs", permissions=("ec2:DescribeKeyPairs",))
-def collect_key_pairs(session: Any, region: str, plan: Any) -> dict[str, Any]:
+def collect_key_pairs(session: Session, region: str, plan: Any) -> KeyPairs:
     if not (plan and getattr(plan, "key_name", "")):
         return {}
     client = session.client("ec2", region)
@@ -264,9 +276,8 @@ def profile_name(value: str) -> str:
 def caller_principal(session: Any, region: str) -> tuple[str, str]:
     """(kind, ARN) of the IAM principal the caller acts as; an assumed role's session ARN becomes
     the role's ARN with its path (the simulator needs it exactly)."""
-    from preflight.collect.aws_iam import principal_of
-
     from preflight.collect.aws import caller_identity
+    from preflight.collect.aws_iam import principal_of
 
     arn = caller_identity(session, region).get("arn", "")
     who = principal_of(arn)
@@ -276,7 +287,7 @@ def caller_principal(session: Any, region: str) -> tuple[str, str]:
     return who["kind"], (who["arn"] if who["kind"] in ("user", "role") else arn)
 
 
-def simulate_pass_role(session: Any, region: str, role_arn: str) -> dict[str, Any]:
+def simulate_pass_role(session: Session, region: str, role_arn: str) -> PassRole:
     """Ask IAM's policy simulator whether the caller may pass `role_arn` to EC2."""
     perm = "iam:SimulatePrincipalPolicy"
     try:
@@ -309,7 +320,7 @@ def simulate_pass_role(session: Any, region: str, role_arn: str) -> dict[str, An
 
 @extra_collector("instance_profiles",
                  permissions=("iam:GetInstanceProfile", "iam:GetRole", "iam:SimulatePrincipalPolicy"))
-def collect_instance_profile(session: Any, region: str, plan: Any) -> dict[str, Any]:
+def collect_instance_profile(session: Session, region: str, plan: Any) -> InstanceProfile:
     value = getattr(plan, "instance_profile", "") if plan else ""
     if not value:
         return {}
@@ -326,7 +337,7 @@ def collect_instance_profile(session: Any, region: str, plan: Any) -> dict[str, 
         _raise_unreadable(exc, "iam:GetInstanceProfile")
         raise
     roles = [{"name": r.get("RoleName", ""), "arn": r.get("Arn", "")} for r in prof.get("Roles") or []]
-    out: dict[str, Any] = {"name": name, "found": True, "arn": prof.get("Arn", ""), "roles": roles}
+    out: InstanceProfile = {"name": name, "found": True, "arn": prof.get("Arn", ""), "roles": roles}
     if roles:
         out["pass_role"] = simulate_pass_role(session, region, roles[0]["arn"])
     return out
@@ -334,14 +345,14 @@ def collect_instance_profile(session: Any, region: str, plan: Any) -> dict[str, 
 
 # --- quotas -----------------------------------------------------------------------------------
 
-def _quota_entry(item: dict[str, Any], default: bool = False) -> dict[str, Any]:
+def _quota_entry(item: dict[str, Any], default: bool = False) -> Quota:
     return {"name": item.get("QuotaName", ""), "value": item.get("Value"),
             "adjustable": bool(item.get("Adjustable")), "default": default}
 
 
 @extra_collector("quotas", permissions=("servicequotas:ListServiceQuotas", "servicequotas:GetServiceQuota",
                              "servicequotas:GetAWSDefaultServiceQuota"))
-def collect_quotas(session: Any, region: str, plan: Any) -> dict[str, Any]:
+def collect_quotas(session: Session, region: str, plan: Any) -> Quotas:
     itype = getattr(plan, "instance_type", "") if plan else ""
     if not itype:
         return {}
@@ -398,7 +409,7 @@ def dry_run_params(plan: Any) -> dict[str, Any]:
 
 
 @extra_collector("dry_run", permissions=("ec2:RunInstances",))
-def collect_dry_run(session: Any, region: str, plan: Any) -> dict[str, Any]:
+def collect_dry_run(session: Session, region: str, plan: Any) -> DryRun:
     if not plan or not (plan.instance_type and plan.image):
         missing = [f for f in ("instance_type", "image") if not (plan and getattr(plan, f, ""))]
         return {"skipped": f"the plan names no {' or '.join(missing)}"}
@@ -428,7 +439,7 @@ def _amount_fits(have: float, want: str) -> bool:
     return have >= n if at_least else abs(have - n) < 1e-9
 
 
-def instance_candidates(session: Any, region: str, accelerators: str = "", cpus: str = "",
+def instance_candidates(session: Session, region: str, accelerators: str = "", cpus: str = "",
                         memory: str = "") -> dict[str, Any]:
     """Instance types of `region` that satisfy a SkyPilot resources request, from EC2's own
     DescribeInstanceTypes (GPU name and count, vCPUs, memory) — no hand table. Smallest first

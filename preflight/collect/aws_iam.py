@@ -22,15 +22,24 @@ import datetime as dt
 import threading
 import time
 import weakref
-from typing import Any
+from typing import Any, cast
 
 import botocore.exceptions
 import botocore.parsers
 
 from preflight import permcache, permissions
-from preflight.collect.aws import (CREDENTIAL_CODES, DENIED_CODES, AwsSession, Denied, caller_identity, extra_collector,
-                                   page_size_for, paginate)
+from preflight.collect.aws import (
+    CREDENTIAL_CODES,
+    DENIED_CODES,
+    AwsSession,
+    Denied,
+    caller_identity,
+    extra_collector,
+    page_size_for,
+    paginate,
+)
 from preflight.errors import CredentialsError
+from preflight.inventory.extras import Iam, IamLastAccessed
 
 USER_READS = ("iam:GetUser", "iam:ListUserPolicies", "iam:GetUserPolicy", "iam:ListAttachedUserPolicies",
               "iam:ListGroupsForUser", "iam:ListGroupPolicies", "iam:GetGroupPolicy",
@@ -311,8 +320,8 @@ def _skypilot(plan: Any) -> dict[str, Any]:
                                      "organizations:DescribeOrganization", "organizations:ListParents",
                                      "organizations:ListPoliciesForTarget", "organizations:DescribePolicy",
                                      "iam:SimulatePrincipalPolicy"))
-def collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
-    return {**_collect_iam(session, region, plan), **_skypilot(plan)}
+def collect_iam(session: AwsSession, region: str, plan: Any) -> Iam:
+    return cast(Iam, {**_collect_iam(session, region, plan), **_skypilot(plan)})
 
 
 def _collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
@@ -365,7 +374,7 @@ def _collect_iam(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
 
 @extra_collector("iam_last_accessed", permissions=("iam:GenerateServiceLastAccessedDetails",
                                                      "iam:GetServiceLastAccessedDetails"))
-def collect_last_accessed(session: AwsSession, region: str, plan: Any) -> dict[str, Any]:
+def collect_last_accessed(session: AwsSession, region: str, plan: Any) -> IamLastAccessed:
     """IAM's service last-accessed report for the caller (generate, then poll until complete)."""
     ident = caller_identity(session, region)
     who = principal_of(ident.get("arn", ""))

@@ -247,7 +247,7 @@ def sandbox(name: str) -> Iterator[GcpWorld]:
     fake = FakeGcp().start()
     try:
         world = GcpWorld(fake=fake, directory=directory)
-        sc.seed(world)  # type: ignore[arg-type]  (GCP scenarios take a GcpWorld, not an AWS Seeder)
+        sc.seed(world)  # type: ignore[arg-type]  # GCP scenarios take a GcpWorld, not an AWS Seeder
         yield world
     finally:
         fake.stop()

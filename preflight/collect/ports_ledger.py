@@ -9,13 +9,14 @@ zombies and are left out; a ledger that cannot be read makes PORT001 UNKNOWN, ne
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from preflight.collect.aws import Denied, extra_collector
+from preflight.inventory.extras import PortReservation
 
 
 @extra_collector("port_reservations")
-def collect_port_reservations(session: Any, region: str, plan: Any) -> list[dict[str, Any]]:
+def collect_port_reservations(session: Any, region: str, plan: Any) -> list[PortReservation]:
     from preflight.ports import PortsError, open_ledger, resolve_ledger_url
 
     url = resolve_ledger_url()
@@ -23,6 +24,6 @@ def collect_port_reservations(session: Any, region: str, plan: Any) -> list[dict
         return []
     try:
         with open_ledger(url, session) as ledger:
-            return [r.to_dict() for r in ledger.live()]
+            return [cast(PortReservation, r.to_dict()) for r in ledger.live()]
     except PortsError as exc:
         raise Denied("dynamodb:Scan" if url.kind == "dynamodb" else "", "LedgerUnreadable", str(exc)) from None

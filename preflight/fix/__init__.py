@@ -60,8 +60,16 @@ from preflight.fix.command import FixRun, run_fix
 from preflight.fix.journal import JOURNAL_VERSION, Journal, journal_dir, new_run_id, read_journal, read_journal_lines
 from preflight.fix.model import ALREADY, ApplyContext, Change, FixContext, FixPlan, Outcome, Refusal
 from preflight.fix.planning import build_plan
-from preflight.fix.registry import (Fixer, FixerMeta, candidate_fixers, choose_fixer, fixable_rule_ids, fixer,
-                                    fixers_for, load_fixers)
+from preflight.fix.registry import (
+                                    Fixer,
+                                    FixerMeta,
+                                    candidate_fixers,
+                                    choose_fixer,
+                                    fixable_rule_ids,
+                                    fixer,
+                                    fixers_for,
+                                    load_fixers,
+)
 from preflight.fix.render import render_fix
 
 # One Call for rules, fixers, journals and `path`: defined with the remedies (pure, no AWS).

@@ -116,6 +116,6 @@ def run_fix(source: Any, plan: Any, select: list[str], ignore: list[str], *, app
     still = {f.key() for f in after.findings if f.status == "FAIL"}
     run.fixed = [f for f in fplan.targeted if f.key() not in still]
     run.remaining = [f for f in after.findings if f.status == "FAIL" and f.rule in fixable
-                     and (not only or (choose_fixer(f) is not None and choose_fixer(f).id in set(only)))]
+                     and (not only or ((fx := choose_fixer(f)) is not None and fx.id in set(only)))]
     return run
 

@@ -6,7 +6,6 @@ import json
 
 from preflight.fix.command import FixRun
 
-
 _MARK = {"applied": "applied", "already": "already ok", "failed": "FAILED", "not-attempted": "not attempted"}
 
 

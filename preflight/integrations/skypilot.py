@@ -34,6 +34,8 @@ from typing import Any
 
 import sky
 
+import preflight
+
 log = logging.getLogger("preflight.integrations.skypilot")
 
 MAX_LISTED = 5  # findings in the rejection message; the rest are counted
@@ -94,7 +96,6 @@ class PreflightPolicy(sky.AdminPolicy):
     @classmethod
     def blocking_reasons(cls, user_request: Any) -> str:
         """The rejection message, '' when the launch may go ahead (or is not on AWS)."""
-        from preflight.launchers import get_profile
         from preflight.launchers.skypilot_task import plan_from_task
 
         options = user_request.request_options
@@ -106,25 +107,21 @@ class PreflightPolicy(sky.AdminPolicy):
         variants = list(plan.alternatives) or [plan]
         if not any(v.cloud == "aws" and not v.unchecked for v in variants):
             return ""  # not an AWS launch: not ours to judge
-        report = cls.check(plan)
-        prof = get_profile("skypilot")
-        blocking = [f for f in report.findings if prof.blocks(f)]
+        blocking = list(cls.check(plan).blocking())
         return _message(blocking) if blocking else ""
 
     @classmethod
-    def check(cls, plan: Any) -> Any:
-        """Check the plan against the account (the internal core; one read per account+region per TTL)."""
-        from preflight import engine, variants
-        from preflight.runner import Target, needs_of, open_target
-
+    def check(cls, plan: Any) -> preflight.Report:
+        """Check the plan against the account through the public API, as SkyPilot's launch
+        (launcher profile `skypilot`); the network inventory is read once per account and region
+        per TTL (`RunSettings.inventory_cache`)."""
         region = (plan.region or next((v.region for v in plan.alternatives if v.region), "")
                   or os.environ.get("PREFLIGHT_POLICY_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-                  or os.environ.get("AWS_REGION") or "")
-        target = Target(regions=[region] if region else [])
-        rules = engine.select_rules(engine.load_rules(), (), ("CMP006", "IAM005"))
-        with open_target(target, plan) as source:
-            return variants.check(source, plan, rules, needs_of(rules), None,
-                                  cache=_Cached(CACHE, cls._cache_seconds()))
+                  or os.environ.get("AWS_REGION") or None)
+        settings = preflight.RunSettings.from_env().with_inventory_cache(_Cached(CACHE, cls._cache_seconds()))
+        # CMP006 (a RunInstances dry run) and IAM005 (last-accessed reports) are opt-in: never run here.
+        return preflight.check(plan=plan, region=region, ignore=("CMP006", "IAM005"), launcher="skypilot",
+                               settings=settings)
 
     @classmethod
     def _cache_seconds(cls) -> float:

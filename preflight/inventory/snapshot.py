@@ -54,7 +54,7 @@ def from_dict(cls: Any, data: Any, where: str = "$") -> Any:
             return None
         inner = [a for a in args if a is not type(None)]
         return from_dict(inner[0], data, where)
-    if dataclasses.is_dataclass(cls):
+    if isinstance(cls, type) and dataclasses.is_dataclass(cls):
         if not isinstance(data, dict):
             raise SnapshotError(f"{where}: expected an object, got {type(data).__name__}")
         hints = _hints(cls)
@@ -109,7 +109,7 @@ def _fast(cls: Any) -> Callable[[Any], Any]:
         if type(None) in args:
             return lambda d: None if d is None else inner(d)
         return inner
-    if dataclasses.is_dataclass(cls):
+    if isinstance(cls, type) and dataclasses.is_dataclass(cls):
         hints = _hints(cls)
         convs = {f.name: _fast(hints[f.name]) for f in dataclasses.fields(cls)}
 
@@ -172,7 +172,7 @@ def loads(text: str | bytes, name: str = "snapshot") -> list[Inventory]:
 
 
 @functools.cache
-def _decoders() -> tuple[msgspec.json.Decoder, msgspec.json.Decoder]:
+def _decoders() -> tuple[msgspec.json.Decoder[Any], msgspec.json.Decoder[Any]]:
     return msgspec.json.Decoder(_shape(_SnapshotData)), msgspec.json.Decoder(_SnapshotData)
 
 
@@ -204,13 +204,14 @@ def _shape(cls: Any) -> Any:
 
 
 def _shape_of(hint: Any) -> Any:
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _shape(hint)
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     inner = [a for a in args if a is not type(None)]
-    if origin is tuple and inner and dataclasses.is_dataclass(inner[0]):
+    if origin is tuple and inner and isinstance(inner[0], type) and dataclasses.is_dataclass(inner[0]):
         return tuple[_shape(inner[0]), ...]  # type: ignore[misc]
-    if origin in (typing.Union, types.UnionType) and len(inner) == 1 and dataclasses.is_dataclass(inner[0]):
+    if (origin in (typing.Union, types.UnionType) and len(inner) == 1 and isinstance(inner[0], type)
+            and dataclasses.is_dataclass(inner[0])):
         return typing.Optional[_shape(inner[0])]  # noqa: UP045 - a runtime type for msgspec
     return msgspec.Raw
 

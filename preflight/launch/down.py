@@ -19,8 +19,8 @@ import botocore.exceptions
 from preflight.errors import PreflightError
 from preflight.launch.records import GroupRecord, LaunchRecord, list_records, load_record, save_record
 from preflight.launch.retry import NOT_FOUND_CODES, RetryPolicy, call_with_retry
-from preflight.semantics.remedies import aws_cli
 from preflight.ports import LAUNCH_TAG, PortsError, open_ledger, parse_ledger_url, resolve_ledger_url
+from preflight.semantics.remedies import aws_cli
 
 GONE = frozenset({"InvalidInstanceID.NotFound", "InvalidGroup.NotFound", "InvalidPermission.NotFound",
                   "InvalidSecurityGroupRuleId.NotFound"})

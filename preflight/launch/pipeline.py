@@ -479,8 +479,8 @@ class Pipeline:
         for n in range(FIX_ROUNDS):
             if n and budget is not None and len(fplan.changes) > budget:
                 self.stop("fix", f"{len(fplan.changes)} more change(s) needed after "
-                                 f"{self.s.max_changes - budget} applied, beyond --max-changes {self.s.max_changes}; "
-                                 f"{self.undo_hint(journal.path)}", applied, status="blocked")
+                                 f"{(self.s.max_changes or 0) - budget} applied, beyond --max-changes "
+                                 f"{self.s.max_changes}; {self.undo_hint(journal.path)}", applied, status="blocked")
             outcomes = apply_changes(fplan.changes, self.session, journal, max_changes=budget)
             if budget is not None:
                 budget -= sum(1 for o in outcomes if o.status == "applied")
@@ -535,7 +535,12 @@ class Pipeline:
 
     def plan_group(self, inv: Inventory, subnet: Subnet) -> StagePlan[GroupStage]:
         from preflight.semantics.secgroups import (
-            format_ranges, is_world, missing_ports, plan_admin_ports, ranges, resolve_group,
+            format_ranges,
+            is_world,
+            missing_ports,
+            plan_admin_ports,
+            ranges,
+            resolve_group,
         )
 
         plan = self.plan
@@ -749,7 +754,7 @@ class Pipeline:
             for host, port in placed:
                 by_host.setdefault(host, []).append(port)
             for host, ports in by_host.items():
-                call_with_retry(lambda h=host, p=ports: self.ec2().create_tags(
+                call_with_retry(lambda h=host, p=ports: self.ec2().create_tags(  # type: ignore[misc]
                     Resources=[h], Tags=[{"Key": REPLICA_PORTS_TAG, "Value": format_ports_tag(p)}]),
                     self.s.retry, what="tag replica ports", ids=[host])
             ledger.activate(self.launch_id)

@@ -350,7 +350,7 @@ def _task_variants(doc: Mapping[str, Any], index: int, total: int, cluster: str,
         if unchecked:  # not a cloud preflight checks: the AWS run reports it as not checked (LCH001)
             given.discard("cloud")
         for vpc in settings.vpc_names or ("",):
-            extra = {"vpc": vpc} if vpc else {}
+            extra: dict[str, Any] = {"vpc": vpc} if vpc else {}
             out.append(Plan(**common, **extra, given=frozenset(given | set(extra)),
                             alternative=label + (f" vpc {vpc}" if vpc and len(settings.vpc_names) > 1 else "")))
     return out

@@ -30,10 +30,12 @@ def colour_wanted(stream: Any = None) -> bool:
     return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
 
 
-def fix_command(sources: object, region: str, rule: str = "") -> str:
+def fix_command(sources: object, region: str, rule: str = "", plan: Any = None) -> str:
     """The `preflight fix` command for one finding, aimed where the check looked: the same sandbox
     scenario (a bare `preflight fix --apply` after a sandbox check would act on the real account),
-    else the finding's region; narrowed to the finding's rule."""
+    else the finding's region; the same plan (its file, and the --ports/--security-group/
+    --source-cidr the check was given: without them SG010's fixer would not know the ports);
+    narrowed to the finding's rule."""
     import shlex
 
     names = sorted({str(s).split(":", 1)[1] for s in sources if str(s).startswith("sandbox:")})  # type: ignore[attr-defined]
@@ -42,9 +44,28 @@ def fix_command(sources: object, region: str, rule: str = "") -> str:
         parts += ["--sandbox", names[0]]
     if region and region != "-":
         parts += ["--region", region]
+    parts += plan_flags(plan)
     if rule:
         parts += ["--select", rule]
     return " ".join(shlex.quote(p) for p in parts) + " --apply"
+
+
+def plan_flags(plan: Any) -> list[str]:
+    """The command-line flags that give another command the same plan as `plan`."""
+    if plan is None:
+        return []
+    out: list[str] = []
+    source = str(getattr(plan, "source", "") or "")
+    if source and not source.startswith("sandbox scenario") and os.path.isfile(source):
+        out += ["--plan", source]
+    given: frozenset[str] = getattr(plan, "overridden", frozenset())  # the flags, not what the file already says
+    if "ports" in given and plan.ports:
+        out += ["--ports", ",".join(str(p) for p in plan.ports)]
+    if "security_group" in given and plan.security_group:
+        out += ["--security-group", plan.security_group]
+    if "source_cidr" in given and plan.source_cidr and plan.source_cidr != "0.0.0.0/0":
+        out += ["--source-cidr", plan.source_cidr]
+    return out
 
 
 def report_sources(report: Any) -> list[str]:

@@ -43,7 +43,7 @@ def annotation(f: Finding, anchor: str | None = None) -> str:
 
 @reporter("github")
 def render_github(report: Report) -> str:
-    anchor = report.stats.get("anchor_file") or None
+    anchor = report.gate.anchor_file or None
     out = [annotation(f, anchor) for f in report.findings]
     for inv, u in report.unreadable:
         need = f"; grant {u.permission}" if u.permission else ""

@@ -24,8 +24,8 @@ def report_dict(report: Report) -> dict[str, Any]:
         ],
         "summary": report.summary(),
         # Only when the CI gate hid something: what suppressions and the baseline accepted.
-        **({"suppressed": report.stats["suppressed"]} if report.stats.get("suppressed") else {}),
-        **({"baseline": report.stats["baseline"]} if "baseline" in report.stats else {}),
+        **({"suppressed": report.gate.suppressed} if report.gate.suppressed else {}),
+        **({"baseline": report.gate.baseline} if report.gate.baseline is not None else {}),
     }
 
 

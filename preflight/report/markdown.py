@@ -7,7 +7,6 @@ from preflight.engine import SEVERITIES, Report, count
 from preflight.report import fix_command, report_sources, reporter
 from preflight.textsafe import fence, html_text, markdown, markdown_code
 
-
 # Every value is escaped for its place (see preflight.textsafe): inline text, code spans, HTML
 # inside <summary>, fenced blocks. No raw HTML, link or image from a tag reaches the reader.
 cell = markdown
@@ -49,7 +48,7 @@ def render_markdown(report: Report) -> str:
             if f.fix and f.fix.commands:
                 out += [*fence(list(f.fix.commands), "sh"), ""]
             if f.fix and f.fix.fixer:
-                hint = fix_command(report_sources(report), f.region, f.rule)
+                hint = fix_command(report_sources(report), f.region, f.rule, report.plan)
                 out.append(f"Or run {code(hint)} (fixer {code(f.fix.fixer)}).\n")
             out.append("</details>\n")
     return "\n".join(out).rstrip("\n") + "\n"

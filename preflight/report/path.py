@@ -14,9 +14,8 @@ from rich.console import Console
 from rich.text import Text
 
 from preflight.inventory.model import Inventory
-from preflight.report import colour_wanted
+from preflight.report import colour_wanted, fix_command
 from preflight.semantics.reach import INTERNET, SCHEMA, Hop, PathResult
-from preflight.report import fix_command
 from preflight.textsafe import terminal
 
 FORMATS = ("table", "json", "dot")

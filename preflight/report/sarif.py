@@ -8,7 +8,7 @@ id) is in the message and in `properties.fix`, and `partialFingerprints` carry a
 `Finding.key()` so a result keeps its identity across runs (as baselines do).
 
 A cloud resource has no file, but GitHub code scanning wants a physical location for each result:
-when the run has a file to anchor results to (`report.stats["anchor_file"]`: the plan or the
+when the run has a file to anchor results to (`report.gate.anchor_file`: the plan or the
 config file), each result also points at line 1 of that file.
 
 UNKNOWN findings are SARIF results of kind `open` ("the tool could not tell"), level `none`, as
@@ -93,7 +93,8 @@ def _message(f: Finding, hint: str = "preflight fix --apply") -> dict[str, str]:
     return {"text": "\n".join(text), "markdown": "\n\n".join(md)}
 
 
-def result(f: Finding, index: int, anchor: str | None, sources: list[str] | None = None) -> dict[str, Any]:
+def result(f: Finding, index: int, anchor: str | None, sources: list[str] | None = None,
+           plan: Any = None) -> dict[str, Any]:
     location: dict[str, Any] = {
         "logicalLocations": [{
             "name": f.resource,
@@ -110,7 +111,7 @@ def result(f: Finding, index: int, anchor: str | None, sources: list[str] | None
         "ruleIndex": index,
         "kind": "fail" if f.status == "FAIL" else "open",
         "level": LEVELS[f.severity] if f.status == "FAIL" else "none",
-        "message": _message(f, fix_command(sources or [], f.region, f.rule)),
+        "message": _message(f, fix_command(sources or [], f.region, f.rule, plan)),
         "locations": [location],
         "partialFingerprints": {"preflightFindingKey/v1": fingerprint(f)},
         "properties": {
@@ -135,7 +136,7 @@ def sarif_dict(report: Report) -> dict[str, Any]:
             metas[f.rule] = RuleMeta(id=f.rule, name=f.name, severity=f.severity, summary=f.name)
     ordered = sorted(metas)
     index = {rid: i for i, rid in enumerate(ordered)}
-    anchor = report.stats.get("anchor_file") or None
+    anchor = report.gate.anchor_file or None
     notifications = [
         {
             "level": "warning",
@@ -157,7 +158,7 @@ def sarif_dict(report: Report) -> dict[str, Any]:
             "rules": [rule_descriptor(metas[rid]) for rid in ordered],
         }},
         "invocations": [invocation],
-        "results": [result(f, index[f.rule], anchor, report_sources(report)) for f in report.findings],
+        "results": [result(f, index[f.rule], anchor, report_sources(report), report.plan) for f in report.findings],
         "properties": {
             "regions": report.regions,
             "accounts": sorted({inv.account for inv in report.inventories if inv.account}),

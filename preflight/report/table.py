@@ -53,7 +53,7 @@ def render_table(report: Report) -> str:
                 for cmd in f.fix.commands:
                     con.print(f"      [green]$[/green] {escape(cmd)}")
                 if f.fix.fixer:
-                    hint = fix_command(report_sources(report), f.region, f.rule)
+                    hint = fix_command(report_sources(report), f.region, f.rule, report.plan)
                     con.print(f"    [dim]or: {escape(hint)} (fixer {escape(f.fix.fixer)})[/dim]")
     s = report.summary()
     con.print()
@@ -65,8 +65,8 @@ def render_table(report: Report) -> str:
         ran = count(s["rules_run"], "rule")
         con.print(Text(f"{s['fail']} failed ({', '.join(parts) or 'none'}){unknown}; {ran} run.", style="bold"))
     # What the gate accepted (baseline, suppressions) is not a pass: say it was hidden.
-    known = report.stats.get("baseline", {}).get("known", 0)
-    suppressed = len(report.stats.get("suppressed", []))
+    known = report.gate.baseline["known"] if report.gate.baseline is not None else 0
+    suppressed = len(report.gate.suppressed)
     if known or suppressed:
         hidden = [f"{known} in the baseline"] if known else []
         hidden += [f"{suppressed} suppressed by the config"] if suppressed else []

@@ -159,7 +159,7 @@ def resource_types(action: ActionInfo, wanted: Sequence[str] | None, facts: Laun
         return list(wanted)
     types = list(action.required)
     for rtype, cond in IMPLIED.get(action.name, ()):
-        if rtype not in types and action.resource(rtype) and (cond == "always" or getattr(facts, cond, "")):
+        if rtype not in types and action.resource(rtype) and (cond == "always" or getattr(facts, cond, None)):
             types.append(rtype)
     return types
 

@@ -16,6 +16,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 from preflight.inventory.model import (
     EgressOnlyInternetGateway,
@@ -39,6 +40,11 @@ class RouteChoice:
     association: str  # "explicit" | "main"
 
 
+# Topology.internet_route's verdict on a subnet's way to the internet.
+InternetVerdict = Literal["ok", "no_route_table", "no_default_route", "blackhole", "not_igw", "igw_not_attached"]
+RouteState = Literal["active", "blackhole"]
+
+
 @dataclass(frozen=True)
 class Reachability:
     """Can an instance launched in `subnet` be reached from the internet? (see `public_reachability`)"""
@@ -46,10 +52,10 @@ class Reachability:
     subnet: Subnet
     choice: RouteChoice | None  # the effective route table
     route: Route | None  # the IPv4 default route (longest prefix match for 0.0.0.0/0)
-    verdict: str  # Topology.internet_route verdict for IPv4
+    verdict: InternetVerdict  # for IPv4
     public_ip: bool  # the instance gets a public IPv4 (subnet maps one, or the launch asks for one)
     ipv6_route: Route | None = None
-    ipv6_verdict: str = ""  # "" when the subnet has no IPv6 CIDR
+    ipv6_verdict: InternetVerdict | Literal[""] = ""  # "" when the subnet has no IPv6 CIDR
 
     @property
     def ipv4_usable(self) -> bool:
@@ -133,7 +139,7 @@ class Topology:
             out += [s for s in self.subnets_by_vpc.get(table.vpc_id, []) if s.id not in self.explicit]
         return out
 
-    def route_state(self, route: Route, vpc_id: str) -> str:
+    def route_state(self, route: Route, vpc_id: str) -> RouteState:
         """`active` or `blackhole`, judged from the target itself as EC2 would report it."""
         if route.state == "blackhole":
             return "blackhole"
@@ -206,7 +212,8 @@ class Topology:
         whole IPv4 (or IPv6) space, else []."""
         return whole_space_cover(((n, r) for n, r in self._table_networks(table, version) if n.prefixlen > 0), version)
 
-    def internet_route(self, subnet_id: str, version: int = 4) -> tuple[RouteChoice | None, Route | None, str]:
+    def internet_route(self, subnet_id: str,
+                       version: int = 4) -> tuple[RouteChoice | None, Route | None, InternetVerdict]:
         """(table choice, default route, verdict) where verdict is one of:
         ok, no_route_table, no_default_route, blackhole, not_igw, igw_not_attached."""
         choice = self.effective_route_table(subnet_id)
@@ -234,7 +241,8 @@ class Topology:
         if subnet is None:
             return None
         choice, route, verdict = self.internet_route(subnet_id, 4)
-        v6_route, v6_verdict = None, ""
+        v6_route: Route | None = None
+        v6_verdict: InternetVerdict | Literal[""] = ""
         if subnet.ipv6_cidr_blocks:
             _, v6_route, v6_verdict = self.internet_route(subnet_id, 6)
         return Reachability(subnet, choice, route, verdict, bool(public_ip) or subnet.map_public_ip_on_launch,

@@ -34,9 +34,11 @@ import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from preflight.errors import PreflightError
 from preflight.inventory.model import SecurityGroup, SecurityGroupRule
+from preflight.protocols import CachingContext
 from preflight.semantics.cidrs import whole_space_cover
 
 ALL = "-1"
@@ -178,7 +180,7 @@ def _atoms(rule: SecurityGroupRule) -> tuple[Atom, ...]:
     ),)
 
 
-def atoms_from_permission(permission: dict, group_id: str = "", egress: bool = False) -> list[Atom]:
+def atoms_from_permission(permission: dict[str, Any], group_id: str = "", egress: bool = False) -> list[Atom]:
     """Atoms of one `IpPermissions` entry of DescribeSecurityGroups (one per CIDR / peer).
 
     That shape carries no rule ids, so `rule_id` is empty; the collector reads the ids from
@@ -454,7 +456,7 @@ def _analyse(rules: Iterable[SecurityGroupRule], raw: dict[str, SecurityGroupRul
     redundant: list[Redundant] = []
     overlaps: list[Overlap] = []
     for _, bucket in sorted(buckets.items()):
-        by_key: dict[tuple, list[Atom]] = defaultdict(list)
+        by_key: dict[tuple[object, ...], list[Atom]] = defaultdict(list)
         for a in bucket:
             by_key[a.key()].append(a)
         uniques: list[Atom] = []
@@ -571,7 +573,8 @@ def _split_world(group: SecurityGroup, admin_ports: Iterable[int]) -> dict[int, 
             hits = [(rule, atom) for rule, atom in pairs
                     if atom.protocol == ALL or atom.ports is None or atom.ports[0] <= port <= atom.ports[1]]
             # Only the outermost rules are named (an office /24 inside a half stays out of it).
-            cover = whole_space_cover(((atom.peer.network, rule) for rule, atom in hits), 4 if bits == 32 else 6)
+            cover = whole_space_cover(((atom.peer.network, rule) for rule, atom in hits
+                                       if atom.peer.network is not None), 4 if bits == 32 else 6)
             if cover:
                 found[port] = list(dict.fromkeys(cover))
     return found
@@ -593,7 +596,7 @@ def resolve_group(groups: Iterable[SecurityGroup], ref: str, vpc_id: str = "") -
 
 
 def ip_permissions(protocol: str, port_ranges: Iterable[tuple[int, int]], source: str,
-                   description: str = "") -> list[dict]:
+                   description: str = "") -> list[dict[str, Any]]:
     """`IpPermissions` for authorize/revoke: one entry per port range, all for one CIDR source."""
     peer = canonical_cidr(source)
     key, cidr_key = ("IpRanges", "CidrIp") if peer.kind == "cidr4" else ("Ipv6Ranges", "CidrIpv6")
@@ -604,9 +607,9 @@ def ip_permissions(protocol: str, port_ranges: Iterable[tuple[int, int]], source
             for lo, hi in port_ranges]
 
 
-def rule_permission(rule: SecurityGroupRule) -> dict:
+def rule_permission(rule: SecurityGroupRule) -> dict[str, Any]:
     """The `IpPermissions` entry that re-creates exactly one rule (the undo of revoking it)."""
-    perm: dict = {"IpProtocol": rule.ip_protocol}
+    perm: dict[str, Any] = {"IpProtocol": rule.ip_protocol}
     if rule.ip_protocol != ALL:
         perm["FromPort"] = -1 if rule.from_port is None else rule.from_port
         perm["ToPort"] = -1 if rule.to_port is None else rule.to_port
@@ -652,8 +655,7 @@ def plan_group_ref(plan: object, region: str) -> str:
     return str(plan.security_group)  # type: ignore[attr-defined]
 
 
-def analyses(ctx: object) -> dict[str, GroupAnalysis]:
+def analyses(ctx: CachingContext) -> dict[str, GroupAnalysis]:
     """analyse_group for every group of a rule context's inventory, computed once per run."""
-    inventory = ctx.inventory  # type: ignore[attr-defined]
-    return ctx.cached(  # type: ignore[attr-defined]
-        "secgroups.analyses", lambda: {g.id: analyse_group(g) for g in inventory.security_groups})
+    inventory = ctx.inventory
+    return ctx.cached("secgroups.analyses", lambda: {g.id: analyse_group(g) for g in inventory.security_groups})

@@ -98,9 +98,9 @@ def test_instance_type_condition_is_named(moto_server, tmp_path):
 
 
 def test_iam_policy_for_skypilot_prints_the_plans_policy(tmp_path):
+    from preflight.sar import load
     from preflight.semantics.iam import Decision, evaluate_all, parse_policy
     from preflight.semantics.iam_requests import LaunchFacts, build_requests
-    from preflight.sar import load
 
     r = run_cli("iam-policy", "--for", "skypilot", "--plan", str(TASK), "--region", REGION, "--account", ACCOUNT)
     assert r.code == 0, r.stderr

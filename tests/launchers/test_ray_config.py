@@ -8,10 +8,15 @@ from typing import Any
 
 import pytest
 
-from preflight.launchers.ray import (
-    GROUP_TEMPLATE, LEGACY_HEAD_TYPE, LEGACY_WORKER_TYPE, RayConfigError, ray_subnets, read_cluster,
-)
 from preflight.inventory.model import Inventory, SecurityGroup, Subnet
+from preflight.launchers.ray import (
+    GROUP_TEMPLATE,
+    LEGACY_HEAD_TYPE,
+    LEGACY_WORKER_TYPE,
+    RayConfigError,
+    ray_subnets,
+    read_cluster,
+)
 
 AMI = "ami-0123456789abcdef0"
 

@@ -62,12 +62,12 @@ def sky_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
 def apply_policy(env: dict[str, Any], task_yaml: str, config: str, cluster: str = "c1") -> Any:
     """`sky launch -c CLUSTER task.yaml` at the client side: SkyPilot loads its config (with our
     admin_policy) and applies the policy with its own machinery."""
+    import sky
     from sky import skypilot_config
     from sky.admin_policy import RequestOptions
     from sky.server.requests.request_names import AdminPolicyRequestName
     from sky.utils import admin_policy_utils
 
-    import sky
     from preflight.integrations.skypilot import CACHE
 
     d: Path = env["dir"]
@@ -210,6 +210,30 @@ def test_account_reads_are_cached_per_account_and_region(sky_env: dict[str, Any]
         PreflightPolicy.validate_and_mutate(request)  # cached: the route is not seen yet
     CACHE.clear()
     assert PreflightPolicy.validate_and_mutate(request).task is task
+
+
+def test_the_policy_checks_through_the_public_api(sky_env: dict[str, Any], seeder: Seeder,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The admin policy is a caller of `preflight.check` (launcher profile `skypilot`, the policy's
+    inventory cache in the run settings), not of the runner's internals."""
+    import sky
+
+    import preflight
+
+    calls: list[dict[str, Any]] = []
+    real = preflight.check
+
+    def recording(*args: Any, **kwargs: Any) -> preflight.Report:
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(preflight, "check", recording)
+    _incident(seeder)
+    with pytest.raises(sky.exceptions.UserRequestRejectedByPolicy, match="NET001"):
+        apply_policy(sky_env, TASK, "aws:\n  vpc_name: app-vpc\n")
+    assert len(calls) == 1
+    assert calls[0]["launcher"] == "skypilot" and calls[0]["region"] == REGION
+    assert calls[0]["settings"].inventory_cache is not None
 
 
 def test_preflight_failure_fails_open_or_closed(sky_env: dict[str, Any], seeder: Seeder,

@@ -15,8 +15,8 @@ from moto import mock_aws
 
 from preflight.collect import aws_compute as c
 from preflight.collect.aws import AwsSession, Denied
-from preflight.inventory.model import Unreadable
 from preflight.collect.scenarios.compute import COMPUTE_PLAN
+from preflight.inventory.model import Unreadable
 from tests.rules.cmp_support import READY_PLAN, REGION, blockers, collect_seeded, inv, ready, run, vm
 
 G_TYPES = {"instance_type": "g4dn.xlarge", "family": "g",

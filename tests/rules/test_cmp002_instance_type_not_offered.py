@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from preflight.collect.scenarios.compute import COMPUTE_PLAN
 from preflight.inventory.model import Inventory, Subnet, Unreadable
-from tests.rules.cmp_support import READY_PLAN, REGION, blockers, run, ready
+from tests.rules.cmp_support import READY_PLAN, REGION, blockers, ready, run
 
 OFFERS = {"instance_type": "g4dn.xlarge", "zones": ["eu-south-1b", "eu-south-1c"]}
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from preflight.collect.scenarios.compute import COMPUTE_PLAN, KNOWN_MOTO_IMAGES
 from preflight.inventory.model import Inventory, Unreadable
-from tests.rules.cmp_support import READY_PLAN, REGION, blockers, extras_in_moto, run, ready
+from tests.rules.cmp_support import READY_PLAN, REGION, blockers, extras_in_moto, ready, run
 
 X86_TYPES = {"types": {"g4dn.xlarge": {"vcpus": 4, "architectures": ["x86_64"]}}}
 

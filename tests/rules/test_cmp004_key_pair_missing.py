@@ -6,7 +6,7 @@ from pathlib import Path
 
 from preflight.collect.scenarios.compute import COMPUTE_PLAN
 from preflight.inventory.model import Inventory, Unreadable
-from tests.rules.cmp_support import READY_PLAN, REGION, blockers, run, ready
+from tests.rules.cmp_support import READY_PLAN, REGION, blockers, ready, run
 
 
 def keys(*names: str) -> Inventory:

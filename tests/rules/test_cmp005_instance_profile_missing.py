@@ -13,7 +13,7 @@ from preflight.collect import aws_compute as c
 from preflight.collect.aws import Denied
 from preflight.collect.scenarios.compute import COMPUTE_PLAN
 from preflight.inventory.model import Inventory, Unreadable
-from tests.rules.cmp_support import READY_PLAN, REGION, as_plan, blockers, extras_in_moto, run, ready
+from tests.rules.cmp_support import READY_PLAN, REGION, as_plan, blockers, extras_in_moto, ready, run
 
 ROLE = "arn:aws:iam::123456789012:role/app-role"
 USER = "arn:aws:iam::123456789012:user/deployer"

@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from preflight.collect import aws_compute as c
 from preflight.collect.scenarios.compute import COMPUTE_PLAN
 from preflight.inventory.model import Inventory
-from tests.rules.cmp_support import READY_PLAN, REGION, as_plan, blockers, run, ready
+from tests.rules.cmp_support import READY_PLAN, REGION, as_plan, blockers, ready, run
 
 ENCODED = ("You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/deployer is "
            "not authorized to perform: ec2:RunInstances. Encoded authorization failure message: AbC123xyz")

@@ -8,10 +8,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from preflight.settings import CacheSettings, RunSettings
 from preflight import permcache
 from preflight.collect import aws_iam
 from preflight.collect.aws import AwsSession
+from preflight.settings import CacheSettings, RunSettings
 from tests.rules.iam_support import (  # noqa: F401  (_fresh_settings is an autouse fixture)
     EMAIL,
     _fresh_settings,

@@ -8,9 +8,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from preflight.settings import RunSettings
 from preflight.collect import aws_iam
 from preflight.collect.aws import Denied
+from preflight.settings import RunSettings
 from tests.rules.iam_support import (  # noqa: F401  (_fresh_settings is an autouse fixture)
     USER_ARN,
     _fresh_settings,

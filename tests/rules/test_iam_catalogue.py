@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from preflight.settings import RunSettings
 from preflight.errors import PreflightError
 from preflight.permissions import _load, capabilities_for, catalogue
 from preflight.plan import plan_from_dict
+from preflight.settings import RunSettings
 
 
 def test_shipped_catalogue_has_the_issue_permissions():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from preflight.collect.sandbox import get_scenario
 from tests.rules.conftest import run_rules
 

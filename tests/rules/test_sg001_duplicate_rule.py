@@ -1,6 +1,7 @@
 """SG001 duplicate-rule: positive and near-miss."""
 
 from __future__ import annotations
+
 from tests.rules.sg_support import grp, r, sg_findings
 
 

@@ -1,6 +1,7 @@
 """SG002 redundant-rule: positive and near-miss."""
 
 from __future__ import annotations
+
 from tests.rules.sg_support import INCIDENT_RULES, grp, r, sg_findings
 
 

@@ -1,6 +1,7 @@
 """SG003 overlapping-port-ranges: positive and near-miss."""
 
 from __future__ import annotations
+
 from tests.rules.sg_support import grp, r, sg_findings
 
 

@@ -1,6 +1,7 @@
 """SG004 admin-port-open-to-world: positive and near-miss."""
 
 from __future__ import annotations
+
 from tests.rules.sg_support import grp, r, sg_findings
 
 

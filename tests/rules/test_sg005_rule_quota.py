@@ -1,6 +1,7 @@
 """SG005 rule-quota: positive and near-miss."""
 
 from __future__ import annotations
+
 from tests.rules.sg_support import grp, many, sg_findings
 
 

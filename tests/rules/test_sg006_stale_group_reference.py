@@ -1,6 +1,7 @@
 """SG006 stale-group-reference: positive and near-miss."""
 
 from __future__ import annotations
+
 from preflight.inventory.model import VpcPeeringConnection
 from tests.rules.sg_support import grp, r, sg_findings
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+
 from tests.rules.sg_support import INCIDENT_RULES, PLAN, grp, r, sg_findings
 
 

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -165,3 +166,34 @@ def test_the_readme_api_example_runs_and_prints_what_the_readme_says() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).parent).stdout
     assert re.sub(r"sg-[0-9a-f]+", "sg-…", out) == re.sub(r"sg-[0-9a-f]+", "sg-…", printed)
+
+
+def test_an_inventory_cache_in_the_run_settings_is_reused_by_the_next_check() -> None:
+    """`RunSettings.inventory_cache` (what the SkyPilot admin policy passes): the second check of
+    the same account and region reuses the first one's network inventory. Sandbox ids change on
+    every run, so the same group id in both reports proves the reuse; without the cache they differ."""
+
+    class Cache:
+        def __init__(self) -> None:
+            self.items: dict[tuple[str, str], Any] = {}
+
+        def get(self, account: str, region: str) -> Any:
+            return self.items.get((account, region))
+
+        def put(self, account: str, region: str, inventory: Any) -> None:
+            self.items[(account, region)] = inventory
+
+    plan = {"ports": [9001, 9003], "security_group": "crowded", "source_cidr": "198.51.100.0/24"}
+
+    def groups(settings: preflight.RunSettings | None) -> set[str]:
+        report = preflight.check(sandbox="sg-rule-quota", plan=plan, select="SG", region="eu-south-1",
+                                 settings=settings)
+        assert {f.rule for f in report.findings} == {"SG005", "SG010"}
+        return {f.resource for f in report.findings}
+
+    cache = Cache()
+    cached = preflight.RunSettings.from_env().with_inventory_cache(cache)
+    first = groups(cached)
+    assert [region for _, region in cache.items] == ["eu-south-1"]
+    assert groups(cached) == first
+    assert groups(None) != first

@@ -48,7 +48,8 @@ def test_new_finding_is_kept_and_message_changes_do_not_matter(tmp_path):
     report.findings[0] = dataclasses.replace(report.findings[0], message="reworded")
     baseline.apply(report, baseline.load(path))
     assert [(f.rule, f.resource) for f in report.findings] == [("SG001", "eu-south-1"), ("NET006", "eu-south-1")]
-    assert report.stats["baseline"]["known"] == 1 and report.stats["baseline"]["new"] == 2
+    assert report.gate.baseline is not None
+    assert report.gate.baseline["known"] == 1 and report.gate.baseline["new"] == 2
 
 
 def test_same_resource_other_region_is_new(tmp_path):

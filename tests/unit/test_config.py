@@ -138,7 +138,7 @@ def test_active_suppression_drops_the_matching_finding_only(tmp_path):
     warnings = cfg.apply_suppressions(report, today=TODAY)  # the expiry day itself still suppresses
     assert warnings == []
     assert [f.rule for f in report.findings] == ["SG001", "NET006"]
-    assert report.stats["suppressed"] == [{
+    assert report.gate.suppressed == [{
         "rule": "NET002", "resource": "subnet-0abc", "region": "eu-south-1", "account": "123456789012",
         "reason": "accepted until the migration", "where": f"{tmp_path}/.preflight.toml:1",
         "expires": "2026-06-01"}]

@@ -40,10 +40,10 @@ def scenario_run(name: str, variant: str) -> tuple[list[dict[str, Any]], list[tu
     """The JSON findings of `preflight check --sandbox NAME` (with the scenario's plan), ids normalized,
     and for each FAIL that advertises a fixer, what that fixer plans for it alone: (rule, resource,
     fixer, changes planned, refusals)."""
-    from preflight.fix import build_plan
     from preflight.cli import common
     from preflight.collect.gcp import non_gcp_rule_ids, open_gcp_target
     from preflight.engine import load_rules
+    from preflight.fix import build_plan
     from preflight.report.json import report_dict
     from preflight.runner import open_target, run_check
 

@@ -13,10 +13,10 @@ from preflight.semantics.iam import (
     Decision,
     PolicyError,
     Request,
+    Tri,
     evaluate,
     parse_policy,
     resource_match,
-    Tri,
 )
 
 

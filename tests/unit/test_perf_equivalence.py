@@ -111,8 +111,16 @@ ROUTE_DESTS = ("0.0.0.0/0", "0.0.0.0/1", "128.0.0.0/1", "10.0.0.0/16", "::/0", "
 @given(st.lists(st.tuples(st.sampled_from(ROUTE_DESTS), st.sampled_from(["internet_gateway", "nat_gateway"]),
                           st.sampled_from(["igw-1", "igw-2", "nat-1", "nat-x"])), max_size=6))
 def test_default_route_memo_equals_a_fresh_selection(routes):
-    from preflight.inventory.model import (Attachment, InternetGateway, Inventory, NatGateway, Route,
-                                           RouteTable, RouteTableAssociation, Subnet)
+    from preflight.inventory.model import (
+        Attachment,
+        InternetGateway,
+        Inventory,
+        NatGateway,
+        Route,
+        RouteTable,
+        RouteTableAssociation,
+        Subnet,
+    )
     from preflight.semantics.routes import Topology
 
     table = RouteTable(id="rtb-1", vpc_id="vpc-1", associations=(RouteTableAssociation("a", main=True),), routes=tuple(

@@ -27,7 +27,7 @@ def test_github_anchor_file_and_clean_summary():
     report = sample_report(findings=False)
     assert render(report, "github").splitlines()[-1] == "preflight: no problems found in eu-south-1; 3 rules passed"
     report = sample_report()
-    report.stats["anchor_file"] = "launch.yaml"
+    report.gate.anchor_file = "launch.yaml"
     assert render(report, "github").startswith("::error file=launch.yaml,title=NET002")
 
 

@@ -25,7 +25,7 @@ def test_sarif_is_registered():
 def test_sarif_validates_against_the_official_schema(with_findings: bool, anchor: str | None):
     report = sample_report(with_findings)
     if anchor:
-        report.stats["anchor_file"] = anchor
+        report.gate.anchor_file = anchor
     doc = json.loads(render(report, "sarif"))
     validate(doc)
     assert doc["version"] == "2.1.0"
@@ -84,7 +84,7 @@ def test_unknown_is_an_open_result_with_level_none_and_unreadable_is_a_notificat
 
 def test_anchor_file_adds_a_physical_location():
     report = sample_report()
-    report.stats["anchor_file"] = "deploy/launch.yaml"
+    report.gate.anchor_file = "deploy/launch.yaml"
     doc = json.loads(render(report, "sarif"))
     phys = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     assert phys == {"artifactLocation": {"uri": "deploy/launch.yaml"}, "region": {"startLine": 1}}

@@ -18,6 +18,7 @@ run also catches permission, SCP and parameter faults the read-only rules cannot
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
@@ -49,7 +50,7 @@ def _quota_names() -> dict[str, str]:
     return names
 
 
-def serve_quotas(seeder: Seeder, values: dict[str, float]) -> None:
+def serve_quotas(seeder: Seeder, values: Mapping[str, float]) -> None:
     """Sandbox hook: answer ListServiceQuotas (ServiceCode ec2) with `values` in the seeder's region.
 
     Registers on the sandbox session's own (cached) service-quotas client, so the collector that

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from preflight.findings import Fix
 from preflight.inventory.model import Subnet
@@ -14,8 +14,20 @@ PROTOCOLS = ("tcp", "udp", "icmp", "all")
 EPHEMERAL = nacl_sem.EPHEMERAL
 INTERNET = "internet"
 
+HopStatus = Literal["ok", "blocked", "unknown"]
+Direction = Literal["inbound", "outbound", "return"]
+Verdict = Literal["reachable", "unreachable", "unknown"]
+# The stable codes of a hop that is not ok (README "Why can't I reach it?"); "" on an ok hop.
+HopCode = Literal[
+    "NO_ROUTE_TO_DESTINATION", "ROUTE_BLACKHOLE", "IGW_NOT_ATTACHED", "NO_PUBLIC_IP", "NO_IPV6_ADDRESS",
+    "EGRESS_ONLY_INBOUND", "RETURN_ROUTE_NOT_IGW", "NAT_NOT_PUBLIC", "INSTANCE_NOT_RUNNING", "NACL_DENY_INBOUND",
+    "NACL_DENY_OUTBOUND", "NACL_DENY_RETURN", "SG_NO_INGRESS", "SG_NO_EGRESS", "ROUTE_TARGET_UNSUPPORTED",
+    "NACL_NOT_FOUND", "UNREADABLE",
+]
+HOP_CODES: tuple[HopCode, ...] = get_args(HopCode)
+
 # code -> (fixer id or None, one-line meaning). The README table is written from this.
-CODES: dict[str, tuple[str | None, str]] = {
+CODES: dict[HopCode, tuple[str | None, str]] = {
     "NO_ROUTE_TO_DESTINATION": ("route-add-default", "no route covers the destination (or the way back)"),
     "ROUTE_BLACKHOLE": ("route-replace-blackhole", "the chosen route's target is gone (blackhole)"),
     "IGW_NOT_ATTACHED": ("igw-attach", "the internet gateway is not attached to the VPC"),
@@ -53,10 +65,10 @@ class Hop:
     kind: str  # internet_gateway, egress_only_igw, nat_gateway, route_table, public_ip, network_acl,
     #           security_group, instance, network_interface, subnet, vpc_peering
     id: str
-    direction: str  # inbound | outbound | return
-    status: str  # ok | blocked | unknown
+    direction: Direction
+    status: HopStatus
     detail: str
-    code: str = ""
+    code: HopCode | Literal[""] = ""
     rule: str = ""  # the rule or route that admitted (or blocked) the packet, as text
     refs: tuple[str, ...] = ()  # ids involved: rule ids, gateway ids
     fix: Fix | None = None
@@ -121,7 +133,7 @@ class PathResult:
         return tuple(h for h in self.hops if h.status == "unknown")
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         if self.blockers:
             return "unreachable"
         return "unknown" if self.unknowns else "reachable"
@@ -136,13 +148,13 @@ class PathResult:
         return stops[0] if stops else None
 
     @property
-    def code(self) -> str | None:
+    def code(self) -> HopCode | None:
         hop = self.first_blocker
-        return hop.code if hop else None
+        return hop.code or None if hop else None
 
     @property
-    def codes(self) -> list[str]:
-        return [h.code for h in self.blockers]
+    def codes(self) -> list[HopCode]:
+        return [h.code for h in self.blockers if h.code]
 
     def exit_code(self) -> int:
         return {"reachable": 0, "unreachable": 1, "unknown": 3}[self.verdict]

@@ -11,6 +11,7 @@ from preflight.semantics import remedies as rm
 from preflight.semantics.reach.model import Endpoint
 from preflight.semantics.routes import IPV4_DEFAULT, Topology
 
+
 # --- fixes: the same remedies the rules print and the fixers apply (preflight.semantics.remedies) ---
 def fix_from_steps(steps: list[rm.Step] | tuple[rm.Step, ...], description: str, fixer: str | None = None) -> Fix:
     return Fix(fixer=fixer, commands=tuple(s.cli() for s in steps), description=description)
@@ -21,7 +22,7 @@ def fix_add_route(topo: Topology, table: RouteTable, dest: str, outbound: bool) 
     default = "::/0" if ":" in dest else IPV4_DEFAULT
     eigws = sorted(e.id for e in topo.eigws.values() if vpc in e.attached_vpcs())
     if outbound and ":" in dest and eigws and not topo.igws_by_vpc.get(vpc):
-        target, steps = {"EgressOnlyInternetGatewayId": eigws[0]}, []
+        target, steps = {"EgressOnlyInternetGatewayId": eigws[0]}, list[rm.Step]()
     else:
         igw, steps, _ = rm.igw_steps(topo, region, vpc)
         target = {"GatewayId": igw}

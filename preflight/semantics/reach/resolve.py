@@ -11,6 +11,7 @@ from preflight.semantics.reach.model import INTERNET, PERMISSION, Endpoint
 from preflight.semantics.routes import Topology
 from preflight.semantics.secgroups import resolve_group
 
+
 # --- resolving SRC and DST ---------------------------------------------------------------------
 def network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     try:
@@ -26,7 +27,7 @@ def _contains(outer: str, inner: ipaddress.IPv4Network | ipaddress.IPv6Network) 
 
 def _overlaps(outer: str, inner: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
     net = network(outer) if outer else None
-    return net is not None and net.version == inner.version and inner.overlaps(net)  # type: ignore[arg-type]
+    return net is not None and net.version == inner.version and inner.overlaps(net)
 
 
 def explicit_version(text: str) -> int | None:

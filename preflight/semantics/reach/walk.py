@@ -8,7 +8,16 @@ from typing import Any
 from preflight.errors import PreflightError
 from preflight.inventory.model import Inventory, NaclEntry, NetworkAcl, Route, RouteTable, Subnet
 from preflight.semantics import nacl as nacl_sem
-from preflight.semantics.reach.model import EPHEMERAL, PERMISSION, PROTOCOLS, Endpoint, Hop, PathResult
+from preflight.semantics.reach.model import (
+    EPHEMERAL,
+    PERMISSION,
+    PROTOCOLS,
+    Direction,
+    Endpoint,
+    Hop,
+    HopCode,
+    PathResult,
+)
 from preflight.semantics.reach.remedies import (
     fix_add_route,
     fix_attach_igw,
@@ -42,7 +51,7 @@ class _Walk:
         self.hops.append(hop)
         return hop
 
-    def unreadable(self, rtype: str, kind: str, hid: str, direction: str) -> Hop | None:
+    def unreadable(self, rtype: str, kind: str, hid: str, direction: Direction) -> Hop | None:
         if rtype in self.inv.unreadable_types():
             return self.add(Hop(kind, hid, direction, "unknown",
                                 f"{rtype} could not be read; grant {PERMISSION.get(rtype, 'the Describe permission')}",
@@ -54,7 +63,7 @@ class _Walk:
         return f"{self.protocol}/{self.port}" if self.port is not None else self.protocol
 
     # --- endpoint hops
-    def endpoint(self, ep: Endpoint, direction: str) -> None:
+    def endpoint(self, ep: Endpoint, direction: Direction) -> None:
         if ep.kind == "instance" and ep.state not in _RUNNING:
             self.add(Hop("instance", ep.id, direction, "blocked", f"{ep.id} is {ep.state}",
                          code="INSTANCE_NOT_RUNNING",
@@ -70,7 +79,7 @@ class _Walk:
             detail = f"{ep.id} at {ep.cidr or '-'} in {ep.subnet.id if ep.subnet else '-'}"
         self.add(Hop(ep.kind, ep.id, direction, "ok", detail))
 
-    def address(self, ep: Endpoint, direction: str) -> None:
+    def address(self, ep: Endpoint, direction: Direction) -> None:
         """The endpoint needs an address the internet can use: public IPv4, or any IPv6."""
         assert ep.subnet is not None
         if self.version == 6:
@@ -97,7 +106,7 @@ class _Walk:
     def sg(self, ep: Endpoint, peer: str, egress: bool, peer_groups: tuple[str, ...] = ()) -> None:
         """Security groups of `ep` for traffic from (to, when egress) `peer`; inside the account
         `peer_groups` are the other end's groups, which rules may reference instead of a CIDR."""
-        direction = "outbound" if egress else "inbound"
+        direction: Direction = "outbound" if egress else "inbound"
         hid = ",".join(ep.group_ids) or "-"
         if self.unreadable("security_groups", "security_group", hid, direction):
             return
@@ -127,7 +136,7 @@ class _Walk:
                          rule=f"{r.id} {allowed} {prep} {peer_txt}".strip(),
                          refs=tuple(x.id for x in rules if x.id)))
             return
-        code = "SG_NO_EGRESS" if egress else "SG_NO_INGRESS"
+        code: HopCode = "SG_NO_EGRESS" if egress else "SG_NO_INGRESS"
         target = groups[0].id
         self.add(Hop("security_group", target, direction, "blocked",
                      f"no {verb} rule in {', '.join(g.id for g in groups)} allows {self.what} {prep} {peer}"
@@ -141,7 +150,7 @@ class _Walk:
         return self._acls.get(subnet.id)
 
     def nacl(self, subnet: Subnet, peer: str, egress: bool, ret: bool) -> None:
-        direction = "return" if ret else ("outbound" if egress else "inbound")
+        direction: Direction = "return" if ret else ("outbound" if egress else "inbound")
         if self.unreadable("network_acls", "network_acl", subnet.id, direction):
             return
         acl = self.acl_of(subnet)
@@ -177,7 +186,7 @@ class _Walk:
                          f"{acl.id} {self._entry_text(entry)} lets {what} {way} {prep} {peer}",
                          rule=self._entry_text(entry)))
             return
-        code = "NACL_DENY_RETURN" if ret else ("NACL_DENY_OUTBOUND" if egress else "NACL_DENY_INBOUND")
+        code: HopCode = "NACL_DENY_RETURN" if ret else ("NACL_DENY_OUTBOUND" if egress else "NACL_DENY_INBOUND")
         ports = None if self.port is None else (self.port, self.port)
         self.add(Hop("network_acl", acl.id, direction, "blocked",
                      f"{acl.id} {self._entry_text(entry)} denies {what} {way} {prep} {peer}",
@@ -196,7 +205,8 @@ class _Walk:
         return f"rule #{entry.rule_number} {entry.action} {proto}{ports} {entry.cidr_block or entry.ipv6_cidr_block}"
 
     # --- routes and gateways
-    def route(self, subnet: Subnet, dest: str, direction: str, purpose: str) -> tuple[RouteTable | None, Route | None]:
+    def route(self, subnet: Subnet, dest: str, direction: Direction,
+              purpose: str) -> tuple[RouteTable | None, Route | None]:
         """The route `subnet` takes to `dest`; adds a route_table hop. Returns (table, route) with
         route None when there is none (already reported as blocked)."""
         if self.unreadable("route_tables", "route_table", subnet.id, direction):
@@ -220,7 +230,7 @@ class _Walk:
             return table, None
         return table, route
 
-    def route_hop(self, table: RouteTable, route: Route, subnet: Subnet, direction: str, ok_detail: str) -> bool:
+    def route_hop(self, table: RouteTable, route: Route, subnet: Subnet, direction: Direction, ok_detail: str) -> bool:
         """Report the route itself; False when it is a blackhole (target gone)."""
         state = self.topo.route_state(route, table.vpc_id)
         text = f"{route.destination} -> {route.target_id or route.target_kind}"
@@ -238,7 +248,7 @@ class _Walk:
                      rule=text, refs=(route.target_id,) if route.target_id else ()))
         return True
 
-    def igw_hop(self, igw_id: str, vpc_id: str, direction: str) -> bool:
+    def igw_hop(self, igw_id: str, vpc_id: str, direction: Direction) -> bool:
         igw = self.topo.igws.get(igw_id)
         if igw is not None and vpc_id in igw.attached_vpcs():
             self.add(Hop("internet_gateway", igw_id, direction, "ok", f"{igw_id} is attached to {vpc_id}"))
@@ -250,7 +260,7 @@ class _Walk:
                      code="IGW_NOT_ATTACHED", fix=fix_attach_igw(self.topo, igw_id, vpc_id)))
         return False
 
-    def any_igw_hop(self, vpc_id: str, direction: str, note: str = "no route leads to it") -> None:
+    def any_igw_hop(self, vpc_id: str, direction: Direction, note: str = "no route leads to it") -> None:
         """No usable route told us which gateway: is there any IGW attached to the VPC?"""
         if self.unreadable("internet_gateways", "internet_gateway", vpc_id, direction):
             return
@@ -358,7 +368,7 @@ class _Walk:
                              refs=(route.target_id,) if route.target_id else ()))
         self.address(ep, "inbound")
 
-    def internal_route(self, a: Endpoint, b: Endpoint, direction: str) -> bool:
+    def internal_route(self, a: Endpoint, b: Endpoint, direction: Direction) -> bool:
         """Route from a's subnet to b's address: local inside one VPC, else an active peering."""
         assert a.subnet is not None and b.subnet is not None
         if self.unreadable("route_tables", "route_table", a.subnet.id, direction):
@@ -472,7 +482,7 @@ def path_in(inventories: list[Inventory], src: str, dst: str, protocol: str = "t
     raise first_error
 
 
-def _needs_address(walk: _Walk, ep: Endpoint, direction: str) -> bool:
+def _needs_address(walk: _Walk, ep: Endpoint, direction: Direction) -> bool:
     """IPv6 path to an endpoint without an IPv6 address: report it once and stop the address hops."""
     if ep.cidr:
         return True
