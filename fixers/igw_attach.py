@@ -23,6 +23,10 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
     VPC routing to another VPC's gateway: create and attach a gateway of its own and point those routes
     at it (the other VPC is left alone). For NET004 whose repair is an attach:
     the same. Undo detaches (and deletes what it created).
+
+    Fix safety:
+    Safe. It only makes routes that already point at a gateway work again (they are blackholes until
+    then), touches only the VPC the finding names, and `preflight undo` reverses every step.
     """
     t = Topology(ctx.inventory)
     region = ctx.region

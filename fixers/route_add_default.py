@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from preflight.engine import Finding
@@ -15,7 +16,7 @@ PERMISSIONS = ("ec2:CreateRoute", "ec2:DeleteRoute", "ec2:ReplaceRoute", "ec2:Cr
                "ec2:DeleteRouteTable", "ec2:AssociateRouteTable", "ec2:DisassociateRouteTable", "ec2:CreateTags",
                "ec2:CreateInternetGateway", "ec2:AttachInternetGateway", "ec2:DetachInternetGateway",
                "ec2:DeleteInternetGateway", "ec2:DescribeRouteTables", "ec2:DescribeInternetGateways")
-@fixer(id=ID, fixes=("NET002",), permissions=PERMISSIONS, safe=True,
+@fixer(id=ID, fixes=("NET002",), permissions=PERMISSIONS, safety="sometimes-unsafe",
        summary="Route 0.0.0.0/0 to the VPC's internet gateway in the subnet's own route table")
 def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]:
     """Adds 0.0.0.0/0 -> the VPC's attached internet gateway to the subnet's effective route table
@@ -30,6 +31,14 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
 
     A default route to a NAT gateway (a private subnet that maps public IPs) is not replaced: that
     would turn a private subnet public; the refusal gives the command.
+
+    Fix safety:
+    Sometimes unsafe. Safe when the route goes into a table only this subnet uses, or into a new
+    table made for it (when it shares the main table with other subnets): nothing else changes.
+    Unsafe when the route goes into a table other subnets use, or into the VPC's main table (subnets
+    created later without a table of their own are internet-routed too): resources beyond the
+    finding change. Then the whole fix for that subnet (gateway steps included) is applied only with
+    --unsafe-fixes.
     """
     t = Topology(ctx.inventory)
     for f in findings:
@@ -50,4 +59,9 @@ def remedy_changes(remedy: rm.Remedy, resource: str, rules: tuple[str, ...],
         yield Refusal(fixer_id, resource, f"{remedy.refusal}. If you are sure: {by_hand}" if by_hand
                       else remedy.refusal, rules)
         return
-    yield from nf.changes(remedy.steps, rules, fixer_id)
+    changes = nf.changes(remedy.steps, rules, fixer_id)
+    if not all(c.safe for c in changes):
+        # One repair is applied whole or not at all: without --unsafe-fixes, no gateway is made for a
+        # route that will not be added.
+        changes = [dataclasses.replace(c, safe=False) for c in changes]
+    yield from changes

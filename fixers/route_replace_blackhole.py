@@ -14,7 +14,7 @@ ID = "route-replace-blackhole"
 PERMISSIONS = ("ec2:ReplaceRoute", "ec2:DescribeRouteTables")
 
 
-@fixer(id=ID, fixes=("NET004",), permissions=PERMISSIONS,
+@fixer(id=ID, fixes=("NET004",), permissions=PERMISSIONS, safety="unsafe",
        summary="Re-point a blackhole route at the VPC's internet gateway or its one live NAT gateway")
 def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]:
     """Replaces each blackhole route when the right target is obvious: a route to a gone or
@@ -23,6 +23,12 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
     or several NAT gateways to choose from) is refused with the command to run by hand. The old
     target is dead, so EC2 would not accept it back: these changes have no automatic undo, and the
     journal records the old route.
+
+    Fix safety:
+    Unsafe. `preflight undo` cannot reverse it (the old target is gone), and the new target is a
+    choice made for you: traffic of every subnet using the table starts to flow through that gateway
+    (for a NAT gateway possibly in another availability zone, with cross-zone charges). Applied only
+    with --unsafe-fixes.
     """
     t = Topology(ctx.inventory)
     for f in findings:

@@ -99,6 +99,10 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
     and drops ports that became open; if AWS still answers InvalidPermission.Duplicate (another
     launcher won the race) it re-reads again and succeeds only when every port is open. It will
     not open an admin port (22, 3389, databases...) to 0.0.0.0/0 or ::/0 without --allow-world.
+
+    Fix safety:
+    Safe. It adds only the ports the plan asks for, from the plan's source, to the plan's own group;
+    admin ports to the world need --allow-world; `preflight undo` revokes exactly what it added.
     """
     groups = {g.id: g for g in ctx.inventory.security_groups}
     admin = plan_admin_ports(ctx.option("admin_ports"))

@@ -71,13 +71,19 @@ def _recover(actx: ApplyContext, change: Change, exc: Exception) -> Any:
     return ALREADY if not ids else _guard(actx, change)
 
 
-@fixer(id=ID, fixes=("SG001", "SG002"), permissions=PERMISSIONS,
+@fixer(id=ID, fixes=("SG001", "SG002"), permissions=PERMISSIONS, safety="unsafe",
        summary="Revoke duplicate and covered security-group rules by SecurityGroupRuleId, keeping the access identical")
 def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]:
     """Revokes exactly the rules SG001/SG002 report, by SecurityGroupRuleId, one call per group and
     direction. Never revokes by IpPermissions, which would remove every CIDR of a permission entry.
     Right before the call it re-reads the group and revokes only rules that are still duplicate or
     covered, so a covering rule deleted meanwhile never leaves its twin's access cut.
+
+    Fix safety:
+    Unsafe. The access stays the same, but rules are removed: their ids, descriptions and tags are
+    gone, and whatever manages the group (Terraform, CloudFormation, another team's script) sees
+    drift and may put them back or fail. Undo re-authorizes them with new ids. Applied only with
+    --unsafe-fixes.
     """
     groups = {g.id: g for g in ctx.inventory.security_groups}
     by_group: dict[str, set[str]] = {}

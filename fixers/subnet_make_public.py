@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from preflight.engine import Finding
@@ -19,7 +20,7 @@ PERMISSIONS = ("ec2:CreateRoute", "ec2:DeleteRoute", "ec2:ReplaceRoute", "ec2:Cr
                "ec2:DescribeInternetGateways", "ec2:DescribeSubnets")
 
 
-@fixer(id=ID, fixes=("NET001",), permissions=PERMISSIONS,
+@fixer(id=ID, fixes=("NET001",), permissions=PERMISSIONS, safety="sometimes-unsafe",
        summary="Give the closest candidate subnet a default route to an internet gateway and public IPs")
 def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]:
     """The eu-south-1 incident's fix, as one plan: for the candidate subnet NET001 ranks closest
@@ -28,6 +29,14 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
     creating the gateway when the VPC has none), and make it map public IPs on launch unless the
     plan asks for a public IP itself. A candidate whose default route goes to a NAT gateway is
     private by design and is not touched.
+
+    Fix safety:
+    Sometimes unsafe. Safe when there is nothing to choose: NET001 names one candidate subnet (in the
+    plan's subnets or VPC when it names them), and the route goes into a table only that subnet uses
+    (or a new one made for it). Unsafe when it picks one of several candidates for you (the closest
+    may be private on purpose, and once it maps public IPs every instance anyone launches there later
+    is exposed), or when the route goes into a table other subnets share. Then the whole fix is
+    applied only with --unsafe-fixes.
     """
     t = Topology(ctx.inventory)
     region = ctx.region
@@ -52,8 +61,11 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
         if remedy.refusal:
             yield from remedy_changes(remedy, subnet.id, rules, ID)
             continue
-        yield from nf.changes(remedy.steps, rules, ID)
+        changes = nf.changes(remedy.steps, rules, ID)
         if not subnet.map_public_ip_on_launch and not plan_public:
-            yield nf.change(rm.map_public_ip(region, subnet.id, f"make {subnet.id} map public IPv4 addresses on "
-                                                                f"launch (instances launched from now on get one)"),
-                            rules, ID)
+            changes.append(nf.change(rm.map_public_ip(region, subnet.id, f"make {subnet.id} map public IPv4 "
+                                                                         f"addresses on launch (instances launched "
+                                                                         f"from now on get one)"), rules, ID))
+        if len(candidates) > 1 or not all(c.safe for c in changes):  # a choice made for the user: unsafe, whole
+            changes = [dataclasses.replace(c, safe=False) for c in changes]
+        yield from changes

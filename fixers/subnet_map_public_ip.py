@@ -19,6 +19,10 @@ def plan(ctx: FixContext, findings: list[Finding]) -> Iterator[Change | Refusal]
     """Sets MapPublicIpOnLaunch on the subnet, so instances launched from now on get a public IPv4
     address and can use the internet gateway its route table already points at. Running instances
     are not touched. Undo turns the attribute back off.
+
+    Fix safety:
+    Safe. The subnet's route table already sends 0.0.0.0/0 to an internet gateway (it is public by
+    its routes); only instances launched from now on change, and `preflight undo` turns it back off.
     """
     subnets = {s.id: s for s in ctx.inventory.subnets}
     for f in findings:

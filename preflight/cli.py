@@ -240,6 +240,10 @@ FIX_EXIT_HELP = (
 )
 
 
+UNSAFE_HELP = ("Also apply unsafe changes (they touch resources beyond the finding or cannot be undone; "
+               "`preflight fixers` says which and why).")
+
+
 @app.command(epilog=FIX_EXIT_HELP)
 def fix(
     region: list[str] = RegionOpt,
@@ -258,11 +262,12 @@ def fix(
                                      help="Allow opening admin ports (22, 3389, databases) to 0.0.0.0/0 or ::/0."),
     max_changes: int = typer.Option(None, "--max-changes", help="Refuse to apply a plan with more changes than N."),
     fixer: list[str] = FixerOpt,
+    unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help=UNSAFE_HELP),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     config_file: str = typer.Option(None, "--config", help="Config file (default: nearest .preflight.toml)."),
 ) -> int:
     """Fix what check finds: print the plan of AWS calls (dry run), or make them with --apply,
-    journalling each call first, then re-check."""
+    journalling each call first, then re-check. Only safe changes unless --unsafe-fixes."""
     from preflight.config import load_config
     from preflight.fix import render_fix, run_fix
     from preflight.runner import open_target
@@ -277,7 +282,7 @@ def fix(
         with err.status("Reading the account and planning fixes…", spinner="dots"):
             result = run_fix(source, opts.plan, opts.select, opts.ignore, apply=apply, options=options,
                              config=rule_options, max_changes=max_changes, only=_split(fixer),
-                             command=" ".join(["preflight", *sys.argv[1:]]))
+                             command=" ".join(["preflight", *sys.argv[1:]]), unsafe_fixes=unsafe_fixes)
     sys.stdout.write(render_fix(result, fmt))
     return result.exit_code()
 
@@ -293,6 +298,7 @@ def launch(
     plan_file: str = typer.Argument(..., metavar="PLAN", help="Launch plan YAML (launch.yaml or a SkyPilot task)."),
     apply: bool = typer.Option(False, "--apply", help="Launch (default: print every step, change nothing)."),
     fix_: bool = typer.Option(False, "--fix", help="Fix blocking findings first (journalled, undoable)."),
+    unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help=UNSAFE_HELP),
     region: list[str] = RegionOpt,
     profile: str = typer.Option(None, "--profile", help="AWS profile from your AWS config."),
     endpoint_url: str = EndpointOpt,
@@ -332,7 +338,8 @@ def launch(
                   launcher=launcher, cluster=cluster)
     cfg = load_config(config_file)
     settings = LaunchSettings(
-        apply=apply, fix=fix_, max_changes=max_changes, allow_world=allow_world, select=opts.select,
+        apply=apply, fix=fix_, unsafe_fixes=unsafe_fixes, max_changes=max_changes, allow_world=allow_world,
+        select=opts.select,
         ignore=opts.ignore,
         retry=RetryPolicy(attempts=retry_attempts, base=retry_base, jitter=retry_jitter), wait_timeout=wait_timeout,
         config=cfg.rule_options(), command=" ".join(["preflight", *sys.argv[1:]]), ledger=ledger,
@@ -691,6 +698,16 @@ def rules_cmd(fmt: str = typer.Option("table", "--format", "-f", help="table, js
     return 0
 
 
+@app.command("fixers")
+def fixers_cmd(fmt: str = typer.Option("table", "--format", "-f", help="table or json.")) -> int:
+    """List the fixers: the rules each fixes, whether its changes are safe (applied by --apply) or
+    unsafe (only with --unsafe-fixes) and why, and the IAM permissions it needs."""
+    from preflight.fix.render import render_fixers
+
+    sys.stdout.write(render_fixers(fmt))
+    return 0
+
+
 @app.command("schema")
 def schema_cmd() -> int:
     """Print the JSON Schema of the preflight/v1 report (`check --format json`, `report.to_dict()`)."""
@@ -826,8 +843,11 @@ def _main(args: list[str]) -> None:
         rv = app(args=args, prog_name="preflight", standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except _CLICK_EXCEPTION as exc:  # usage errors: exit 2, not "internal"
-        exc.show()  # type: ignore[attr-defined]
+    except _CLICK_EXCEPTION as exc:  # usage errors: one line, exit 2, not "internal"
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        message = exc.format_message()  # type: ignore[attr-defined]
+        err.print(terminal(one_line(f"preflight: error: {message}{where}")), markup=False)
         sys.exit(2)
     except (KeyboardInterrupt, typer.Abort):
         _interrupted()

@@ -53,6 +53,21 @@ SCOPES: tuple[str, ...] = get_args(Scope)
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Fix safety")
 
 
+def doc_sections(doc: str) -> dict[str, str]:
+    """A rule's or a fixer's docstring split at ruff's headings (DOC_SECTIONS; a trailing colon is
+    allowed); text before the first heading is not a section."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in doc.splitlines():
+        heading = line.strip().rstrip(":")
+        match = next((h for h in DOC_SECTIONS if heading.rstrip("?") == h.rstrip("?")), None)
+        if match is not None:
+            current = sections.setdefault(match, [])
+        elif current is not None:
+            current.append(line)
+    return {h: inspect.cleandoc("\n".join(body)) for h, body in sections.items()}
+
+
 def count(n: int, noun: str) -> str:
     """`1 rule`, `3 rules`: for sentences in reports."""
     return f"{n} {noun}" + ("" if n == 1 else "s")
@@ -86,18 +101,9 @@ class RuleMeta:
     module: str = ""
 
     def doc_sections(self) -> dict[str, str]:
-        """The rule's docstring split at ruff's headings (DOC_SECTIONS; a trailing colon is allowed):
-        the one source of the prose `explain`, SARIF help and the docs show."""
-        sections: dict[str, list[str]] = {}
-        current: list[str] | None = None
-        for line in self.doc.splitlines():
-            heading = line.strip().rstrip(":")
-            match = next((h for h in DOC_SECTIONS if heading.rstrip("?") == h.rstrip("?")), None)
-            if match is not None:
-                current = sections.setdefault(match, [])
-            elif current is not None:
-                current.append(line)
-        return {h: inspect.cleandoc("\n".join(body)) for h, body in sections.items()}
+        """The rule's docstring split at ruff's headings: the one source of the prose `explain`,
+        SARIF help and the docs show."""
+        return doc_sections(self.doc)
 
     @property
     def rationale(self) -> str:

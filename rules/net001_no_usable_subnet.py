@@ -53,7 +53,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     and `aws ec2 modify-subnet-attribute --subnet-id subnet-1 --map-public-ip-on-launch`.
 
     Fix safety:
-    The fix works on the closest candidate only. A main route table shared with other subnets is
+    Sometimes unsafe: with one candidate the fix is safe; with several, picking the closest is a
+    choice made for you, applied only with `--unsafe-fixes`. The fix works on the closest candidate
+    only. A main route table shared with other subnets is
     not changed: the subnet gets its own route table (copying the main table's other routes), so the
     other subnets do not become internet-routed. Mapping public IPs only affects instances launched
     later.

@@ -42,7 +42,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     or remove it with `aws ec2 delete-route --route-table-id rtb-1 --destination-cidr-block 0.0.0.0/0`.
 
     Fix safety:
-    Replacing with a NAT gateway in another zone adds cross-zone traffic; deleting a default route
+    Unsafe (applied only with `--unsafe-fixes`): a replaced route has no automatic undo, since its
+    old target is gone. Replacing with a NAT gateway in another zone adds cross-zone traffic; deleting a default route
     leaves the subnets without internet access rather than with a broken one.
     """
     t = _net.topo(ctx)

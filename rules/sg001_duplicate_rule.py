@@ -37,7 +37,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     Fix: revoke the extra copy by its security-group rule id (never the whole permission entry).
 
     Fix safety
-    Safe: `sg-remove-duplicate-rules` revokes only the extra copy by its SecurityGroupRuleId, so a
+    Unsafe (applied only with `--unsafe-fixes`): the access stays the same, but the revoked rule's id
+    and description are gone, which whatever manages the group sees as drift.
+    `sg-remove-duplicate-rules` revokes only the extra copy by its SecurityGroupRuleId, so a
     permission entry that also carries other CIDRs keeps them. The copy kept is the one written in
     canonical form (then one with a description).
     """

@@ -37,8 +37,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     Fix: revoke the covered rule by its security-group rule id; the covering rules stay.
 
     Fix safety
-    Safe: covered rules are chosen one at a time against the rules that stay, so revoking all of
-    them leaves exactly the same access. Revoked by SecurityGroupRuleId, never by permission entry.
+    Unsafe (applied only with `--unsafe-fixes`): the revoked rules' ids and descriptions are gone,
+    which whatever manages the group sees as drift. The access stays the same: covered rules are
+    chosen one at a time against the rules that stay, so revoking all of them leaves exactly the
+    same access. Revoked by SecurityGroupRuleId, never by permission entry.
     """
     for group in ctx.inventory.security_groups:
         found = analyses(ctx)[group.id].redundant

@@ -17,7 +17,11 @@ The contract for fixer authors (security-group fixers here; network fixers, `pre
   operation, params, region), `cli` (the AWS CLI equivalent, derived from `call`), `undo` (the
   `Call` that reverses it, or None when nothing can), `permissions` (IAM actions the call needs),
   `before` (the previous value, JSON-able), and `safe` (False for changes touching shared
-  resources, like a main route table). Optional hooks, never journalled:
+  resources, like a main route table). `--apply` makes only safe changes and reports the others as
+  skipped; `--unsafe-fixes` makes them too. A fixer declares its safety (`@fixer(safety="safe" |
+  "unsafe" | "sometimes-unsafe")`, `safe=False` for "unsafe"; every change of an unsafe fixer is
+  unsafe) and says why in its docstring's *Fix safety* section, which `preflight fixers` shows.
+  Optional hooks, never journalled:
   `guard(actx, change) -> Change | None` runs right before the call on fresh reads and returns the
   change to make (possibly narrowed) or None when there is nothing left to do; it is how every
   fixer stays idempotent when its plan is stale. `recover(actx, change, error) -> ALREADY | Change

@@ -12,7 +12,7 @@ from preflight.errors import PreflightError
 from preflight.fix.apply import apply_changes
 from preflight.fix.interrupted import Written, reporting_changes
 from preflight.fix.journal import Journal
-from preflight.fix.model import FixPlan, Outcome
+from preflight.fix.model import Change, FixPlan, Outcome
 from preflight.fix.planning import build_plan
 from preflight.fix.registry import choose_fixer, fixable_rule_ids, load_fixers
 
@@ -27,6 +27,12 @@ class FixRun:
     remaining: list[Finding] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     unknown: list[Finding] = field(default_factory=list)  # could not be evaluated (unreadable data)
+    unsafe_fixes: bool = False  # --unsafe-fixes: apply the unsafe changes too
+
+    @property
+    def skipped(self) -> list[Change]:
+        """The unsafe changes --apply left out (or would leave out) without --unsafe-fixes."""
+        return [] if self.unsafe_fixes else [c for c in self.fix_plan.changes if not c.safe]
 
     def exit_code(self) -> int:
         """Dry run: 0 nothing to change, 1 changes or refusals pending. Apply: 0 every targeted
@@ -42,7 +48,7 @@ class FixRun:
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": "preflight-fix/v1", "mode": self.mode, "regions": self.regions,
-            **self.fix_plan.to_dict(),
+            **self.fix_plan.to_dict(), "unsafe_fixes": self.unsafe_fixes,
             "outcomes": [o.to_dict() for o in self.outcomes], "journal": self.journal,
             "recheck": {"fixed": [f.to_dict() for f in self.fixed], "remaining": [f.to_dict() for f in self.remaining]},
             "unknown": [f.to_dict() for f in self.unknown],
@@ -69,8 +75,11 @@ def _validate_plan_group(inventories: list[Any], plan: Any) -> None:
 
 def run_fix(source: Any, plan: Any, select: list[str], ignore: list[str], *, apply: bool = False,
             options: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
-            max_changes: int | None = None, only: Iterable[str] = (), command: str = "") -> FixRun:
-    """check -> plan -> (apply with journal -> re-check). `source` is a runner.Source kept open."""
+            max_changes: int | None = None, only: Iterable[str] = (), command: str = "",
+            unsafe_fixes: bool = False) -> FixRun:
+    """check -> plan -> (apply with journal -> re-check). `source` is a runner.Source kept open.
+    Unsafe changes (see `preflight fixers`) are applied only with `unsafe_fixes`; otherwise their
+    outcome is "skipped" and the findings they would fix stay on the re-check."""
     from preflight import engine
 
     if max_changes is not None and max_changes < 0:
@@ -99,7 +108,7 @@ def run_fix(source: Any, plan: Any, select: list[str], ignore: list[str], *, app
     fplan = build_plan(report.findings, report.inventories, plan, config, options, only)
     regions = [inv.region for inv in report.inventories]
     run = FixRun(mode="apply" if apply else "dry-run", fix_plan=fplan, regions=regions,
-                 unknown=[f for f in report.findings if f.status == "UNKNOWN"])
+                 unknown=[f for f in report.findings if f.status == "UNKNOWN"], unsafe_fixes=unsafe_fixes)
     if not apply:
         return run
     header = {"command": command, "regions": regions, "account": report.inventories[0].account if report.inventories
@@ -109,7 +118,12 @@ def run_fix(source: Any, plan: Any, select: list[str], ignore: list[str], *, app
     # with the list of changes, the journal and the undo command (exit 1), never "nothing changed".
     written = Written(journals=[journal.path], sandbox=bool(getattr(source.target, "sandbox", None)))
     with reporting_changes(written, getattr(source.session, "endpoint_url", None) or ""):
-        run.outcomes = apply_changes(fplan.changes, source.session, journal, max_changes=max_changes)
+        skipped = {id(c) for c in run.skipped}
+        made = iter(apply_changes([c for c in fplan.changes if id(c) not in skipped], source.session, journal,
+                                  max_changes=max_changes))
+        # One outcome per planned change, in plan order (the renderers pair them by position).
+        run.outcomes = [Outcome(c, "skipped", "unsafe: add --unsafe-fixes to apply it") if id(c) in skipped
+                        else next(made) for c in fplan.changes]
         run.journal = str(journal.path) if journal.written else ""
         after = check()
     run.unknown = [f for f in after.findings if f.status == "UNKNOWN"]

@@ -135,7 +135,7 @@ class ApplyContext:
 @dataclass
 class Outcome:
     change: Change
-    status: str  # applied | already | failed | not-attempted
+    status: str  # applied | already | failed | not-attempted | skipped (unsafe, no --unsafe-fixes)
     error: str = ""
     seq: int = 0
 

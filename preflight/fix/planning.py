@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,19 +30,24 @@ def build_plan(findings: Iterable[Finding], inventories: Iterable[Any], plan: An
         for fx in fxs:
             work.setdefault((f.region, fx.id), []).append(f)
     registry = load_fixers()
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for (region, fixer_id), group in sorted(work.items()):
         inv = by_region.get(region)
         if inv is None:
             continue
         ctx = FixContext(inventory=inv, plan=plan, config=dict(config or {}), options=dict(options or {}))
+        unsafe_fixer = registry[fixer_id].meta.safety == "unsafe"
         for item in registry[fixer_id].plan(ctx, group) or ():
             if isinstance(item, Refusal):
                 out.refusals.append(item)
                 continue
+            if unsafe_fixer and item.safe:  # Change.safe is the verdict --apply reads: the fixer's, if stricter
+                item = dataclasses.replace(item, safe=False)
             key = item.key()
             if key not in seen:  # two findings asking for the very same change get one
-                seen.add(key)
+                seen[key] = len(out.changes)
                 out.changes.append(item)
+            elif item.safe and not out.changes[seen[key]].safe:  # a safe fixer asks for it too: safe
+                out.changes[seen[key]] = item
     return out
 

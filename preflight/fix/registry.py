@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from preflight import engine
 from preflight.engine import Finding
 from preflight.fix.model import Change, FixContext, Refusal
+
+# Like ruff's fix safety. `--apply` makes only safe changes; `--unsafe-fixes` adds the others.
+# "sometimes-unsafe": the fixer marks the changes that are unsafe (Change.safe=False), the rest are safe.
+Safety = Literal["safe", "unsafe", "sometimes-unsafe"]
+SAFETIES: tuple[str, ...] = get_args(Safety)
 
 
 @dataclass(frozen=True)
@@ -17,9 +22,17 @@ class FixerMeta:
     fixes: tuple[str, ...]
     permissions: tuple[str, ...]
     summary: str
-    safe: bool = True
+    safety: Safety = "safe"
     doc: str = ""
     module: str = ""
+
+    @property
+    def safe(self) -> bool:
+        return self.safety == "safe"
+
+    def safety_note(self) -> str:
+        """The docstring's *Fix safety* section: why the fixer is (un)safe."""
+        return engine.doc_sections(self.doc).get("Fix safety", "")
 
 
 @dataclass(frozen=True)
@@ -36,12 +49,17 @@ _FIXERS: dict[str, Fixer] = {}
 
 
 def fixer(*, id: str, fixes: Iterable[str], permissions: Iterable[str] = (), summary: str = "",
-          safe: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a fixer: `def plan(ctx: FixContext, findings) -> Iterable[Change | Refusal]`."""
+          safe: bool = True, safety: Safety | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a fixer: `def plan(ctx: FixContext, findings) -> Iterable[Change | Refusal]`.
+    `safety` ("safe", "unsafe", "sometimes-unsafe"; `safe=False` is short for "unsafe") says whether
+    `--apply` makes its changes without `--unsafe-fixes`; the docstring's *Fix safety* section says why."""
+    resolved = safety or ("safe" if safe else "unsafe")
+    if resolved not in SAFETIES:
+        raise ValueError(f"fixer {id}: safety {resolved!r} is not one of {', '.join(SAFETIES)}")
 
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
         meta = FixerMeta(id=id, fixes=tuple(fixes), permissions=tuple(permissions), summary=summary,
-                         safe=safe, doc=(func.__doc__ or "").strip(), module=func.__module__)
+                         safety=resolved, doc=(func.__doc__ or "").strip(), module=func.__module__)
         existing = _FIXERS.get(id)
         if existing is not None and existing.meta.module != meta.module:
             raise ValueError(f"fixer id {id} registered twice ({existing.meta.module}, {meta.module})")

@@ -60,6 +60,7 @@ from preflight.semantics.routes import Topology
 
 LEDGER_PROBE_WAIT = 5.0
 FIX_ROUNDS = 3
+UNSAFE_HINT = "pass --unsafe-fixes to apply them (`preflight fixers` says why each is unsafe)"
 SG_FIXER = "sg-open-missing-ports"
 
 
@@ -67,6 +68,7 @@ SG_FIXER = "sg-open-missing-ports"
 class LaunchSettings:
     apply: bool = False
     fix: bool = False
+    unsafe_fixes: bool = False  # --unsafe-fixes: the fix stage applies unsafe changes too
     max_changes: int | None = None
     allow_world: bool = False
     # Lowest severity of a blocking FAIL that stops the launch. Whether a FAIL blocks at all is rule
@@ -454,14 +456,22 @@ class Pipeline:
             refused = [f"refused: {r.resource}: {r.reason}" for r in fplan.refusals]
             self.stop("fix", f"no fixer can fix the {len(blockers)} blocking finding(s)",
                       refused + [f"{f.rule} {f.resource}: no fixer" for f in fplan.unfixable], status="blocked")
-        lines = [f"{c.description}\n    $ {c.cli}" for c in fplan.changes]
+        skipped = self.skipped_unsafe(fplan)
+        lines = [f"{c.description}{' (unsafe: skipped without --unsafe-fixes)' if c in skipped else ''}"
+                 f"\n    $ {c.cli}" for c in fplan.changes]
         lines += [f"refused: {r.resource}: {r.reason}" for r in fplan.refusals]
         left = fplan.unfixable
-        stop = (f"would apply {len(fplan.changes)} change(s), but {len(left)} blocking finding(s) have no fixer"
-                if left else "")
+        n = len(fplan.changes) - len(skipped)
+        stop = (f"would apply {n} change(s), but {len(left)} blocking finding(s) have no fixer" if left
+                else f"every change is unsafe: {UNSAFE_HINT}" if not n else "")
         lines += [f"{f.rule} {f.resource}: no fixer" for f in left]
-        return StagePlan("fix", FixStage(report, blockers, fplan, hint),
-                         f"would apply {len(fplan.changes)} change(s)", lines, stop)
+        unsafe = f" ({len(skipped)} unsafe skipped: {UNSAFE_HINT})" if skipped else ""
+        return StagePlan("fix", FixStage(report, blockers, fplan, hint), f"would apply {n} change(s){unsafe}",
+                         lines, stop)
+
+    def skipped_unsafe(self, fplan: FixPlan) -> list[Change]:
+        """The unsafe changes the fix stage leaves out without --unsafe-fixes (see `preflight fixers`)."""
+        return [] if self.s.unsafe_fixes else [c for c in fplan.changes if not c.safe]
 
     def fix_options(self) -> dict[str, Any]:
         return {"allow_world": self.s.allow_world}
@@ -475,13 +485,19 @@ class Pipeline:
         self.result.fix_journal = str(journal.path)
         self.written.journals.append(journal.path)
         applied: list[str] = []
+        skipped: dict[str, Change] = {}  # by what the change does: a later round plans it again
         budget = self.s.max_changes  # --max-changes caps the whole fix stage, every round together
         for n in range(FIX_ROUNDS):
-            if n and budget is not None and len(fplan.changes) > budget:
-                self.stop("fix", f"{len(fplan.changes)} more change(s) needed after "
+            unsafe = self.skipped_unsafe(fplan)
+            skipped.update((c.key(), c) for c in unsafe)
+            changes = [c for c in fplan.changes if c not in unsafe]
+            if not changes:
+                break
+            if n and budget is not None and len(changes) > budget:
+                self.stop("fix", f"{len(changes)} more change(s) needed after "
                                  f"{(self.s.max_changes or 0) - budget} applied, beyond --max-changes "
                                  f"{self.s.max_changes}; {self.undo_hint(journal.path)}", applied, status="blocked")
-            outcomes = apply_changes(fplan.changes, self.session, journal, max_changes=budget)
+            outcomes = apply_changes(changes, self.session, journal, max_changes=budget)
             if budget is not None:
                 budget -= sum(1 for o in outcomes if o.status == "applied")
             applied += [f"[{o.status}] {o.change.description}\n    $ {o.change.cli}" for o in outcomes]
@@ -498,11 +514,14 @@ class Pipeline:
             if not fplan.changes:
                 break
         if blockers:
-            self.stop("fix", f"{len(blockers)} blocking finding(s) left after fixing",
-                      applied + [f"{f.rule} {f.resource}: {f.message}" for f in blockers], status="blocked")
+            why = f"; {len(skipped)} unsafe change(s) skipped: {UNSAFE_HINT}" if skipped else ""
+            self.stop("fix", f"{len(blockers)} blocking finding(s) left after fixing{why}",
+                      applied + [f"skipped (unsafe): {c.description}\n    $ {c.cli}" for c in skipped.values()]
+                      + [f"{f.rule} {f.resource}: {f.message}" for f in blockers], status="blocked")
         done = sum(1 for line in applied if line.startswith("[applied]"))
         self.stage("fix", "ok", f"{done} change(s) applied; journal {journal.path} "
-                                f"({self.undo_hint(journal.path)})", applied)
+                                f"({self.undo_hint(journal.path)})",
+                   applied + [f"skipped (unsafe, not needed): {c.description}" for c in skipped.values()])
         return report, planned.subnet_hint, False
 
     # --- stage 3: subnet -------------------------------------------------------------------------

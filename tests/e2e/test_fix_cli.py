@@ -42,12 +42,28 @@ def fix_cli(server, *args: str):
     return run_cli("fix", "--region", REGION, *scope, *args, env={"AWS_ENDPOINT_URL": server.url})
 
 
-@pytest.mark.parametrize("attempt", [1, 2])
-def test_sandbox_incident_is_fixed_run_after_run(attempt):
+def test_sandbox_incident_apply_makes_only_the_safe_change_and_names_the_unsafe_flag():
+    """--apply alone: the missing ports (safe) are opened; revoking the duplicate rules (unsafe) is
+    skipped, said so with the flag that applies it, and those findings remain (exit 1)."""
     res = run_cli("fix", "--sandbox", "duplicate-port-rule", "--ports", PORTS, "--apply", "--format", "json")
+    assert res.code == 1, res.stdout + res.stderr
+    out = res.json()
+    assert out["unsafe_fixes"] is False
+    assert [(o["status"], o["change"]["fixer"], o["change"]["safe"]) for o in out["outcomes"]] == [
+        ("applied", "sg-open-missing-ports", True), ("skipped", "sg-remove-duplicate-rules", False)]
+    assert out["outcomes"][1]["error"] == "unsafe: add --unsafe-fixes to apply it"
+    assert [f["rule"] for f in out["recheck"]["fixed"]] == ["SG010"]
+    assert sorted(f["rule"] for f in out["recheck"]["remaining"]) == ["SG001", "SG002"]
+    events = [json.loads(line)["event"] for line in Path(out["journal"]).read_text().splitlines()]
+    assert events == ["run", "begin", "done"]  # the skipped change never reached the journal
+
+
+def test_sandbox_incident_is_fixed_with_unsafe_fixes():
+    res = run_cli("fix", "--sandbox", "duplicate-port-rule", "--ports", PORTS, "--apply", "--unsafe-fixes",
+                  "--format", "json")
     assert res.code == 0, res.stdout + res.stderr
     out = res.json()
-    assert out["schema"] == "preflight-fix/v1" and out["mode"] == "apply"
+    assert out["schema"] == "preflight-fix/v1" and out["mode"] == "apply" and out["unsafe_fixes"] is True
     assert [o["status"] for o in out["outcomes"]] == ["applied", "applied"]
     assert sorted(f["rule"] for f in out["recheck"]["fixed"]) == ["SG001", "SG002", "SG010"]
     assert out["recheck"]["remaining"] == []
@@ -75,7 +91,15 @@ def test_moto_server_account_is_fixed_once_then_nothing_to_do(moto_server):
     before = rules_of(moto_server, gid)
     dry = fix_cli(moto_server, "--security-group", "ml-serving", "--ports", PORTS)
     assert dry.code == 1 and rules_of(moto_server, gid) == before  # dry run: nothing changed
-    first = fix_cli(moto_server, "--security-group", "ml-serving", "--ports", PORTS, "--apply", "--format", "json")
+    safe_only = fix_cli(moto_server, "--security-group", "ml-serving", "--ports", PORTS, "--apply")
+    assert safe_only.code == 1, safe_only.stdout + safe_only.stderr
+    assert "[skipped] revoke ingress rule(s) " in safe_only.stdout
+    assert ("Skipped 1 unsafe change(s) of sg-remove-duplicate-rules (`preflight fixers` says why each is unsafe); "
+            "add --unsafe-fixes to apply them.") in safe_only.stdout
+    assert "remaining SG001" in safe_only.stdout and (False, "tcp", 8000, 8000, "10.0.0.0/16") in rules_of(
+        moto_server, gid)  # the duplicate is still there
+    first = fix_cli(moto_server, "--security-group", "ml-serving", "--ports", PORTS, "--apply", "--unsafe-fixes",
+                    "--format", "json")
     assert first.code == 0, first.stdout + first.stderr
     assert rules_of(moto_server, gid) == [
         (False, "-1", -1, -1, "10.0.0.0/16"), (False, "tcp", 8000, 8000, "0.0.0.0/0"),
@@ -89,7 +113,8 @@ def test_moto_server_account_is_fixed_once_then_nothing_to_do(moto_server):
 def test_max_changes_refuses_and_changes_nothing(moto_server):
     gid = seed_incident(moto_server)
     before = rules_of(moto_server, gid)
-    res = fix_cli(moto_server, "--security-group", gid, "--ports", PORTS, "--apply", "--max-changes", "1")
+    res = fix_cli(moto_server, "--security-group", gid, "--ports", PORTS, "--apply", "--unsafe-fixes",
+                  "--max-changes", "1")
     assert res.code == 2
     assert res.stderr.strip() == ("preflight: error: the fix plan has 2 changes, more than --max-changes 1; "
                                   "nothing was changed (narrow it with --select, or raise --max-changes)")

@@ -261,6 +261,12 @@ def test_a_blackhole_with_nothing_to_point_at_names_no_fixer() -> None:
     assert any("create-nat-gateway" in c for c in hop.fix.commands)
 
 
+def test_a_stopped_instance_is_started_in_its_region() -> None:
+    hop = reach.path(apply(change("instances", WEB, state="stopped")), "internet", WEB, "tcp", 8000).first_blocker
+    assert hop is not None and hop.code == "INSTANCE_NOT_RUNNING" and hop.fix is not None
+    assert hop.fix.commands == (f"aws ec2 start-instances --region eu-south-1 --instance-ids {WEB}",)
+
+
 def test_fixers_for_each_code() -> None:
     cases = {
         "IGW_NOT_ATTACHED": (apply(change("internet_gateways", IGW, attachments=())), "internet", WEB, 4),

@@ -77,8 +77,9 @@ def fix_inbound_via_igw(topo: Topology, table: RouteTable, route: Route) -> Fix:
     return fix_from_steps([*get, step], "route IPv6 through an internet gateway to accept inbound connections")
 
 
-def fix_start_instance(instance_id: str) -> Fix:
-    return Fix(commands=(f"aws ec2 start-instances --instance-ids {instance_id}",), description=f"start {instance_id}")
+def fix_start_instance(instance_id: str, region: str) -> Fix:
+    step = rm.Step(rm.ec2("start_instances", region, InstanceIds=[instance_id]), f"start {instance_id}", instance_id)
+    return fix_from_steps([step], f"start {instance_id}")
 
 
 def fix_public_ip(ep: Endpoint, region: str) -> Fix:

@@ -67,7 +67,7 @@ class _Walk:
         if ep.kind == "instance" and ep.state not in _RUNNING:
             self.add(Hop("instance", ep.id, direction, "blocked", f"{ep.id} is {ep.state}",
                          code="INSTANCE_NOT_RUNNING",
-                         fix=fix_start_instance(ep.id)))
+                         fix=fix_start_instance(ep.id, self.inv.region)))
             return
         if ep.kind == "subnet":
             assert ep.subnet is not None
