@@ -66,6 +66,16 @@ def cpu() -> float:
 
 
 def peak_rss_mib() -> float:
+    """This process's peak RSS. Linux's VmHWM belongs to the process's own memory map, new at exec;
+    ru_maxrss instead survives exec, so a child would report its parent's peak (the parent that
+    generated L.json in process made every child look 475 MiB)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # KiB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
@@ -177,7 +187,9 @@ def bench_size(size: str, repeat: int, regen: bool) -> dict[str, Any]:
 
 
 MOTO_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+            "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            # moto computing a 20,000-rule answer on a loaded 2-core machine can take minutes (warm-up)
+            "PREFLIGHT_READ_TIMEOUT": "900"}
 
 
 def fake_credentials() -> dict[str, str | None]:
@@ -408,6 +420,7 @@ class LatencyMoto:
         self.answers: dict[Any, Answer] = {}
         self.sets = result_sets()
         self.requests = self.misses = 0
+        self._computing: dict[Any, Any] = {}  # key -> lock: one moto computation per answer
         self._server: Any = None
         self._thread: Any = None
 
@@ -436,6 +449,7 @@ class LatencyMoto:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         import io
+        import threading
         import urllib.parse
 
         if self.delay:
@@ -457,23 +471,37 @@ class LatencyMoto:
         key = (tuple(scope), tuple(sorted(rest)))
         answer = self.answers.get(key)
         if answer is None:
-            self.misses += 1
-            whole = urllib.parse.urlencode(rest).encode()
-            environ = {**environ, "wsgi.input": io.BytesIO(whole), "CONTENT_LENGTH": str(len(whole))}
-            got: dict[str, Any] = {}
-
-            def keep(status: str, headers: Any, exc_info: Any = None) -> Any:
-                got["status"], got["headers"] = status, headers
-                return lambda data: None
-
-            xml = b"".join(self.app(environ, keep))
-            if not got["status"].startswith("200"):  # an error: as moto said it, never kept
-                start_response(got["status"], got["headers"])
-                return [xml]
-            answer = self.answers[key] = Answer(xml, self.sets[action])
+            # A retried or concurrent request for the same answer waits for the first one's.
+            with self._computing.setdefault(key, threading.Lock()):
+                answer = self.answers.get(key)
+                if answer is None:
+                    answer, failed = self._compute(key, rest, action, environ)
+                    if failed is not None:
+                        start_response(*failed[:2])
+                        return [failed[2]]
         data = answer.page(offset, size)
         start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
         return [data]
+
+    def _compute(self, key: Any, rest: list[tuple[str, str]], action: str,
+                 environ: dict[str, Any]) -> tuple[Any, tuple[str, Any, bytes] | None]:
+        import io
+        import urllib.parse
+
+        self.misses += 1
+        whole = urllib.parse.urlencode(rest).encode()
+        environ = {**environ, "wsgi.input": io.BytesIO(whole), "CONTENT_LENGTH": str(len(whole))}
+        got: dict[str, Any] = {}
+
+        def keep(status: str, headers: Any, exc_info: Any = None) -> Any:
+            got["status"], got["headers"] = status, headers
+            return lambda data: None
+
+        xml = b"".join(self.app(environ, keep))
+        if not got["status"].startswith("200"):  # an error: as moto said it, never kept
+            return None, (got["status"], got["headers"], xml)
+        answer = self.answers[key] = Answer(xml, self.sets[action])
+        return answer, None
 
 
 def _pages(ec2: Any, op: str, **params: Any) -> tuple[int, int]:
@@ -523,6 +551,7 @@ def child_chains(endpoint: str) -> dict[str, Any]:
         if not page.get("NextToken"):
             break
         kwargs["NextToken"] = page["NextToken"]
+    groups.sort()  # as the collector shards them, so that both ask the same questions
     shards = [groups[i:i + 200] for i in range(0, len(groups), 200)]
     with ThreadPoolExecutor(max_workers=len(shards)) as pool:
         done = list(pool.map(lambda ids: _pages(ec2, "describe_security_group_rules",
