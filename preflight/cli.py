@@ -305,7 +305,7 @@ def launch(
     sandbox: str = SandboxOpt,
     max_changes: int = typer.Option(None, "--max-changes", help="Refuse a fix plan with more changes than N."),
     allow_world: bool = typer.Option(False, "--allow-world", help="Allow admin ports open to 0.0.0.0/0 or ::/0."),
-    retry_attempts: int = typer.Option(6, "--retry-attempts", help="Calls per NotFound/throttled request."),
+    retry_attempts: int = typer.Option(6, "--retry-attempts", help="Calls per request EC2 answers NotFound."),
     retry_base: float = typer.Option(3.0, "--retry-base", help="First backoff in seconds (doubles each retry)."),
     retry_jitter: float = typer.Option(2.0, "--retry-jitter", help="Random extra seconds added to each backoff."),
     wait_timeout: float = typer.Option(600.0, "--wait-timeout", help="Seconds to wait for instances to run."),
@@ -810,8 +810,35 @@ def _interrupted() -> None:
     sys.exit(EXIT_INTERRUPTED)
 
 
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    from preflight.errors import Terminated
+
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> None:
+    import signal
+    import threading
+
     args = _expand_optional_sandbox(list(sys.argv[1:] if argv is None else argv))
+    # SIGTERM as an exception in the main thread (like Ctrl-C), so a write path cut short can still
+    # say what it changed (preflight.fix.interrupted); restored afterwards for in-process callers.
+    previous = (signal.signal(signal.SIGTERM, _raise_terminated)
+                if threading.current_thread() is threading.main_thread() else None)
+    try:
+        _main(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(args: list[str]) -> None:
+    from preflight.errors import Terminated
+    from preflight.fix.interrupted import ChangesInterrupted
+
     try:
         rv = app(args=args, prog_name="preflight", standalone_mode=False)
     except typer.Exit as exc:
@@ -824,6 +851,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except (KeyboardInterrupt, typer.Abort):
         _interrupted()
+    except Terminated:
+        sys.stderr.write("preflight: terminated\n")
+        sys.exit(EXIT_TERMINATED)
+    except ChangesInterrupted as exc:  # changed something, then stopped: the full account of it, exit 1
+        # Not through rich, like _interrupted: it must get out even when a console was mid-update.
+        sys.stderr.write("".join(terminal(redact_url(line)) + "\n" for line in exc.lines))
+        sys.exit(exc.exit_code)
     except PreflightError as exc:
         err.print(terminal(redact_url(one_line(f"preflight: error: {exc}"))), markup=False)
         sys.exit(exc.exit_code)

@@ -129,3 +129,9 @@ def load_yaml(text: str, where: str, error: type[PreflightError] = PreflightErro
             raise error(f"{where}: YAML expands to more than {MAX_DOCUMENT_VALUES:,} values "
                         "(aliases used as a bomb?)")
     return docs if multi else docs[0]
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread by the CLI's handler so that a write path can say what it
+    changed before the process ends (a BaseException, like KeyboardInterrupt: no `except Exception`
+    swallows it)."""

@@ -55,9 +55,36 @@ def pick_subnet(inv: Inventory, plan: Any, hint: str = "") -> Subnet | None:
     return usable[0]
 
 
+def closest_candidate(inv: Inventory, plan: Any) -> Subnet | None:
+    """When no subnet in the plan's scope is usable yet: the one `launch --fix` will make usable and
+    launch into — NET001's closest candidate (same ranking, `Reachability.candidate_rank`), which
+    its fixer (subnet-make-public) fixes and the launch then picks."""
+    from preflight.semantics.routes import Topology
+
+    t = Topology(inv)
+    named = set(getattr(plan, "subnets", ()) or ())
+    vpc = getattr(plan, "vpc", "") or ""
+    ask = True if getattr(plan, "public_ip", None) is True else None
+    ranked = []
+    for s in inv.subnets:
+        if (s.id not in named) if named else (vpc and s.vpc_id != vpc):
+            continue
+        reach = t.public_reachability(s.id, ask)
+        ranked.append(((9, 9) if reach is None else reach.candidate_rank(vpc), s.id, s))
+    return min(ranked, key=lambda x: x[:2])[2] if ranked else None
+
+
+def launch_subnet(inv: Inventory, plan: Any) -> Subnet | None:
+    """The subnet this launch lands in: the one it would pick now, else (nothing usable yet) the
+    closest candidate, which `--fix` makes usable. Only that subnet's VPC is in the launch's scope,
+    so `launch --fix` never fixes (or creates gateways in) a VPC it will not launch into."""
+    return pick_subnet(inv, plan) or closest_candidate(inv, plan)
+
+
 def launch_vpcs(inv: Inventory, plan: Any) -> set[str]:
     """The VPC(s) this launch may land in: the plan's subnets' or VPC, else the VPC of the subnet it
-    would pick now, else (nothing usable yet) every VPC, so NET001's causes and fixes stay in view."""
+    would pick now or will make usable (`launch_subnet`), else (no subnet at all) every VPC, so
+    NET001's causes and fixes stay in view."""
     named = getattr(plan, "subnets", ()) or ()
     if named:
         by_id = {s.id: s.vpc_id for s in inv.subnets}
@@ -65,7 +92,7 @@ def launch_vpcs(inv: Inventory, plan: Any) -> set[str]:
     vpc = getattr(plan, "vpc", "") or ""
     if vpc:
         return {vpc}
-    picked = pick_subnet(inv, plan)
+    picked = launch_subnet(inv, plan)
     return {picked.vpc_id} if picked is not None else {v.id for v in inv.vpcs}
 
 
@@ -107,7 +134,7 @@ class LaunchScope:
         if self.subnets is None:
             named = set(getattr(self.plan, "subnets", ()) or ())
             if not named:
-                picked = pick_subnet(self.inventory, self.plan)
+                picked = launch_subnet(self.inventory, self.plan)
                 named = {picked.id} if picked is not None else set()
             self.subnets = named
         return self.subnets

@@ -202,11 +202,7 @@ def _reasons(t: Topology, r: Reachability, plan_vpc: str, has_plan: bool) -> lis
 
 def _rank(r: Reachability | None, plan_vpc: str) -> tuple[int, ...]:
     """Closest candidate first: fewest problems; intentionally private subnets last."""
-    if r is None:
-        return (9, 9)
-    problems = (int(r.verdict != "ok") + int(not r.public_ip) + int(r.subnet.state not in ("available", ""))
-                + int(bool(plan_vpc) and r.subnet.vpc_id != plan_vpc))
-    return (int(r.verdict == "not_igw"), problems)
+    return (9, 9) if r is None else r.candidate_rank(plan_vpc)
 
 
 def _first_and_more(reasons: list[str]) -> str:

@@ -82,7 +82,9 @@ class CallStats:
 
 
 # One bounded budget per API call, retries included: botocore's adaptive retries (the only retry
-# layer for throttling) with at most MAX_ATTEMPTS tries, each waiting at most CONNECT_TIMEOUT to
+# layer for throttling: preflight's own retry, launch/retry.py, only waits out eventual
+# consistency) with at most MAX_ATTEMPTS HTTP requests in all (botocore's `total_max_attempts`;
+# its `max_attempts` would count retries only, one request more), each waiting at most CONNECT_TIMEOUT to
 # connect and READ_TIMEOUT for an answer. An endpoint that accepts connections and never answers
 # thus fails in about MAX_ATTEMPTS x READ_TIMEOUT (~80 s), with one line, instead of 8 x 60 s.
 # PREFLIGHT_READ_TIMEOUT / PREFLIGHT_CONNECT_TIMEOUT (seconds) tune it for slow links.
@@ -109,7 +111,7 @@ def _seconds(env: str, default: float) -> float:
 
 def client_config() -> botocore.config.Config:
     return botocore.config.Config(
-        retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "adaptive", "total_max_attempts": MAX_ATTEMPTS},
         max_pool_connections=32,
         connect_timeout=_seconds("PREFLIGHT_CONNECT_TIMEOUT", CONNECT_TIMEOUT),
         read_timeout=_seconds("PREFLIGHT_READ_TIMEOUT", READ_TIMEOUT),
@@ -125,7 +127,7 @@ def endpoint_problem(exc: BaseException, endpoint: str) -> PreflightError | None
     if isinstance(exc, (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectTimeoutError)):
         return PreflightError(f"{where} did not answer in time ({MAX_ATTEMPTS} attempts); check --endpoint-url, "
                               "the network, or raise PREFLIGHT_READ_TIMEOUT")
-    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+    if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError)):
         return PreflightError(f"cannot reach {where}; check --endpoint-url and the network")
     parser_errors = (botocore.parsers.ResponseParserError, KeyError, ValueError, TypeError, AttributeError)
     if isinstance(exc, parser_errors):

@@ -33,10 +33,11 @@ The contract for fixer authors (security-group fixers here; network fixers, `pre
   because plans are computed from the account's current state), and returns one `Outcome` per
   change.
 
-The journal (`Journal`): one JSON object per line in
-`platformdirs.user_state_dir("preflight")/journal/<run-id>.jsonl` (tests redirect it with
-`XDG_STATE_HOME` or `PREFLIGHT_JOURNAL_DIR`). Line 1 is `{"event": "run", ...}` with the command,
-account, region(s) and source. Then for each call: `{"event": "begin", "seq", "change": {...}}`
+The journal (`Journal`): one JSON object per line in `<state dir>/journal/<run-id>.jsonl` (state
+dir: $PREFLIGHT_STATE_DIR, else platformdirs' user state dir; $PREFLIGHT_JOURNAL_DIR names another
+directory), mode 0600 in a 0700 directory: it says what exists in an account and how to change it.
+Line 1 is `{"event": "run", ...}` with the command, account, region(s) and source. Then for each
+call: `{"event": "begin", "seq", "change": {...}}`
 written and fsynced BEFORE the call, followed by exactly one of `done` (with the final `undo`),
 `already` (nothing changed by us, `undo` null), `retry` (the call conflicted and changed nothing;
 a narrowed `begin` with the next `seq` follows) or `failed` (with the error code). An undo tool

@@ -10,6 +10,7 @@ from preflight import engine
 from preflight.engine import Finding
 from preflight.errors import PreflightError
 from preflight.fix.apply import apply_changes
+from preflight.fix.interrupted import Written, reporting_changes
 from preflight.fix.journal import Journal
 from preflight.fix.model import Change, FixPlan, Outcome
 from preflight.fix.planning import build_plan
@@ -113,14 +114,18 @@ def run_fix(source: Any, plan: Any, select: list[str], ignore: list[str], *, app
     header = {"command": command, "regions": regions, "account": report.inventories[0].account if report.inventories
               else "", "source": report.inventories[0].source if report.inventories else ""}
     journal = Journal(header=header)
-    skipped = {id(c) for c in run.skipped}
-    made = iter(apply_changes([c for c in fplan.changes if id(c) not in skipped], source.session, journal,
-                              max_changes=max_changes))
-    # One outcome per planned change, in plan order (the renderers pair them by position).
-    run.outcomes = [Outcome(c, "skipped", "unsafe: add --unsafe-fixes to apply it") if id(c) in skipped
-                    else next(made) for c in fplan.changes]
-    run.journal = str(journal.path) if journal.written else ""
-    after = check()
+    # A signal, the endpoint going away or any error from here on, once something changed, ends
+    # with the list of changes, the journal and the undo command (exit 1), never "nothing changed".
+    written = Written(journals=[journal.path], sandbox=bool(getattr(source.target, "sandbox", None)))
+    with reporting_changes(written, getattr(source.session, "endpoint_url", None) or ""):
+        skipped = {id(c) for c in run.skipped}
+        made = iter(apply_changes([c for c in fplan.changes if id(c) not in skipped], source.session, journal,
+                                  max_changes=max_changes))
+        # One outcome per planned change, in plan order (the renderers pair them by position).
+        run.outcomes = [Outcome(c, "skipped", "unsafe: add --unsafe-fixes to apply it") if id(c) in skipped
+                        else next(made) for c in fplan.changes]
+        run.journal = str(journal.path) if journal.written else ""
+        after = check()
     run.unknown = [f for f in after.findings if f.status == "UNKNOWN"]
     still = {f.key() for f in after.findings if f.status == "FAIL"}
     run.fixed = [f for f in fplan.targeted if f.key() not in still]

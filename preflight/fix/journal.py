@@ -17,12 +17,14 @@ JOURNAL_VERSION = 1
 
 
 def journal_dir() -> Path:
+    """$PREFLIGHT_JOURNAL_DIR, else the `journal` directory of preflight's state dir (which follows
+    $PREFLIGHT_STATE_DIR, like the port ledger and the launch records)."""
     override = os.environ.get("PREFLIGHT_JOURNAL_DIR")
     if override:
         return Path(override)
-    import platformdirs
+    from preflight.ports import state_dir
 
-    return Path(platformdirs.user_state_dir("preflight")) / "journal"
+    return state_dir() / "journal"
 
 
 def new_run_id() -> str:
@@ -40,6 +42,9 @@ class Journal:
     def __init__(self, run_id: str | None = None, directory: Path | str | None = None,
                  header: dict[str, Any] | None = None) -> None:
         self.run_id = run_id or new_run_id()
+        # preflight's own directory (not one the caller or $PREFLIGHT_JOURNAL_DIR named) is tightened
+        # to 0700 even if an older version left it 0755; a named one is only created private.
+        self._own = directory is None and not os.environ.get("PREFLIGHT_JOURNAL_DIR")
         self.directory = Path(directory) if directory else journal_dir()
         self.path = self.directory / f"{self.run_id}.jsonl"
         self._seq = 0
@@ -59,8 +64,12 @@ class Journal:
     def _open(self) -> None:
         if self._opened:
             return
+        from preflight.ports import private_dir, state_dir
+
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            if self._own:
+                private_dir(state_dir(), tighten=True)
+            private_dir(self.directory, tighten=self._own)
         except OSError as exc:
             raise PreflightError(f"cannot create the journal directory {self.directory}: {exc.strerror}") from None
         self._opened = True
@@ -69,7 +78,8 @@ class Journal:
 
     def _append(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, sort_keys=True, default=str)
-        with open(self.path, "a", encoding="utf-8") as fh:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # 0600 whatever the umask
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
             fh.flush()
             os.fsync(fh.fileno())

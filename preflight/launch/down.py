@@ -17,8 +17,8 @@ from typing import Any
 import botocore.exceptions
 
 from preflight.errors import PreflightError
-from preflight.launch.records import LaunchRecord, list_records, load_record, save_record
-from preflight.launch.retry import NOT_FOUND_CODES, THROTTLING_CODES, RetryPolicy, call_with_retry
+from preflight.launch.records import GroupRecord, LaunchRecord, list_records, load_record, save_record
+from preflight.launch.retry import NOT_FOUND_CODES, RetryPolicy, call_with_retry
 from preflight.ports import LAUNCH_TAG, PortsError, open_ledger, parse_ledger_url, resolve_ledger_url
 from preflight.semantics.remedies import aws_cli
 
@@ -86,11 +86,10 @@ def _down(session: Any, record: LaunchRecord, res: DownResult, policy: RetryPoli
     ec2 = session.client("ec2", region)
 
     # Instances: the record's, plus any tagged with the launch id (a crash may have beaten the record).
-    ids = _alive(ec2, list(record.instances), policy)
-    found = call_with_retry(lambda: ec2.describe_instances(Filters=[
+    ids = _alive(ec2, list(record.instances))
+    found = ec2.describe_instances(Filters=[
         {"Name": f"tag:{LAUNCH_TAG}", "Values": [launch_id]},
-        {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]),
-        policy, what="find the launch's instances")
+        {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}])
     ids += [i["InstanceId"] for r in found.get("Reservations", []) for i in r.get("Instances", [])
             if i["InstanceId"] not in ids]
     if not ids:
@@ -99,9 +98,7 @@ def _down(session: Any, record: LaunchRecord, res: DownResult, policy: RetryPoli
         res.add("planned", f"would terminate {', '.join(ids)}")
     else:
         try:
-            call_with_retry(lambda: ec2.terminate_instances(InstanceIds=ids), policy,
-                            what="terminate instances", ids=ids,
-                            retry_on=THROTTLING_CODES)
+            ec2.terminate_instances(InstanceIds=ids)  # throttling: botocore's retries
             res.add("ok", f"terminating {', '.join(ids)}")
             _wait_terminated(ec2, ids, policy, timeout, poll)
             res.add("ok", f"terminated {', '.join(ids)}")
@@ -116,6 +113,11 @@ def _down(session: Any, record: LaunchRecord, res: DownResult, policy: RetryPoli
             return _finish(record, res, state_dir)
 
     sg = record.security_group
+    if not sg.id:  # cut short before the record knew its group: the group carries the launch tag
+        tagged = ec2.describe_security_groups(Filters=[{"Name": f"tag:{LAUNCH_TAG}", "Values": [launch_id]}])
+        found_groups = tagged.get("SecurityGroups") or []
+        if found_groups:
+            sg = GroupRecord(id=found_groups[0]["GroupId"], created=True)
     gid = sg.id
     users = [r.launch_id for r in list_records(state_dir) if r.launch_id != launch_id
              and r.state in ("running", "launching") and r.security_group.id == gid] if gid else []
@@ -130,7 +132,7 @@ def _down(session: Any, record: LaunchRecord, res: DownResult, policy: RetryPoli
             # The group stays "in use" a little after its instances terminate.
             _attempt(res, lambda: call_with_retry(lambda: ec2.delete_security_group(GroupId=gid), policy,
                                                   what=f"delete security group {gid}",
-                                                  retry_on=THROTTLING_CODES | {"DependencyViolation"}),
+                                                  retry_on=frozenset({"DependencyViolation"})),
                      f"deleted security group {gid}", f"security group {gid}: already gone",
                      f"cannot delete security group {gid}")
     elif gid:
@@ -179,17 +181,16 @@ def _attempt(res: DownResult, action: Any, done: str, gone: str, cannot: str) ->
             res.add("ok", gone)
         else:
             res.add("failed", f"{cannot}: {_code(exc)}")
-    except PreflightError as exc:  # retries exhausted (throttling): one failed step, the record is kept
+    except PreflightError as exc:  # retries exhausted (still in use): one failed step, the record is kept
         res.add("failed", str(exc))
 
 
-def _alive(ec2: Any, ids: list[str], policy: RetryPolicy) -> list[str]:
+def _alive(ec2: Any, ids: list[str]) -> list[str]:
     """The ids among `ids` that still exist and are not terminated (a second `down` finds none)."""
     if not ids:
         return []
     try:
-        resp = call_with_retry(lambda: ec2.describe_instances(InstanceIds=ids), policy,
-                               what="look up the launch's instances", ids=ids, retry_on=THROTTLING_CODES)
+        resp = ec2.describe_instances(InstanceIds=ids)
     except botocore.exceptions.ClientError as exc:
         if _code(exc) in NOT_FOUND_CODES:
             return []
@@ -202,9 +203,7 @@ def _wait_terminated(ec2: Any, ids: list[str], policy: RetryPolicy, timeout: flo
     deadline = policy.clock() + timeout
     while True:
         try:
-            resp = call_with_retry(lambda: ec2.describe_instances(InstanceIds=ids), policy,
-                                   what="wait for termination", ids=ids,
-                                   retry_on=THROTTLING_CODES)
+            resp = ec2.describe_instances(InstanceIds=ids)
         except botocore.exceptions.ClientError as exc:
             if _code(exc) in NOT_FOUND_CODES:
                 return

@@ -3,7 +3,10 @@
 It hooks botocore's own event system: a `before-call` handler may answer an operation instead of
 AWS (like botocore's Stubber) or raise, so everything else — parameter validation, moto behind the
 client, preflight's retry layer — runs for real. Faults short-circuit before botocore's own retry
-handler, so they reach preflight's retry code exactly as many times as configured.
+handler (`before-call` fires once per API call, outside botocore's retry loop), so they reach
+preflight's retry code exactly as many times as configured: an injected throttle is what a caller
+sees once botocore's retries are spent. To exercise botocore's retries themselves, inject on the
+wire instead (tests/hostile/faultproxy.py: a loopback proxy answering with AWS's error documents).
 
     faults = FaultInjector(ec2)
     faults.error("DescribeInstances", "InvalidInstanceID.NotFound", times=3)   # first 3 calls

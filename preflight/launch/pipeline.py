@@ -13,8 +13,8 @@ nothing is changed (`Pipeline.carry_out` is the one place the two modes part). W
            launch id) and exactly the missing ports, through the SG010 rule and the
            `sg-open-missing-ports` fixer: every rule counts, nothing is added twice.
 5. run     RunInstances with a ClientToken (a retried call never launches twice), tagged.
-6. wait    until running, retrying InvalidInstanceID.NotFound and throttling with bounded
-           exponential backoff and jitter (preflight.launch.retry).
+6. wait    until running, retrying InvalidInstanceID.NotFound with bounded exponential backoff
+           and jitter (preflight.launch.retry; throttling is botocore's adaptive retries' job).
 7. ports   replica ports reserved atomically in the port ledger (preflight.ports), written to the
            instances' `preflight:replica-ports` tag, released again if anything fails.
 8. verify  instances running, public IPs where the launch needs them, the plan's ports open, and
@@ -27,11 +27,14 @@ stage 2), so an interrupted launch can always be taken down or undone.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+
+import botocore.exceptions
 
 from preflight import engine
 from preflight.errors import PreflightError
@@ -197,6 +200,9 @@ class Pipeline:
         self._ec2: Any = None
         self.ledger: Ledger | None = None
         self.cached_scope: dict[int, LaunchScope] = {}  # per inventory object (each check collects anew)
+        from preflight.fix.interrupted import Written
+
+        self.written = Written(sandbox=bool(source.target.sandbox))  # for the report if the run is cut short
 
     @property
     def launch_id(self) -> str:
@@ -276,6 +282,8 @@ class Pipeline:
                 "command": self.s.command, "regions": [self.region], "account": inv_account,
                 "source": f"sandbox:{self.source.target.sandbox}" if self.source.target.sandbox else "aws",
                 "launch_id": self.launch_id})
+            self.written.launch_journal = self.journal.path
+            self.written.launch_id = self.launch_id
         return self.journal
 
     def _save(self) -> None:
@@ -308,30 +316,83 @@ class Pipeline:
             raise PortsError(f"{exc} (launch stopped before changing anything)") from None
 
     def run(self) -> LaunchResult:
-        import botocore.exceptions
+        from preflight.fix.interrupted import reporting_changes
 
         self.open_ledger()
+        endpoint = getattr(self.session, "endpoint_url", None) or ""
         try:
-            self._run()
-            self.result.ok = True
-        except LaunchStopped:
-            self.result.ok = False
-        except botocore.exceptions.ClientError as exc:  # an answer no stage expected: one line, no trace
-            self.result.ok = False
-            after = self.result.stages[-1].name if self.result.stages else "start"
-            down = f"; take down what was created: `preflight down {self.launch_id}`" if self.record else ""
-            try:
-                self.stop("error", f"AWS answered {_code(exc)} after the {after} stage: {_message(exc)}{down}")
-            except LaunchStopped:
-                pass
-        if self.source.target.sandbox and self.record is not None:
-            self._end_sandbox()
+            # Anything but a stage's own stop (a signal, the endpoint going away, a locked ledger, a
+            # bug) after the first change ends with what changed and the down/undo commands, exit 1.
+            with reporting_changes(self.written, endpoint, before_report=self._interrupted):
+                try:
+                    self._run()
+                    self.result.ok = True
+                except LaunchStopped:
+                    self.result.ok = False
+                except botocore.exceptions.ClientError as exc:  # an answer no stage expected: one line
+                    self.result.ok = False
+                    after = self.result.stages[-1].name if self.result.stages else "start"
+                    down = f"; {self.takedown_hint()}" if self.record else ""
+                    try:
+                        self.stop("error", f"AWS answered {_code(exc)} after the {after} stage: {_message(exc)}{down}")
+                    except LaunchStopped:
+                        pass
+                if not self.result.ok and self.s.apply and not self.source.target.sandbox:
+                    self._changes_stage()  # (a sandbox account ends with the command: nothing to take back)
+                if self.source.target.sandbox and self.record is not None:
+                    self._end_sandbox()
+        finally:
+            if self.ledger is not None:
+                self.ledger.close()
         self.result.record = self.record
         if self.journal is not None and self.journal.written:
             self.result.journal = str(self.journal.path)
-        if self.ledger is not None:
-            self.ledger.close()
         return self.result
+
+    def _changes_stage(self) -> None:
+        """A stage stopped the launch after changes were made: one last stage listing them with the
+        journals and the down/undo commands, as an interrupted launch prints them."""
+        from preflight.fix.interrupted import report
+
+        failed = next((s for s in reversed(self.result.stages) if s.status in ("failed", "blocked")), None)
+        summary = report(self.written, f"{failed.name} stage: {failed.summary}" if failed else "stopped")
+        if summary is None:
+            return
+        self._ensure_record()
+        self.stage("changes", "failed", summary.lines[1].rstrip(":"), summary.lines[2:])
+
+    def _ensure_record(self) -> None:
+        """A launch cut short before its record existed (e.g. while creating its group) still gets
+        one, so that the `preflight down` it prints works: down finds what carries the launch tag."""
+        if self.record is None and self.written.launch_id and not self.source.target.sandbox:
+            self.record = LaunchRecord(
+                launch_id=self.launch_id, region=self.region, state="failed", created_at=_now(),
+                account=(self.source.identity or {}).get("account", ""), source="aws",
+                endpoint_url=getattr(self.session, "endpoint_url", None) or "", plan=self.plan.source,
+                name=self.plan.name, fix_journal=self.result.fix_journal, journal=str(self._journal().path))
+
+    def _interrupted(self, exc: BaseException) -> None:
+        """Leave the record saying the launch did not finish (best effort: we are on the way out)."""
+        from preflight.fix.interrupted import cause_of
+
+        self._ensure_record()
+        if self.record is not None:
+            self.record.state = "failed"
+            self.record.error = cause_of(exc)
+            with contextlib.suppress(Exception):
+                self._save()
+
+    def takedown_hint(self) -> str:
+        """The command that takes this launch back, or why none is needed (a sandbox account ends
+        with the command: `down` would refuse its record, and there is nothing left to remove)."""
+        if self.source.target.sandbox:
+            return "nothing to take down: the sandbox account ends with this command"
+        return f"take down what was created: `preflight down {self.launch_id}`"
+
+    def undo_hint(self, journal: Any) -> str:
+        if self.source.target.sandbox:
+            return "nothing to undo: the sandbox account ends with this command"
+        return f"undo with `preflight undo {journal}`"
 
     def _end_sandbox(self) -> None:
         """The in-process sandbox account ends with this command: release its ports, close the record."""
@@ -383,8 +444,8 @@ class Pipeline:
         assert self.record is not None
         self.record.state = "running"
         self._save()
-        self.stage("record", "ok", f"launch {self.launch_id} recorded; take it down with "
-                                   f"`preflight down {self.launch_id}`")
+        self.stage("record", "ok", f"launch {self.launch_id} recorded" + (
+            "" if self.source.target.sandbox else f"; take it down with `preflight down {self.launch_id}`"))
 
     # --- stage 2: fix --------------------------------------------------------------------------
 
@@ -422,6 +483,7 @@ class Pipeline:
                                   "account": report.inventories[0].account, "source": report.inventories[0].source,
                                   "launch_id": self.launch_id})
         self.result.fix_journal = str(journal.path)
+        self.written.journals.append(journal.path)
         applied: list[str] = []
         skipped: dict[str, Change] = {}  # by what the change does: a later round plans it again
         budget = self.s.max_changes  # --max-changes caps the whole fix stage, every round together
@@ -434,15 +496,14 @@ class Pipeline:
             if n and budget is not None and len(changes) > budget:
                 self.stop("fix", f"{len(changes)} more change(s) needed after "
                                  f"{(self.s.max_changes or 0) - budget} applied, beyond --max-changes "
-                                 f"{self.s.max_changes}; "
-                                 f"undo with `preflight undo {journal.path}`", applied, status="blocked")
+                                 f"{self.s.max_changes}; {self.undo_hint(journal.path)}", applied, status="blocked")
             outcomes = apply_changes(changes, self.session, journal, max_changes=budget)
             if budget is not None:
                 budget -= sum(1 for o in outcomes if o.status == "applied")
             applied += [f"[{o.status}] {o.change.description}\n    $ {o.change.cli}" for o in outcomes]
             failed = [o for o in outcomes if o.status == "failed"]
             if failed:
-                self.stop("fix", f"a fix failed ({failed[0].error}); undo with `preflight undo {journal.path}`",
+                self.stop("fix", f"a fix failed ({failed[0].error}); {self.undo_hint(journal.path)}",
                           applied)
             # Re-check the rules that blocked (and the network rules the fixes touch), not all of them.
             report = self.check(self.plan, sorted({f.rule for f in blockers} | {"NET"}))
@@ -459,7 +520,7 @@ class Pipeline:
                       + [f"{f.rule} {f.resource}: {f.message}" for f in blockers], status="blocked")
         done = sum(1 for line in applied if line.startswith("[applied]"))
         self.stage("fix", "ok", f"{done} change(s) applied; journal {journal.path} "
-                                f"(undo: `preflight undo {journal.path}`)",
+                                f"({self.undo_hint(journal.path)})",
                    applied + [f"skipped (unsafe, not needed): {c.description}" for c in skipped.values()])
         return report, planned.subnet_hint, False
 
@@ -554,6 +615,8 @@ class Pipeline:
         try:
             resp = call_with_retry(lambda: self.ec2().create_security_group(**params), self.s.retry,
                                    what=f"create security group {name}")
+        except botocore.exceptions.BotoCoreError:
+            raise  # no answer: the group may exist; the journal keeps the call in doubt (see run())
         except Exception as exc:
             journal.outcome(seq, "failed", error=_code(exc))
             self.stop("group", f"cannot create security group {name} in {vpc}: {_code(exc)}")
@@ -638,6 +701,8 @@ class Pipeline:
             # ClientToken: a retry after a lost answer returns the same instances, never new ones.
             resp = call_with_retry(lambda: self.ec2().run_instances(**params), self.s.retry,
                                    what="run instances")
+        except botocore.exceptions.BotoCoreError:
+            raise  # no answer: instances may be starting; in doubt, found by their tag by `down`
         except PreflightError as exc:
             journal.outcome(seq, "failed", error=getattr(exc, "code", ""))
             self.stop("run", str(exc))
@@ -656,7 +721,7 @@ class Pipeline:
 
     def plan_wait(self, ids: list[str]) -> StagePlan[list[str]]:
         p = self.s.retry
-        return StagePlan("wait", ids, f"would wait until running (NotFound/throttling retried {p.attempts} times, "
+        return StagePlan("wait", ids, f"would wait until running (NotFound retried {p.attempts} times, "
                                       f"{p.base:g}s base backoff with {p.jitter:g}s jitter)")
 
     def apply_wait(self, ids: list[str]) -> list[dict[str, Any]]:
@@ -669,7 +734,7 @@ class Pipeline:
             described = wait_until_running(self.ec2(), ids, self.s.retry, timeout=self.s.wait_timeout,
                                            poll=self.s.poll, on_retry=note)
         except PreflightError as exc:
-            self.stop("wait", str(exc), retries + [f"take down what was created: `preflight down {self.launch_id}`"])
+            self.stop("wait", str(exc), retries + [self.takedown_hint()])
         after = f" after {len(retries)} retr{'y' if len(retries) == 1 else 'ies'}" if retries else ""
         self.stage("wait", "ok", f"{len(described)} running{after}", retries)
         return described
@@ -700,7 +765,7 @@ class Pipeline:
                     if not ledger.reserve(host, port, self.launch_id, service=r.service):
                         self.stop("ports", f"port {port} on {host} is already taken (replica {i}); see PORT001",
                                   [*self._release_ports(ledger)[1],
-                                   f"take down what was created: `preflight down {self.launch_id}`"])
+                                   self.takedown_hint()])
                     placed.append((host, port))
             else:
                 placed = allocate_replicas(ledger, self.launch_id, ids, r.count, (lo, hi), service=r.service)
@@ -714,7 +779,7 @@ class Pipeline:
             ledger.activate(self.launch_id)
         except PreflightError as exc:
             self.stop("ports", str(exc), [*self._release_ports(ledger)[1],
-                                          f"take down what was created: `preflight down {self.launch_id}`"])
+                                          self.takedown_hint()])
         self.record.replicas = [ReplicaRecord(replica=i, service=r.service, host=h, port=p)
                                 for i, (h, p) in enumerate(placed)]
         self._save()

@@ -1,10 +1,10 @@
 """Launch records: what a `preflight launch` created, so `preflight down` can remove exactly that.
 
 One JSON file per launch in `<state dir>/launches/<launch id>.json` (state dir: the `state_dir`
-argument, else $PREFLIGHT_STATE_DIR, else platformdirs' user state dir). The record is written as
-soon as instances exist and updated after every later stage, so a launch that fails half-way can
-still be taken down. Everything a launch creates is also tagged `preflight:launch-id`, so `down`
-finds it even when the record is behind.
+argument, else $PREFLIGHT_STATE_DIR, else platformdirs' user state dir), 0600 in 0700 directories.
+The record is written as soon as instances exist and updated after every later stage, so a launch
+that fails half-way can still be taken down. Everything a launch creates is also tagged
+`preflight:launch-id`, so `down` finds it even when the record is behind.
 
 In memory a record is a `LaunchRecord` (typed); on disk it is the JSON of `to_dict()`, schema
 `preflight-launch-record/v1`, the same keys every earlier version wrote, so `down` reads records
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from preflight.errors import PreflightError
-from preflight.ports import state_dir
+from preflight.ports import private_dir, state_dir
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
 SCHEMA = "preflight-launch-record/v1"
@@ -191,9 +191,13 @@ def record_path(launch_id: str, override: str | Path | None = None) -> Path:
 def save_record(record: LaunchRecord, override: str | Path | None = None) -> Path:
     path = record_path(record.launch_id, override)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(state_dir(override), tighten=True)
+        private_dir(path.parent, tighten=True)
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(record.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # a stale .tmp an older version left 0644
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(record.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
         os.replace(tmp, path)  # atomic: a reader never sees half a record
     except OSError as exc:
         raise PreflightError(f"cannot write the launch record {path}: {exc.strerror}") from None

@@ -30,7 +30,8 @@ def launch_text(result: LaunchResult, stages_shown: bool) -> str:
                 "dry run: the launch would stop here; nothing was changed")
     else:
         tail = (f"launched {result.launch_id}" if result.ok else f"launch {result.launch_id} stopped")
-        if result.record and result.record.instances and not result.ok:
+        sandbox = result.record is not None and result.record.source.startswith("sandbox")
+        if result.record and result.record.instances and not result.ok and not sandbox:
             tail += f"; remove what it created with `preflight down {result.launch_id}`"
     out.append(tail)
     return "\n".join(out) + "\n"

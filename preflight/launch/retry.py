@@ -2,9 +2,14 @@
 
 Why: at 150+ nodes an autoscaler called DescribeInstances right after RunInstances; EC2 is
 eventually consistent, answered `InvalidInstanceID.NotFound` for instances that did exist, and
-an assertion killed the whole launch. Here such answers (and throttling) are retried with
-exponential backoff on a 3-5 s scale with jitter, a bounded number of times, and after the last
-attempt the error names the instances and says what to do, instead of a traceback.
+an assertion killed the whole launch. Here such answers are retried with exponential backoff on a
+3-5 s scale with jitter, a bounded number of times, and after the last attempt the error names the
+instances and says what to do, instead of a traceback.
+
+Throttling is NOT retried here: every client preflight makes already uses botocore's adaptive
+retries (preflight.collect.aws.client_config), and a second layer around it multiplies the two
+budgets (4 HTTP requests x 6 attempts = 24 per throttled call). Only codes botocore does not
+retry — EC2's eventual consistency — belong to this layer.
 
 Sleep, clock and random source are injectable so tests run in milliseconds and deterministically.
 """
@@ -29,12 +34,7 @@ NOT_FOUND_CODES = frozenset({
     "InvalidGroup.NotFound", "InvalidRouteTableID.NotFound", "InvalidInternetGatewayID.NotFound",
     "InvalidSubnetID.NotFound", "InvalidAllocationID.NotFound", "InvalidNetworkInterfaceID.NotFound",
 })
-THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
-    "RequestThrottledException", "RequestLimitExceeded", "TooManyRequestsException",
-    "EC2ThrottledException", "SlowDown", "PriorRequestNotComplete", "BandwidthLimitExceeded",
-})
-RETRYABLE_CODES = NOT_FOUND_CODES | THROTTLING_CODES
+RETRYABLE_CODES = NOT_FOUND_CODES
 
 
 class RetryExhausted(PreflightError):
@@ -117,8 +117,7 @@ def _exhausted_message(what: str, ids: tuple[str, ...], code: str, attempts: int
                f"Look them up with `aws ec2 describe-instances --instance-ids {' '.join(ids)}`"
                if ids else f"EC2 still answers {code} after {attempts} attempts over {waited:.0f}s")
     else:
-        why = (f"AWS kept throttling ({code}){names} through {attempts} attempts over {waited:.0f}s; "
-               f"retry later or raise the limits (--retry-attempts)")
+        why = f"AWS still answers {code}{names} after {attempts} attempts over {waited:.0f}s; retry later"
     return f"{what}: {why}"
 
 
@@ -131,7 +130,7 @@ def wait_until_running(ec2: Any, instance_ids: Iterable[str], policy: RetryPolic
                        ) -> list[dict[str, Any]]:
     """Describe the instances until all are `running`; returns their descriptions.
 
-    NotFound and throttling are retried per `policy`; `pending` is polled every `poll` seconds
+    NotFound is retried per `policy` (throttling by botocore); `pending` is polled every `poll` seconds
     until `timeout`. An instance that ends up terminated or stopped is an error naming it (with
     EC2's state reason, e.g. insufficient capacity).
     """

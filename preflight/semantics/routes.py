@@ -69,6 +69,16 @@ class Reachability:
     def usable(self) -> bool:
         return self.subnet.state in ("available", "") and (self.ipv4_usable or self.ipv6_usable)
 
+    def candidate_rank(self, plan_vpc: str = "") -> tuple[int, ...]:
+        """How close the subnet is to hosting a reachable instance, lowest first: fewest problems,
+        subnets routed to something other than an internet gateway (intentionally private) last.
+        NET001 fixes the closest candidate and `preflight launch` then launches there, so the two
+        rank with this one function."""
+        problems = (int(self.verdict != "ok") + int(not self.public_ip)
+                    + int(self.subnet.state not in ("available", ""))
+                    + int(bool(plan_vpc) and self.subnet.vpc_id != plan_vpc))
+        return (int(self.verdict == "not_igw"), problems)
+
 
 class Topology:
     """Indexes over one inventory, built once (linear time) and shared by rules via ctx.cached."""
