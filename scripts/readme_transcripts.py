@@ -38,6 +38,8 @@ VOLATILE = [
     (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b(?![/\d])"), "<ip>"),  # addresses, not CIDRs
     (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?"), "<time>"),
     (re.compile(r"\b\d+(?:\.\d+)? ?(?:ms|s)\b"), "<duration>"),
+    (re.compile(r"\bpid \d+"), "pid <n>"),
+    (re.compile(r"(?m)^(\s*seconds:).*$"), r"\1 <timings>"),  # --stats
 ]
 
 
