@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from preflight.engine import Finding
 from preflight.semantics.remedies import Call, render
@@ -132,10 +132,14 @@ class ApplyContext:
         return self.session.client(service, region)
 
 
+# skipped: an unsafe change without --unsafe-fixes
+OutcomeStatus = Literal["applied", "already", "failed", "not-attempted", "skipped"]
+
+
 @dataclass
 class Outcome:
     change: Change
-    status: str  # applied | already | failed | not-attempted | skipped (unsafe, no --unsafe-fixes)
+    status: OutcomeStatus
     error: str = ""
     seq: int = 0
 

@@ -32,7 +32,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import botocore.exceptions
 
@@ -88,10 +88,13 @@ class LaunchSettings:
     ignore: list[str] = field(default_factory=list)
 
 
+StageStatus = Literal["ok", "planned", "skipped", "failed", "blocked"]
+
+
 @dataclass
 class Stage:
     name: str
-    status: str  # ok | planned | skipped | failed | blocked
+    status: StageStatus
     summary: str
     lines: list[str] = field(default_factory=list)
 
@@ -210,14 +213,14 @@ class Pipeline:
 
     # --- plumbing -------------------------------------------------------------------------------
 
-    def stage(self, name: str, status: str, summary: str, lines: list[str] | None = None) -> Stage:
+    def stage(self, name: str, status: StageStatus, summary: str, lines: list[str] | None = None) -> Stage:
         st = Stage(name, status, summary, list(lines or []))
         self.result.stages.append(st)
         if self.progress is not None:
             self.progress(st)
         return st
 
-    def stop(self, name: str, summary: str, lines: list[str] | None = None, status: str = "failed") -> None:
+    def stop(self, name: str, summary: str, lines: list[str] | None = None, status: StageStatus = "failed") -> None:
         self.stage(name, status, summary, lines)
         if self.record is not None:
             self.record.state = "failed"
