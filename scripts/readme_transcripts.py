@@ -116,7 +116,9 @@ def workdir(home: str) -> Path:
 def run(command: str, home: str) -> tuple[str, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PREFLIGHT_", "XDG_", "SKYPILOT_"))}
     env.update(HOME=home, NO_COLOR="1", COLUMNS="200", AWS_CONFIG_FILE=os.devnull,
-               AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+               AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+               # the `preflight` installed beside the Python running this script, activated or not
+               PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]))
     proc = subprocess.run(["bash", "-c", command], cwd=workdir(home), env=env, capture_output=True, text=True,
                           timeout=300)
     return (proc.stdout + proc.stderr).rstrip("\n"), proc.returncode
