@@ -262,13 +262,29 @@ class PortAllocator(Ledger):
             self._db = sqlite3.connect(str(self.path), timeout=self._lock_timeout, isolation_level=None,
                                        check_same_thread=False)
             self.lock_timeout = self._lock_timeout
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._set_up()
         except sqlite3.OperationalError as exc:
             raise self._locked_or(exc, f"cannot open the port ledger {self.path}") from None
         except (sqlite3.DatabaseError, OSError) as exc:
             raise PortsError(f"cannot open the port ledger {self.path}: {exc}") from None
+
+    def _set_up(self) -> None:
+        """WAL mode and the schema. Switching a fresh file to WAL answers SQLITE_BUSY at once, without
+        the busy handler, while another connection is doing the same (ten replicas starting
+        together on a new ledger): retry that for up to the lock timeout."""
+        deadline = time.monotonic() + self._lock_timeout
+        delay = 0.01
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+                self._db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if not ("locked" in str(exc) or "busy" in str(exc)) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
 
     def _locked_or(self, exc: sqlite3.OperationalError, what: str) -> PortsError:
         """'database is locked' (another process holds the write lock past our wait) gets its own
