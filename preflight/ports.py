@@ -239,6 +239,11 @@ def exhausted(lo: int, hi: int, host: str, free: int, count: int, held: int) -> 
         f"({held} held): widen the range or release ports (`preflight ports gc`)")
 
 
+def _is_lock_error(exc: sqlite3.OperationalError) -> bool:
+    """SQLite's 'database is locked' / SQLITE_BUSY: another connection holds the lock."""
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 class PortAllocator(Ledger):
     """The SQLite ledger. Safe across threads and processes of one machine.
 
@@ -281,7 +286,7 @@ class PortAllocator(Ledger):
                 self._db.executescript(_SCHEMA)
                 return
             except sqlite3.OperationalError as exc:
-                if not ("locked" in str(exc) or "busy" in str(exc)) or time.monotonic() >= deadline:
+                if not _is_lock_error(exc) or time.monotonic() >= deadline:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 0.2)
@@ -289,7 +294,7 @@ class PortAllocator(Ledger):
     def _locked_or(self, exc: sqlite3.OperationalError, what: str) -> PortsError:
         """'database is locked' (another process holds the write lock past our wait) gets its own
         message: what holds it and what to do; any other OperationalError is one line too."""
-        if "locked" in str(exc) or "busy" in str(exc):
+        if _is_lock_error(exc):
             return LedgerLocked(
                 f"the port ledger {self.path} is locked by another process (waited {self.lock_timeout:g} s): "
                 "wait for it to finish (or stop it) and retry")
