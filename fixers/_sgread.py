@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from preflight.collect.aws import parse_sg_rule
 from preflight.inventory.model import SecurityGroup, SecurityGroupRule
 
 
 def read_group(client: Any, group: SecurityGroup) -> SecurityGroup:
     """The group's current rules: one paginated DescribeSecurityGroupRules filtered by group id."""
+    from preflight.collect.aws import parse_sg_rule  # here: the collector imports boto3, and loading the fixer
+    # registry (e.g. to word a fix hint) must not
+
     rules: list[SecurityGroupRule] = []
     for page in client.get_paginator("describe_security_group_rules").paginate(
             Filters=[{"Name": "group-id", "Values": [group.id]}]):

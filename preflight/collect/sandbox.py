@@ -199,17 +199,17 @@ def sandbox(name: str = DEFAULT_SCENARIO, region: str = DEFAULT_REGION,
         raise PreflightError(
             "--sandbox needs moto: pip install 'cloud-preflight[sandbox]' (or pip install moto)"
         ) from None
+    from unittest.mock import patch  # here, with moto: it imports asyncio
+
     from preflight.collect.aws import AwsSession, check_region
     from preflight.settings import RunSettings
 
     sc = get_scenario(name)
-    saved = {k: os.environ.get(k) for k in (*_FAKE_ENV, "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION",
-                                            "MOTO_EC2_LOAD_DEFAULT_AMIS")}
-    os.environ.update(_FAKE_ENV)
-    os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "true" if (amis or sc.amis) else "false"
-    for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        os.environ.pop(k, None)
-    try:
+    # The fake keys, no profile, no endpoint (the sandbox must never reach a real account); the
+    # caller's environment comes back whole afterwards.
+    with patch.dict(os.environ, {**_FAKE_ENV, "MOTO_EC2_LOAD_DEFAULT_AMIS": "true" if (amis or sc.amis) else "false"}):
+        for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+            os.environ.pop(k, None)
         with mock_aws():
             # Sandbox identities are made up (fresh keys each run): never in the permission cache.
             session = AwsSession(region=region, settings=(settings or RunSettings()).without_cache())
@@ -221,9 +221,3 @@ def sandbox(name: str = DEFAULT_SCENARIO, region: str = DEFAULT_REGION,
             # collector's concurrent calls from racing it ("dictionary changed size").
             seeder.ec2.describe_key_pairs()
             yield session, seeder
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
@@ -27,16 +28,13 @@ def sky_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     pytest.importorskip("sky", reason="SkyPilot is installed by the [launchers] extra")
     from moto import mock_aws
 
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-                                            "SKYPILOT_CONFIG", "MOTO_EC2_LOAD_DEFAULT_AMIS")}
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION,
-                      MOTO_EC2_LOAD_DEFAULT_AMIS="false")
-    from sky.catalog import common
+    with patch.dict(os.environ, {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                                 "AWS_DEFAULT_REGION": REGION, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}):
+        from sky.catalog import common
 
-    catalog = tmp_path_factory.mktemp("sky-catalog")
-    common._ABSOLUTE_VERSIONED_CATALOG_DIR = str(catalog)  # before SkyPilot's AWS catalog is first read
-    (catalog / "aws").mkdir()
-    try:
+        catalog = tmp_path_factory.mktemp("sky-catalog")
+        common._ABSOLUTE_VERSIONED_CATALOG_DIR = str(catalog)  # before SkyPilot's AWS catalog is first read
+        (catalog / "aws").mkdir()
         with mock_aws():
             import boto3
 
@@ -51,12 +49,6 @@ def sky_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             (catalog / "aws" / "instance_quota_mapping.csv").write_text(
                 "InstanceType,OnDemandInstanceCode,SpotInstanceCode\nt3.medium,L-1216C47A,L-34B43A08\n")
             yield {"dir": tmp_path_factory.mktemp("sky-policy")}
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def apply_policy(env: dict[str, Any], task_yaml: str, config: str, cluster: str = "c1") -> Any:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
@@ -204,13 +205,9 @@ def collect_seeded(seed: Callable[[Any], None] | str, region: str = REGION,
         inv, ids = _SCENARIO_CACHE[key]
         return inv, dict(ids)
     load = _needs_amis(seed) if amis is None else amis
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL",
-                                           "MOTO_EC2_LOAD_DEFAULT_AMIS")}
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "true" if load else "false"
-    try:
+    keys = {k: os.environ.get(k) or "testing" for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    with patch.dict(os.environ, {**keys, "MOTO_EC2_LOAD_DEFAULT_AMIS": "true" if load else "false"}):
+        os.environ.pop("AWS_ENDPOINT_URL", None)
         if isinstance(seed, str):
             with sb.sandbox(seed, region) as (session, seeder):
                 result = collect(session, region), dict(seeder.ids)
@@ -225,12 +222,6 @@ def collect_seeded(seed: Callable[[Any], None] | str, region: str = REGION,
             seeder = sb.Seeder(session, region)
             seed(seeder)
             return collect(session, region), dict(seeder.ids)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def run_rules(source: Any, plan: Plan | Mapping[str, Any] | None = None, select: Iterable[str] = ("ALL",),

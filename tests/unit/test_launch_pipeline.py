@@ -18,24 +18,12 @@ from preflight.launch.retry import RetryPolicy
 from preflight.plan import plan_from_dict
 from preflight.ports import PortAllocator, default_db_path
 from preflight.runner import Target, open_target
+from tests.fakes.clock import FakeTime
 from tests.unit.netfix_support import REGION, state
 
 AMI = "ami-04681a1dbd79675a5"
 BASE = {"region": REGION, "instance_type": "t3.micro", "image": AMI, "count": 2, "ports": [8000, 8002, 8004],
         "security_group": "web-sg", "name": "web"}
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, s: float) -> None:
-        self.sleeps.append(s)
-        self.now += s
-
-    def clock(self) -> float:
-        return self.now
 
 
 @pytest.fixture(autouse=True)

@@ -17,21 +17,9 @@ from moto import mock_aws
 from preflight.errors import PreflightError
 from preflight.launch.faults import FaultInjector, InjectedCrash
 from preflight.launch.retry import RetryExhausted, RetryPolicy, call_with_retry, wait_until_running
+from tests.fakes.clock import FakeTime
 
 AMI = "ami-04681a1dbd79675a5"
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, s: float) -> None:
-        self.sleeps.append(s)
-        self.now += s
-
-    def clock(self) -> float:
-        return self.now
 
 
 def policy(t: FakeTime, **kw: Any) -> RetryPolicy:
