@@ -53,7 +53,7 @@ def render_table(report: Report) -> str:
                 for cmd in f.fix.commands:
                     con.print(f"      [green]$[/green] {escape(cmd)}")
                 if f.fix.fixer:
-                    hint = fix_command(report_sources(report), f.region, f.rule, report.plan)
+                    hint = fix_command(report_sources(report), f.region, f.rule, report.plan, f.fix.fixer)
                     con.print(f"    [dim]or: {escape(hint)} (fixer {escape(f.fix.fixer)})[/dim]")
     s = report.summary()
     con.print()
