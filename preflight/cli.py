@@ -10,15 +10,15 @@ import json
 import math
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 
-from preflight import __version__
-from preflight.errors import PreflightError, one_line, redact_url
+from preflight import __version__, commands
+from preflight.commands import EXIT_INTERRUPTED, EXIT_TERMINATED, Common, common, err  # noqa: F401 - re-exported
+from preflight.commands import split as _split
+from preflight.errors import PreflightError, one_line
 from preflight.textsafe import terminal
 
 EXIT_HELP = (
@@ -37,9 +37,6 @@ sandbox_app = typer.Typer(help="Sandbox scenarios (moto in process, no account n
 app.add_typer(sandbox_app, name="sandbox")
 ports_app = typer.Typer(help="The replica port ledger (reservations, leases, zombies).", no_args_is_help=True)
 app.add_typer(ports_app, name="ports")
-
-# NO_COLOR counts only when non-empty (no-color.org); older rich treats an empty one as set.
-err = Console(stderr=True, highlight=False, soft_wrap=True, no_color=bool(os.environ.get("NO_COLOR")))
 
 
 def _show_version(value: bool) -> None:
@@ -87,49 +84,6 @@ LauncherOpt = typer.Option(None, "--launcher",
                            help="Who runs the launch: skypilot, ray, ec2 or preflight (default: detected from the "
                                 "plan file). Findings follow that launcher's own rules and words.")
 ClusterOpt = typer.Option(None, "--cluster", help="Cluster name (SkyPilot/Ray derive the security group from it).")
-
-
-@dataclass
-class Common:
-    """Options every account-reading command shares, parsed once."""
-
-    target: Any
-    plan: Any
-    select: list[str]
-    ignore: list[str]
-
-
-def _split(values: list[str]) -> list[str]:
-    return [v.strip() for item in values for v in item.split(",") if v.strip()]
-
-
-def common(region: list[str], profile: str | list[str] | None, endpoint_url: str | None, sandbox: str | None,
-           snapshot: str | None, plan_file: str | None, ports: str | None = None,
-           security_group: str | None = None, source_cidr: str | None = None,
-           select: list[str] | None = None, ignore: list[str] | None = None, launcher: str | None = None,
-           cluster: str | None = None, **plan_overrides: Any) -> Common:
-    from preflight.plan import load_plan, with_overrides
-    from preflight.runner import Target
-    from preflight.settings import RunSettings
-
-    if launcher:
-        from preflight.launchers import get_profile
-
-        get_profile(launcher)  # an unknown launcher: one line, exit 2, before anything is read
-    plan = load_plan(plan_file, launcher, cluster) if plan_file else None
-    if plan is None and sandbox:  # a scenario's own plan fields, under the command-line flags
-        from preflight.collect.sandbox import get_scenario
-        from preflight.plan import plan_from_dict
-
-        scenario_plan = get_scenario(sandbox).plan
-        plan = plan_from_dict(scenario_plan, f"sandbox scenario {sandbox}") if scenario_plan else None
-    plan = with_overrides(plan, ports=ports, security_group=security_group, source_cidr=source_cidr,
-                          launcher=launcher.lower() if launcher else None, cluster=cluster, **plan_overrides)
-    profiles = _split(profile) if isinstance(profile, list) else ([profile] if profile else [])
-    target = Target(regions=_split(region), profile=profiles[0] if profiles else None, profiles=profiles,
-                    endpoint_url=endpoint_url, sandbox=sandbox, snapshot=snapshot,
-                    settings=RunSettings.from_env(endpoint_url=endpoint_url))
-    return Common(target=target, plan=plan, select=_split(select or []), ignore=_split(ignore or []))
 
 
 def _in_range(flag: str, value: float, low: float, high: float) -> None:
@@ -190,46 +144,13 @@ def check(
     cluster: str = ClusterOpt,
 ) -> int:
     """Check an account (or --sandbox / --snapshot) and report what will make a launch fail."""
-    import time
-
-    from preflight.runner import gate_settings, open_target, render_stats, run_gate
-
-    opts = common(region, profile, endpoint_url, sandbox, snapshot, plan, ports, security_group, source_cidr,
-                  select, ignore, launcher=launcher, cluster=cluster)
-    opts.target.all_regions = all_regions
-    from preflight.report import formats
-    from preflight.report.outputs import plan_outputs, write_reports
-
-    outputs = plan_outputs(fmt, output, formats())
-    from preflight import engine as rule_engine
-    from preflight.collect.gcp import non_gcp_rule_ids, open_gcp_target, resolve_cloud
-    from preflight.settings import RunSettings
-
-    on_gcp = resolve_cloud(cloud, opts.plan, sandbox) == "gcp"
-    opts.target.settings = RunSettings.from_env(simulate=simulate, refresh=refresh, endpoint_url=endpoint_url)
-    if on_gcp:  # only rules that can judge a GCP project run
-        opts.ignore.extend(non_gcp_rule_ids(rule_engine.load_rules()))
-    # CMP006 (opt-in) calls RunInstances with DryRun=True: only when asked for.
-    gate = gate_settings(config, opts.select, opts.ignore, fail_on, baseline, plan,
-                         enable=["CMP006"] if dry_run_launch else [])
-    opened = (open_gcp_target(opts.target, opts.plan, project, gcp_credentials, gcp_endpoint) if on_gcp
-              else open_target(opts.target, opts.plan))
-    with opened as source:
-        with err.status("Reading the account and checking…", spinner="dots"):
-            report, notes = run_gate(source, opts.plan, gate, write_baseline)
-    t0 = time.perf_counter()
-    text, written = write_reports(report, outputs)
-    report.stats["report_seconds"] = time.perf_counter() - t0
-    for line in notes:
-        err.print(terminal(f"preflight: {line}"), markup=False)
-    for line in written:
-        err.print(terminal(line), markup=False)
-    sys.stdout.write(text)
-    if stats:
-        err.print(render_stats(report), markup=False, end="")
-    # Writing a baseline accepts what was found: only an incomplete check (3) is still reported.
-    code = report.exit_code(gate.fail_on)
-    return 0 if write_baseline and code == 1 else code
+    return commands.check(
+        region=region, profile=profile, all_regions=all_regions, endpoint_url=endpoint_url, sandbox=sandbox,
+        snapshot=snapshot, plan=plan, ports=ports, security_group=security_group, source_cidr=source_cidr,
+        select=select, ignore=ignore, fmt=fmt, output=output, fail_on=fail_on, config=config, baseline=baseline,
+        write_baseline=write_baseline, stats=stats, dry_run_launch=dry_run_launch, cloud=cloud, project=project,
+        gcp_credentials=gcp_credentials, gcp_endpoint=gcp_endpoint, simulate=simulate, refresh=refresh,
+        launcher=launcher, cluster=cluster)
 
 
 FixerOpt = typer.Option([], "--fixer", help="Only these fixers (repeatable or comma-separated).")
@@ -344,6 +265,8 @@ def launch(
         retry=RetryPolicy(attempts=retry_attempts, base=retry_base, jitter=retry_jitter), wait_timeout=wait_timeout,
         config=cfg.rule_options(), command=" ".join(["preflight", *sys.argv[1:]]), ledger=ledger,
         ledger_config=cfg.ports_ledger)
+    from rich.console import Console
+
     out = Console(highlight=False, soft_wrap=True) if fmt == "table" else err
     with open_target(opts.target, opts.plan) as source:
         with err.status("Launching: check…", spinner="dots") as status:
@@ -692,10 +615,7 @@ def path_cmd(
 @app.command("rules")
 def rules_cmd(fmt: str = typer.Option("table", "--format", "-f", help="table, json or markdown.")) -> int:
     """List the rule catalogue."""
-    from preflight.catalogue import render_catalogue
-
-    sys.stdout.write(render_catalogue(fmt))
-    return 0
+    return commands.rules(fmt=fmt)
 
 
 @app.command("fixers")
@@ -720,10 +640,7 @@ def schema_cmd() -> int:
 @app.command()
 def explain(rule_id: str = typer.Argument(..., help="Rule id, e.g. NET002.")) -> int:
     """Print one rule's full text: what it does, why, example, fix."""
-    from preflight.catalogue import explain_rule
-
-    sys.stdout.write(explain_rule(rule_id))
-    return 0
+    return commands.explain(rule_id=rule_id)
 
 
 @app.command("iam-policy")
@@ -801,46 +718,16 @@ def _click_class(name: str) -> type[BaseException]:
 _CLICK_EXCEPTION = _click_class("ClickException")
 
 
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
-
-
-def _interrupted() -> None:
-    # Not through rich: Ctrl-C can land inside a console buffer (the spinner) and the line would be lost.
-    sys.stderr.write("preflight: interrupted\n")
-    sys.exit(EXIT_INTERRUPTED)
-
-
-EXIT_TERMINATED = 143  # 128 + SIGTERM
-
-
-def _raise_terminated(signum: int, frame: Any) -> None:
-    from preflight.errors import Terminated
-
-    raise Terminated()
-
-
 def main(argv: list[str] | None = None) -> None:
-    import signal
-    import threading
-
     args = _expand_optional_sandbox(list(sys.argv[1:] if argv is None else argv))
-    # SIGTERM as an exception in the main thread (like Ctrl-C), so a write path cut short can still
-    # say what it changed (preflight.fix.interrupted); restored afterwards for in-process callers.
-    previous = (signal.signal(signal.SIGTERM, _raise_terminated)
-                if threading.current_thread() is threading.main_thread() else None)
+    commands.run(lambda: _typer_app(args))
+
+
+def _typer_app(args: list[str]) -> Any:
+    """The typer app on `args`; what only typer raises (its exit, usage errors, abort) handled here,
+    everything else by commands.run, as for the front door's commands."""
     try:
-        _main(args)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _main(args: list[str]) -> None:
-    from preflight.errors import Terminated
-    from preflight.fix.interrupted import ChangesInterrupted
-
-    try:
-        rv = app(args=args, prog_name="preflight", standalone_mode=False)
+        return app(args=args, prog_name="preflight", standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except _CLICK_EXCEPTION as exc:  # usage errors: one line, exit 2, not "internal"
@@ -849,37 +736,8 @@ def _main(args: list[str]) -> None:
         message = exc.format_message()  # type: ignore[attr-defined]
         err.print(terminal(one_line(f"preflight: error: {message}{where}")), markup=False)
         sys.exit(2)
-    except (KeyboardInterrupt, typer.Abort):
-        _interrupted()
-    except Terminated:
-        sys.stderr.write("preflight: terminated\n")
-        sys.exit(EXIT_TERMINATED)
-    except ChangesInterrupted as exc:  # changed something, then stopped: the full account of it, exit 1
-        # Not through rich, like _interrupted: it must get out even when a console was mid-update.
-        sys.stderr.write("".join(terminal(redact_url(line)) + "\n" for line in exc.lines))
-        sys.exit(exc.exit_code)
-    except PreflightError as exc:
-        err.print(terminal(redact_url(one_line(f"preflight: error: {exc}"))), markup=False)
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback for users
-        import botocore.exceptions
-
-        if os.environ.get("PREFLIGHT_DEBUG"):
-            raise
-        import botocore.parsers
-
-        if isinstance(exc, (botocore.exceptions.BotoCoreError, botocore.parsers.ResponseParserError)):
-            from preflight.collect.aws import endpoint_problem
-
-            problem = endpoint_problem(exc, os.environ.get("AWS_ENDPOINT_URL", ""))
-            err.print(terminal(redact_url(one_line(f"preflight: error: {problem or exc}"))), markup=False)
-            sys.exit(2)
-        err.print(terminal(redact_url(one_line(f"preflight: internal error: {type(exc).__name__}: {exc} "
-                                               "(set PREFLIGHT_DEBUG=1 for details)"))), markup=False)
-        sys.exit(4)
-    if rv == EXIT_INTERRUPTED:  # typer >= 0.16 turns Ctrl-C into a silent `return 130`
-        _interrupted()
-    sys.exit(rv if isinstance(rv, int) else 0)
+    except typer.Abort:
+        commands.interrupted()
 
 
 if __name__ == "__main__":  # pragma: no cover

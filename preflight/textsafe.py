@@ -44,12 +44,19 @@ def terminal(text: object) -> str:
     return _UNSAFE.sub(_visible, s) if _UNSAFE.search(s) else s
 
 
+# What rich's markup escaping can change: a backslash, or `[` opening something tag-like.
+_MARKUP_SPECIAL = re.compile(r"\\|\[[a-z#/@]")
+
+
 def markup(text: object) -> str:
     """`terminal(text)` also safe inside a rich markup string (`[bold]` in a tag is shown, not
-    obeyed)."""
+    obeyed). Text rich's escaping would leave alone is returned without importing rich."""
+    s = terminal(text)
+    if not _MARKUP_SPECIAL.search(s):
+        return s
     from rich.markup import escape
 
-    return escape(terminal(text))
+    return escape(s)
 
 
 def dot_string(text: object) -> str:
