@@ -149,18 +149,30 @@ def run(call: Callable[[], Any]) -> NoReturn:
     """Run a command as the console script does, and exit: SIGTERM raised as `Terminated` in the main
     thread (restored afterwards for in-process callers), every failure one line with its exit code,
     never a traceback (PREFLIGHT_DEBUG=1 shows it)."""
-    import signal
-    import threading
-
+    signals = _signals()
     # SIGTERM as an exception in the main thread (like Ctrl-C), so a write path cut short can still
     # say what it changed (preflight.fix.interrupted).
-    previous = (signal.signal(signal.SIGTERM, _raise_terminated)
-                if threading.current_thread() is threading.main_thread() else None)
+    try:
+        previous = signals.signal(signals.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: signals are the main thread's
+        previous = None
     try:
         _run(call)
     finally:
         if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+            signals.signal(signals.SIGTERM, previous)
+
+
+def _signals() -> Any:
+    """The C module under `signal`: `signal` builds its enums when imported, a few ms on every start."""
+    import importlib
+
+    try:
+        return importlib.import_module("_signal")
+    except ImportError:  # pragma: no cover - CPython always has it
+        import signal
+
+        return signal
 
 
 def _run(call: Callable[[], Any]) -> NoReturn:

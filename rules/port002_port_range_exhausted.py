@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
-from preflight.ports import place_replicas
 from preflight.rules.port001_host_port_collision import plan_label
 
 
@@ -35,6 +34,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     Fix safety:
     No fixer: widening the range may collide with other services, which only the user knows.
     """
+    from preflight.ports import place_replicas
+
     plan = ctx.plan
     replicas = plan.replicas if plan is not None else None
     if plan is None or replicas is None or replicas.count < 1 or (plan.region and plan.region != ctx.region):
