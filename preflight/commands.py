@@ -87,7 +87,7 @@ def check(
 
     outputs = plan_outputs(fmt, output, formats())
     from preflight import engine as rule_engine
-    from preflight.collect.gcp import non_gcp_rule_ids, open_gcp_target, resolve_cloud
+    from preflight.collect.registry import non_gcp_rule_ids, resolve_cloud
     from preflight.settings import RunSettings
 
     on_gcp = resolve_cloud(cloud, opts.plan, sandbox) == "gcp"
@@ -97,8 +97,13 @@ def check(
     # CMP006 (opt-in) calls RunInstances with DryRun=True: only when asked for.
     gate = gate_settings(config, opts.select, opts.ignore, fail_on, baseline, plan,
                          enable=["CMP006"] if dry_run_launch else [])
-    opened = (open_gcp_target(opts.target, opts.plan, project, gcp_credentials, gcp_endpoint) if on_gcp
-              else open_target(opts.target, opts.plan))
+    opened: Any
+    if on_gcp:
+        from preflight.collect.gcp import open_gcp_target
+
+        opened = open_gcp_target(opts.target, opts.plan, project, gcp_credentials, gcp_endpoint)
+    else:
+        opened = open_target(opts.target, opts.plan)
     with opened as source:
         with err.status("Reading the account and checking…", spinner="dots"):
             report, notes = run_gate(source, opts.plan, gate, write_baseline)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from preflight.collect.registry import GCP_RULE_NEED, non_gcp_rule_ids, resolve_cloud  # noqa: F401 - re-exported
 from preflight.errors import CredentialsError, PreflightError
 from preflight.inventory.model import Inventory
 from preflight.settings import RunSettings
@@ -31,7 +32,6 @@ from preflight.settings import RunSettings
 ENDPOINT_ENV = "PREFLIGHT_GCP_ENDPOINT"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 BATCH = 100
-GCP_RULE_NEED = "gcp_permissions"  # rules that can judge a GCP inventory declare this in `needs`
 
 
 @dataclass
@@ -282,30 +282,6 @@ class GcpSource:
 
     def collect(self, needs: set[str] | None = None, plan: Any = None) -> list[Inventory]:
         return [collect(self.project, self.credentials_file, self.endpoint, plan, self.source, self.settings)]
-
-
-def resolve_cloud(cloud: str | None, plan: Any, sandbox_name: str | None) -> str:
-    """--cloud, else the plan's `cloud:`, else the sandbox scenario's cloud, else aws."""
-    if cloud is not None:
-        cloud = cloud.lower()
-        if cloud not in ("aws", "gcp"):
-            raise PreflightError(f"--cloud: {cloud!r} is not supported (aws or gcp)")
-    scenario_cloud = None
-    if sandbox_name:
-        from preflight.collect.sandbox import get_scenario
-
-        scenario_cloud = get_scenario(sandbox_name).cloud
-    chosen = cloud or (plan.cloud if plan is not None and plan.has("cloud") else None) or scenario_cloud or "aws"
-    if sandbox_name and scenario_cloud != chosen:
-        raise PreflightError(f"sandbox scenario {sandbox_name!r} is a {scenario_cloud} scenario, but the check "
-                             f"is for {chosen}: drop --cloud {chosen} or pick a {chosen} scenario "
-                             "(preflight sandbox list)")
-    return chosen
-
-
-def non_gcp_rule_ids(all_rules: dict[str, Any]) -> list[str]:
-    """Rules that cannot judge a GCP inventory (to be ignored for --cloud gcp)."""
-    return [rid for rid, r in all_rules.items() if GCP_RULE_NEED not in r.meta.needs]
 
 
 @contextlib.contextmanager
