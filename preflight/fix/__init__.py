@@ -24,10 +24,16 @@ The contract for fixer authors (security-group fixers here; network fixers, `pre
   Optional hooks, never journalled:
   `guard(actx, change) -> Change | None` runs right before the call on fresh reads and returns the
   change to make (possibly narrowed) or None when there is nothing left to do; it is how every
-  fixer stays idempotent when its plan is stale. `recover(actx, change, error) -> ALREADY | Change
-  | None` handles a ClientError: ALREADY when the desired state now holds (someone else did it),
-  a narrowed Change to retry, None to fail. `undo_from_response(response) -> Call | None` refines
-  the undo from the call's answer (e.g. the new rule ids).
+  fixer stays idempotent when its plan is stale (it may also answer `AlreadyDone(reason)`).
+  `recover(actx, change, error) -> ALREADY | AlreadyDone | Change | None` handles a ClientError:
+  ALREADY (or `AlreadyDone("why")`) when the desired state now holds (someone else did it, e.g. a
+  concurrent run: "already exists and equal" is done, not a failure), a narrowed Change to retry,
+  None to fail with the error code, or it raises PreflightError to fail with a clearer message.
+  `confirm(actx, change, response) -> AlreadyDone | None` checks the answer before it is journalled
+  (an answer that shows the state was someone else's doing is "already").
+  `undo_from_response(response) -> Call | None` refines the undo from the call's answer (e.g. the
+  new rule ids). `actx.made` lists what this run made so far, `actx.pins` the resources it adopted
+  (see fixers/_netfix.py: route tables made by concurrent runs are adopted by tag, not duplicated).
 - `apply_changes` refuses the whole plan when it has more changes than `--max-changes`, stops at
   the first failure (later changes are not attempted; re-running `fix --apply` finishes the job
   because plans are computed from the account's current state), and returns one `Outcome` per
@@ -51,7 +57,8 @@ Adding a fixer (e.g. issue 6's route-add-default): write `fixers/route_add_defau
 changes to shared resources `safe=False`, and give it a `guard` that re-reads the resource so a
 second `--apply` is a no-op. `preflight fix` picks it up with no CLI change.
 
-The package: `model` (Change, Refusal, FixContext, FixPlan, Outcome, ApplyContext, ALREADY),
+The package: `model` (Change, Refusal, FixContext, FixPlan, Outcome, ApplyContext, Made, AlreadyDone,
+ALREADY),
 `registry` (`@fixer`, load_fixers, choose_fixer), `planning` (build_plan), `journal` (Journal,
 read_journal), `apply` (apply_changes, error_code), `command` (run_fix, FixRun) and `render`
 (render_fix). Every name is re-exported here, so `from preflight.fix import X` is the stable import.
@@ -62,7 +69,7 @@ from __future__ import annotations
 from preflight.fix.apply import MAX_ATTEMPTS, apply_changes, error_code
 from preflight.fix.command import FixRun, run_fix
 from preflight.fix.journal import JOURNAL_VERSION, Journal, journal_dir, new_run_id, read_journal, read_journal_lines
-from preflight.fix.model import ALREADY, ApplyContext, Change, FixContext, FixPlan, Outcome, Refusal
+from preflight.fix.model import ALREADY, AlreadyDone, ApplyContext, Change, FixContext, FixPlan, Made, Outcome, Refusal
 from preflight.fix.planning import build_plan
 from preflight.fix.registry import (
                                     Fixer,
@@ -80,9 +87,9 @@ from preflight.fix.render import render_fix
 from preflight.semantics.remedies import Call, aws_cli
 
 __all__ = [
-    "ALREADY", "JOURNAL_VERSION", "MAX_ATTEMPTS", "ApplyContext", "Call", "Change", "FixContext", "FixPlan",
-    "FixRun", "Fixer", "FixerMeta", "Journal", "Outcome", "Refusal", "apply_changes", "aws_cli", "build_plan",
-    "candidate_fixers", "choose_fixer", "error_code", "fixable_rule_ids", "fixer", "fixers_for", "journal_dir",
-    "load_fixers",
+    "ALREADY", "JOURNAL_VERSION", "MAX_ATTEMPTS", "AlreadyDone", "ApplyContext", "Call", "Change", "FixContext",
+    "FixPlan", "FixRun", "Fixer", "FixerMeta", "Journal", "Made", "Outcome", "Refusal", "apply_changes", "aws_cli",
+    "build_plan", "candidate_fixers", "choose_fixer", "error_code", "fixable_rule_ids", "fixer", "fixers_for",
+    "journal_dir", "load_fixers",
     "new_run_id", "read_journal", "read_journal_lines", "render_fix", "run_fix",
 ]

@@ -1,4 +1,5 @@
-"""Applying a plan: guards, recover hooks, one journal line before each call, stop at the first failure."""
+"""Applying a plan: guards, recover and confirm hooks, one journal line before each call, stop at the
+first failure."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from preflight.errors import PreflightError
 from preflight.fix.journal import Journal
-from preflight.fix.model import ALREADY, ApplyContext, Change, Outcome
+from preflight.fix.model import AlreadyDone, ApplyContext, Change, Made, Outcome
 from preflight.semantics.remedies import Call
 
 MAX_ATTEMPTS = 3
@@ -22,6 +23,11 @@ def _invoke(actx: ApplyContext, call: Call) -> dict[str, Any]:
     return getattr(client, call.operation)(**call.params)
 
 
+def _already(answer: AlreadyDone, code: str = "") -> str:
+    """The text beside an "already" outcome: the error code that said so, and why it is done."""
+    return ": ".join(x for x in (code, answer.reason) if x)
+
+
 def apply_changes(changes: list[Change], session: Any, journal: Journal, *,
                   max_changes: int | None = None) -> list[Outcome]:
     """Make the changes in order, journalling each call first; stop at the first failure."""
@@ -31,17 +37,17 @@ def apply_changes(changes: list[Change], session: Any, journal: Journal, *,
             "(narrow it with --select, or raise --max-changes)")
     import botocore.exceptions
 
-    actx = ApplyContext(session)
+    actx = ApplyContext(session, journal)
     outcomes: list[Outcome] = []
     failed = False
     for change in changes:
         if failed:
             outcomes.append(Outcome(change, "not-attempted"))
             continue
-        current: Change | None = change
+        guarded: Change | AlreadyDone | None = change
         if change.guard is not None:
             try:
-                current = change.guard(actx, change)
+                guarded = change.guard(actx, change)
             except botocore.exceptions.ClientError as exc:
                 outcomes.append(Outcome(change, "failed", f"re-reading before the change: {error_code(exc)}"))
                 failed = True
@@ -50,9 +56,10 @@ def apply_changes(changes: list[Change], session: Any, journal: Journal, *,
                 outcomes.append(Outcome(change, "failed", str(exc)))
                 failed = True
                 continue
-        if current is None:
-            outcomes.append(Outcome(change, "already"))
+        if guarded is None or isinstance(guarded, AlreadyDone):
+            outcomes.append(Outcome(change, "already", _already(guarded) if guarded else ""))
             continue
+        current: Change = guarded
         outcome: Outcome | None = None
         for _ in range(MAX_ATTEMPTS):
             seq = journal.begin(current)
@@ -65,15 +72,17 @@ def apply_changes(changes: list[Change], session: Any, journal: Journal, *,
                 break
             except botocore.exceptions.ClientError as exc:
                 code = error_code(exc)
-                answer = None
+                answer: Any = None
                 if current.recover is not None:
                     try:
                         answer = current.recover(actx, current, exc)
                     except botocore.exceptions.ClientError as inner:
                         code = f"{code}, then {error_code(inner)} while re-reading"
-                if answer is ALREADY:
-                    journal.outcome(seq, "already", error=code)
-                    outcome = Outcome(current, "already", code, seq)
+                    except PreflightError as why:  # a real conflict, said in words
+                        code = f"{code}: {why}"
+                if isinstance(answer, AlreadyDone):
+                    journal.outcome(seq, "already", error=_already(answer, code))
+                    outcome = Outcome(current, "already", _already(answer, code), seq)
                     break
                 if isinstance(answer, Change):
                     journal.outcome(seq, "retry", error=code)
@@ -82,11 +91,7 @@ def apply_changes(changes: list[Change], session: Any, journal: Journal, *,
                 journal.outcome(seq, "failed", error=code)
                 outcome = Outcome(current, "failed", code, seq)
                 break
-            undo = current.undo
-            if current.undo_from_response is not None:
-                undo = current.undo_from_response(response) or current.undo
-            journal.outcome(seq, "done", undo=undo)
-            outcome = Outcome(current, "applied", "", seq)
+            outcome = _answered(actx, journal, current, seq, response)
             break
         if outcome is None:
             outcome = Outcome(current, "failed", f"still conflicting after {MAX_ATTEMPTS} attempts")
@@ -94,3 +99,26 @@ def apply_changes(changes: list[Change], session: Any, journal: Journal, *,
         failed = outcome.status == "failed"
     return outcomes
 
+
+def _answered(actx: ApplyContext, journal: Journal, current: Change, seq: int, response: dict[str, Any]) -> Outcome:
+    """The outcome of a call that answered: confirmed (or not) as ours, journalled."""
+    import botocore.exceptions
+
+    verdict: AlreadyDone | None = None
+    if current.confirm is not None:
+        try:
+            verdict = current.confirm(actx, current, response)
+        except botocore.exceptions.ClientError:
+            verdict = None  # the call said it succeeded and the re-read could not say otherwise: ours
+        except PreflightError as exc:  # the answer was not our doing, and the state is not what we wanted
+            journal.outcome(seq, "failed", error=str(exc))
+            return Outcome(current, "failed", str(exc), seq)
+    if verdict is not None:
+        journal.outcome(seq, "already", error=_already(verdict))
+        return Outcome(current, "already", _already(verdict), seq)
+    undo = current.undo
+    if current.undo_from_response is not None:
+        undo = current.undo_from_response(response) or current.undo
+    journal.outcome(seq, "done", undo=undo)
+    actx.made.append(Made(seq, current, response))
+    return Outcome(current, "applied", "", seq)

@@ -97,6 +97,13 @@ class Journal:
                       "undo": undo.to_dict() if undo else None, "error": error, "result": result or {}})
 
 
+    def undone(self, seq: int, reason: str) -> None:
+        """The run reversed its own change `seq` (e.g. deleted a route table it made once a concurrent
+        run's table won): the same line `preflight undo` writes, so undo does not try it again."""
+        self._append({"event": "undone", "run": self.run_id, "seq": seq, "time": _now(), "status": "undone",
+                      "error": reason})
+
+
 def read_journal(path: str | Path) -> list[dict[str, Any]]:
     return read_journal_lines(path)[0]
 

@@ -11,12 +11,18 @@ from preflight.engine import Finding
 from preflight.semantics.remedies import Call, render
 
 
-class _Already:
+@dataclass(frozen=True)
+class AlreadyDone:
+    """A guard, recover or confirm answer: the desired state holds and nothing was changed by us
+    (`reason`, shown beside the outcome, says who did it, e.g. a concurrent run)."""
+
+    reason: str = ""
+
     def __repr__(self) -> str:
-        return "ALREADY"
+        return f"AlreadyDone({self.reason!r})" if self.reason else "ALREADY"
 
 
-ALREADY = _Already()  # recover()/guard answer: the desired state holds, nothing changed by us
+ALREADY = AlreadyDone()  # recover()/guard answer: the desired state holds, nothing changed by us
 
 
 @dataclass(frozen=True)
@@ -31,10 +37,17 @@ class Change:
     before: Any = None
     safe: bool = True
     data: dict[str, Any] = field(default_factory=dict, compare=False)  # fixer-private, never journalled
-    guard: Callable[[ApplyContext, Change], Change | None] | None = field(default=None, compare=False, repr=False)
+    guard: Callable[[ApplyContext, Change], Change | AlreadyDone | None] | None = field(default=None, compare=False,
+                                                                                       repr=False)
     recover: Callable[[ApplyContext, Change, Exception], Any] | None = field(default=None, compare=False, repr=False)
     undo_from_response: Callable[[dict[str, Any]], Call | None] | None = field(default=None, compare=False,
                                                                                 repr=False)
+    # Runs after the call answered, before its outcome is journalled: AlreadyDone when the answer shows
+    # the state was someone else's doing (e.g. moto answers AssociateRouteTable for a subnet that is
+    # already associated with the existing association's id instead of Resource.AlreadyAssociated);
+    # None when the call did what it says; a PreflightError fails the change.
+    confirm: Callable[[ApplyContext, Change, dict[str, Any]], AlreadyDone | None] | None = field(
+        default=None, compare=False, repr=False)
 
     @property
     def cli(self) -> str:
@@ -122,11 +135,25 @@ class FixPlan:
 
 
 
-class ApplyContext:
-    """What guards and recover hooks may use while applying: counted clients of the session."""
+@dataclass(frozen=True)
+class Made:
+    """A change this run made (journalled `done` as `seq`) and the call's answer."""
 
-    def __init__(self, session: Any) -> None:
+    seq: int
+    change: Change
+    response: dict[str, Any]
+
+
+class ApplyContext:
+    """What guards, recover and confirm hooks may use while applying one plan: clients of the
+    session, what this run has made so far (`made`), the resources it chose to adopt for a
+    placeholder (`pins`), and the journal, to record that the run reversed something itself."""
+
+    def __init__(self, session: Any, journal: Any = None) -> None:
         self.session = session
+        self.journal = journal
+        self.made: list[Made] = []
+        self.pins: dict[str, str] = {}
 
     def client(self, service: str, region: str) -> Any:
         return self.session.client(service, region)

@@ -1,12 +1,21 @@
-"""Two sg-open-missing-ports fixers racing on one group, through a moto server on 127.0.0.1.
+"""Fixers racing on one account, through a moto server on 127.0.0.1.
 
-Both planned from the same read (8002 and 8004 missing). A barrier after each guard's re-read makes
-both send AuthorizeSecurityGroupIngress at once, so one of them gets InvalidPermission.Duplicate:
-it must re-read, see every port open, and succeed. The group must end with one rule per port.
+Two sg-open-missing-ports fixers on one group: both planned from the same read (8002 and 8004
+missing). A barrier after each guard's re-read makes both send AuthorizeSecurityGroupIngress at
+once, so one of them gets InvalidPermission.Duplicate: it must re-read, see every port open, and
+succeed. The group must end with one rule per port.
+
+Three `preflight fix --apply` processes at once (issue 16 item 7): public subnets on a main table
+with no default route. Each run gives every subnet a route table of its own; they must all exit 0,
+none may print FAILED, and the account must end with exactly one table per `preflight:fix` tag.
+(tests/unit/test_fix_concurrency.py forces each interleaving in process.)
 """
 
 from __future__ import annotations
 
+import collections
+import os
+import subprocess
 import threading
 from dataclasses import replace
 from typing import Any
@@ -15,7 +24,10 @@ import pytest
 
 from preflight import engine, fix
 from preflight.collect.aws import AwsSession, collect
+from preflight.collect.sandbox import Seeder
 from preflight.plan import plan_from_dict
+from preflight.semantics import remedies as rm
+from tests.conftest import preflight_exe, run_cli
 
 REGION = "eu-south-1"
 PLAN = plan_from_dict({"ports": [8000, 8002, 8004], "security_group": "ml-serving"})
@@ -80,3 +92,46 @@ def test_two_racing_fixers_both_succeed_with_no_duplicate_rule(moto_server, tmp_
     world = sorted((r["FromPort"], r["ToPort"]) for r in rules
                    if not r["IsEgress"] and r.get("CidrIpv4") == "0.0.0.0/0")
     assert world == [(8000, 8000), (8002, 8002), (8004, 8004)]  # every port open, exactly once
+
+
+def seed_three_on_main(server) -> tuple[str, str, list[str]]:
+    """Three public subnets and a private one on a main table with no default route (the issue's shape)."""
+    s = Seeder(server, REGION)
+    s.aws_like_default_vpc()
+    vpc = s.vpc("10.7.0.0/16", "three-vpc")
+    igw = s.igw(vpc, "three-igw")
+    publics = [s.subnet(vpc, f"10.7.{n}.0/24", name=f"pub-{n}", public_ip=True) for n in range(3)]
+    s.subnet(vpc, "10.7.9.0/24", name="priv", public_ip=False)  # shares the main table: stays private
+    return vpc, igw, publics
+
+
+@pytest.mark.parametrize("round_", range(2))
+def test_three_concurrent_fix_apply_processes_end_clean(moto_server, tmp_path, round_):
+    vpc, igw, publics = seed_three_on_main(moto_server)
+    env = {**os.environ, "AWS_ENDPOINT_URL": moto_server.url}
+    argv = [*preflight_exe(), "fix", "--region", REGION, "--select", "NET002", "--apply"]
+    procs = [subprocess.Popen(argv, env={**env, "PREFLIGHT_STATE_DIR": str(tmp_path / f"state-{n}")},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+             for n in range(3)]
+    results = [(p.communicate(timeout=180), p.returncode) for p in procs]
+    for (out, err), code in results:
+        assert code == 0, out + err
+        assert "FAILED" not in out and "Re-check: fixed" in out and "remaining none" in out, out
+
+    tables = moto_server.client("ec2", REGION).describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"]
+    tags = collections.Counter(t["Value"] for tb in tables for t in tb.get("Tags") or [] if t["Key"] == rm.TAG)
+    assert tags == {rm.rtb_tag(s): 1 for s in publics}  # exactly one table per tag: nothing leaked
+    assert len(tables) == 4  # the main table and those three
+    for subnet in publics:
+        [table] = [tb for tb in tables if any(t["Value"] == rm.rtb_tag(subnet) for t in tb.get("Tags") or [])]
+        assert [a.get("SubnetId") for a in table["Associations"]] == [subnet]
+        assert {r.get("DestinationCidrBlock"): r.get("GatewayId") for r in table["Routes"]} == {
+            "10.7.0.0/16": "local", "0.0.0.0/0": igw}
+    [main] = [tb for tb in tables if any(a.get("Main") for a in tb["Associations"])]
+    assert [r.get("DestinationCidrBlock") for r in main["Routes"]] == ["10.7.0.0/16"]  # private stays private
+
+    again = run_cli("check", "--region", REGION, "--select", "NET002", "--format", "json",
+                    env={"AWS_ENDPOINT_URL": moto_server.url})
+    assert again.code == 0, again.stdout + again.stderr
+    assert [f for f in again.json()["findings"] if f["status"] == "FAIL"] == []

@@ -283,3 +283,29 @@ def test_a_guard_error_or_a_lost_connection_stops_the_run_with_the_outcomes_kept
     assert [o.status for o in outcomes] == ["failed", "not-attempted"]
     assert outcomes[0].error.startswith("EndpointConnectionError: ") and "in doubt" in outcomes[0].error
     assert events(lost) == [("run", 0), ("begin", 1)]  # no outcome line: undo treats it as in doubt
+
+
+def test_already_done_carries_why_from_a_guard_a_recover_or_a_confirm(journal):
+    """"Already exists and equal" is done, and says who did it; a conflict said in words fails."""
+    reason = fix.AlreadyDone("made meanwhile, by a concurrent run")
+    out = fix.apply_changes([change(1, guard=lambda actx, ch: reason)], FakeSession(journal), journal)
+    assert (out[0].status, out[0].error) == ("already", "made meanwhile, by a concurrent run")
+
+    c = change(2, recover=lambda actx, ch, exc: reason)
+    out = fix.apply_changes([c], FakeSession(journal, [client_error("RouteAlreadyExists")]), journal)
+    assert (out[0].status, out[0].error) == ("already", "RouteAlreadyExists: made meanwhile, by a concurrent run")
+
+    def conflict(actx: Any, ch: fix.Change, exc: Exception) -> None:
+        raise PreflightError("0.0.0.0/0 now goes to nat-1, not igw-1")
+    out = fix.apply_changes([change(3, recover=conflict)], FakeSession(journal, [client_error("RouteAlreadyExists")]),
+                            journal)
+    assert (out[0].status, out[0].error) == ("failed", "RouteAlreadyExists: 0.0.0.0/0 now goes to nat-1, not igw-1")
+
+    # confirm: the call answered, but the answer shows someone else's doing: "already", no undo journalled
+    c = change(4, confirm=lambda actx, ch, resp: reason if resp.get("existing") else None)
+    out = fix.apply_changes([c, change(5, confirm=lambda actx, ch, resp: None)],
+                            FakeSession(journal, [{"existing": True}, {}]), journal)
+    assert [o.status for o in out] == ["already", "applied"]
+    last = fix.read_journal(journal.path)
+    assert [(e["event"], e.get("undo") is None) for e in last[-3:]] == [
+        ("already", True), ("begin", True), ("done", False)]
