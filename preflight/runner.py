@@ -73,6 +73,13 @@ class Source:
 
         from preflight.collect import aws
 
+        src = f"sandbox:{self.target.sandbox}" if self.target.sandbox else "aws"
+        if not self.others and len(self.regions) == 1:
+            # One account, one region: the collector asks who the caller is beside its reads
+            # rather than before them (one round trip less).
+            inv = aws.collect(self.session, self.regions[0], needs, plan, self.identity, src)
+            self.identity = self.identity or self.session.identity
+            return [inv]
         sources: list[Source] = []
         for s in (self, *self.others):
             if s.identity is None:
@@ -80,7 +87,6 @@ class Source:
             # Two profiles for the same account would report every finding twice.
             if all(s.identity.get("account") != o.identity.get("account") for o in sources if o.identity):
                 sources.append(s)
-        src = f"sandbox:{self.target.sandbox}" if self.target.sandbox else "aws"
         jobs = [(s, r) for s in sources for r in s.regions]
         with ThreadPoolExecutor(max_workers=min(MAX_REGION_WORKERS, len(jobs))) as pool:
             futures = [pool.submit(aws.collect, s.session, r, needs, plan, s.identity, src) for s, r in jobs]

@@ -161,6 +161,8 @@ class AwsSession:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self.identity: dict[str, str] | None = None  # GetCallerIdentity, asked once per session
+        # Held while asking it, so that the reads and the extras that start at once ask it once.
+        self.identity_lock = threading.Lock()
 
     def client(self, service: str, region: str) -> Any:
         with self._lock:
@@ -202,6 +204,14 @@ def caller_identity(session: AwsSession, region: str) -> dict[str, str]:
     cached = getattr(session, "identity", None)  # duck-typed sessions (tests) may lack the slot
     if cached is not None:
         return cached
+    lock = getattr(session, "identity_lock", None)
+    if lock is None:
+        return _ask_identity(session, region)
+    with lock:
+        return getattr(session, "identity", None) or _ask_identity(session, region)
+
+
+def _ask_identity(session: AwsSession, region: str) -> dict[str, str]:
     try:
         ident = session.client("sts", region).get_caller_identity()
         if not isinstance(ident, dict):
@@ -400,14 +410,19 @@ def parse_peering(p: dict[str, Any]) -> m.VpcPeeringConnection:
     )
 
 
-# DescribeSecurityGroups repeats every rule of every group (IpPermissions, IpPermissionsEgress).
-# The collector reads the rules, with their ids, from DescribeSecurityGroupRules and keeps only the
-# groups' own fields, so their rule lists are cut from the XML before botocore parses it: parsing
-# them twice was a third of an account-wide read's CPU. Only the collector's own calls are cut (the
-# pattern is set per thread around each call); fixers reading through the same client get it whole.
-# Older botocore (before the before-parse event, e.g. 1.34.0) parses them: slower, same result.
+# botocore turns every element of an answer into Python objects, and most of what some Describes
+# return is never read: DescribeSecurityGroups repeats every rule of every group (the collector
+# reads them, with their ids, from DescribeSecurityGroupRules), DescribeInstances and
+# DescribeNetworkInterfaces carry block devices, private address sets, attachments and options
+# by the dozen per resource. Those elements are cut from the XML before botocore parses it (the
+# `before-parse` event): each Fetcher names the XML elements its parser reads (`keep`, with their
+# ancestors) and everything else the operation's output shape can hold is cut, by name, at any
+# depth. Parsing them was most of an account-wide read's client CPU. Only the collector's own
+# calls are cut (the pattern is set per thread around each call); fixers reading through the
+# same client get answers whole. Older botocore (before the before-parse event, e.g. 1.34.0)
+# parses everything: slower, same result.
 _PENDING_DROP = threading.local()
-_GROUP_RULES_XML = re.compile(rb"<(ipPermissions(?:Egress)?)>.*?</\1>|<ipPermissions(?:Egress)?\s*/>", re.S)
+_DROP_PATTERNS: dict[tuple[str, str], re.Pattern[bytes] | None] = {}
 
 
 def _drop_unused_xml(response_dict: dict[str, Any], **_: Any) -> None:
@@ -415,6 +430,79 @@ def _drop_unused_xml(response_dict: dict[str, Any], **_: Any) -> None:
     body = response_dict.get("body")
     if pattern is not None and isinstance(body, bytes) and response_dict.get("status_code", 500) < 300:
         response_dict["body"] = pattern.sub(b"", body)
+
+
+def unread_elements(output_shape: Any, keep: frozenset[str]) -> set[str]:
+    """The XML element names an output shape can hold, at any depth, minus `keep` and minus any
+    name that can contain an element of its own name (cutting it by a non-greedy match would
+    break the XML)."""
+    names: set[str] = set()
+    nesting: set[str] = set()
+
+    def walk(shape: Any, outer: tuple[str, ...], seen: frozenset[str]) -> None:
+        if shape.name in seen:  # a recursive shape
+            return
+        seen = seen | {shape.name}
+        if shape.type_name == "structure":
+            children = [(sh.serialization.get("name", key), sh) for key, sh in shape.members.items()]
+        elif shape.type_name == "list":
+            children = [(shape.member.serialization.get("name", "item"), shape.member)]
+        elif shape.type_name == "map":
+            children = [("item", shape.value)]
+        else:
+            return
+        for name, child in children:
+            names.add(name)
+            if name in outer:
+                nesting.add(name)
+            walk(child, (*outer, name), seen)
+
+    walk(output_shape, (), frozenset())
+    return names - keep - nesting
+
+
+def drop_pattern(client: Any, operation: str, keep: frozenset[str]) -> re.Pattern[bytes] | None:
+    """A pattern matching the elements of `operation`'s answer outside `keep` (see
+    `unread_elements`), built once per API version; None when `keep` is empty (nothing is cut)."""
+    model = client.meta.service_model
+    key = (model.api_version, operation)
+    if not keep:
+        return None
+    if key not in _DROP_PATTERNS:
+        shape = model.operation_model(client.meta.method_to_api_mapping[operation]).output_shape
+        names = unread_elements(shape, keep) if shape is not None else set()
+        # An element, empty (<name/>) or up to its end tag (no name in the set contains itself).
+        _DROP_PATTERNS[key] = re.compile(rb"<(" + _prefix_tree(names) + rb")(?:\s[^>]*?)?(?:/>|>.*?</\1>)",
+                                         re.S) if names else None
+    return _DROP_PATTERNS[key]
+
+
+def _prefix_tree(names: Iterable[str]) -> bytes:
+    """An alternation of `names` as a regex prefix tree: a tag is then told in a few character
+    tests instead of one per name (a plain alternation of 150 names tripled the cut's cost)."""
+    heads: dict[str, list[str]] = {}
+    for name in names:
+        heads.setdefault(name[:1], []).append(name[1:])
+    branches = []
+    for head, tails in sorted(heads.items()):
+        if head == "":
+            continue
+        rest = [t for t in tails if t]
+        inner = _prefix_tree(rest) if rest else b""
+        if inner and len(rest) < len(tails):  # one name ends here, others go on
+            inner = b"(?:" + inner + b")?"
+        elif len(rest) > 1 or (rest and b"|" in inner):
+            inner = b"(?:" + inner + b")"
+        branches.append(re.escape(head.encode()) + inner)
+    return b"|".join(branches)
+
+
+def _wire(*names: str) -> frozenset[str]:
+    # Lists' elements are <item>s; the pagination token is read to follow it.
+    return frozenset(("item", "nextToken", *names))
+
+
+_TAGS = ("tagSet", "key", "value")
 
 
 @dataclass(frozen=True)
@@ -428,12 +516,18 @@ class Fetcher:
     # plan against all of them, e.g. NET003 an internet gateway attached to another VPC).
     vpc_filter: str = ""
     filter_param: str = "Filters"  # DescribeNatGateways calls it `Filter`
-    drop_xml: re.Pattern[bytes] | None = None  # parts of the answer the collector never reads
+    # The XML elements `parse` reads, with their ancestors: everything else is cut before botocore
+    # parses the answer (see `drop_pattern`); empty: the answer is parsed whole.
+    keep: frozenset[str] = frozenset()
 
 
 FETCHERS: dict[str, Fetcher] = {
     "vpcs": Fetcher("describe_vpcs", "Vpcs", "ec2:DescribeVpcs", parse_vpc),
-    "subnets": Fetcher("describe_subnets", "Subnets", "ec2:DescribeSubnets", parse_subnet, "vpc-id"),
+    "subnets": Fetcher("describe_subnets", "Subnets", "ec2:DescribeSubnets", parse_subnet, "vpc-id",
+                       keep=_wire("subnetSet", "subnetId", "vpcId", "cidrBlock", "ipv6CidrBlockAssociationSet",
+                                  "ipv6CidrBlock", "availabilityZone", "availabilityZoneId", "mapPublicIpOnLaunch",
+                                  "assignIpv6AddressOnCreation", "defaultForAz", "availableIpAddressCount", "state",
+                                  *_TAGS)),
     "route_tables": Fetcher("describe_route_tables", "RouteTables", "ec2:DescribeRouteTables", parse_route_table,
                             "vpc-id"),
     "internet_gateways": Fetcher("describe_internet_gateways", "InternetGateways",
@@ -444,12 +538,26 @@ FETCHERS: dict[str, Fetcher] = {
                             "vpc-id", "Filter"),
     "network_acls": Fetcher("describe_network_acls", "NetworkAcls", "ec2:DescribeNetworkAcls", parse_nacl, "vpc-id"),
     "security_groups": Fetcher("describe_security_groups", "SecurityGroups", "ec2:DescribeSecurityGroups", dict,
-                               "vpc-id", drop_xml=_GROUP_RULES_XML),
+                               "vpc-id", keep=_wire("securityGroupInfo", "groupId", "groupName", "vpcId", "ownerId",
+                                                    "groupDescription", *_TAGS)),
     "security_group_rules": Fetcher("describe_security_group_rules", "SecurityGroupRules",
-                                    "ec2:DescribeSecurityGroupRules", parse_sg_rule),
-    "instances": Fetcher("describe_instances", "Reservations", "ec2:DescribeInstances", dict, "vpc-id"),
+                                    "ec2:DescribeSecurityGroupRules", parse_sg_rule,
+                                    keep=_wire("securityGroupRuleSet", "securityGroupRuleId", "groupId", "isEgress",
+                                               "ipProtocol", "fromPort", "toPort", "cidrIpv4", "cidrIpv6",
+                                               "prefixListId", "referencedGroupInfo", "userId", "vpcId",
+                                               "vpcPeeringConnectionId", "peeringStatus", "description")),
+    "instances": Fetcher("describe_instances", "Reservations", "ec2:DescribeInstances", dict, "vpc-id",
+                         keep=_wire("reservationSet", "reservationId", "instancesSet", "instanceId", "instanceType",
+                                    "instanceState", "name", "subnetId", "vpcId", "placement", "availabilityZone",
+                                    "imageId", "keyName", "privateIpAddress", "ipAddress", "networkInterfaceSet",
+                                    "networkInterfaceId", "ipv6AddressesSet", "ipv6Address", "groupSet", "groupId",
+                                    "iamInstanceProfile", "arn", "instanceLifecycle", *_TAGS)),
     "network_interfaces": Fetcher("describe_network_interfaces", "NetworkInterfaces",
-                                  "ec2:DescribeNetworkInterfaces", parse_eni, "vpc-id"),
+                                  "ec2:DescribeNetworkInterfaces", parse_eni, "vpc-id",
+                                  keep=_wire("networkInterfaceSet", "networkInterfaceId", "subnetId", "vpcId",
+                                             "privateIpAddress", "association", "publicIp", "ipv6AddressesSet",
+                                             "ipv6Address", "groupSet", "groupId", "attachment", "instanceId",
+                                             "status", "interfaceType", *_TAGS)),
     "vpc_peering_connections": Fetcher("describe_vpc_peering_connections", "VpcPeeringConnections",
                                        "ec2:DescribeVpcPeeringConnections", parse_peering),
 }
@@ -510,7 +618,7 @@ def fetch_pages(client: Any, fetcher: Fetcher, page_size: int | None = None,
     call = getattr(client, fetcher.operation)
     seen: set[str] = set()
     while True:
-        _PENDING_DROP.pattern = fetcher.drop_xml
+        _PENDING_DROP.pattern = drop_pattern(client, fetcher.operation, fetcher.keep)
         try:
             page = call(**kwargs)
         finally:
@@ -633,12 +741,12 @@ def _union(name: str, results: Iterable[list[dict[str, Any]]]) -> list[dict[str,
 
 def _all_rules(client: Any, page_size: int | None, groups: Future[Any]) -> tuple[str, list[Any] | m.Unreadable]:
     """Every security-group rule of the region: usually the account's longest chain (20,000 rules
-    are 20 pages, one after the other). When the first page says there are more and the groups
-    (read meanwhile) fill more than one group-id filter, the rules are read instead by group-id
-    filters of FILTER_VALUES groups, MAX_SHARDS_AT_ONCE at a time, so the read costs the groups'
-    chain plus the longest shard rather than the whole chain (see bench/RESULTS.md). Every rule
-    belongs to a group, and only the groups read are kept, so the shards miss nothing the whole
-    chain would give; the first page's rules are kept too (deduplicated by rule id)."""
+    are 20 pages, one after the other). When the first page says there are more, the rules are read
+    instead by group-id filters (`rule_shards`, once the groups, read meanwhile, are known), all at
+    once, so the read costs the groups' page plus about one page of rules rather than the whole
+    chain (see bench/RESULTS.md). Every rule belongs to a group, and only the groups read are kept,
+    so the shards miss nothing the whole chain would give; the first page's rules are kept too
+    (deduplicated by rule id)."""
     fetcher = FETCHERS["security_group_rules"]
 
     def read() -> list[dict[str, Any]]:
@@ -649,14 +757,40 @@ def _all_rules(client: Any, page_size: int | None, groups: Future[Any]) -> tuple
             return items
         _, found = groups.result()
         ids = sorted({g["GroupId"] for g in found}) if isinstance(found, list) else []
-        if len(ids) <= FILTER_VALUES:  # one shard would be the same chain, started later
+        shards = rule_shards(ids, items, page_size_for(client, fetcher.operation, page_size) or len(items))
+        if len(shards) <= 1:  # the chain is as fast (or sharding could not tell the groups)
             return items + [item for page in pages for item in page.get(fetcher.result_key) or []]
         pages.close()
-        shards = _concurrently(lambda part: fetch_all(client, fetcher, page_size, [{"Name": "group-id",
-                                                                                   "Values": part}]), chunks(ids))
-        return _union("security_group_rules", [items, *shards])
+        found_rules = _concurrently(lambda part: fetch_all(client, fetcher, page_size, [{"Name": "group-id",
+                                                                                        "Values": part}]), shards)
+        return _union("security_group_rules", [items, *found_rules])
 
     return _guarded(client, "security_group_rules", read)
+
+
+def rule_shards(group_ids: list[str], first_page: list[dict[str, Any]], page: int) -> list[list[str]]:
+    """Group-id filters to read the rules by, [] to follow the one chain. The first page says how
+    many rules a group has (EC2 lists a group's rules together); each shard is sized to fit in about
+    one page, at most FILTER_VALUES groups (EC2's limit per filter), and there are at most
+    MAX_SHARDS_AT_ONCE of them (one round of requests). An account whose rules fill two pages or
+    fewer reads faster by its chain: the second page costs one round trip as a shard would."""
+    if not group_ids or not first_page:
+        return []
+    per_group = len(first_page) / max(1, len({r.get("GroupId") for r in first_page}))
+    if per_group * len(group_ids) <= 2 * page:
+        return []
+    size = max(int(page * 0.8 / per_group), -(-len(group_ids) // MAX_SHARDS_AT_ONCE), 1)
+    shards = chunks(group_ids, min(size, FILTER_VALUES))
+    return shards if len(shards) > 1 else []
+
+
+def _pass_on(done: Future[Any], to: Future[Any]) -> None:
+    """`done`'s outcome, result or error, handed to `to`."""
+    error = done.exception()
+    if error is not None:
+        to.set_exception(error)
+    else:
+        to.set_result(done.result())
 
 
 _ID_KEYS = {
@@ -737,9 +871,15 @@ def _read(client: Any, page_size: int | None, vpcs: tuple[str, ...],
     results: dict[str, Any] = {}
     scope: dict[str, Any] = {}
     with ThreadPoolExecutor(max_workers=len(names) + 2) as pool:
-        futures = {name: pool.submit(_fetch_type, client, name, page_size, filters(name)) for name in names}
-        if not vpcs:  # (submitted after the groups' read it may wait for, so that one has a worker)
-            futures["security_group_rules"] = pool.submit(_all_rules, client, page_size, futures["security_groups"])
+        futures: dict[str, Future[Any]] = {}
+        groups: Future[Any] = Future()
+        if not vpcs:
+            # The rules are usually the longest chain: their first request goes out first, and the
+            # rest of the reads (and their parsing) fit in its waits. Every read has its own
+            # worker, so the groups it may wait for are read meanwhile.
+            futures["security_group_rules"] = pool.submit(_all_rules, client, page_size, groups)
+        futures.update({name: pool.submit(_fetch_type, client, name, page_size, filters(name)) for name in names})
+        futures["security_groups"].add_done_callback(lambda done: _pass_on(done, groups))
         if vpcs:  # (submitted after the reads they wait for, so those always have a worker)
             scoped_rules = pool.submit(_scoped_rules, client, page_size, futures["security_groups"])
             route_users = pool.submit(_igw_route_users, client, page_size, futures["internet_gateways"], vpcs)
@@ -773,19 +913,27 @@ def collect(session: AwsSession, region: str, needs: set[str] | None = None, pla
     the account.
     """
     check_region(session, region)
-    ident = identity or caller_identity(session, region)
-    client = session.client("ec2", region)
     page_size = getattr(session, "page_size", None)
     t0 = time.perf_counter()
+    client = session.client("ec2", region)
     wanted_extras = list(extra_collectors(needs or ()))
-    with ThreadPoolExecutor(max_workers=max(1, len(wanted_extras))) as extra_pool:
-        extra_futures = {n: extra_pool.submit(_run_extra, session, region, plan, n) for n in wanted_extras}
-        vpcs = plan_vpcs(session, client, region, plan)
-        results, scope = _read(client, page_size, vpcs, plan)
-        if vpcs and isinstance(results["vpcs"], list) and not {v.id for v in results["vpcs"]} & set(vpcs):
-            # The plan's VPC is not in this region (a plan read against several regions): this
-            # region is read whole, as without a plan.
-            results, scope = _read(client, page_size, (), plan)
+    with ThreadPoolExecutor(max_workers=1 + len(wanted_extras)) as side:
+        # The caller's identity is asked beside the reads, not before them (a round trip less);
+        # when the credentials are missing or rejected, its one-line error is the one raised.
+        who = side.submit(caller_identity, session, region) if identity is None else None
+        extra_futures = {n: side.submit(_run_extra, session, region, plan, n) for n in wanted_extras}
+        try:
+            vpcs = plan_vpcs(session, client, region, plan)
+            results, scope = _read(client, page_size, vpcs, plan)
+            if vpcs and isinstance(results["vpcs"], list) and not {v.id for v in results["vpcs"]} & set(vpcs):
+                # The plan's VPC is not in this region (a plan read against several regions): this
+                # region is read whole, as without a plan.
+                results, scope = _read(client, page_size, (), plan)
+        except BaseException:
+            if who is not None:
+                who.result()
+            raise
+        ident = identity or (who.result() if who is not None else {})
         extras = {n: f.result() for n, f in extra_futures.items()}
     session.stats.seconds[f"collect:{region}"] = time.perf_counter() - t0
 

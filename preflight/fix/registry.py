@@ -85,6 +85,13 @@ def load_fixers() -> dict[str, Fixer]:
     return dict(sorted(_FIXERS.items()))
 
 
+def always_unsafe(fixer_id: str) -> bool:
+    """Whether every change of `fixer_id` is unsafe, so that `fix --apply` makes none of them without
+    --unsafe-fixes (a "sometimes-unsafe" fixer's changes are judged one by one, when planned)."""
+    found = load_fixers().get(fixer_id)
+    return found is not None and found.meta.safety == "unsafe"
+
+
 def fixers_for(rule_id: str) -> list[Fixer]:
     return [f for f in load_fixers().values() if rule_id in f.meta.fixes]
 

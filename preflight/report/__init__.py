@@ -30,12 +30,13 @@ def colour_wanted(stream: Any = None) -> bool:
     return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
 
 
-def fix_command(sources: object, region: str, rule: str = "", plan: Any = None) -> str:
+def fix_command(sources: object, region: str, rule: str = "", plan: Any = None, fixer: str | None = None) -> str:
     """The `preflight fix` command for one finding, aimed where the check looked: the same sandbox
     scenario (a bare `preflight fix --apply` after a sandbox check would act on the real account),
     else the finding's region; the same plan (its file, and the --ports/--security-group/
     --source-cidr the check was given: without them SG010's fixer would not know the ports);
-    narrowed to the finding's rule."""
+    narrowed to the finding's rule; with --unsafe-fixes when `fixer` makes only unsafe changes
+    (`--apply` alone would skip them, and the hint would fix nothing)."""
     import shlex
 
     names = sorted({str(s).split(":", 1)[1] for s in sources if str(s).startswith("sandbox:")})  # type: ignore[attr-defined]
@@ -47,6 +48,11 @@ def fix_command(sources: object, region: str, rule: str = "", plan: Any = None) 
     parts += plan_flags(plan)
     if rule:
         parts += ["--select", rule]
+    if fixer:
+        from preflight.fix.registry import always_unsafe  # the registry only when a hint names a fixer
+
+        if always_unsafe(fixer):
+            parts.append("--unsafe-fixes")
     return " ".join(shlex.quote(p) for p in parts) + " --apply"
 
 

@@ -49,7 +49,8 @@ def junit_tree(report: Report) -> ET.Element:
             kind = "failure" if f.status == "FAIL" else "error"
             el = ET.SubElement(case, kind, message=xml_text(f.message),
                                type=f.severity if f.status == "FAIL" else "UNKNOWN")
-            el.text = _body(f, fix_command(report_sources(report), f.region, f.rule, report.plan))
+            el.text = _body(f, fix_command(report_sources(report), f.region, f.rule, report.plan,
+                                            f.fix.fixer if f.fix else None))
             counts["tests"] += 1
             counts["failures" if kind == "failure" else "errors"] += 1
         failing_regions = {f.region for f in found}

@@ -48,7 +48,7 @@ def render_markdown(report: Report) -> str:
             if f.fix and f.fix.commands:
                 out += [*fence(list(f.fix.commands), "sh"), ""]
             if f.fix and f.fix.fixer:
-                hint = fix_command(report_sources(report), f.region, f.rule, report.plan)
+                hint = fix_command(report_sources(report), f.region, f.rule, report.plan, f.fix.fixer)
                 out.append(f"Or run {code(hint)} (fixer {code(f.fix.fixer)}).\n")
             out.append("</details>\n")
     return "\n".join(out).rstrip("\n") + "\n"

@@ -111,7 +111,7 @@ def result(f: Finding, index: int, anchor: str | None, sources: list[str] | None
         "ruleIndex": index,
         "kind": "fail" if f.status == "FAIL" else "open",
         "level": LEVELS[f.severity] if f.status == "FAIL" else "none",
-        "message": _message(f, fix_command(sources or [], f.region, f.rule, plan)),
+        "message": _message(f, fix_command(sources or [], f.region, f.rule, plan, f.fix.fixer if f.fix else None)),
         "locations": [location],
         "partialFingerprints": {"preflightFindingKey/v1": fingerprint(f)},
         "properties": {

@@ -94,7 +94,7 @@ def _lines(report: Report) -> list[Line]:
                 for cmd in f.fix.commands:
                     markup(f"      [green]$[/green] {escape(cmd)}")
                 if f.fix.fixer:
-                    hint = fix_command(report_sources(report), f.region, f.rule, report.plan)
+                    hint = fix_command(report_sources(report), f.region, f.rule, report.plan, f.fix.fixer)
                     markup(f"    [dim]or: {escape(hint)} (fixer {escape(f.fix.fixer)})[/dim]")
     s = report.summary()
     lines.append(("blank", "", ""))

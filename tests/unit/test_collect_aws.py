@@ -90,6 +90,36 @@ def test_rejected_credentials_are_a_one_line_error(session):
     assert "ExpiredToken" in str(exc.value) and "secret-token" not in str(exc.value)
 
 
+def _rejecting(session: aws.AwsSession, service: str, operation: str, code: str) -> None:
+    class Resp:
+        status_code = 403
+        headers: dict = {}
+
+    session.client(service, "eu-south-1").meta.events.register(f"before-call.{service}.{operation}", lambda **_: (
+        Resp(), {"Error": {"Code": code, "Message": "no"}, "ResponseMetadata": {"HTTPStatusCode": 403}}))
+
+
+def test_the_identity_is_asked_once_beside_the_reads_and_its_error_wins(session):
+    """collect() asks sts:GetCallerIdentity concurrently with the reads and the extras that need
+    it too (IAM): one call in all. When the credentials are rejected, the identity's one-line
+    CredentialsError is what the run ends with, whatever the concurrent reads met meanwhile."""
+    inv = aws.collect(session, "eu-south-1", needs={"iam"})
+    assert session.stats.calls["sts:GetCallerIdentity"] == 1
+    assert inv.account == "123456789012" and session.identity and session.identity["account"] == inv.account
+    assert "iam" in inv.extra
+    rejected = aws.AwsSession(region="eu-south-1")
+    _rejecting(rejected, "sts", "GetCallerIdentity", "ExpiredToken")
+    _rejecting(rejected, "ec2", "DescribeVpcs", "AuthFailure")  # a denial, read as unreadable, not the error
+    with pytest.raises(aws.CredentialsError, match="ExpiredToken"):
+        aws.collect(rejected, "eu-south-1")
+    raising = aws.AwsSession(region="eu-south-1")
+    _rejecting(raising, "sts", "GetCallerIdentity", "InvalidClientTokenId")
+    raising.client("ec2", "eu-south-1").meta.events.register(
+        "before-call.ec2.DescribeSubnets", lambda **_: (_ for _ in ()).throw(RuntimeError("read failed")))
+    with pytest.raises(aws.CredentialsError, match="InvalidClientTokenId"):
+        aws.collect(raising, "eu-south-1")
+
+
 @pytest.mark.parametrize("url", ["notaurl", "localhost:5000"])
 def test_a_malformed_endpoint_url_is_one_line_error(url):
     with pytest.raises(PreflightError, match=rf"--endpoint-url \(or AWS_ENDPOINT_URL\): '{url}' is not a URL"):

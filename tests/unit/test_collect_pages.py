@@ -124,12 +124,15 @@ def _rule_filters(client: Any) -> list[Any]:
 
 
 @pytest.mark.parametrize("shard", [3, None])
-def test_rules_beyond_one_page_are_read_by_group_id_shards_when_the_groups_fill_several(monkeypatch, shard):
-    """More rules than a page, more groups than a group-id filter holds: the rules are read by
-    group-id filters (here of 3 groups) after the first page, and none is lost or doubled. With
-    fewer groups than a filter holds (the default 200 here), the one chain is followed instead."""
+def test_rules_beyond_one_page_are_read_by_group_id_shards(monkeypatch, shard):
+    """More rules than a page: after the first page the rules are read by group-id filters sized
+    to about a page each (here of at most 3 groups, EC2's limit per filter standing in), all at
+    once, and none is lost or doubled. When one round of shards would be a single shard (here at
+    most one shard at a time), the one chain is followed instead."""
     if shard:
         monkeypatch.setattr(aws, "FILTER_VALUES", shard)
+    else:
+        monkeypatch.setattr(aws, "MAX_SHARDS_AT_ONCE", 1)
     with mock_aws():
         ec2 = boto3.client("ec2", region_name=REGION)
         seed(ec2, 3)
@@ -140,7 +143,7 @@ def test_rules_beyond_one_page_are_read_by_group_id_shards_when_the_groups_fill_
         filters = _rule_filters(client)
         paged = aws.collect(session, REGION)
     rules = sorted(r.id for g in whole.security_groups for r in g.rules)
-    assert len(rules) > 5 and len(whole.security_groups) > 3  # a second page, and more than one shard
+    assert len(rules) > 10 and len(whole.security_groups) > 3  # over two pages, and more than one shard
     assert sorted(r.id for g in paged.security_groups for r in g.rules) == rules
     assert filters[0] is None  # the first page is read whole: one page of rules needs no shards
     if shard:
@@ -148,6 +151,28 @@ def test_rules_beyond_one_page_are_read_by_group_id_shards_when_the_groups_fill_
         assert {v for f in filters[1:] for v in f[0]["Values"]} == {g.id for g in whole.security_groups}
     else:
         assert filters == [None] * len(filters) and len(filters) >= 2  # the chain, page after page
+
+
+def _rules(*groups: int) -> list[dict[str, str]]:
+    """A first page of rules: group i with groups[i] rules, listed together as EC2 lists them."""
+    return [{"GroupId": f"sg-{i}", "SecurityGroupRuleId": f"sgr-{i}-{j}"} for i, n in enumerate(groups)
+            for j in range(n)]
+
+
+@pytest.mark.parametrize(("groups", "first", "page", "shards"), [
+    (505, _rules(*[10] * 100), 1000, 7),  # bench S: 10 rules a group, 80 groups fit a page
+    (2000, _rules(*[10] * 100), 1000, 16),  # bench M: one round of 16 shards of 125 groups
+    (10_000, _rules(*[1] * 1000), 1000, 50),  # 1 rule a group: filters of 200 groups, EC2's limit
+    (150, _rules(*[60] * 17), 1000, 12),  # fewer groups than a filter holds, 60 rules each
+    (150, _rules(*[10] * 100), 1000, 0),  # 1,500 rules: the second page is as fast as any shard
+    (1, _rules(1000), 1000, 0),  # one group: nothing to shard by
+])
+def test_rule_shards_are_sized_to_about_a_page(groups, first, page, shards):
+    ids = [f"sg-{i:05}" for i in range(groups)]
+    got = aws.rule_shards(ids, first, page)
+    assert len(got) == shards
+    assert sorted(i for part in got for i in part) == (ids if shards else [])
+    assert all(len(part) <= aws.FILTER_VALUES for part in got)
 
 
 def test_default_page_size_is_each_apis_documented_maximum():

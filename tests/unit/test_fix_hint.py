@@ -53,3 +53,33 @@ def test_flags_repeat_only_what_the_command_line_set(tmp_path: Path) -> None:
     assert plan_flags(None) == []
     assert fix_command(["sandbox:x"], "eu-south-1", "SG010", with_overrides(None, security_group="a'b")) == (
         "preflight fix --sandbox x --region eu-south-1 --security-group 'a'\"'\"'b' --select SG010 --apply")
+
+
+@pytest.mark.parametrize(("scenario", "rule", "fixer"), [
+    ("duplicate-port-rule", "SG001", "sg-remove-duplicate-rules"),  # every change of this fixer is unsafe
+    ("main-table-shadowed", "NET002", "route-add-default"),  # safe here: no --unsafe-fixes
+])
+def test_an_unsafe_fixer_s_hint_carries_unsafe_fixes_and_applies(scenario: str, rule: str, fixer: str,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Followed as printed, the hint makes the change: `--apply` alone skips an unsafe fixer's changes
+    (and says so), so its hint must carry --unsafe-fixes; a safe fixer's must not."""
+    from preflight.fix.registry import always_unsafe
+
+    code, out = run(capsys, "check", "--sandbox", scenario, "--select", rule)
+    assert code == 1
+    [hint] = {line.strip()[len("or: "):].rsplit(" (fixer ", 1)[0] for line in out.splitlines()
+              if line.strip().startswith("or: preflight fix") and f"(fixer {fixer})" in line}
+    words = shlex.split(hint)
+    assert ("--unsafe-fixes" in words) == always_unsafe(fixer)
+    code, out = run(capsys, *words[1:])  # --apply, on the sandbox's in-process account
+    assert code == 0, out
+    assert "[applied]" in out and "skipped" not in out, out
+
+
+def test_always_unsafe_is_the_fixers_declared_safety() -> None:
+    from preflight.fix.registry import always_unsafe, load_fixers
+
+    assert {f for f, x in load_fixers().items() if x.meta.safety == "unsafe"} == {
+        f for f in load_fixers() if always_unsafe(f)}
+    assert always_unsafe("sg-remove-duplicate-rules") and not always_unsafe("route-add-default")
+    assert not always_unsafe("no-such-fixer")
