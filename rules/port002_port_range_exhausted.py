@@ -34,8 +34,6 @@ def check(ctx: Context) -> Iterator[Finding]:
     Fix safety:
     No fixer: widening the range may collide with other services, which only the user knows.
     """
-    from preflight.ports import place_replicas
-
     plan = ctx.plan
     replicas = plan.replicas if plan is not None else None
     if plan is None or replicas is None or replicas.count < 1 or (plan.region and plan.region != ctx.region):
@@ -52,6 +50,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 details={"replicas": replicas.count, "ports": list(replicas.ports), "unplaced": short},
             )
         return
+    from preflight.ports import place_replicas  # here: a plan without replicas needs no port ledger code
+
     hosts = max(1, plan.count)
     lo, hi = replicas.port_range
     placed = place_replicas([str(i) for i in range(hosts)], replicas.count, (lo, hi))
