@@ -20,7 +20,7 @@ import yaml
 
 from preflight import launch_needs, launcher_permissions, sar
 from preflight.errors import PreflightError
-from preflight.launcher_permissions import ActionSpec
+from preflight.launcher_permissions import SHIPPED_YAML_LOADER, ActionSpec
 from preflight.semantics import iam
 from preflight.semantics.iam_requests import LaunchFacts, build_requests
 
@@ -75,7 +75,7 @@ def _parse_catalogue(doc: Any, where: str) -> dict[str, dict[str, Capability]]:
 @functools.lru_cache(maxsize=8)
 def _load(override: str | None) -> dict[str, dict[str, Capability]]:
     text = resources.files("preflight").joinpath("data/permissions.yaml").read_text()
-    catalogue = _parse_catalogue(yaml.safe_load(text), "permissions.yaml")
+    catalogue = _parse_catalogue(yaml.load(text, Loader=SHIPPED_YAML_LOADER), "permissions.yaml")
     if override:
         path = Path(override)
         try:

@@ -129,3 +129,32 @@ def test_a_malformed_endpoint_url_is_one_line_error(url):
 @pytest.mark.parametrize("url", ["http://127.0.0.1:5000", "http://[::1]:5000", "https://ec2.eu-south-1.amazonaws.com"])
 def test_a_well_formed_endpoint_url_is_accepted(url):
     assert aws.AwsSession(region="eu-south-1", endpoint_url=url).client("ec2", "eu-south-1").meta.endpoint_url == url
+
+
+def test_the_garbage_collector_is_paused_during_collections_and_restored_after(session):
+    """Overlapping collections (regions read at once) pause the cyclic GC once and the last to end
+    restores it, after an error too; a caller that had it off finds it off."""
+    import gc
+
+    assert gc.isenabled()
+    outer = aws.gc_paused()
+    outer.__enter__()
+    with aws.gc_paused():
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the outer collection still runs
+    outer.__exit__(None, None, None)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), aws.gc_paused():
+        raise RuntimeError("a read failed")
+    assert gc.isenabled()
+    seen: list[bool] = []
+    session.client("ec2", "eu-south-1").meta.events.register(
+        "before-call.ec2.DescribeVpcs", lambda **_: seen.append(gc.isenabled()))
+    aws.collect(session, "eu-south-1")
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        aws.collect(session, "eu-south-1")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
