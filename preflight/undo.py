@@ -6,7 +6,11 @@ after it. Undo walks the changes in reverse order:
 - `done`: run its recorded undo call (the one refined from the call's response, e.g. the id of
   the route table it created);
 - `begin` with no outcome: the process died during the call, so it is *in doubt*; its planned
-  undo is tried, and a NotFound answer means the call never happened;
+  undo is tried, and a NotFound answer means the call never happened. A creation whose id only
+  came back in the lost answer (a route table, an internet gateway) is looked up by the
+  `preflight:fix` tag its call gave it, an association by its subnet and table, at undo time
+  (see `find_in_doubt`): found and still unused -> reversed; not found -> it never happened; found
+  but used since (a later run adopted it) -> left alone, said so;
 - `already`, `failed`, `retry`: nothing was changed by us, nothing to undo.
 
 An undo call answered with NotFound (the route, association or gateway is already gone) counts as
@@ -35,24 +39,35 @@ GONE_CODES = frozenset({
 })
 
 
+# In-doubt calls whose undo needs the answer's id: how `find_in_doubt` finds what they made.
+FINDABLE = frozenset({"create_route_table", "create_internet_gateway", "associate_route_table"})
+
+
 @dataclass
 class UndoStep:
     seq: int
     description: str
     call: Call | None
     in_doubt: bool = False
+    find: Call | None = None  # an in-doubt FINDABLE call: its undo is looked up when undo runs
     status: str = "planned"  # planned | undone | gone | failed | not-undoable | not-attempted
     error: str = ""
     cli: str = ""  # the AWS CLI equivalent as the journal recorded it
 
     @property
     def command(self) -> str:
+        if self.find is not None and self.call is None:
+            return f"(found when undo runs: {_find_words(self.find)})"
         return self.cli or (self.call.cli() if self.call else "")
+
+    @property
+    def todo(self) -> bool:
+        return self.call is not None or self.find is not None
 
     def to_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "description": self.description, "in_doubt": self.in_doubt,
                 "call": self.call.to_dict() if self.call else None, "cli": self.command, "status": self.status,
-                "error": self.error}
+                "error": self.error, "found_by": _find_words(self.find) if self.find else ""}
 
 
 @dataclass
@@ -68,7 +83,7 @@ class UndoRun:
         if any(s.status == "failed" for s in self.steps):
             return 1
         if not self.applied:
-            return 1 if any(s.call for s in self.steps) else 0
+            return 1 if any(s.todo for s in self.steps) else 0
         return 1 if any(s.status == "not-undoable" for s in self.steps) else 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,7 +126,10 @@ def plan_undo(path: str | Path) -> UndoRun:
         raw = (out or {}).get("undo") or change.get("undo")
         step = UndoStep(seq=seq, description=str(change.get("description", "")), call=_undo_call(path, seq, raw),
                         in_doubt=out is None, cli=str((raw or {}).get("cli") or ""))
-        if step.call is None:
+        made = Call.from_dict(change["call"]) if out is None and isinstance(change.get("call"), dict) else None
+        if step.call is None and made is not None and made.operation in FINDABLE:
+            step.find = made
+        elif step.call is None:
             step.status = "not-undoable"
             step.error = ("in doubt and no undo is known: check by hand" if out is None else
                           f"no automatic undo; before: {json.dumps(change.get('before'), default=str)}")
@@ -163,12 +181,26 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
     run.applied = True
     failed = False
     for step in run.steps:
-        if step.call is None:
+        if not step.todo:
             continue
         if failed:
             step.status = "not-attempted"
             continue
+        if step.call is None and step.find is not None:
+            try:
+                step.call, why = find_in_doubt(session, step.find)
+            except botocore.exceptions.ClientError as exc:
+                step.call, why = None, f"looking it up: {error_code(exc)}"
+            if step.call is None:
+                step.status = "gone" if not why else "not-undoable"
+                step.error = why or "not found: the call never happened"
+                failed = bool(why)  # in use since: the earlier steps it built on are left alone too
+                _append(run.journal, {"event": "undone", "seq": step.seq, "status": step.status, "error": step.error,
+                                      "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")},
+                        run.torn_line)
+                continue
         call = step.call
+        assert call is not None
         try:
             client = session.client(call.service, call.region)
             operation = None if call.operation.startswith("_") else getattr(client, call.operation, None)
@@ -192,10 +224,72 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
     return run
 
 
+def _tag_value(call: Call) -> str:
+    from preflight.semantics.remedies import TAG
+
+    for spec in call.params.get("TagSpecifications") or []:
+        for tag in spec.get("Tags") or []:
+            if tag.get("Key") == TAG:
+                return str(tag.get("Value", ""))
+    return ""
+
+
+def _find_words(call: Call) -> str:
+    if call.operation == "associate_route_table":
+        return (f"the association of {call.params.get('SubnetId', '?')} with {call.params.get('RouteTableId', '?')}, "
+                "then aws ec2 disassociate-route-table")
+    what = "route table" if call.operation == "create_route_table" else "internet gateway"
+    op = "delete-route-table" if call.operation == "create_route_table" else "delete-internet-gateway"
+    return f"the {what} tagged preflight:fix={_tag_value(call)}, then aws ec2 {op}"
+
+
+def find_in_doubt(session: Any, made: Call) -> tuple[Call | None, str]:
+    """(the undo of an in-doubt call whose id was in the lost answer, "") when what it made is found
+    and still as it left it; (None, "") when it is not there (the call never happened); (None, why)
+    when it is there but used since, e.g. adopted by a later run: that is not this run's to take back.
+
+    A created route table or gateway carries the `preflight:fix` tag its call gave it (runs adopt a
+    tagged one rather than make a second, so there is at most one in use); an association is the
+    subnet's association with the journalled table."""
+    ec2 = session.client("ec2", made.region)
+    params = made.params
+    if made.operation == "associate_route_table":
+        subnet, table = params.get("SubnetId"), params.get("RouteTableId")
+        found = ec2.describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [subnet]}])
+        for t in found.get("RouteTables", []):
+            for a in t.get("Associations") or []:
+                if a.get("SubnetId") == subnet and t.get("RouteTableId") == table and not a.get("Main"):
+                    return Call("ec2", "disassociate_route_table", {"AssociationId": a["RouteTableAssociationId"]},
+                                made.region), ""
+        return None, ""
+    value = _tag_value(made)
+    if not value:
+        return None, "in doubt and no preflight:fix tag to find it by: check by hand"
+    flt = [{"Name": "tag:preflight:fix", "Values": [value]}]
+    if made.operation == "create_route_table":
+        flt.append({"Name": "vpc-id", "Values": [str(params.get("VpcId", ""))]})
+        tables = ec2.describe_route_tables(Filters=flt).get("RouteTables", [])
+        unused = [t["RouteTableId"] for t in tables if not t.get("Associations")]
+        if len(unused) == 1 and len(tables) == 1:
+            return Call("ec2", "delete_route_table", {"RouteTableId": unused[0]}, made.region), ""
+        kind, ids = "route table", [t["RouteTableId"] for t in tables]
+    else:
+        gateways = ec2.describe_internet_gateways(Filters=flt).get("InternetGateways", [])
+        unused = [g["InternetGatewayId"] for g in gateways if not g.get("Attachments")]
+        if len(unused) == 1 and len(gateways) == 1:
+            return Call("ec2", "delete_internet_gateway", {"InternetGatewayId": unused[0]}, made.region), ""
+        kind, ids = "internet gateway", [g["InternetGatewayId"] for g in gateways]
+    if not ids:
+        return None, ""
+    return None, (f"in doubt: {kind} {', '.join(ids)} tagged preflight:fix={value} is in use (or not the only one) "
+                  "since, e.g. adopted by a later run; left alone with the steps before it: undo the later run "
+                  "first, or check by hand")
+
+
 def render_undo(run: UndoRun, fmt: str = "table") -> str:
     if fmt == "json":
         return json.dumps(run.to_dict(), indent=2) + "\n"
-    todo = [s for s in run.steps if s.call]
+    todo = [s for s in run.steps if s.todo]
     head = (f"preflight undo: {len(todo)} step(s) reversing {run.journal}" if run.applied else
             f"preflight undo --dry-run: {len(todo)} step(s) would reverse {run.journal} (nothing changed)")
     lines = [head, ""]
@@ -209,7 +303,7 @@ def render_undo(run: UndoRun, fmt: str = "table") -> str:
         doubt = " (in doubt: the run stopped during this call)" if s.in_doubt else ""
         err = f" ({s.error})" if s.error else ""
         lines.append(f"{s.seq}. {tag}undo: {s.description}{doubt}{err}")
-        if s.call:
+        if s.call or s.find:
             lines.append(f"   $ {s.command}")
     if not run.steps:
         lines.append("nothing to undo" + (f" ({run.already_undone} change(s) already undone)" if run.already_undone
