@@ -304,3 +304,33 @@ def test_any_interleaving_of_concurrent_runs_ends_clean(tmp_path: Path, n_runs: 
             for step in plan_undo(run.journal.path).steps:
                 assert step.call is not None and step.call.operation in (
                     "delete_route_table", "delete_route", "disassociate_route_table")
+
+
+def no_gateway(s: Seeder) -> None:
+    """No internet gateway; the public subnet shares the main table: create igw, attach, table, route, associate."""
+    s.aws_like_default_vpc()
+    vpc = s.vpc("10.8.0.0/16", "race-vpc")
+    s.subnet(vpc, "10.8.0.0/24", name="pub-0", public_ip=True)
+    s.subnet(vpc, "10.8.9.0/24", name="priv", public_ip=False)
+    s.ids["vpc"] = vpc
+
+
+def test_both_made_a_gateway_and_the_loser_deletes_its_own(tmp_path: Path) -> None:
+    """The same for a created internet gateway: the attachment is the commit point."""
+    with account(no_gateway) as (session, s):
+        other, ours = other_and_ours(tmp_path)
+        ours.before("CreateInternetGateway", other.apply)
+        ours.apply()
+        assert other.statuses() == ["applied"] * 5
+        assert ours.statuses() == ["applied", "already", "already", "already", "already"]
+        ec2 = session.client("ec2", REGION)
+        gateways = ec2.describe_internet_gateways(
+            Filters=[{"Name": f"tag:{rm.TAG}", "Values": [rm.igw_tag(s.ids["vpc"])]}])["InternetGateways"]
+        [igw] = gateways  # ours was deleted, theirs is attached
+        assert [a["VpcId"] for a in igw["Attachments"]] == [s.ids["vpc"]]
+        assert ours.outcomes[1].error.startswith(
+            f"{s.ids['vpc']} has {igw['InternetGatewayId']} attached; deleted igw-")
+        found = tables(session, s.ids["vpc"])
+        assert len(found) == 2 and sum(1 for t in found if tag_of(t) == rm.rtb_tag(s.ids["pub-0"])) == 1
+        assert fails(check(session, ("NET002",))) == []
+        assert plan_undo(ours.journal.path).steps == []  # what it made, it took back itself
