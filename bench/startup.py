@@ -9,13 +9,17 @@
   made by `python bench/run.py --sizes S`; else the small tests/data snapshot) against
   `python -c "import json; json.load(open(S))"` plus the `--version` time (target: at most 2x).
 
-Medians of fresh processes, run interleaved so that load on the machine hits every command alike.
+Medians of fresh processes, run interleaved so that load on the machine hits every command alike,
+after one untimed run of each and with the source tree's bytecode compiled first: an editable
+install under PYTHONDONTWRITEBYTECODE=1 (set in some CI and agent shells) would otherwise compile
+every preflight module from source in every run, which a user's installed wheel never does.
 Which modules each command imports is a test (tests/unit/test_startup.py), not a timing.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import shutil
 import statistics
 import subprocess
@@ -48,6 +52,10 @@ def measure(runs: int, snapshot: str) -> dict[str, Any]:
         "preflight explain NET002": [exe, "explain", "NET002"],
         "preflight check --snapshot S": [exe, "check", "--snapshot", snapshot],
     }
+    for package in ("preflight", "rules", "fixers"):
+        compileall.compile_dir(str(ROOT / package), quiet=1)
+    for cmd in cmds.values():
+        wall(cmd)
     times: dict[str, list[float]] = {k: [] for k in cmds}
     for _ in range(runs):
         for name, cmd in cmds.items():

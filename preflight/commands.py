@@ -87,7 +87,7 @@ def check(
 
     outputs = plan_outputs(fmt, output, formats())
     from preflight import engine as rule_engine
-    from preflight.collect.gcp import non_gcp_rule_ids, open_gcp_target, resolve_cloud
+    from preflight.collect.registry import non_gcp_rule_ids, resolve_cloud
     from preflight.settings import RunSettings
 
     on_gcp = resolve_cloud(cloud, opts.plan, sandbox) == "gcp"
@@ -97,8 +97,13 @@ def check(
     # CMP006 (opt-in) calls RunInstances with DryRun=True: only when asked for.
     gate = gate_settings(config, opts.select, opts.ignore, fail_on, baseline, plan,
                          enable=["CMP006"] if dry_run_launch else [])
-    opened = (open_gcp_target(opts.target, opts.plan, project, gcp_credentials, gcp_endpoint) if on_gcp
-              else open_target(opts.target, opts.plan))
+    opened: Any
+    if on_gcp:
+        from preflight.collect.gcp import open_gcp_target
+
+        opened = open_gcp_target(opts.target, opts.plan, project, gcp_credentials, gcp_endpoint)
+    else:
+        opened = open_target(opts.target, opts.plan)
     with opened as source:
         with err.status("Reading the account and checking…", spinner="dots"):
             report, notes = run_gate(source, opts.plan, gate, write_baseline)
@@ -149,18 +154,30 @@ def run(call: Callable[[], Any]) -> NoReturn:
     """Run a command as the console script does, and exit: SIGTERM raised as `Terminated` in the main
     thread (restored afterwards for in-process callers), every failure one line with its exit code,
     never a traceback (PREFLIGHT_DEBUG=1 shows it)."""
-    import signal
-    import threading
-
+    signals = _signals()
     # SIGTERM as an exception in the main thread (like Ctrl-C), so a write path cut short can still
     # say what it changed (preflight.fix.interrupted).
-    previous = (signal.signal(signal.SIGTERM, _raise_terminated)
-                if threading.current_thread() is threading.main_thread() else None)
+    try:
+        previous = signals.signal(signals.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: signals are the main thread's
+        previous = None
     try:
         _run(call)
     finally:
         if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+            signals.signal(signals.SIGTERM, previous)
+
+
+def _signals() -> Any:
+    """The C module under `signal`: `signal` builds its enums when imported, a few ms on every start."""
+    import importlib
+
+    try:
+        return importlib.import_module("_signal")
+    except ImportError:  # pragma: no cover - CPython always has it
+        import signal
+
+        return signal
 
 
 def _run(call: Callable[[], Any]) -> NoReturn:

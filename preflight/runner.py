@@ -11,7 +11,6 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -70,6 +69,8 @@ class Source:
                     raise PreflightError(
                         f"snapshot {self.target.snapshot} has no region {', '.join(self.target.regions)}")
             return [_missing_extras_unreadable(i, needs or set()) for i in invs]
+        from concurrent.futures import ThreadPoolExecutor
+
         from preflight.collect import aws
 
         src = f"sandbox:{self.target.sandbox}" if self.target.sandbox else "aws"

@@ -18,13 +18,13 @@ made safe for its own syntax, here and nowhere else:
 
 from __future__ import annotations
 
-import html
 import re
 
 # C0 controls, DEL, C1 controls, and the Unicode controls that reorder or hide text on screen
 # (bidi embeddings/overrides/isolates, zero-width joiners used for spoofing, line/paragraph
-# separators that some terminals treat as newlines).
-_UNSAFE = re.compile(
+# separators that some terminals treat as newlines). This and the other patterns here are compiled on
+# first use (re's cache): most runs print no control character, and compiling costs start-up time.
+_UNSAFE = (
     "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufffe\uffff\ud800-\udfff]"
 )
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -41,7 +41,9 @@ def _visible(match: re.Match[str]) -> str:
 def terminal(text: object) -> str:
     """`text` with every control or reordering character shown as an escape, on one line."""
     s = str(text)
-    return _UNSAFE.sub(_visible, s) if _UNSAFE.search(s) else s
+    if s.isascii() and s.isprintable():  # the common case, decided without a regex: nothing to show
+        return s
+    return re.sub(_UNSAFE, _visible, s)
 
 
 # What rich's markup escaping can change: a backslash, or `[` opening something tag-like.
@@ -67,14 +69,16 @@ def dot_string(text: object) -> str:
 
 # Inline characters that make markdown do something harmful: code spans, links and images (no
 # link without brackets), table cells, strike-through. HTML is escaped separately.
-_MD_SPECIAL = re.compile(r"([\\`\[\]|~])")
+_MD_SPECIAL = r"([\\`\[\]|~])"
 
 
 def markdown(text: object) -> str:
     """Inline markdown text: HTML escaped (no tags, no entities of the author's), markdown
     punctuation backslash-escaped (no links, images, emphasis or table breaks), one line."""
+    import html  # here: the terminal sinks are on every command's path, markdown and HTML are not
+
     s = html.escape(terminal(text), quote=False)
-    return _MD_SPECIAL.sub(r"\\\1", s)
+    return re.sub(_MD_SPECIAL, r"\\\1", s)
 
 
 def markdown_code(text: object) -> str:
@@ -88,6 +92,8 @@ def markdown_code(text: object) -> str:
 
 def html_text(text: object) -> str:
     """Text inside an HTML element (e.g. `<code>` in a `<summary>`)."""
+    import html
+
     return html.escape(terminal(text), quote=False)
 
 
@@ -101,7 +107,7 @@ def fence(lines: list[str], info: str = "") -> list[str]:
 
 
 # XML 1.0 allows TAB, LF, CR and these ranges only.
-_XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_XML_BAD = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 
 
 def xml_text(text: object, multiline: bool = False) -> str:
@@ -112,4 +118,4 @@ def xml_text(text: object, multiline: bool = False) -> str:
         s = "\n".join(terminal(line) for line in s.split("\n"))
     else:
         s = terminal(s)
-    return _XML_BAD.sub(lambda m: f"\\u{ord(m.group(0)):04x}", s)
+    return re.sub(_XML_BAD, lambda m: f"\\u{ord(m.group(0)):04x}", s)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from preflight.engine import Context, Finding, rule
-from preflight.semantics import quotas as q
 from preflight.semantics.remedies import shell
+
+if TYPE_CHECKING:
+    from preflight.semantics import quotas as q
 
 
 @rule(
@@ -41,6 +44,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     No automatic fix: a quota increase is a request to AWS. The finding gives the exact
     `aws service-quotas request-service-quota-increase` command with the value needed.
     """
+    from preflight.semantics import quotas as q
+
     plan = ctx.plan
     if plan is None or not (plan.instance_type or plan.nodes):
         return
@@ -85,6 +90,8 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _check_bucket(ctx: Context, req: q.BucketRequest, quota_data: dict, vcpus_of: dict[str, int],
                   cluster: bool) -> Iterator[Finding]:
+    from preflight.semantics import quotas as q
+
     region, family = ctx.region, req.family
     fam = q.FAMILIES[family]
     market = "Spot" if req.spot else "On-Demand"

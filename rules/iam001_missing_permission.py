@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
-from preflight.permissions import DENY, cached_assessment, fix_commands, join
 
 
 @rule(
@@ -44,6 +43,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     No automatic fix: granting permissions is a security decision. The finding prints a policy
     that grants exactly the missing permissions and nothing else.
     """
+    from preflight.permissions import DENY, cached_assessment, fix_commands, join
+
     a = cached_assessment(ctx)
     if a is None:
         return

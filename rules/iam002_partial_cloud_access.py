@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
-from preflight.permissions import and_list, cached_assessment, fix_commands, join
 
 
 @rule(
@@ -38,6 +37,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     No automatic fix: granting permissions is a security decision. The finding prints the
     commands that grant exactly what the failing capabilities miss.
     """
+    from preflight.permissions import and_list, cached_assessment, fix_commands, join
+
     a = cached_assessment(ctx)
     if a is None or len(a.capabilities) + len(a.unused) < 2:
         return

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from preflight.engine import Context, Finding, rule
-from preflight.permcache import describe
-from preflight.permissions import ALLOW, Assessment, cached_assessment, join
+
+if TYPE_CHECKING:
+    from preflight.permissions import Assessment
 
 
 @rule(
@@ -51,6 +53,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     Nothing to fix: the stale verdicts were already replaced. Use `--refresh` to force a re-check
     at any time. SkyPilot's own cache is SkyPilot's: `sky check <cloud>` refreshes it.
     """
+    from preflight.permcache import describe
+    from preflight.permissions import ALLOW, cached_assessment, join
+
     a = cached_assessment(ctx)
     if a is None:
         return
@@ -96,6 +101,8 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _skypilot_cache(ctx: Context, a: Assessment) -> Iterator[Finding]:
     """SkyPilot's cached enabled clouds against the current identity's verdict."""
+    from preflight.permissions import join
+
     state = a.skypilot or {}
     if not state.get("found"):
         return  # SkyPilot never ran `sky check` here: it will check on its first launch

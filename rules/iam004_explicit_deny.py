@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
-from preflight.permissions import DENY, IMPLICIT_DENY, cached_assessment
 
 
 def _refs(refs: list[dict[str, str]]) -> str:
@@ -49,6 +48,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     No automatic fix: deny statements, boundaries and SCPs are guardrails someone set on
     purpose. The finding names them so their owner can decide.
     """
+    from preflight.permissions import DENY, IMPLICIT_DENY, cached_assessment
+
     a = cached_assessment(ctx)
     if a is None or a.cloud != "aws":
         return

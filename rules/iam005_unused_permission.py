@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
-from preflight.permissions import join
 from preflight.semantics.remedies import shell
 
 DEFAULT_DAYS = 90
@@ -44,6 +43,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     Fix safety:
     No automatic fix: whether a grant is still needed (a yearly job?) is the owner's call.
     """
+    from preflight.permissions import join
+
     data = ctx.inventory.extra.get("iam_last_accessed") or {}
     if not data.get("applicable"):
         return

@@ -7,7 +7,6 @@ from typing import Any
 
 from preflight.engine import Context, Finding, rule
 from preflight.rules import _net
-from preflight.semantics import reach as reach_engine
 from preflight.semantics import remedies as rm
 from preflight.semantics.routes import Reachability, Topology
 
@@ -91,10 +90,10 @@ def check(ctx: Context) -> Iterator[Finding]:
                 # each of those must be reachable, not just one of the picked subnets.
                 lands = [t.subnets[x] for x in sel.lands_in if x in t.subnets]
                 picked = [s for s in lands
-                          if not reach_engine.internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t)]
+                          if not _reach().internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t)]
                 if not picked:
                     return
-            elif any(reach_engine.internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t) for s in picked):
+            elif any(_reach().internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t) for s in picked):
                 return
             first = picked[0]
             named, candidates = tuple(s.id for s in picked), picked
@@ -124,10 +123,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     for s in candidates:
         reach = t.public_reachability(s.id, _net.launch_public_ip(ctx, s))
         # Usable or not is `preflight path`'s answer (one engine), so the two never disagree.
-        usable = reach_engine.internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t)
+        usable = _reach().internet_usable(inv, s.id, _net.launch_public_ip(ctx, s), t)
         if reach is not None and usable and s.state in ("available", "") and not (plan_vpc and s.vpc_id != plan_vpc):
             return  # one usable subnet is enough
-        blockers = reach_engine.internet_blockers(inv, s.id, _net.launch_public_ip(ctx, s), 4, t)
+        blockers = _reach().internet_blockers(inv, s.id, _net.launch_public_ip(ctx, s), 4, t)
         codes[s.id] = [h.code for h in blockers]
         planned = bool(getattr(ctx.plan, "given", ()))
         reasons = _reasons(t, reach, plan_vpc, planned) if reach is not None else ["not found"]
@@ -267,3 +266,10 @@ def _no_candidates(ctx: Context, t: Topology, vpcs: dict[str, Any], plan_vpc: st
         path=[target.id], details=details,
         fix=ctx.fix(*cmds, description=f"create a public subnet {cidr} in {target.id}", fixer=None),
     )
+
+
+def _reach() -> Any:
+    """The reachability engine, imported when a rejected or chosen subnet needs it (not at start-up)."""
+    from preflight.semantics import reach
+
+    return reach

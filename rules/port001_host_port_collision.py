@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from preflight.engine import Context, Finding, rule
-from preflight.ports import LAUNCH_TAG, REPLICA_PORTS_TAG, parse_ports_tag
 
 DEAD_STATES = frozenset({"terminated", "shutting-down"})
 
@@ -77,6 +76,8 @@ def _plan_collisions(ctx: Context) -> Iterator[Finding]:
 
 def _account_collisions(ctx: Context) -> Iterator[Finding]:
     # claims[(host, port)][owner] = how many times that owner claims it
+    from preflight.ports import LAUNCH_TAG, REPLICA_PORTS_TAG, parse_ports_tag
+
     claims: dict[tuple[str, int], Counter[str]] = defaultdict(Counter)
     live_ids = set()
     for inst in ctx.inventory.instances:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.engine import Context, Finding, rule
-from preflight.ports import place_replicas
 from preflight.rules.port001_host_port_collision import plan_label
 
 
@@ -51,6 +50,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 details={"replicas": replicas.count, "ports": list(replicas.ports), "unplaced": short},
             )
         return
+    from preflight.ports import place_replicas  # here: a plan without replicas needs no port ledger code
+
     hosts = max(1, plan.count)
     lo, hi = replicas.port_range
     placed = place_replicas([str(i) for i in range(hosts)], replicas.count, (lo, hi))

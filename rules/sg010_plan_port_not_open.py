@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from preflight.engine import Context, Finding, rule
-from preflight.launchers import profile_of
 from preflight.semantics.remedies import authorize_ports, aws_cli
 from preflight.semantics.secgroups import (
     contains,
@@ -60,6 +59,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     A plan naming a group that does not exist is reported here (resource = the name or id given;
     `preflight launch` creates a missing named group); `preflight fix` rejects it as bad input.
     """
+    from preflight.launchers import profile_of
+
     plan = ctx.plan
     prof = profile_of(plan)
     ref = plan_group_ref(plan, ctx.region)

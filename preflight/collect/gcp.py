@@ -19,14 +19,12 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from preflight import permcache, permissions
+from preflight.collect.registry import GCP_RULE_NEED, non_gcp_rule_ids, resolve_cloud  # noqa: F401 - re-exported
 from preflight.errors import CredentialsError, PreflightError
 from preflight.inventory.model import Inventory
 from preflight.settings import RunSettings
@@ -34,7 +32,6 @@ from preflight.settings import RunSettings
 ENDPOINT_ENV = "PREFLIGHT_GCP_ENDPOINT"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 BATCH = 100
-GCP_RULE_NEED = "gcp_permissions"  # rules that can judge a GCP inventory declare this in `needs`
 
 
 @dataclass
@@ -67,6 +64,8 @@ def load_identity(credentials_file: str | None, endpoint: str | None) -> GcpIden
             raise CredentialsError(f"--gcp-credentials: {path} is not a JSON credentials file") from None
         if not isinstance(info, dict):
             raise CredentialsError(f"--gcp-credentials: {path} is not a JSON credentials file")
+        from preflight import permcache
+
         digest = permcache.file_sha256(path)
         kind = info.get("type")
         try:
@@ -101,6 +100,8 @@ def load_identity(credentials_file: str | None, endpoint: str | None) -> GcpIden
     except google.auth.exceptions.DefaultCredentialsError:
         raise CredentialsError("no GCP credentials found: run `gcloud auth application-default login`, "
                                "or pass --gcp-credentials FILE (a service-account key)") from None
+    from preflight import permcache
+
     adc = _adc_path()
     digest = permcache.file_sha256(adc) if adc and adc.exists() else ""
     account = getattr(creds, "service_account_email", "") or getattr(creds, "account", "") or ""
@@ -165,6 +166,9 @@ def collect(project: str | None, credentials_file: str | None = None, endpoint: 
     project = project or getattr(plan, "project", "") or identity.project_hint
     if not project:
         raise PreflightError("no GCP project: pass --project PROJECT_ID (or set `project:` in the plan)")
+    # Imported here: `check --snapshot` imports this module to resolve --cloud, and reads no permissions.
+    from preflight import permcache, permissions
+
     perms = permissions.all_permissions("gcp", settings.permissions_file)
     cache_identity = {"cloud": "gcp", "account": identity.account, "project": project,
                       "credentials_sha256": identity.credentials_sha256}
@@ -243,6 +247,9 @@ def sandbox(name: str) -> Iterator[GcpWorld]:
         gcp_names = [n for n, s in load_scenarios().items() if s.cloud == "gcp"]
         raise PreflightError(f"sandbox scenario {name!r} is an AWS scenario; with --cloud gcp use one of: "
                              f"{', '.join(gcp_names)}")
+    import shutil
+    import tempfile
+
     directory = Path(tempfile.mkdtemp(prefix="preflight-gcp-sandbox-"))
     fake = FakeGcp().start()
     try:
@@ -275,30 +282,6 @@ class GcpSource:
 
     def collect(self, needs: set[str] | None = None, plan: Any = None) -> list[Inventory]:
         return [collect(self.project, self.credentials_file, self.endpoint, plan, self.source, self.settings)]
-
-
-def resolve_cloud(cloud: str | None, plan: Any, sandbox_name: str | None) -> str:
-    """--cloud, else the plan's `cloud:`, else the sandbox scenario's cloud, else aws."""
-    if cloud is not None:
-        cloud = cloud.lower()
-        if cloud not in ("aws", "gcp"):
-            raise PreflightError(f"--cloud: {cloud!r} is not supported (aws or gcp)")
-    scenario_cloud = None
-    if sandbox_name:
-        from preflight.collect.sandbox import get_scenario
-
-        scenario_cloud = get_scenario(sandbox_name).cloud
-    chosen = cloud or (plan.cloud if plan is not None and plan.has("cloud") else None) or scenario_cloud or "aws"
-    if sandbox_name and scenario_cloud != chosen:
-        raise PreflightError(f"sandbox scenario {sandbox_name!r} is a {scenario_cloud} scenario, but the check "
-                             f"is for {chosen}: drop --cloud {chosen} or pick a {chosen} scenario "
-                             "(preflight sandbox list)")
-    return chosen
-
-
-def non_gcp_rule_ids(all_rules: dict[str, Any]) -> list[str]:
-    """Rules that cannot judge a GCP inventory (to be ignored for --cloud gcp)."""
-    return [rid for rid, r in all_rules.items() if GCP_RULE_NEED not in r.meta.needs]
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,8 @@ def journal_dir() -> Path:
 
 def new_run_id() -> str:
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    import secrets  # here: hashlib/hmac behind it cost start-up time to commands that write no journal
+
     return f"{now}-{secrets.token_hex(3)}"
 
 

@@ -79,16 +79,15 @@ def report_sources(report: Any) -> list[str]:
 
 
 def formats() -> list[str]:
-    for mod in _MODULES:
-        try:
-            importlib.import_module(f"preflight.report.{mod}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"preflight.report.{mod}":
-                raise
-    return sorted(REPORTERS)
+    """Every report format: the built-in ones (module `preflight.report.<name>` registers `<name>`,
+    imported when that format is rendered: an offline check in table format does not pay for the
+    SARIF or JUnit writers) and any other registered reporter."""
+    return sorted({*_MODULES, *REPORTERS})
 
 
 def render(report: Any, fmt: str) -> str:
     if fmt not in formats():
         raise PreflightError(f"unknown format {fmt!r} (one of: {', '.join(formats())})")
+    if fmt not in REPORTERS:
+        importlib.import_module(f"preflight.report.{fmt}")
     return REPORTERS[fmt](report)

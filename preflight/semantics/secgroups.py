@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 import functools
 import ipaddress
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -129,13 +130,38 @@ def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(value, strict=False)
 
 
+# A plain IPv4 address or CIDR, the form almost every rule has: ASCII digits, no leading zeros.
+_PLAIN_V4 = re.compile(r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})"
+                       r"(?:/([0-9]{1,2}))?")
+
+
 @functools.lru_cache(maxsize=65536)  # accounts reuse a few CIDRs in thousands of rules
 def canonical_cidr(value: str) -> Peer:
+    stripped = value.strip()
+    plain = _plain_v4_network(stripped)
+    if plain is not None:
+        return Peer("cidr4", plain)
     try:
-        net = ipaddress.ip_network(value.strip(), strict=False)
+        net = ipaddress.ip_network(stripped, strict=False)
     except ValueError:
         raise SecGroupError(f"{value!r} is not an IP address or CIDR (like 203.0.113.0/24 or 0.0.0.0/0)") from None
     return Peer("cidr4" if net.version == 4 else "cidr6", str(net))
+
+
+def _plain_v4_network(value: str) -> str | None:
+    """`str(ipaddress.ip_network(value, strict=False))` for a plain IPv4 address or CIDR, without
+    ipaddress's per-character parsing (thousands of distinct CIDRs cost more than the rules that
+    read them); None for any other form (netmasks, IPv6, errors), which ipaddress then decides."""
+    m = _PLAIN_V4.fullmatch(value)
+    if m is None:
+        return None
+    octets = [int(g) for g in m.groups()[:4]]
+    prefix = 32 if m.group(5) is None else int(m.group(5))
+    if max(octets) > 255 or prefix > 32:
+        return None
+    addr = (octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]
+    addr &= (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
+    return f"{addr >> 24}.{(addr >> 16) & 255}.{(addr >> 8) & 255}.{addr & 255}/{prefix}"
 
 
 def rule_peer(rule: SecurityGroupRule) -> Peer:

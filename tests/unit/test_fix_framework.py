@@ -222,6 +222,7 @@ def test_build_plan_routes_findings_dedupes_calls_and_keeps_refusals(monkeypatch
         yield fix.Refusal("fake", "sg-9", "needs --allow-world")
 
     meta = fix.FixerMeta(id="fake", fixes=("ZZZ001",), permissions=(), summary="")
+    fix.load_fixers()  # first, so the registries' agreement check (ZZZ001 is no rule) ran before "fake" is added
     monkeypatch.setitem(fix.registry._FIXERS, "fake", fix.Fixer(meta, fake_plan))
     inv = Inventory(region="eu-south-1")
     plan = fix.build_plan([finding("ZZZ001", "sg-1"), finding("ZZZ001", "sg-2", "fake"), finding("NET006", "x"),

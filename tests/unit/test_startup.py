@@ -67,3 +67,15 @@ def test_every_extra_collector_is_declared_with_its_module():
 
     load_extra_collectors()
     assert {n: f.__module__ for n, f in aws.EXTRA_COLLECTORS.items()} == EXTRA_PROVIDERS
+
+
+def test_every_report_format_is_registered_by_the_module_of_its_name():
+    """`preflight.report.render` imports a built-in reporter only when its format is asked for."""
+    import importlib
+
+    from preflight import report
+
+    for name in report._MODULES:
+        importlib.import_module(f"preflight.report.{name}")
+        assert report.REPORTERS[name].__module__ == f"preflight.report.{name}"
+    assert report.formats() == sorted(report._MODULES)
