@@ -701,11 +701,13 @@ def targets(results: list[dict[str, Any]], moto: dict[str, Any] | None) -> list[
     by = {r["size"]: r for r in results}
     out = ["", "### Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     for r in results:
-        out.append(f"| {r['size']}: total ≤ 3× stdlib `json.load` of the same file (issue 17) | "
+        # Issue 17 sets these for L; S is shown beside it, where fixed costs (imports) dominate.
+        whose = "issue 17" if r["size"] == "L" else "issue 17's L target, applied to S for comparison"
+        out.append(f"| {r['size']}: total ≤ 3× stdlib `json.load` of the same file ({whose}) | "
                    f"{r['ratio_wall']:.2f}× wall ({r['total_wall']:.2f} s / {r['json_wall']:.2f} s), CPU "
                    f"{r['ratio_cpu']:.2f}× | {_verdict(r['ratio_wall'] <= 3)} |")
         rss_ratio = r["rss_mib"] / r["json_rss_mib"]
-        out.append(f"| {r['size']}: peak RSS ≤ 2.5× the `json.load` process's (issue 17) | {rss_ratio:.2f}× "
+        out.append(f"| {r['size']}: peak RSS ≤ 2.5× the `json.load` process's ({whose}) | {rss_ratio:.2f}× "
                    f"({r['rss_mib']:.0f} MiB / {r['json_rss_mib']:.0f} MiB) | {_verdict(rss_ratio <= 2.5)} |")
     if "L" in by:
         big = by["L"]
