@@ -28,6 +28,9 @@ _TAG = re.compile(r"\[[a-z#/@][^[]*?]")
 # Superset of what rich's emoji replacement can match (`:name:`, `:name-emoji:`): two colons with
 # no whitespace between them.
 _EMOJI_CANDIDATE = re.compile(r":\S*:")
+# A line ending in whitespace: rich 13 strips it from a line longer than the console is wide (rich 14
+# and later keep it), so such lines go to whichever rich is installed.
+_TRAILING_SPACE = re.compile(r"[^\S\n](?:\n|\Z)")
 # Environment variables with which rich treats a stream as a terminal, or as interactive.
 _RICH_TERMINAL_ENV = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
 
@@ -35,7 +38,7 @@ _RICH_TERMINAL_ENV = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
 def plain_text(text: str, emoji: bool = True) -> str | None:
     """`text` as rich prints it without markup on a non-terminal (`emoji=False`: as a `Text`), or
     None if rich must decide (a tab, which rich expands, or with `emoji` a possible emoji code)."""
-    if "\t" in text or (emoji and _EMOJI_CANDIDATE.search(text)):
+    if "\t" in text or (emoji and _EMOJI_CANDIDATE.search(text)) or _TRAILING_SPACE.search(text):
         return None
     return text.translate(_CONTROL_STRIP)
 
@@ -45,7 +48,10 @@ def plain_markup(markup: str) -> str | None:
     non-terminal, or None if rich must decide (escapes, a tab or a possible emoji code)."""
     if "\\" in markup or "\t" in markup or _EMOJI_CANDIDATE.search(markup):
         return None
-    return _TAG.sub("", markup).translate(_CONTROL_STRIP)
+    text = _TAG.sub("", markup)
+    if _TRAILING_SPACE.search(text):  # after the tags: "[dim]x [/dim]" ends in a space too
+        return None
+    return text.translate(_CONTROL_STRIP)
 
 
 def rich_wanted(stream: Any) -> bool:

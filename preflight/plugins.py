@@ -6,6 +6,7 @@ import importlib
 import os
 import pkgutil
 import sys
+from importlib.machinery import PathFinder
 
 from preflight.errors import PreflightError
 
@@ -37,12 +38,18 @@ def _may_declare(group: str) -> bool:
     reads those), or when importlib.metadata is loaded already (nothing left to save)."""
     if "importlib.metadata" in sys.modules:
         return True
+    # A finder other than the standard PathFinder that can list distributions (a custom importer,
+    # e.g. a zipapp or a bundler's): only importlib.metadata asks it.
+    if any(hasattr(f, "find_distributions") and f is not PathFinder for f in sys.meta_path):
+        return True
     for entry in sys.path:
         path = entry or "."
         if not os.path.isdir(path):
             if os.path.exists(path):
                 return True
             continue
+        if path.lower().endswith(".egg"):  # an unpacked egg: its EGG-INFO/entry_points.txt
+            return True
         try:
             names = os.listdir(path)
         except OSError:

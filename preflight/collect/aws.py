@@ -962,7 +962,7 @@ def _collect(session: AwsSession, region: str, needs: set[str] | None, plan: Any
                 # The plan's VPC is not in this region (a plan read against several regions): this
                 # region is read whole, as without a plan.
                 results, scope = _read(client, page_size, (), plan)
-        except BaseException:
+        except Exception:  # an interrupt (Ctrl-C, SIGTERM) is not replaced by the identity's error
             if who is not None:
                 who.result()
             raise

@@ -124,3 +124,23 @@ def test_err_console_prints_like_the_rich_one(capsys):
     rich_console.print("preflight: error: cannot read x.json", markup=False)
     rich_console.print("stats: a :smile: b", markup=False, end="")
     assert captured.err == buf.getvalue() and "😄" in captured.err
+
+
+@pytest.mark.parametrize("width", [79, 80, 99, 100, 101, 150])
+@pytest.mark.parametrize("tail", ["", " ", "   ", " x", "\u00a0"])
+def test_long_lines_ending_in_whitespace_are_riches_too(width: int, tail: str) -> None:
+    """rich 13 strips the trailing whitespace of a line wider than the console (rich 14+ keeps it):
+    the lowest rich preflight allows must get the same bytes as the newest."""
+    s = "w" * (width - len(tail)) + tail
+    for multi in (s, f"{s}\nnext"):
+        buf = io.StringIO()
+        rich_plain_console(buf).print(multi, markup=False)
+        plain = out.plain_text(multi)
+        if plain is not None:
+            assert plain + "\n" == buf.getvalue()
+        buf = io.StringIO()
+        rich_plain_console(buf).print(f"[dim]{multi}[/dim]")
+        plain = out.plain_markup(f"[dim]{multi}[/dim]")
+        if plain is not None:
+            assert plain + "\n" == buf.getvalue()
+    assert (out.plain_text(s) is None) == (tail[-1:].isspace())  # the near miss: plain where it can be
