@@ -202,6 +202,17 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
         call = step.call
         assert call is not None
         try:
+            foreign = _used_by_another_run(session, call, own_associations(run))
+        except botocore.exceptions.ClientError as exc:
+            foreign = "" if error_code(exc) in GONE_CODES else f"looking it up: {error_code(exc)}"
+        if foreign:
+            step.status, step.error = "not-undoable", foreign
+            failed = True  # the steps before it built that table: left alone with it
+            _append(run.journal, {"event": "undone", "seq": step.seq, "status": step.status, "error": step.error,
+                                  "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")},
+                    run.torn_line)
+            continue
+        try:
             client = session.client(call.service, call.region)
             operation = None if call.operation.startswith("_") else getattr(client, call.operation, None)
             if not callable(operation):
@@ -222,6 +233,38 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
                               "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")},
                 run.torn_line)
     return run
+
+
+def own_associations(run: UndoRun) -> set[str]:
+    """The route table associations this run made (the ones its own steps take back)."""
+    return {str(s.call.params.get("AssociationId")) for s in run.steps
+            if s.call is not None and s.call.operation == "disassociate_route_table"}
+
+
+def _used_by_another_run(session: Any, call: Call, own: set[str]) -> str:
+    """Why `call` (a route's or a route table's removal) must not be made, or "": the table is one
+    preflight made (it carries a `preflight:fix` tag) and a subnet uses it through an association
+    this run did not make. Concurrent runs adopt each other's tables (see fixers/_netfix.py): the
+    run that made a table can lose the association to one that adopted it, and taking the table's
+    routes back would undo that other run's fix. A user's table that this run only added a route to
+    carries no tag, and its route is taken back as before."""
+    if call.operation not in ("delete_route", "delete_route_table") or not call.params.get("RouteTableId"):
+        return ""
+    from preflight.semantics.remedies import TAG
+
+    table_id = str(call.params["RouteTableId"])
+    found = session.client("ec2", call.region).describe_route_tables(RouteTableIds=[table_id]).get("RouteTables", [])
+    for table in found:
+        if not any(t.get("Key") == TAG for t in table.get("Tags") or []):
+            continue
+        others = [a for a in table.get("Associations") or []
+                  if a.get("SubnetId") and a.get("RouteTableAssociationId") not in own]
+        if others:
+            subnets = ", ".join(str(a["SubnetId"]) for a in others)
+            return (f"route table {table_id} is used by {subnets} through an association this run did not make "
+                    "(another run adopted the table); left alone with the steps before it: undo that run "
+                    "first, or check by hand")
+    return ""
 
 
 def _tag_value(call: Call) -> str:

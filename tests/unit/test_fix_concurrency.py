@@ -334,3 +334,41 @@ def test_both_made_a_gateway_and_the_loser_deletes_its_own(tmp_path: Path) -> No
         assert len(found) == 2 and sum(1 for t in found if tag_of(t) == rm.rtb_tag(s.ids["pub-0"])) == 1
         assert fails(check(session, ("NET002",))) == []
         assert plan_undo(ours.journal.path).steps == []  # what it made, it took back itself
+
+
+def test_undo_of_the_run_that_made_a_table_another_run_associated_leaves_it_alone(tmp_path: Path) -> None:
+    """We made the table and its route; the other run adopted it and associated it first. Undoing
+    our run must not take the route (and so the other run's fix) away: the table is left alone,
+    said so, exit 1. Undoing the other run first, then ours, takes everything back."""
+    from preflight.undo import apply_undo
+
+    with account(shared_main) as (session, s):
+        other, ours = other_and_ours(tmp_path)
+        ours.apply(ours.changes[:2])  # table and route; its association then found the other run's
+        # (AWS answers Resource.AlreadyAssociated: "already", nothing to undo; moto would silently
+        # re-associate, so the run stops before it here)
+        other.apply()
+        assert ours.statuses() == ["applied", "applied"]
+        assert other.statuses() == ["already", "already", "applied"]
+        undo = apply_undo(plan_undo(ours.journal.path), session)
+        assert [st.status for st in undo.steps] == ["not-undoable", "not-attempted"]
+        assert "through an association this run did not make" in undo.steps[0].error
+        assert undo.exit_code() == 1
+        assert_clean(session, s)  # the other run's fix stands
+        assert [st.status for st in apply_undo(plan_undo(other.journal.path), session).steps] == ["undone"]
+        again = apply_undo(plan_undo(ours.journal.path), session)
+        assert [st.status for st in again.steps] == ["undone", "undone"]
+        assert [t for t in tables(session, s.ids["vpc"]) if tag_of(t)] == []
+
+
+def test_undo_of_a_single_run_still_takes_its_table_back(tmp_path: Path) -> None:
+    """The near miss: the association is this run's own, so the guard lets the route and table go."""
+    from preflight.undo import apply_undo
+
+    with account(shared_main) as (session, s):
+        ours = Run(tmp_path, "ours")
+        ours.apply()
+        assert ours.statuses() == ["applied", "applied", "applied"]
+        undo = apply_undo(plan_undo(ours.journal.path), session)
+        assert [st.status for st in undo.steps] == ["undone"] * 3
+        assert [t for t in tables(session, s.ids["vpc"]) if tag_of(t)] == []
