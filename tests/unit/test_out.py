@@ -31,6 +31,14 @@ def rich_plain_console(buf: io.StringIO) -> Console:
     return Console(file=buf, force_terminal=False, no_color=True, width=100, soft_wrap=True, highlight=False)
 
 
+def assert_as_rich(plain: str | None, printable: object, **kw: object) -> None:
+    """`plain` (None: the plain path declined) is what rich prints for `printable`."""
+    buf = io.StringIO()
+    rich_plain_console(buf).print(printable, **kw)
+    if plain is not None:
+        assert plain + "\n" == buf.getvalue()
+
+
 @settings(max_examples=300, deadline=None)
 @given(TEXT)
 def test_markup_escape_is_riches_own(s):
@@ -51,16 +59,8 @@ def test_plain_markup_is_what_rich_prints(a, b):
 @settings(max_examples=300, deadline=None)
 @given(TEXT)
 def test_plain_text_is_what_rich_prints(s):
-    buf = io.StringIO()
-    rich_plain_console(buf).print(s, markup=False)
-    plain = out.plain_text(s)
-    if plain is not None:
-        assert plain + "\n" == buf.getvalue()
-    buf = io.StringIO()
-    rich_plain_console(buf).print(Text(s, style="bold"))
-    plain = out.plain_text(s, emoji=False)
-    if plain is not None:
-        assert plain + "\n" == buf.getvalue()
+    assert_as_rich(out.plain_text(s), s, markup=False)
+    assert_as_rich(out.plain_text(s, emoji=False), Text(s, style="bold"))
 
 
 def test_the_plain_path_is_taken_for_ordinary_text_and_refused_where_rich_decides():
@@ -133,14 +133,6 @@ def test_long_lines_ending_in_whitespace_are_riches_too(width: int, tail: str) -
     the lowest rich preflight allows must get the same bytes as the newest."""
     s = "w" * (width - len(tail)) + tail
     for multi in (s, f"{s}\nnext"):
-        buf = io.StringIO()
-        rich_plain_console(buf).print(multi, markup=False)
-        plain = out.plain_text(multi)
-        if plain is not None:
-            assert plain + "\n" == buf.getvalue()
-        buf = io.StringIO()
-        rich_plain_console(buf).print(f"[dim]{multi}[/dim]")
-        plain = out.plain_markup(f"[dim]{multi}[/dim]")
-        if plain is not None:
-            assert plain + "\n" == buf.getvalue()
+        assert_as_rich(out.plain_text(multi), multi, markup=False)
+        assert_as_rich(out.plain_markup(f"[dim]{multi}[/dim]"), f"[dim]{multi}[/dim]")
     assert (out.plain_text(s) is None) == (tail[-1:].isspace())  # the near miss: plain where it can be
