@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from preflight.collect import aws
 from preflight.collect.sandbox import Seeder
 from preflight.fix import Change, Journal, Outcome, apply_changes, build_plan, read_journal
+from preflight.launch.faults import InjectedCrash
 from preflight.semantics import remedies as rm
 from preflight.undo import plan_undo
 from tests.unit.netfix_support import REGION, account, check, fails, plan_fixes
@@ -372,3 +373,63 @@ def test_undo_of_a_single_run_still_takes_its_table_back(tmp_path: Path) -> None
         undo = apply_undo(plan_undo(ours.journal.path), session)
         assert [st.status for st in undo.steps] == ["undone"] * 3
         assert [t for t in tables(session, s.ids["vpc"]) if tag_of(t)] == []
+
+
+def _crash_in_associate_after(ours: Run, action: Callable[[], Any]) -> None:
+    """Our AssociateRouteTable: `action` runs, then our process dies before AWS answers (the journal's
+    step stays in doubt). moto would answer our call with the association `action` made; AWS with
+    Resource.AlreadyAssociated: the call changes nothing either way, so it is not sent."""
+    def die() -> None:
+        action()
+        raise InjectedCrash("died during AssociateRouteTable")
+    ours.before("AssociateRouteTable", die)
+    with pytest.raises(InjectedCrash):
+        ours.apply()
+
+
+@pytest.mark.parametrize("where", ["same state dir", "another machine"])
+def test_undo_leaves_an_in_doubt_association_another_run_made_alone(tmp_path: Path, where: str) -> None:
+    """The reviewer's case: our run made the table and its route, then died during its association;
+    the other run adopted the table and its association succeeded. Undoing our run used to find the
+    association, take it back as ours, and then (no foreign association left) delete the route and
+    the table: the other run's subnet lost its default route. The association cannot be told apart
+    from ours, so it is left alone, with the steps before it, said so, exit 1."""
+    from preflight.undo import apply_undo, render_undo
+
+    with account(shared_main) as (session, s):
+        other, ours = other_and_ours(tmp_path)
+        if where == "same state dir":  # its journal beside ours: the proof of whose association it is
+            other.journal = Journal(directory=tmp_path / "ours", header={"command": "test", "source": "test",
+                                                                          "account": ""})
+        _crash_in_associate_after(ours, other.apply)
+        assert other.statuses() == ["already", "already", "applied"]
+        [assoc] = [e["undo"]["params"]["AssociationId"] for e in read_journal(other.journal.path)
+                   if e["event"] == "done"]
+        table, subnet = _own_table(session, s), s.ids["pub-0"]
+        later = aws.AwsSession(region=REGION)  # a new process: the crashed one's hooks are gone
+        undo = apply_undo(plan_undo(ours.journal.path), later)
+        assert [(st.seq, st.in_doubt, st.status) for st in undo.steps] == [
+            (3, True, "not-undoable"), (2, False, "not-attempted"), (1, False, "not-attempted")]
+        assert undo.exit_code() == 1
+        assert_clean(later, s)  # the other run's fix stands
+        error = undo.steps[0].error
+        if where == "same state dir":
+            assert error == (f"{subnet}'s association with {table} ({assoc}) was made by run {other.journal.run_id}"
+                             f", not this one (its journal {other.journal.path} says so); left alone with the steps "
+                             f"before it: undo that run first (preflight undo {other.journal.path}), then this one")
+            # Following the message takes everything back, the other run's association first.
+            assert [st.status for st in apply_undo(plan_undo(other.journal.path), later).steps] == ["undone"]
+        else:
+            assert error == (
+                f"in doubt: {subnet} is associated with {table} ({assoc}), but this run never got the answer to its "
+                f"call, so it cannot tell whether it made that association or a concurrent run that adopted {table} "
+                "did (taking another run's association back would undo its fix); left alone with the steps "
+                f"before it. If no other preflight run was fixing {subnet} then, take it back and undo again: "
+                f"aws ec2 disassociate-route-table --region {REGION} --association-id {assoc} && "
+                f"preflight undo {ours.journal.path}")
+            assert error in render_undo(undo)
+            later.client("ec2", REGION).disassociate_route_table(AssociationId=assoc)  # the other run's undo
+        again = apply_undo(plan_undo(ours.journal.path), later)
+        assert [(st.seq, st.status) for st in again.steps] == [(3, "gone"), (2, "undone"), (1, "undone")]
+        assert again.exit_code() == 0
+        assert [t for t in tables(later, s.ids["vpc"]) if tag_of(t)] == []
