@@ -10,7 +10,7 @@ from preflight.errors import PreflightError
 from preflight.fix.command import FixRun
 
 _MARK = {"applied": "applied", "already": "already ok", "failed": "FAILED", "not-attempted": "not attempted",
-         "skipped": "skipped"}
+         "skipped": "skipped", "withdrawn": "applied, then withdrawn"}
 
 
 def render_fix(run: FixRun, fmt: str = "table") -> str:

@@ -134,7 +134,7 @@ def test_both_made_a_table_and_the_loser_deletes_its_own(tmp_path: Path) -> None
         ours.before("CreateRouteTable", other.apply)
         ours.apply()
         assert other.statuses() == ["applied"] * 3
-        assert ours.statuses() == ["applied", "already", "already"]
+        assert ours.statuses() == ["withdrawn", "already", "already"]  # made, then deleted by itself
         own = ours.outcomes[0].change  # (the created table's id is in the journal's done line)
         [created] = [e["undo"]["params"]["RouteTableId"] for e in read_journal(ours.journal.path)
                      if e["event"] == "done" and e["seq"] == ours.outcomes[0].seq]
@@ -145,6 +145,53 @@ def test_both_made_a_table_and_the_loser_deletes_its_own(tmp_path: Path) -> None
         assert events == [("begin", 1), ("done", 1), ("undone", 1)]
         undo = plan_undo(ours.journal.path)
         assert undo.steps == [] and undo.already_undone == 1
+
+
+def test_a_route_the_loser_put_in_its_own_table_is_withdrawn_not_applied(tmp_path: Path) -> None:
+    """Both made a table (we passed our lookup before the other's table existed); our route went into
+    ours (nothing was committed yet), then the other run, pinned to its own table, routed and
+    associated it first. Our association finds the subnet on the other run's table: our table is
+    deleted, and the route in it with it. The route's line used to say `applied` for a route that
+    no longer exists; it says `applied, then withdrawn` and why, as the journal does."""
+    from preflight.fix.command import FixRun
+    from preflight.fix.model import FixPlan
+    from preflight.fix.render import render_fix
+
+    with account(shared_main) as (session, s):
+        other, ours = other_and_ours(tmp_path)
+        made, go = threading.Event(), threading.Event()
+        other.before("CreateRoute", lambda: (made.set(), go.wait(30)))  # the other run holds with its table made
+        worker = threading.Thread(target=other.apply, daemon=True)
+
+        def other_makes_its_table() -> None:  # our guard has found no table: ours is made after the other's
+            worker.start()
+            assert made.wait(30)
+
+        def other_finishes() -> None:
+            go.set()
+            worker.join(30)
+        ours.before("CreateRouteTable", other_makes_its_table)
+        ours.before("AssociateRouteTable", other_finishes)
+        ours.apply()
+        assert other.statuses() == ["applied"] * 3
+        winner = _own_table(session, s)
+        [mine] = [e["undo"]["params"]["RouteTableId"] for e in read_journal(ours.journal.path)
+                  if e["event"] == "done" and e["seq"] == 1]
+        assert mine != winner
+        why = f"{mine} deleted by this run: a concurrent run's {winner} won"
+        assert [(o.status, o.error) for o in ours.outcomes[:2]] == [("withdrawn", why), ("withdrawn", why)]
+        assert ours.outcomes[2].status == "already"
+        assert f"deleted {mine}, made by this run and now unused" in ours.outcomes[2].error
+        assert_clean(session, s)
+        text = render_fix(FixRun(mode="apply", fix_plan=FixPlan(changes=ours.changes), outcomes=ours.outcomes,
+                                 regions=[REGION]))
+        assert (f"2. [applied, then withdrawn] route 0.0.0.0/0 to {s.ids['race-igw']} in the new table of "
+                f"{s.ids['pub-0']} ({why})") in text
+        assert "[applied]" not in text
+        events = [(e["event"], e.get("seq")) for e in read_journal(ours.journal.path)][1:]
+        assert events == [("begin", 1), ("done", 1), ("begin", 2), ("done", 2), ("begin", 3), ("undone", 1),
+                          ("undone", 2), ("already", 3)]
+        assert plan_undo(ours.journal.path).steps == []  # nothing of ours is left to take back
 
 
 def test_a_route_another_run_made_with_the_same_target_is_done(tmp_path: Path) -> None:
@@ -300,6 +347,14 @@ def test_any_interleaving_of_concurrent_runs_ends_clean(tmp_path: Path, n_runs: 
         for run in runs:
             assert "failed" not in run.statuses(), [(o.status, o.error) for o in run.outcomes]
         assert_clean(session, s, publics)
+        # No line says "applied" for a table (or a route in a table) that no longer exists: a run that
+        # deleted its own table says "withdrawn" for it and for the routes it had put in it.
+        existing = {t["RouteTableId"] for t in tables(session, s.ids["vpc"])}
+        for run in runs:
+            done = {e["seq"]: e["undo"] for e in run.journal.entries() if e["event"] == "done"}
+            for o in run.outcomes:
+                if o.status == "applied" and o.change.call.operation in ("create_route_table", "create_route"):
+                    assert (done[o.seq] or {}).get("params", {}).get("RouteTableId") in existing, (o, done[o.seq])
         # Whatever a run made and then deleted it journalled as undone: its undo leaves the winner alone.
         for run in (r for r in runs if r.journal.written):  # (a run that changed nothing has no journal)
             for step in plan_undo(run.journal.path).steps:
@@ -323,7 +378,7 @@ def test_both_made_a_gateway_and_the_loser_deletes_its_own(tmp_path: Path) -> No
         ours.before("CreateInternetGateway", other.apply)
         ours.apply()
         assert other.statuses() == ["applied"] * 5
-        assert ours.statuses() == ["applied", "already", "already", "already", "already"]
+        assert ours.statuses() == ["withdrawn", "already", "already", "already", "already"]
         ec2 = session.client("ec2", REGION)
         gateways = ec2.describe_internet_gateways(
             Filters=[{"Name": f"tag:{rm.TAG}", "Values": [rm.igw_tag(s.ids["vpc"])]}])["InternetGateways"]
