@@ -188,6 +188,8 @@ def test_a_route_the_loser_put_in_its_own_table_is_withdrawn_not_applied(tmp_pat
         assert (f"2. [applied, then withdrawn] route 0.0.0.0/0 to {s.ids['race-igw']} in the new table of "
                 f"{s.ids['pub-0']} ({why})") in text
         assert "[applied]" not in text
+        assert text.count("   undo: none needed (this run took it back)") == 2  # the table and the route
+        assert "undo: aws ec2 delete-route " not in text
         events = [(e["event"], e.get("seq")) for e in read_journal(ours.journal.path)][1:]
         assert events == [("begin", 1), ("done", 1), ("begin", 2), ("done", 2), ("begin", 3), ("undone", 1),
                           ("undone", 2), ("already", 3)]
