@@ -139,6 +139,53 @@ def test_an_in_doubt_association_that_never_happened_lets_the_chain_go(tmp_path:
         assert run.exit_code() == 0 and state(session) == start
 
 
+def test_a_lone_crashed_runs_in_doubt_gateway_attachment_is_left_with_the_commands_that_finish(
+        tmp_path: Path) -> None:
+    """The same for the gateway's attachment (the gateway chain's commit point): left alone while
+    the gateway is attached, with the two commands; after them, nothing is left of the run."""
+    with account(chain) as (session, s):
+        start = state(session)
+        crash_after_answer(session, "AttachInternetGateway")
+        journal = crashed_run(session, tmp_path)
+        from preflight.collect import aws
+
+        other = aws.AwsSession(region=REGION)
+        run = plan_undo(journal.path)
+        assert ("(in doubt: the run stopped during this call; if the gateway is attached, left alone and said so: "
+                "an in-doubt attachment cannot be told from a concurrent run's)") in render_undo(run)
+        apply_undo(run, other)
+        assert [(st.seq, st.in_doubt, st.status) for st in run.steps] == [
+            (2, True, "not-undoable"), (1, False, "not-attempted")]
+        assert run.exit_code() == 1
+        vpc = s.ids["chain-vpc"]
+        [igw] = [g["InternetGatewayId"] for g in other.client("ec2", REGION).describe_internet_gateways(
+            Filters=[{"Name": f"tag:{rm.TAG}", "Values": [rm.igw_tag(vpc)]}])["InternetGateways"]]
+        assert run.steps[0].error == (
+            f"in doubt: {igw} is attached to {vpc}, but this run never got the answer to its call, so it cannot "
+            f"tell whether it made that attachment or a concurrent run that adopted {igw} did (taking another "
+            "run's attachment back would undo its fix); left alone with the steps before it. If no other "
+            f"preflight run was fixing {vpc} then, take it back and undo again: aws ec2 detach-internet-gateway "
+            f"--region {REGION} --internet-gateway-id {igw} --vpc-id {vpc} && preflight undo {journal.path}")
+        other.client("ec2", REGION).detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)  # the first command
+        again = apply_undo(plan_undo(journal.path), other)
+        assert [(st.seq, st.status) for st in again.steps] == [(2, "gone"), (1, "undone")]
+        assert again.exit_code() == 0 and state(other) == start
+
+
+def test_an_in_doubt_attachment_that_never_happened_lets_the_gateway_go(tmp_path: Path) -> None:
+    """Near miss: the process died before its AttachInternetGateway left: the gateway is not
+    attached, so the detach answers Gateway.NotAttached (gone) and the gateway is deleted."""
+    with account(chain) as (session, _):
+        start = state(session)
+        faults = FaultInjector(session.client("ec2", REGION)).crash_after(0, {"AttachInternetGateway"})
+        journal = crashed_run(session, tmp_path)
+        faults.remove()
+        run = apply_undo(plan_undo(journal.path), session)
+        assert [(st.seq, st.in_doubt, st.status, st.error) for st in run.steps] == [
+            (2, True, "gone", "Gateway.NotAttached"), (1, False, "undone", "")]
+        assert run.exit_code() == 0 and state(session) == start
+
+
 def test_an_in_doubt_table_a_later_run_adopted_is_left_alone(tmp_path: Path) -> None:
     with account(chain) as (session, s):
         crash_after_answer(session, "CreateRouteTable")
