@@ -15,7 +15,8 @@ after it. Undo walks the changes in reverse order:
   concurrent run's association of the same subnet with the same (adopted) table, or attachment of
   the same (adopted) gateway, and taking that back would undo the other run's fix. The step says
   whose it is when another journal beside this one records it, else how to take it back by hand
-  if no other run was at work;
+  if no other run was at work. Any other in-doubt call is undone as before, unless another journal
+  beside this one records the very same change as made: then what is there is that run's;
 - `already`, `failed`, `retry`: nothing was changed by us, nothing to undo.
 
 An undo call answered with NotFound (the route, association or gateway is already gone) counts as
@@ -208,8 +209,8 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
         call = step.call
         assert call is not None
         try:
-            foreign = _in_doubt_attachment(session, call, run) if (
-                step.in_doubt and call.operation == "detach_internet_gateway") else ""
+            foreign = ("" if not step.in_doubt else _in_doubt_attachment(session, call, run)
+                       if call.operation == "detach_internet_gateway" else _made_by_another_run(run, call))
             foreign = foreign or _used_by_another_run(session, call, own_associations(run))
         except botocore.exceptions.ClientError as exc:
             foreign = "" if error_code(exc) in GONE_CODES else f"looking it up: {error_code(exc)}"
@@ -374,14 +375,27 @@ def _kept_in_doubt(run: UndoRun | None, undo: Call, made: str, there: str, kind:
     undo as made is proof it is another run's: the message then names that run instead."""
     maker = _journal_that_made(run, undo) if run is not None else None
     if maker is not None:
-        other_run, path = maker
-        return (f"{made} was made by run {other_run}, not this one (its journal {path} says so); left alone with "
-                f"the steps before it: undo that run first (preflight undo {shlex.quote(str(path))}), then this one")
+        return _theirs(f"{made} was made by run {maker[0]}, not this one", maker[1])
     again = f" && preflight undo {shlex.quote(run.journal)}" if run is not None else ""
     return (f"in doubt: {there}, but this run never got the answer to its call, so it cannot tell whether it made "
             f"that {kind} or a concurrent run that adopted {adopted} did (taking another run's {kind} back would "
             f"undo its fix); left alone with the steps before it. If no other preflight run was fixing {scope} "
             f"then, take it back and undo again: {undo.cli()}{again}")
+
+
+def _made_by_another_run(run: UndoRun, undo: Call) -> str:
+    """Why the undo of an in-doubt call is not made: another run's journal records the very same
+    change as made (e.g. the process died before its call left, and a later run made it), so what
+    is there is that run's, and taking it back would undo that run's fix; "" with no such journal.
+    Without one, undo goes ahead as before: for a route or a subnet attribute that is what a lone
+    crashed run needs, and only the commit points (`_kept_in_doubt`) are left alone on doubt alone."""
+    maker = _journal_that_made(run, undo)
+    return _theirs(f"run {maker[0]} made this very change, so what is there is that run's", maker[1]) if maker else ""
+
+
+def _theirs(whose: str, path: Path) -> str:
+    return (f"{whose} (its journal {path} says so); left alone with the steps before it: undo that run first "
+            f"(preflight undo {shlex.quote(str(path))}), then this one")
 
 
 def _journal_that_made(run: UndoRun, undo: Call) -> tuple[str, Path] | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from preflight.collect.sandbox import Seeder
+from preflight.collect.sandbox import Seeder, get_scenario
 from preflight.fix import Journal, apply_changes
 from preflight.launch.faults import FaultInjector, InjectedCrash
 from preflight.semantics import remedies as rm
@@ -228,3 +228,33 @@ def test_the_undo_command_looks_up_a_journal_whose_only_step_is_in_doubt(tmp_pat
         from preflight.collect import aws
 
         assert state(aws.AwsSession(region=REGION)) == start
+
+
+@pytest.mark.parametrize("later_run", [True, False])
+def test_an_in_doubt_change_another_runs_journal_made_is_left_alone(tmp_path: Path, later_run: bool) -> None:
+    """Our MapPublicIpOnLaunch call was in doubt (the process died before it left); a later run beside
+    ours made that very change. Undoing ours used to turn the attribute off: the later run's fix.
+    Its journal is proof whose change it is: left alone, said so, exit 1. Near miss, no such journal:
+    the in-doubt undo is made as before (the attribute goes back to its starting value)."""
+    with account(lambda s: get_scenario("public-route-no-public-ip").seed(s)) as (session, s):
+        start = state(session)
+        fplan = plan_fixes(session, ("NET005",))
+        journal = Journal(directory=tmp_path / "journals", header={"source": "test"})
+        faults = FaultInjector(session.client("ec2", REGION)).crash_after(0, {"ModifySubnetAttribute"})
+        with pytest.raises(InjectedCrash):
+            apply_changes(fplan.changes, session, journal)
+        faults.remove()
+        if later_run:
+            _, outcomes, later = apply(session, tmp_path / "journals", ("NET005",))
+            assert [o.status for o in outcomes] == ["applied"]
+        run = apply_undo(plan_undo(journal.path), session)
+        if later_run:
+            assert [(st.seq, st.in_doubt, st.status) for st in run.steps] == [(1, True, "not-undoable")]
+            assert run.steps[0].error == (
+                f"run {later.run_id} made this very change, so what is there is that run's (its journal "
+                f"{later.path} says so); left alone with the steps before it: undo that run first (preflight undo "
+                f"{later.path}), then this one")
+            assert run.exit_code() == 1 and fails(check(session, ("NET005",))) == []
+        else:
+            assert [(st.seq, st.in_doubt, st.status) for st in run.steps] == [(1, True, "undone")]
+            assert run.exit_code() == 0 and state(session) == start
