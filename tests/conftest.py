@@ -3,17 +3,22 @@ run the installed `preflight` command against it."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
+import traceback
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import boto3
 import pytest
@@ -189,6 +194,52 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: str | Path | Non
     proc = subprocess.run([*preflight_exe(), *args], capture_output=True, text=True, env=full_env,
                           cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_in_process(*args: str, env: dict[str, str] | None = None, cwd: str | Path | None = None,
+                   timeout: float = 120) -> Result:
+    """`preflight ARGS` run in this process as the console script runs it (`preflight._entry.main`
+    on sys.argv), with run_cli's signature and result: the same code path, minus the interpreter
+    start and imports that make each subprocess cost about a second.
+
+    What a subprocess would show is shown: the output streams, the exit code (SystemExit as Python
+    turns it into one, an uncaught exception as a traceback and exit 1), and the warnings Python's
+    default filters print on stderr. `env` overlays the environment for the run only; stdin is
+    /dev/null. What only a real process shows (the console script itself, start-up imports, the
+    exit of leftover threads) is left to the subprocess tests (run_cli); `timeout` is not enforced."""
+    from preflight import _entry
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = (sys.argv, sys.stdin, os.getcwd())
+    code = 0
+    with open(os.devnull, encoding="utf-8") as devnull, patch.dict(os.environ, env or {}), \
+            warnings.catch_warnings(record=True) as caught, \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        # Python's default filters (not pytest's), so a warning the user would see is seen.
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.simplefilter("ignore", category)
+        sys.argv, sys.stdin = ["preflight", *args], devnull
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            _entry.main()
+        except SystemExit as exc:
+            if exc.code is None or isinstance(exc.code, int):
+                code = exc.code or 0
+            else:
+                err.write(f"{exc.code}\n")
+                code = 1
+        except Exception:
+            traceback.print_exc(file=err)
+            code = 1
+        finally:
+            sys.argv, sys.stdin = saved[0], saved[1]
+            os.chdir(saved[2])
+        for w in caught:
+            err.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture
