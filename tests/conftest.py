@@ -11,7 +11,9 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import traceback
+import types
 import urllib.request
 import warnings
 from collections.abc import Iterator
@@ -111,6 +113,32 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
 def moto_amis(monkeypatch: pytest.MonkeyPatch) -> None:
     """moto's public AMI catalogue, for tests that run instances or look images up."""
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "true")
+
+
+class Sleeps:
+    """botocore's back-off sleeps, recorded instead of slept (the count of requests is what is
+    tested; the seconds are botocore's own business and bounded by its max backoff)."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def sleep(self, s: float) -> None:
+        self.seconds.append(s)
+
+
+@pytest.fixture
+def fast_botocore(monkeypatch: pytest.MonkeyPatch) -> Sleeps:
+    """botocore retries without waiting: its back-off sleeps are recorded, and adaptive mode's
+    client-side rate limiter (which waits on a real clock after a throttle) lets every request go."""
+    import botocore.endpoint
+    import botocore.retries.bucket
+
+    sleeps = Sleeps()
+    shim = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time) if not k.startswith("_")})
+    shim.sleep = sleeps.sleep
+    monkeypatch.setattr(botocore.endpoint, "time", shim)
+    monkeypatch.setattr(botocore.retries.bucket.TokenBucket, "acquire", lambda self, amount=1, block=True: True)
+    return sleeps
 
 
 @dataclass
