@@ -10,7 +10,13 @@ after it. Undo walks the changes in reverse order:
   came back in the lost answer (a route table, an internet gateway) is looked up by the
   `preflight:fix` tag its call gave it, an association by its subnet and table, at undo time
   (see `find_in_doubt`): found and still unused -> reversed; not found -> it never happened; found
-  but used since (a later run adopted it) -> left alone, said so;
+  but used since (a later run adopted it) -> left alone, said so. An in-doubt association that is
+  found is never taken back, nor an in-doubt gateway attachment: it cannot be told from a
+  concurrent run's association of the same subnet with the same (adopted) table, or attachment of
+  the same (adopted) gateway, and taking that back would undo the other run's fix. The step says
+  whose it is when another journal beside this one records it, else how to take it back by hand
+  if no other run was at work. Any other in-doubt call is undone as before, unless another journal
+  beside this one records the very same change as made: then what is there is that run's;
 - `already`, `failed`, `retry`: nothing was changed by us, nothing to undo.
 
 An undo call answered with NotFound (the route, association or gateway is already gone) counts as
@@ -24,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,12 +195,12 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
             continue
         if step.call is None and step.find is not None:
             try:
-                step.call, why = find_in_doubt(session, step.find)
+                step.call, why = find_in_doubt(session, step.find, run)
             except botocore.exceptions.ClientError as exc:
                 step.call, why = None, f"looking it up: {error_code(exc)}"
             if step.call is None:
                 step.status = "gone" if not why else "not-undoable"
-                step.error = why or "not found: the call never happened"
+                step.error = why or "not found: the call never happened, or what it made was taken back since"
                 failed = bool(why)  # in use since: the earlier steps it built on are left alone too
                 _append(run.journal, {"event": "undone", "seq": step.seq, "status": step.status, "error": step.error,
                                       "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")},
@@ -202,12 +209,14 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
         call = step.call
         assert call is not None
         try:
-            foreign = _used_by_another_run(session, call, own_associations(run))
+            foreign = ("" if not step.in_doubt else _in_doubt_attachment(session, call, run)
+                       if call.operation == "detach_internet_gateway" else _made_by_another_run(run, call))
+            foreign = foreign or _used_by_another_run(session, call, own_associations(run))
         except botocore.exceptions.ClientError as exc:
             foreign = "" if error_code(exc) in GONE_CODES else f"looking it up: {error_code(exc)}"
         if foreign:
             step.status, step.error = "not-undoable", foreign
-            failed = True  # the steps before it built that table: left alone with it
+            failed = True  # the steps before it built that table or gateway: left alone with it
             _append(run.journal, {"event": "undone", "seq": step.seq, "status": step.status, "error": step.error,
                                   "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")},
                     run.torn_line)
@@ -279,21 +288,22 @@ def _tag_value(call: Call) -> str:
 
 def _find_words(call: Call) -> str:
     if call.operation == "associate_route_table":
-        return (f"the association of {call.params.get('SubnetId', '?')} with {call.params.get('RouteTableId', '?')}, "
-                "then aws ec2 disassociate-route-table")
+        return (f"the association of {call.params.get('SubnetId', '?')} with {call.params.get('RouteTableId', '?')}; "
+                "if there, left alone and said so: an in-doubt association cannot be told from a concurrent run's")
     what = "route table" if call.operation == "create_route_table" else "internet gateway"
     op = "delete-route-table" if call.operation == "create_route_table" else "delete-internet-gateway"
     return f"the {what} tagged preflight:fix={_tag_value(call)}, then aws ec2 {op}"
 
 
-def find_in_doubt(session: Any, made: Call) -> tuple[Call | None, str]:
+def find_in_doubt(session: Any, made: Call, run: UndoRun | None = None) -> tuple[Call | None, str]:
     """(the undo of an in-doubt call whose id was in the lost answer, "") when what it made is found
     and still as it left it; (None, "") when it is not there (the call never happened); (None, why)
     when it is there but used since, e.g. adopted by a later run: that is not this run's to take back.
 
     A created route table or gateway carries the `preflight:fix` tag its call gave it (runs adopt a
-    tagged one rather than make a second, so there is at most one in use); an association is the
-    subnet's association with the journalled table."""
+    tagged one rather than make a second, so there is at most one in use). An association is the
+    subnet's association with the journalled table, and it is never this run's to take back: see
+    `_in_doubt_association`."""
     ec2 = session.client("ec2", made.region)
     params = made.params
     if made.operation == "associate_route_table":
@@ -302,8 +312,7 @@ def find_in_doubt(session: Any, made: Call) -> tuple[Call | None, str]:
         for t in found.get("RouteTables", []):
             for a in t.get("Associations") or []:
                 if a.get("SubnetId") == subnet and t.get("RouteTableId") == table and not a.get("Main"):
-                    return Call("ec2", "disassociate_route_table", {"AssociationId": a["RouteTableAssociationId"]},
-                                made.region), ""
+                    return None, _in_doubt_association(made, str(a["RouteTableAssociationId"]), run)
         return None, ""
     value = _tag_value(made)
     if not value:
@@ -329,6 +338,96 @@ def find_in_doubt(session: Any, made: Call) -> tuple[Call | None, str]:
                   "first, or check by hand")
 
 
+def _in_doubt_association(made: Call, association: str, run: UndoRun | None) -> str:
+    """Why an in-doubt association that is there is left alone (see `_kept_in_doubt`)."""
+    subnet, table = made.params.get("SubnetId", "?"), made.params.get("RouteTableId", "?")
+    return _kept_in_doubt(run, Call("ec2", "disassociate_route_table", {"AssociationId": association}, made.region),
+                          f"{subnet}'s association with {table} ({association})",
+                          f"{subnet} is associated with {table} ({association})", "association", table, subnet)
+
+
+def _in_doubt_attachment(session: Any, detach: Call, run: UndoRun) -> str:
+    """Why the undo of an in-doubt AttachInternetGateway (`detach`) is not made: the gateway is
+    attached to the VPC, and that cannot be told from a concurrent run's attachment of the gateway
+    it adopted (see `_kept_in_doubt`); "" when it is not attached (the call never happened)."""
+    igw, vpc = str(detach.params.get("InternetGatewayId", "")), str(detach.params.get("VpcId", ""))
+    found = session.client("ec2", detach.region).describe_internet_gateways(InternetGatewayIds=[igw])
+    if not any(a.get("VpcId") == vpc and a.get("State") in ("available", "attached")
+               for g in found.get("InternetGateways", []) for a in g.get("Attachments") or []):
+        return ""
+    return _kept_in_doubt(run, detach, f"the attachment of {igw} to {vpc}", f"{igw} is attached to {vpc}",
+                          "attachment", igw, vpc)
+
+
+def _kept_in_doubt(run: UndoRun | None, undo: Call, made: str, there: str, kind: str, adopted: str,
+                   scope: str) -> str:
+    """Why an in-doubt call's effect that is there (`there`) is left alone, and what to do about it.
+
+    The association of a subnet with its table and the attachment of a VPC's gateway are the commit
+    points of the network chains (see fixers/_netfix.py), and nothing in the account says who made
+    one: a concurrent run that adopted the table or gateway makes the very same association or
+    attachment, and AWS answers the other's call with Resource.AlreadyAssociated, changing nothing.
+    A run that died during its call (or lost the answer) cannot tell its own from that one, and
+    taking the other run's back would undo its fix (then, with no foreign association left, the
+    route and the table would go too). So it is left alone, with the steps before it, even when the
+    crashed run was alone: that is the case undo cannot finish by itself, and the message gives the
+    two commands that do. A journal beside this one (or in the state dir) that records the same
+    undo as made is proof it is another run's: the message then names that run instead."""
+    maker = _journal_that_made(run, undo) if run is not None else None
+    if maker is not None:
+        return _theirs(f"{made} was made by run {maker[0]}, not this one", maker[1])
+    again = f" && preflight undo {shlex.quote(run.journal)}" if run is not None else ""
+    return (f"in doubt: {there}, but this run never got the answer to its call, so it cannot tell whether it made "
+            f"that {kind} or a concurrent run that adopted {adopted} did (taking another run's {kind} back would "
+            f"undo its fix); left alone with the steps before it. If no other preflight run was fixing {scope} "
+            f"then, take it back and undo again: {undo.cli()}{again}")
+
+
+def _made_by_another_run(run: UndoRun, undo: Call) -> str:
+    """Why the undo of an in-doubt call is not made: another run's journal records the very same
+    change as made (e.g. the process died before its call left, and a later run made it), so what
+    is there is that run's, and taking it back would undo that run's fix; "" with no such journal.
+    Without one, undo goes ahead as before: for a route or a subnet attribute that is what a lone
+    crashed run needs, and only the commit points (`_kept_in_doubt`) are left alone on doubt alone."""
+    maker = _journal_that_made(run, undo)
+    return _theirs(f"run {maker[0]} made this very change, so what is there is that run's", maker[1]) if maker else ""
+
+
+def _theirs(whose: str, path: Path) -> str:
+    return (f"{whose} (its journal {path} says so); left alone with the steps before it: undo that run first "
+            f"(preflight undo {shlex.quote(str(path))}), then this one")
+
+
+def _journal_that_made(run: UndoRun, undo: Call) -> tuple[str, Path] | None:
+    """(run id, journal) of another journal, beside this one or in the state dir, whose run made
+    what `undo` takes back (a `done` change whose recorded undo is the same call), or None."""
+    from preflight.fix.journal import journal_dir
+
+    mine = Path(run.journal).resolve()
+    try:
+        places = {Path(run.journal).parent.resolve(), journal_dir().resolve()}
+    except OSError:
+        places = {Path(run.journal).parent.resolve()}
+    for place in sorted(places):
+        try:
+            paths = sorted(place.glob("*.jsonl"))
+        except OSError:
+            continue
+        for path in paths:
+            if path.resolve() == mine:
+                continue
+            try:
+                entries, _ = read_journal_lines(path)
+            except (PreflightError, OSError):
+                continue  # unreadable or not a journal: no evidence either way
+            for e in entries:
+                recorded = e.get("undo") if e.get("event") == "done" else None
+                if (isinstance(recorded, dict) and recorded.get("operation") == undo.operation
+                        and recorded.get("params") == undo.params):
+                    return str(entries[0].get("run") or path.stem), path
+    return None
+
+
 def render_undo(run: UndoRun, fmt: str = "table") -> str:
     if fmt == "json":
         return json.dumps(run.to_dict(), indent=2) + "\n"
@@ -344,6 +443,9 @@ def render_undo(run: UndoRun, fmt: str = "table") -> str:
     for s in run.steps:
         tag = f"[{marks[s.status]}] " if s.status in marks and (run.applied or s.status == "not-undoable") else ""
         doubt = " (in doubt: the run stopped during this call)" if s.in_doubt else ""
+        if s.in_doubt and s.call is not None and s.call.operation == "detach_internet_gateway" and not run.applied:
+            doubt = doubt[:-1] + ("; if the gateway is attached, left alone and said so: an in-doubt attachment "
+                                  "cannot be told from a concurrent run's)")
         err = f" ({s.error})" if s.error else ""
         lines.append(f"{s.seq}. {tag}undo: {s.description}{doubt}{err}")
         if s.call or s.find:
