@@ -33,7 +33,12 @@ The design, for a subnet's own route table (`$RTB`):
   journals them `undone`. A run deletes only what it made, and only once another table is
   committed, so a table being filled by an adopting run is never deleted under it unless it lost
   too; a step whose table vanished that way re-resolves `$RTB` to the committed table and retries.
-  Net effect of any interleaving: one table per tag, associated, with its routes.
+- An adopter whose adopted table lost takes its own routes back: a run that put routes in a table
+  another run made, then finds the subnet on a third run's table, deletes those routes itself and
+  journals them `undone` (the table is its maker's to delete; it is unassociated, so no traffic
+  changes). Otherwise its line said `applied` for a route the maker later deleted with its table.
+  Net effect of any interleaving: one table per tag, associated, with its routes, and no line says
+  `applied` for a table or route that no longer exists.
 
 The same holds for a VPC's created internet gateway (`$IGW`): the attachment is the commit point
 (a VPC has one), the gateway attached is adopted, and a run deletes the gateway it made if another
@@ -248,6 +253,37 @@ def _guard_create_igw(actx: ApplyContext, change: Change) -> Change | AlreadyDon
     return change
 
 
+def _take_back_adopted(actx: ApplyContext, change: Change, subnet: str, keep: str) -> str:
+    """Undo what this run put in a table for `subnet` that is not `keep` (the committed one) and that it
+    did not make, i.e. one it adopted from a concurrent run which lost to `keep`'s: that table is its
+    maker's to delete, the routes in it are this run's, so it deletes them itself and withdraws them
+    (else its line says `applied` for a route its adopted table's maker deletes with the table).
+    The table is unassociated (the subnet is on `keep`), so this changes no traffic. Say so ("" if
+    nothing)."""
+    taken = []
+    for m in actx.made:
+        planned: Change | None = m.change.data.get("unresolved")
+        table = m.change.call.params.get("RouteTableId")
+        if (m.seq in actx.withdrawn or m.change.undo is None or planned is None or table in (None, keep)
+                or (planned.data.get("refs") or {}).get(RTB) != {"subnet": subnet}
+                or m.change.call.operation == "associate_route_table"):
+            continue
+        undo = m.change.undo
+        try:
+            getattr(actx.client(undo.service, undo.region), undo.operation)(**undo.params)
+            why = f"deleted by this run from {table}, which it had adopted: a concurrent run's {keep} won"
+        except Exception as exc:
+            if error_code(exc) not in (*VANISHED, "InvalidRoute.NotFound"):
+                raise PreflightError(f"{keep} was made by a concurrent run and won, but {m.change.description} in "
+                                     f"{table}, which this run put there, could not be taken back "
+                                     f"({error_code(exc)}): `{undo.cli()}`") from None
+            why = f"{table}, which this run had adopted, was deleted by the run that made it: a concurrent " \
+                  f"run's {keep} won"
+        actx.withdraw(m.seq, why)
+        taken.append(table)
+    return f"took this run's routes out of {', '.join(dict.fromkeys(taken))}, adopted and now unused" if taken else ""
+
+
 def _igw_attached_elsewhere(actx: ApplyContext, change: Change) -> AlreadyDone | None:
     """The VPC has a gateway attached already (this one, a concurrent run's, or one attached
     meanwhile): done, and a gateway this run made for it, left unattached, is deleted."""
@@ -352,11 +388,12 @@ def _settle_association(actx: ApplyContext, change: Change, found: tuple[str, di
     if other != table and tags.get(TAG) != rtb_tag(subnet):
         raise PreflightError(f"{subnet} was associated with {other} meanwhile; not moving it to {table} "
                              f"(re-run the check)")
-    dropped = _drop_own(actx, change, RTB, {"subnet": subnet}, other)
-    if other == table and not dropped:
+    said = [x for x in (_drop_own(actx, change, RTB, {"subnet": subnet}, other),
+                        _take_back_adopted(actx, change, subnet, other)) if x]
+    if other == table and not said:
         return AlreadyDone()
     return AlreadyDone(f"{subnet} is associated with {other} ({TAG}={rtb_tag(subnet)}, a concurrent run's)"
-                       + (f"; {dropped}" if dropped else ""))
+                       + "".join(f"; {x}" for x in said))
 
 
 def _guard_associate(actx: ApplyContext, change: Change) -> Change | AlreadyDone | None:

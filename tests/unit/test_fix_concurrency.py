@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from preflight.collect import aws
@@ -196,6 +196,74 @@ def test_a_route_the_loser_put_in_its_own_table_is_withdrawn_not_applied(tmp_pat
         assert plan_undo(ours.journal.path).steps == []  # nothing of ours is left to take back
 
 
+@pytest.mark.parametrize("when", ["maker deletes it later", "maker deleted it first"])
+def test_a_route_put_in_an_adopted_table_that_lost_is_taken_back_and_withdrawn(tmp_path: Path, when: str) -> None:
+    """Three runs (the example hypothesis found): `maker` made table B, `ours` adopted B and put its
+    route in it, `winner` (past its lookup before B existed) made, routed and associated table A
+    first. B is the maker's to delete, but the route in it is ours: our line used to say `applied`
+    for a route that went with B. Now our association, finding A committed, takes our route out of
+    B (or finds B already gone) and says `applied, then withdrawn` and why; undo has nothing left."""
+    from preflight.fix.command import FixRun
+    from preflight.fix.model import FixPlan
+    from preflight.fix.render import render_fix
+
+    with account(shared_main) as (session, s):
+        winner, ours = other_and_ours(tmp_path)
+        maker = Run(tmp_path, "maker", winner.changes)
+        w_ready, w_go, m_made, m_go = (threading.Event() for _ in range(4))
+        winner.before("CreateRouteTable", lambda: (w_ready.set(), w_go.wait(30)))  # its lookup found nothing
+        maker.before("CreateRoute", lambda: (m_made.set(), m_go.wait(30)))  # B made, nothing in it yet
+        w_thread, m_thread = (threading.Thread(target=r.apply, daemon=True) for r in (winner, maker))
+        w_thread.start()
+        assert w_ready.wait(30)
+        m_thread.start()
+        assert m_made.wait(30)
+
+        def winner_commits() -> None:  # our route is resolved to B, not sent yet
+            w_go.set()
+            w_thread.join(30)
+
+        def maker_finishes(**_: Any) -> None:
+            m_go.set()
+            m_thread.join(30)
+        ours.before("CreateRoute", winner_commits)
+        if when == "maker deleted it first":  # after our route is in B, before our association looks
+            ours.session.client("ec2", REGION).meta.events.register("after-call.ec2.CreateRoute", maker_finishes)
+        ours.apply()
+        maker_finishes()
+        assert winner.statuses() == ["applied"] * 3
+        a = _own_table(session, s)
+        [b] = [e["undo"]["params"]["RouteTableId"] for e in read_journal(maker.journal.path)
+               if e["event"] == "done" and e["seq"] == 1]
+        assert f"adopted {b} " in ours.outcomes[0].error
+        assert ours.statuses() == ["already", "withdrawn", "already"]
+        why = (f"deleted by this run from {b}, which it had adopted: a concurrent run's {a} won"
+               if when == "maker deletes it later" else
+               f"{b}, which this run had adopted, was deleted by the run that made it: a concurrent run's {a} won")
+        assert ours.outcomes[1].error == why
+        assert ours.outcomes[1].change.call.params["RouteTableId"] == b
+        assert maker.statuses()[0] == "withdrawn" and "failed" not in maker.statuses()
+        assert_clean(session, s)
+        text = render_fix(FixRun(mode="apply", fix_plan=FixPlan(changes=ours.changes), outcomes=ours.outcomes,
+                                 regions=[REGION]))
+        assert f"[applied, then withdrawn] route 0.0.0.0/0 to {s.ids['race-igw']}" in text and "[applied]" not in text
+        events = [(e["event"], e.get("seq")) for e in read_journal(ours.journal.path)][1:]
+        assert events == [("begin", 1), ("done", 1), ("undone", 1)]
+        assert plan_undo(ours.journal.path).steps == []  # nothing of ours is left to take back
+
+
+def test_a_route_in_an_adopted_table_that_won_is_kept(tmp_path: Path) -> None:
+    """The near miss: we adopted the other run's table and it is the one associated: our route stays, `applied`."""
+    with account(shared_main) as (session, s):
+        other, ours = other_and_ours(tmp_path)
+        other.apply(other.changes[:1])
+        ours.before("AssociateRouteTable", lambda: other.apply(other.changes[2:]))  # its association first
+        ours.apply()
+        assert ours.statuses()[:2] == ["already", "applied"] and ours.statuses()[2] in ("already", "applied")
+        assert "withdrawn" not in ours.statuses()
+        assert_clean(session, s)
+
+
 def test_a_route_another_run_made_with_the_same_target_is_done(tmp_path: Path) -> None:
     """The other run adopted our new table, routed and associated it while our CreateRoute was in
     flight: RouteAlreadyExists with the same target is "already", not FAILED."""
@@ -340,6 +408,7 @@ def race(tmp_path: Path, runs: list[Run], picks: list[int]) -> None:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(n_runs=st.integers(2, 3), publics=st.integers(1, 2), picks=st.lists(st.integers(0, 2), max_size=80))
+@example(n_runs=3, publics=1, picks=[0, 2, 2, 1, 1])  # a run's route into a table another run deleted
 def test_any_interleaving_of_concurrent_runs_ends_clean(tmp_path: Path, n_runs: int, publics: int,
                                                         picks: list[int]) -> None:
     with account(lambda s: shared_main(s, publics)) as (session, s):
