@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
+
 from preflight import engine
 from preflight.errors import PreflightError
 from preflight.inventory import snapshot
@@ -96,7 +98,6 @@ class Source:
 def _missing_extras_unreadable(inv: Inventory, needs: set[str]) -> Inventory:
     """A snapshot holds only the extra data (IAM, quotas, offerings...) collected when it was taken:
     what a selected rule needs but the snapshot lacks is unreadable (UNKNOWN), never an empty pass."""
-    import dataclasses
 
     from preflight.collect.registry import EXTRA_PROVIDERS as EXTRA_MODULES  # no SDK import offline
 
@@ -109,7 +110,7 @@ def _missing_extras_unreadable(inv: Inventory, needs: set[str]) -> Inventory:
     added = tuple(Unreadable(resource_type=n, error_code="NotInSnapshot", permission="",
                              message="the snapshot was taken without this data; check the account itself")
                   for n in missing)
-    return dataclasses.replace(inv, unreadable=tuple(inv.unreadable) + added)
+    return msgspec.structs.replace(inv, unreadable=tuple(inv.unreadable) + added)
 
 
 def resolve_regions(target: Target, plan: Plan | None, session: Any) -> list[str]:
