@@ -35,7 +35,6 @@ import bisect
 import functools
 import ipaddress
 import re
-import socket
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -136,7 +135,7 @@ def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 # A plain IPv4 address, the form almost every rule has: four ASCII decimal octets of 0-255, no
 # leading zeros. Anything else (netmasks, IPv6, octal-looking or short forms) goes to ipaddress.
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_PLAIN_V4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+_PLAIN_V4 = re.compile(rf"({_OCTET})\.({_OCTET})\.({_OCTET})\.({_OCTET})")
 _PREFIX_TEXT = tuple(str(n) for n in range(33))
 
 
@@ -157,9 +156,7 @@ def _plain_v4_network(value: str) -> str | None:
     """`str(ipaddress.ip_network(value, strict=False))` for a plain IPv4 address or CIDR, without
     ipaddress's per-character parsing (thousands of distinct CIDRs cost more than the rules that
     read them); None for any other form (netmasks, IPv6, errors), which ipaddress then decides.
-    The address is validated by `_PLAIN_V4` before inet_aton converts it, so the platform's
-    leniency (short forms, octal) never comes into play; most CIDRs are already canonical and are
-    returned as they are."""
+    Most CIDRs are already canonical and are returned as they are written."""
     addr, slash, plen = value.partition("/")
     if not slash:
         prefix = 32
@@ -167,13 +164,16 @@ def _plain_v4_network(value: str) -> str | None:
         prefix = int(plen)
     else:
         return None
-    if _PLAIN_V4.fullmatch(addr) is None:
+    m = _PLAIN_V4.fullmatch(addr)
+    if m is None:
         return None
-    n = int.from_bytes(socket.inet_aton(addr), "big")
+    a, b, c, d = m.groups()
+    n = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
     host = (1 << (32 - prefix)) - 1
     if not n & host and slash and plen == _PREFIX_TEXT[prefix]:
         return value
-    return f"{socket.inet_ntoa((n & ~host).to_bytes(4, 'big'))}/{prefix}"
+    n &= ~host
+    return f"{n >> 24}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}/{prefix}"
 
 
 def rule_peer(rule: SecurityGroupRule) -> Peer:
