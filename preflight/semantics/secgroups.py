@@ -532,21 +532,22 @@ def admin_ports_open_to_world(group: SecurityGroup, admin_ports: Iterable[int]) 
     # large account costs one string test per rule instead of 2 x |admin ports| evaluations.
     # Same answer as rules_admitting(tcp, port, 0.0.0.0/0) + (..., ::/0) for each port, with the
     # rules' atoms computed once rather than once per port.
-    # One pass over the rules: the world rules, and the address space the others span per family
-    # (a /0 split is only possible when that adds up to the whole space; see `_split_world`).
+    # One pass over the rules: the world rules, and whether a /0 split is possible at all. The n
+    # rules' blocks can only add up to the whole space if one of them is at least 1/n of it (a
+    # prefix p with 2**p <= n); otherwise each is smaller and n of them fall short. Most groups have
+    # no such rule, and `_split_world` (exact) is not even started.
     world: list[SecurityGroupRule] = []
-    span4 = span6 = 0
+    n = len(group.rules)
+    wide = False
     for r in group.rules:
         if r.egress:
             continue
         c4, c6 = r.cidr_ipv4, r.cidr_ipv6
-        if is_world(c4) or is_world(c6):
+        if (c4.endswith("/0") and is_world(c4)) or (c6.endswith("/0") and is_world(c6)):
             world.append(r)
-        if c4:
-            span4 += _span(c4, 32)
-        if c6:
-            span6 += _span(c6, 128)
-    split = _split_world(group, admin_ports) if span4 >= 1 << 32 or span6 >= 1 << 128 else {}
+        elif not wide:
+            wide = bool((c4 and _block_share(c4, 32, n)) or (c6 and _block_share(c6, 128, n)))
+    split = _split_world(group, admin_ports) if wide else {}
     if not world:
         return split
     families: tuple[list[tuple[SecurityGroupRule, Atom]], ...] = ([], [])
@@ -577,11 +578,10 @@ def admin_ports_open_to_world(group: SecurityGroup, admin_ports: Iterable[int]) 
     return dict(sorted(found.items()))
 
 
-@functools.lru_cache(maxsize=65536)
-def _span(cidr: str, bits: int) -> int:
-    """Addresses a non-/0 CIDR spans, as `_split_world` counts them (0 for a /0)."""
+def _block_share(cidr: str, bits: int, n: int) -> bool:
+    """Whether a non-/0 CIDR is at least 1/n of its address space, as `_split_world` sizes it."""
     plen = _prefix_len(cidr, bits)
-    return 1 << (bits - min(plen, bits)) if plen > 0 else 0
+    return plen > 0 and 1 << min(plen, bits) <= n
 
 
 def _prefix_len(cidr: str, bits: int) -> int:
