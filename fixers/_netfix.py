@@ -231,8 +231,8 @@ def _drop_own(actx: ApplyContext, change: Change, placeholder: str, ref: dict[st
                                      f"`aws ec2 {op} {rid} --region {change.call.region}`") from None
         why = f"{rid} deleted by this run: a concurrent run's {keep} won"
         for m in actx.made:  # the creation, and the routes this run put in it
-            if actx.journal is not None and (m.seq == seq or rid in m.change.call.params.values()):
-                actx.journal.undone(m.seq, why)
+            if m.seq == seq or rid in m.change.call.params.values():
+                actx.withdraw(m.seq, why)
         dropped.append(rid)
     return f"deleted {', '.join(dropped)}, made by this run and now unused" if dropped else ""
 

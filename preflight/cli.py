@@ -335,11 +335,12 @@ def undo(
     from preflight.undo import apply_undo, check_target, plan_undo, render_undo
 
     run = plan_undo(journal)
-    regions = sorted({s.call.region for s in run.steps if s.call and s.call.region}) or \
+    # An in-doubt step looked up when undo runs (`find`) has no call yet, and needs the account too.
+    regions = sorted({c.region for s in run.steps for c in (s.call or s.find,) if c and c.region}) or \
         list(run.header.get("regions") or [])
     if str(run.header.get("source", "")).startswith("sandbox"):
         check_target(run, None, None)
-    if not dry_run and any(s.call for s in run.steps):
+    if not dry_run and any(s.todo for s in run.steps):
         session, identity = _session_for(regions[0] if regions else "us-east-1", profile, endpoint_url)
         check_target(run, session, identity)
         with err.status("Undoing…", spinner="dots"):

@@ -10,7 +10,11 @@ after it. Undo walks the changes in reverse order:
   came back in the lost answer (a route table, an internet gateway) is looked up by the
   `preflight:fix` tag its call gave it, an association by its subnet and table, at undo time
   (see `find_in_doubt`): found and still unused -> reversed; not found -> it never happened; found
-  but used since (a later run adopted it) -> left alone, said so;
+  but used since (a later run adopted it) -> left alone, said so. An in-doubt association that is
+  found is never taken back: it cannot be told from a concurrent run's association of the same
+  subnet with the same (adopted) table, and taking that back would undo the other run's fix. The
+  step says whose it is when another journal beside this one records it, else how to take it
+  back by hand if no other run was at work;
 - `already`, `failed`, `retry`: nothing was changed by us, nothing to undo.
 
 An undo call answered with NotFound (the route, association or gateway is already gone) counts as
@@ -24,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,12 +193,12 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
             continue
         if step.call is None and step.find is not None:
             try:
-                step.call, why = find_in_doubt(session, step.find)
+                step.call, why = find_in_doubt(session, step.find, run)
             except botocore.exceptions.ClientError as exc:
                 step.call, why = None, f"looking it up: {error_code(exc)}"
             if step.call is None:
                 step.status = "gone" if not why else "not-undoable"
-                step.error = why or "not found: the call never happened"
+                step.error = why or "not found: the call never happened, or what it made was taken back since"
                 failed = bool(why)  # in use since: the earlier steps it built on are left alone too
                 _append(run.journal, {"event": "undone", "seq": step.seq, "status": step.status, "error": step.error,
                                       "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")},
@@ -279,21 +284,22 @@ def _tag_value(call: Call) -> str:
 
 def _find_words(call: Call) -> str:
     if call.operation == "associate_route_table":
-        return (f"the association of {call.params.get('SubnetId', '?')} with {call.params.get('RouteTableId', '?')}, "
-                "then aws ec2 disassociate-route-table")
+        return (f"the association of {call.params.get('SubnetId', '?')} with {call.params.get('RouteTableId', '?')}; "
+                "if there, left alone and said so: an in-doubt association cannot be told from a concurrent run's")
     what = "route table" if call.operation == "create_route_table" else "internet gateway"
     op = "delete-route-table" if call.operation == "create_route_table" else "delete-internet-gateway"
     return f"the {what} tagged preflight:fix={_tag_value(call)}, then aws ec2 {op}"
 
 
-def find_in_doubt(session: Any, made: Call) -> tuple[Call | None, str]:
+def find_in_doubt(session: Any, made: Call, run: UndoRun | None = None) -> tuple[Call | None, str]:
     """(the undo of an in-doubt call whose id was in the lost answer, "") when what it made is found
     and still as it left it; (None, "") when it is not there (the call never happened); (None, why)
     when it is there but used since, e.g. adopted by a later run: that is not this run's to take back.
 
     A created route table or gateway carries the `preflight:fix` tag its call gave it (runs adopt a
-    tagged one rather than make a second, so there is at most one in use); an association is the
-    subnet's association with the journalled table."""
+    tagged one rather than make a second, so there is at most one in use). An association is the
+    subnet's association with the journalled table, and it is never this run's to take back: see
+    `_in_doubt_association`."""
     ec2 = session.client("ec2", made.region)
     params = made.params
     if made.operation == "associate_route_table":
@@ -302,8 +308,7 @@ def find_in_doubt(session: Any, made: Call) -> tuple[Call | None, str]:
         for t in found.get("RouteTables", []):
             for a in t.get("Associations") or []:
                 if a.get("SubnetId") == subnet and t.get("RouteTableId") == table and not a.get("Main"):
-                    return Call("ec2", "disassociate_route_table", {"AssociationId": a["RouteTableAssociationId"]},
-                                made.region), ""
+                    return None, _in_doubt_association(made, str(a["RouteTableAssociationId"]), run)
         return None, ""
     value = _tag_value(made)
     if not value:
@@ -327,6 +332,65 @@ def find_in_doubt(session: Any, made: Call) -> tuple[Call | None, str]:
     return None, (f"in doubt: {kind} {', '.join(ids)} tagged preflight:fix={value} is in use (or not the only one) "
                   "since, e.g. adopted by a later run; left alone with the steps before it: undo the later run "
                   "first, or check by hand")
+
+
+def _in_doubt_association(made: Call, association: str, run: UndoRun | None) -> str:
+    """Why an in-doubt association that is there is left alone, and what to do about it.
+
+    Nothing in the account says who made an association: a concurrent run that adopted the table
+    (see fixers/_netfix.py) associates the same subnet with the same table, and AWS answers the
+    loser's call with Resource.AlreadyAssociated, changing nothing. A run that died during its
+    call cannot tell its association from that one, and taking the other run's back would undo its
+    fix (and then, with no foreign association left, the route and the table would go too). So it
+    is left alone, with the steps before it, even when the crashed run was alone: that is the one
+    case undo cannot finish by itself, and the message gives the two commands that do. A journal
+    beside this one (or in the state dir) that records the association as made is proof it is
+    another run's: the message then names that run."""
+    subnet, table = made.params.get("SubnetId", "?"), made.params.get("RouteTableId", "?")
+    maker = _journal_that_made(run, association) if run is not None else None
+    if maker is not None:
+        other_run, path = maker
+        return (f"{subnet}'s association with {table} ({association}) was made by run {other_run}, not this one "
+                f"(its journal {path} says so); left alone with the steps before it: undo that run first "
+                f"(preflight undo {shlex.quote(str(path))}), then this one")
+    by_hand = Call("ec2", "disassociate_route_table", {"AssociationId": association}, made.region).cli()
+    again = f" && preflight undo {shlex.quote(run.journal)}" if run is not None else ""
+    return (f"in doubt: {subnet} is associated with {table} ({association}), but this run never got the answer to "
+            f"its call, so it cannot tell whether it made that association or a concurrent run that adopted "
+            f"{table} did (taking another run's association back would undo its fix); left alone with the steps "
+            f"before it. If no other preflight run was fixing {subnet} then, take it back and undo again: "
+            f"{by_hand}{again}")
+
+
+def _journal_that_made(run: UndoRun, association: str) -> tuple[str, Path] | None:
+    """(run id, journal) of another journal, beside this one or in the state dir, whose run made
+    `association` (a `done` association whose undo names it), or None."""
+    from preflight.fix.journal import journal_dir
+
+    mine = Path(run.journal).resolve()
+    try:
+        places = {Path(run.journal).parent.resolve(), journal_dir().resolve()}
+    except OSError:
+        places = {Path(run.journal).parent.resolve()}
+    for place in sorted(places):
+        try:
+            paths = sorted(place.glob("*.jsonl"))
+        except OSError:
+            continue
+        for path in paths:
+            if path.resolve() == mine:
+                continue
+            try:
+                entries, _ = read_journal_lines(path)
+            except (PreflightError, OSError):
+                continue  # unreadable or not a journal: no evidence either way
+            for e in entries:
+                undo = e.get("undo") if e.get("event") == "done" else None
+                if (isinstance(undo, dict) and undo.get("operation") == "disassociate_route_table"
+                        and isinstance(undo.get("params"), dict)
+                        and undo["params"].get("AssociationId") == association):
+                    return str(entries[0].get("run") or path.stem), path
+    return None
 
 
 def render_undo(run: UndoRun, fmt: str = "table") -> str:

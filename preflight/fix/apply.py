@@ -97,6 +97,9 @@ def apply_changes(changes: list[Change], session: Any, journal: Journal, *,
             outcome = Outcome(current, "failed", f"still conflicting after {MAX_ATTEMPTS} attempts")
         outcomes.append(outcome)
         failed = outcome.status == "failed"
+    for o in outcomes:  # a later step took it back (its table lost the race): say so, not "applied"
+        if o.status == "applied" and o.seq in actx.withdrawn:
+            o.status, o.error = "withdrawn", actx.withdrawn[o.seq]
     return outcomes
 
 

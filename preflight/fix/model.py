@@ -154,13 +154,24 @@ class ApplyContext:
         self.journal = journal
         self.made: list[Made] = []
         self.pins: dict[str, str] = {}
+        # journal seq -> why: changes this run made and then reversed itself (see `withdraw`)
+        self.withdrawn: dict[int, str] = {}
+
+    def withdraw(self, seq: int, reason: str) -> None:
+        """This run reversed its own change `seq` (e.g. deleted the route table it made once a
+        concurrent run's won, and the routes in it): journalled `undone`, so `preflight undo` leaves
+        it be, and its outcome says "withdrawn", not "applied" for something no longer there."""
+        if self.journal is not None:
+            self.journal.undone(seq, reason)
+        self.withdrawn[seq] = reason
 
     def client(self, service: str, region: str) -> Any:
         return self.session.client(service, region)
 
 
-# skipped: an unsafe change without --unsafe-fixes
-OutcomeStatus = Literal["applied", "already", "failed", "not-attempted", "skipped"]
+# skipped: an unsafe change without --unsafe-fixes; withdrawn: applied, then reversed by the run
+# itself before it ended (its table lost to a concurrent run's, see ApplyContext.withdraw)
+OutcomeStatus = Literal["applied", "already", "failed", "not-attempted", "skipped", "withdrawn"]
 
 
 @dataclass

@@ -10,7 +10,7 @@ from preflight.errors import PreflightError
 from preflight.fix.command import FixRun
 
 _MARK = {"applied": "applied", "already": "already ok", "failed": "FAILED", "not-attempted": "not attempted",
-         "skipped": "skipped"}
+         "skipped": "skipped", "withdrawn": "applied, then withdrawn"}
 
 
 def render_fix(run: FixRun, fmt: str = "table") -> str:
@@ -36,7 +36,9 @@ def render_fix(run: FixRun, fmt: str = "table") -> str:
         unsafe = "" if c.safe else " (unsafe)" if said else " (unsafe: applied only with --unsafe-fixes)"
         lines.append(f"   fixes {', '.join(c.rules)} with {c.fixer}{unsafe}")
         lines.append(f"   $ {c.cli}")
-        if c.undo:
+        if outcome is not None and outcome.status == "withdrawn":
+            lines.append("   undo: none needed (this run took it back)")
+        elif c.undo:
             lines.append(f"   undo: {c.undo.cli()}")
     if not p.changes:
         lines.append("nothing to change.")

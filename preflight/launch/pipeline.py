@@ -502,7 +502,7 @@ class Pipeline:
                                  f"{self.s.max_changes}; {self.undo_hint(journal.path)}", applied, status="blocked")
             outcomes = apply_changes(changes, self.session, journal, max_changes=budget)
             if budget is not None:
-                budget -= sum(1 for o in outcomes if o.status == "applied")
+                budget -= sum(1 for o in outcomes if o.status in ("applied", "withdrawn"))
             applied += [f"[{o.status}] {o.change.description}\n    $ {o.change.cli}" for o in outcomes]
             failed = [o for o in outcomes if o.status == "failed"]
             if failed:

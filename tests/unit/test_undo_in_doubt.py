@@ -1,7 +1,8 @@
-"""`undo` after a crash whose lost answer held the new id (issue 16): an in-doubt create_route_table,
-create_internet_gateway or associate_route_table is found when undo runs (by its `preflight:fix` tag,
-by its subnet and table) and reversed; not found means it never happened; found but in use since (a
-later run adopted it) is left alone and said so."""
+"""`undo` after a crash whose lost answer held the new id (issue 16): an in-doubt create_route_table or
+create_internet_gateway is found when undo runs (by its `preflight:fix` tag) and reversed; not found
+means it never happened; found but in use since (a later run adopted it) is left alone and said so.
+An in-doubt associate_route_table is found by its subnet and table, and never taken back: it cannot
+be told from a concurrent run's (tests/unit/test_fix_concurrency.py); the step says how to finish."""
 
 from __future__ import annotations
 
@@ -48,7 +49,6 @@ def crashed_run(session: Any, tmp_path: Path) -> Journal:
     ("CreateInternetGateway", 1, "the internet gateway tagged preflight:fix=igw-for:{vpc}, then aws ec2 "
                                  "delete-internet-gateway"),
     ("CreateRouteTable", 3, "the route table tagged preflight:fix=rtb-for:{subnet}, then aws ec2 delete-route-table"),
-    ("AssociateRouteTable", 5, "the association of {subnet} with rtb-"),
 ])
 def test_an_in_doubt_creation_is_found_and_reversed(tmp_path: Path, operation: str, seq: int, found_by: str) -> None:
     with account(chain) as (session, s):
@@ -83,7 +83,59 @@ def test_an_in_doubt_creation_that_never_happened_is_gone(tmp_path: Path) -> Non
         faults.remove()
         run = apply_undo(plan_undo(journal.path), session)
         assert [(st.seq, st.status, st.error) for st in run.steps] == [
-            (3, "gone", "not found: the call never happened"), (2, "undone", ""), (1, "undone", "")]
+            (3, "gone", "not found: the call never happened, or what it made was taken back since"),
+            (2, "undone", ""), (1, "undone", "")]
+        assert run.exit_code() == 0 and state(session) == start
+
+
+def test_a_lone_crashed_runs_in_doubt_association_is_left_with_the_commands_that_finish(tmp_path: Path) -> None:
+    """The run was alone, and its association was made before it died: undo cannot prove that (a
+    concurrent run's association of the same subnet with the same table looks the same), so it
+    leaves the association and the chain under it alone, exit 1, and names the two commands that
+    finish; after them, nothing is left of the run."""
+    with account(chain) as (session, s):
+        start = state(session)
+        crash_after_answer(session, "AssociateRouteTable")
+        journal = crashed_run(session, tmp_path)
+        from preflight.collect import aws
+
+        other = aws.AwsSession(region=REGION)  # a new process: the crashed one's hooks are gone
+        subnet = s.ids["chain-pub"]
+        run = plan_undo(journal.path)
+        assert (f"5. undo: associate $RTB with {subnet} only (in doubt: the run stopped during this call)\n"
+                f"   $ (found when undo runs: the association of {subnet} with rtb-") in render_undo(run)
+        assert "if there, left alone and said so: an in-doubt association cannot be told from a concurrent " \
+               "run's)" in render_undo(run)
+        apply_undo(run, other)
+        assert [(st.seq, st.status) for st in run.steps] == [(5, "not-undoable")] + [
+            (n, "not-attempted") for n in range(4, 0, -1)]
+        assert run.exit_code() == 1
+        [(table, assoc)] = [(t["RouteTableId"], a["RouteTableAssociationId"])
+                            for t in other.client("ec2", REGION).describe_route_tables()["RouteTables"]
+                            for a in t["Associations"] if a.get("SubnetId") == subnet]
+        by_hand = f"aws ec2 disassociate-route-table --region {REGION} --association-id {assoc}"
+        assert run.steps[0].error.endswith(
+            f"If no other preflight run was fixing {subnet} then, take it back and undo again: "
+            f"{by_hand} && preflight undo {journal.path}")
+        assert f"in doubt: {subnet} is associated with {table} ({assoc})" in render_undo(run)
+        assert fails(check(other, ("NET002",))) == []  # nothing was taken back
+        other.client("ec2", REGION).disassociate_route_table(AssociationId=assoc)  # the first command
+        again = apply_undo(plan_undo(journal.path), other)
+        assert [(st.seq, st.status) for st in again.steps] == [(5, "gone")] + [(n, "undone") for n in range(4, 0, -1)]
+        assert again.exit_code() == 0 and state(other) == start
+
+
+def test_an_in_doubt_association_that_never_happened_lets_the_chain_go(tmp_path: Path) -> None:
+    """Near miss: the process died before its AssociateRouteTable left, and no one associated the
+    subnet: nothing to leave alone, undo takes the whole chain back by itself."""
+    with account(chain) as (session, _):
+        start = state(session)
+        faults = FaultInjector(session.client("ec2", REGION)).crash_after(0, {"AssociateRouteTable"})
+        journal = crashed_run(session, tmp_path)
+        faults.remove()
+        run = apply_undo(plan_undo(journal.path), session)
+        assert [(st.seq, st.in_doubt, st.status) for st in run.steps] == [
+            (5, True, "gone"), *((n, False, "undone") for n in range(4, 0, -1))]
         assert run.exit_code() == 0 and state(session) == start
 
 
@@ -107,3 +159,25 @@ def test_an_in_doubt_table_a_later_run_adopted_is_left_alone(tmp_path: Path) -> 
                                       "later run first, or check by hand")
         assert run.exit_code() == 1
         assert len(table) == 1 and fails(check(later, ("NET002",))) == []  # the later run's fix still stands
+
+
+def test_the_undo_command_looks_up_a_journal_whose_only_step_is_in_doubt(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`preflight undo` made its calls only when some step had a recorded undo call: a run that died
+    in its first call (a gateway whose id was in the lost answer) was reported as undone, exit 0,
+    with the gateway still there."""
+    from preflight.cli import main
+
+    with account(chain) as (session, s):
+        start = state(session)
+        crash_after_answer(session, "CreateInternetGateway")
+        journal = crashed_run(session, tmp_path)
+        assert [(st.seq, st.call, st.find is not None) for st in plan_undo(journal.path).steps] == [(1, None, True)]
+        with pytest.raises(SystemExit) as info:
+            main(["undo", str(journal.path)])
+        out = capsys.readouterr().out
+        assert info.value.code == 0, out
+        assert "1. [undone] undo: create an internet gateway" in out
+        from preflight.collect import aws
+
+        assert state(aws.AwsSession(region=REGION)) == start
