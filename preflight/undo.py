@@ -11,10 +11,12 @@ after it. Undo walks the changes in reverse order:
   `preflight:fix` tag its call gave it, an association by its subnet and table, at undo time
   (see `find_in_doubt`): found and still unused -> reversed; not found -> it never happened; found
   but used since (a later run adopted it) -> left alone, said so. An in-doubt association that is
-  found is never taken back: it cannot be told from a concurrent run's association of the same
-  subnet with the same (adopted) table, and taking that back would undo the other run's fix. The
-  step says whose it is when another journal beside this one records it, else how to take it
-  back by hand if no other run was at work;
+  found is never taken back, nor an in-doubt gateway attachment: it cannot be told from a
+  concurrent run's association of the same subnet with the same (adopted) table, or attachment of
+  the same (adopted) gateway, and taking that back would undo the other run's fix. The step says
+  whose it is when another journal beside this one records it, else how to take it back by hand
+  if no other run was at work. Any other in-doubt call is undone as before, unless another journal
+  beside this one records the very same change as made: then what is there is that run's;
 - `already`, `failed`, `retry`: nothing was changed by us, nothing to undo.
 
 An undo call answered with NotFound (the route, association or gateway is already gone) counts as
@@ -207,12 +209,14 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
         call = step.call
         assert call is not None
         try:
-            foreign = _used_by_another_run(session, call, own_associations(run))
+            foreign = ("" if not step.in_doubt else _in_doubt_attachment(session, call, run)
+                       if call.operation == "detach_internet_gateway" else _made_by_another_run(session, run, call))
+            foreign = foreign or _used_by_another_run(session, call, own_associations(run))
         except botocore.exceptions.ClientError as exc:
             foreign = "" if error_code(exc) in GONE_CODES else f"looking it up: {error_code(exc)}"
         if foreign:
             step.status, step.error = "not-undoable", foreign
-            failed = True  # the steps before it built that table: left alone with it
+            failed = True  # the steps before it built that table or gateway: left alone with it
             _append(run.journal, {"event": "undone", "seq": step.seq, "status": step.status, "error": step.error,
                                   "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")},
                     run.torn_line)
@@ -308,7 +312,7 @@ def find_in_doubt(session: Any, made: Call, run: UndoRun | None = None) -> tuple
         for t in found.get("RouteTables", []):
             for a in t.get("Associations") or []:
                 if a.get("SubnetId") == subnet and t.get("RouteTableId") == table and not a.get("Main"):
-                    return None, _in_doubt_association(made, str(a["RouteTableAssociationId"]), run)
+                    return None, _in_doubt_association(session, made, str(a["RouteTableAssociationId"]), run)
         return None, ""
     value = _tag_value(made)
     if not value:
@@ -334,37 +338,86 @@ def find_in_doubt(session: Any, made: Call, run: UndoRun | None = None) -> tuple
                   "first, or check by hand")
 
 
-def _in_doubt_association(made: Call, association: str, run: UndoRun | None) -> str:
-    """Why an in-doubt association that is there is left alone, and what to do about it.
-
-    Nothing in the account says who made an association: a concurrent run that adopted the table
-    (see fixers/_netfix.py) associates the same subnet with the same table, and AWS answers the
-    loser's call with Resource.AlreadyAssociated, changing nothing. A run that died during its
-    call cannot tell its association from that one, and taking the other run's back would undo its
-    fix (and then, with no foreign association left, the route and the table would go too). So it
-    is left alone, with the steps before it, even when the crashed run was alone: that is the one
-    case undo cannot finish by itself, and the message gives the two commands that do. A journal
-    beside this one (or in the state dir) that records the association as made is proof it is
-    another run's: the message then names that run."""
+def _in_doubt_association(session: Any, made: Call, association: str, run: UndoRun | None) -> str:
+    """Why an in-doubt association that is there is left alone (see `_kept_in_doubt`)."""
     subnet, table = made.params.get("SubnetId", "?"), made.params.get("RouteTableId", "?")
-    maker = _journal_that_made(run, association) if run is not None else None
+    undo = Call("ec2", "disassociate_route_table", {"AssociationId": association}, made.region)
+    return _kept_in_doubt(session, run, undo, f"{subnet}'s association with {table} ({association})",
+                          f"{subnet} is associated with {table} ({association})", "association", table, subnet)
+
+
+def _in_doubt_attachment(session: Any, detach: Call, run: UndoRun) -> str:
+    """Why the undo of an in-doubt AttachInternetGateway (`detach`) is not made: the gateway is
+    attached to the VPC, and that cannot be told from a concurrent run's attachment of the gateway
+    it adopted (see `_kept_in_doubt`); "" when it is not attached (the call never happened)."""
+    igw, vpc = str(detach.params.get("InternetGatewayId", "")), str(detach.params.get("VpcId", ""))
+    found = session.client("ec2", detach.region).describe_internet_gateways(InternetGatewayIds=[igw])
+    if not any(a.get("VpcId") == vpc and a.get("State") in ("available", "attached")
+               for g in found.get("InternetGateways", []) for a in g.get("Attachments") or []):
+        return ""
+    return _kept_in_doubt(session, run, detach, f"the attachment of {igw} to {vpc}", f"{igw} is attached to {vpc}",
+                          "attachment", igw, vpc)
+
+
+def _kept_in_doubt(session: Any, run: UndoRun | None, undo: Call, made: str, there: str, kind: str, adopted: str,
+                   scope: str) -> str:
+    """Why an in-doubt call's effect that is there (`there`) is left alone, and what to do about it.
+
+    The association of a subnet with its table and the attachment of a VPC's gateway are the commit
+    points of the network chains (see fixers/_netfix.py), and nothing in the account says who made
+    one: a concurrent run that adopted the table or gateway makes the very same association or
+    attachment, and AWS answers the other's call with Resource.AlreadyAssociated, changing nothing.
+    A run that died during its call (or lost the answer) cannot tell its own from that one, and
+    taking the other run's back would undo its fix (then, with no foreign association left, the
+    route and the table would go too). So it is left alone, with the steps before it, even when the
+    crashed run was alone: that is the case undo cannot finish by itself, and the message gives the
+    two commands that do. A journal beside this one (or in the state dir) that records the same
+    undo as made is proof it is another run's: the message then names that run instead."""
+    maker = _journal_that_made(run, undo) if run is not None else None
     if maker is not None:
-        other_run, path = maker
-        return (f"{subnet}'s association with {table} ({association}) was made by run {other_run}, not this one "
-                f"(its journal {path} says so); left alone with the steps before it: undo that run first "
-                f"(preflight undo {shlex.quote(str(path))}), then this one")
-    by_hand = Call("ec2", "disassociate_route_table", {"AssociationId": association}, made.region).cli()
-    again = f" && preflight undo {shlex.quote(run.journal)}" if run is not None else ""
-    return (f"in doubt: {subnet} is associated with {table} ({association}), but this run never got the answer to "
-            f"its call, so it cannot tell whether it made that association or a concurrent run that adopted "
-            f"{table} did (taking another run's association back would undo its fix); left alone with the steps "
-            f"before it. If no other preflight run was fixing {subnet} then, take it back and undo again: "
-            f"{by_hand}{again}")
+        return _theirs(f"{made} was made by run {maker[0]}, not this one", maker[1], _account_flags(session))
+    flags = _account_flags(session)
+    again = f" && preflight undo {shlex.quote(run.journal)}{flags}" if run is not None else ""
+    return (f"in doubt: {there}, but this run never got the answer to its call, so it cannot tell whether it made "
+            f"that {kind} or a concurrent run that adopted {adopted} did (taking another run's {kind} back would "
+            f"undo its fix); left alone with the steps before it. If no other preflight run was fixing {scope} "
+            f"then, take it back and undo again: {undo.cli()}{flags}{again}")
 
 
-def _journal_that_made(run: UndoRun, association: str) -> tuple[str, Path] | None:
+def _account_flags(session: Any) -> str:
+    """The --profile and --endpoint-url this undo runs with, for the commands it prints to finish by
+    hand (both the aws CLI and preflight take them): the exact command reaches the same account.
+    A user name or password in the endpoint is never printed."""
+    from preflight.errors import redact_url
+
+    inner = getattr(session, "session", None)
+    profile = getattr(inner, "profile_name", None) if inner is not None else None
+    endpoint = getattr(session, "endpoint_url", None)
+    flags = f" --profile {shlex.quote(profile)}" if profile and profile != "default" else ""
+    return flags + (f" --endpoint-url {shlex.quote(redact_url(endpoint))}" if endpoint else "")
+
+
+def _made_by_another_run(session: Any, run: UndoRun, undo: Call) -> str:
+    """Why the undo of an in-doubt call is not made: another run's journal records the very same
+    change as made (e.g. the process died before its call left, and a later run made it), so what
+    is there is that run's, and taking it back would undo that run's fix; "" with no such journal.
+    Without one, undo goes ahead as before: for a route or a subnet attribute that is what a lone
+    crashed run needs, and only the commit points (`_kept_in_doubt`) are left alone on doubt alone."""
+    maker = _journal_that_made(run, undo)
+    if maker is None:
+        return ""
+    return _theirs(f"run {maker[0]} made this very change, so what is there is that run's", maker[1],
+                   _account_flags(session))
+
+
+def _theirs(whose: str, path: Path, flags: str) -> str:
+    return (f"{whose} (its journal {path} says so); left alone with the steps before it: undo that run first "
+            f"(preflight undo {shlex.quote(str(path))}{flags}), then this one")
+
+
+def _journal_that_made(run: UndoRun, undo: Call) -> tuple[str, Path] | None:
     """(run id, journal) of another journal, beside this one or in the state dir, whose run made
-    `association` (a `done` association whose undo names it), or None."""
+    what `undo` takes back (a `done` change whose recorded undo is the same call), or None."""
     from preflight.fix.journal import journal_dir
 
     mine = Path(run.journal).resolve()
@@ -385,10 +438,9 @@ def _journal_that_made(run: UndoRun, association: str) -> tuple[str, Path] | Non
             except (PreflightError, OSError):
                 continue  # unreadable or not a journal: no evidence either way
             for e in entries:
-                undo = e.get("undo") if e.get("event") == "done" else None
-                if (isinstance(undo, dict) and undo.get("operation") == "disassociate_route_table"
-                        and isinstance(undo.get("params"), dict)
-                        and undo["params"].get("AssociationId") == association):
+                recorded = e.get("undo") if e.get("event") == "done" else None
+                if (isinstance(recorded, dict) and recorded.get("operation") == undo.operation
+                        and recorded.get("params") == undo.params):
                     return str(entries[0].get("run") or path.stem), path
     return None
 
@@ -408,6 +460,9 @@ def render_undo(run: UndoRun, fmt: str = "table") -> str:
     for s in run.steps:
         tag = f"[{marks[s.status]}] " if s.status in marks and (run.applied or s.status == "not-undoable") else ""
         doubt = " (in doubt: the run stopped during this call)" if s.in_doubt else ""
+        if s.in_doubt and s.call is not None and s.call.operation == "detach_internet_gateway" and not run.applied:
+            doubt = doubt[:-1] + ("; if the gateway is attached, left alone and said so: an in-doubt attachment "
+                                  "cannot be told from a concurrent run's)")
         err = f" ({s.error})" if s.error else ""
         lines.append(f"{s.seq}. {tag}undo: {s.description}{doubt}{err}")
         if s.call or s.find:

@@ -3,17 +3,24 @@ run the installed `preflight` command against it."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
+import time
+import traceback
+import types
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import boto3
 import pytest
@@ -24,6 +31,34 @@ from hypothesis import settings
 # (speed targets live in bench/, not in tests).
 settings.register_profile("preflight", deadline=None)
 settings.load_profile("preflight")
+
+
+def _share_botocore_data_files() -> None:
+    """Parse each of botocore's bundled JSON files (service models, endpoints, partitions) once
+    per test process instead of once per boto3 session.
+
+    Every `AwsSession`, sandbox and moto backend makes a fresh botocore session, and each fresh
+    session re-parses the EC2 model and the endpoint data (into OrderedDicts: ~0.15 s per session,
+    over a third of the everyday suite's CPU). A user's run makes one session, so this is a cost of
+    the suite only. Within one session botocore already hands every caller the same parsed objects
+    (its loader's instance cache), so nothing may mutate them; sharing them across sessions keeps
+    that contract. Subprocess tests (the installed CLI) parse as a user's run does."""
+    from botocore import loaders
+
+    original = loaders.JSONFileLoader.load_file
+    parsed: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def load_file(self: Any, file_path: str) -> Any:
+        with lock:
+            if file_path not in parsed:
+                parsed[file_path] = original(self, file_path)
+            return parsed[file_path]
+
+    loaders.JSONFileLoader.load_file = load_file  # type: ignore[method-assign]
+
+
+_share_botocore_data_files()
 
 FAKE_CREDS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -78,6 +113,32 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
 def moto_amis(monkeypatch: pytest.MonkeyPatch) -> None:
     """moto's public AMI catalogue, for tests that run instances or look images up."""
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "true")
+
+
+class Sleeps:
+    """botocore's back-off sleeps, recorded instead of slept (the count of requests is what is
+    tested; the seconds are botocore's own business and bounded by its max backoff)."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def sleep(self, s: float) -> None:
+        self.seconds.append(s)
+
+
+@pytest.fixture
+def fast_botocore(monkeypatch: pytest.MonkeyPatch) -> Sleeps:
+    """botocore retries without waiting: its back-off sleeps are recorded, and adaptive mode's
+    client-side rate limiter (which waits on a real clock after a throttle) lets every request go."""
+    import botocore.endpoint
+    import botocore.retries.bucket
+
+    sleeps = Sleeps()
+    shim = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time) if not k.startswith("_")})
+    shim.sleep = sleeps.sleep
+    monkeypatch.setattr(botocore.endpoint, "time", shim)
+    monkeypatch.setattr(botocore.retries.bucket.TokenBucket, "acquire", lambda self, amount=1, block=True: True)
+    return sleeps
 
 
 @dataclass
@@ -161,6 +222,52 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: str | Path | Non
     proc = subprocess.run([*preflight_exe(), *args], capture_output=True, text=True, env=full_env,
                           cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_in_process(*args: str, env: dict[str, str] | None = None, cwd: str | Path | None = None,
+                   timeout: float = 120) -> Result:
+    """`preflight ARGS` run in this process as the console script runs it (`preflight._entry.main`
+    on sys.argv), with run_cli's signature and result: the same code path, minus the interpreter
+    start and imports that make each subprocess cost about a second.
+
+    What a subprocess would show is shown: the output streams, the exit code (SystemExit as Python
+    turns it into one, an uncaught exception as a traceback and exit 1), and the warnings Python's
+    default filters print on stderr. `env` overlays the environment for the run only; stdin is
+    /dev/null. What only a real process shows (the console script itself, start-up imports, the
+    exit of leftover threads) is left to the subprocess tests (run_cli); `timeout` is not enforced."""
+    from preflight import _entry
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = (sys.argv, sys.stdin, os.getcwd())
+    code = 0
+    with open(os.devnull, encoding="utf-8") as devnull, patch.dict(os.environ, env or {}), \
+            warnings.catch_warnings(record=True) as caught, \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        # Python's default filters (not pytest's), so a warning the user would see is seen.
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.simplefilter("ignore", category)
+        sys.argv, sys.stdin = ["preflight", *args], devnull
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            _entry.main()
+        except SystemExit as exc:
+            if exc.code is None or isinstance(exc.code, int):
+                code = exc.code or 0
+            else:
+                err.write(f"{exc.code}\n")
+                code = 1
+        except Exception:
+            traceback.print_exc(file=err)
+            code = 1
+        finally:
+            sys.argv, sys.stdin = saved[0], saved[1]
+            os.chdir(saved[2])
+        for w in caught:
+            err.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture

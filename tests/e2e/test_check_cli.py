@@ -1,4 +1,7 @@
-"""End to end: the installed `preflight` command against a moto server on 127.0.0.1, and bad input."""
+"""End to end: the installed `preflight` command against a moto server on 127.0.0.1, and bad input.
+
+The incident check and one bad-input case run the installed command as a subprocess; the rest run
+the same entry point in process (tests.conftest.run_in_process), a second cheaper each."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import os
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_in_process
 
 
 def seed_incident(server) -> dict[str, str]:
@@ -65,7 +68,8 @@ def test_healthy_account_exits_zero_and_table_says_so(moto_server):
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24",
                                AvailabilityZone="eu-south-1b")["Subnet"]["SubnetId"]
     ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
-    res = run_cli("check", "--region", "eu-south-1", "--select", "NET", env={"AWS_ENDPOINT_URL": moto_server.url})
+    res = run_in_process("check", "--region", "eu-south-1", "--select", "NET",
+                         env={"AWS_ENDPOINT_URL": moto_server.url})
     assert res.code == 0, res.stdout + res.stderr
     assert "No problems found" in res.stdout
 
@@ -126,7 +130,10 @@ def test_bad_input_is_one_line_exit_2(tmp_path, args, env, message):
     (tmp_path / "list.yaml").write_text("- 1\n")
     args = [a.replace("{snap}", str(snap)).replace("{plan}", str(plan)).replace("{dir}", str(tmp_path))
             .replace("{list}", str(tmp_path / "list.yaml")) for a in args]
-    res = run_cli(*args, env=env, timeout=60)
+    # Missing credentials as the installed command meets them (a fresh process, botocore's whole
+    # credential chain); the other cases in process.
+    run = run_cli if env is NO_CREDS else run_in_process
+    res = run(*args, env=env, timeout=60)
     assert res.code == 2, (res.code, res.stdout, res.stderr)
     assert message in res.stderr
     assert "Traceback" not in res.stderr

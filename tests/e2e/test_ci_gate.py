@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import jsonschema
 
 from preflight.report import render
 from preflight.runner import Target, open_target, run_check
-from tests.conftest import run_cli
+from tests.conftest import Result, run_cli, run_in_process
 from tests.e2e.test_multiregion import seed_blackhole
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "data" / "sarif-schema-2.1.0.json").read_text())
 
 
-def check(server, *args: str, cwd: Path):
-    return run_cli("check", "--region", "eu-south-1", *args, env={"AWS_ENDPOINT_URL": server.url}, cwd=cwd)
+def check(server, *args: str, cwd: Path, run: Callable[..., Result] = run_cli) -> Result:
+    """`preflight check` against the server from `cwd`: the installed command, or `run`."""
+    return run("check", "--region", "eu-south-1", *args, env={"AWS_ENDPOINT_URL": server.url}, cwd=cwd)
 
 
 def test_baseline_workflow_fails_only_on_new_findings(moto_server, tmp_path):
@@ -71,7 +73,8 @@ def test_config_file_select_fail_on_and_suppression(moto_server, tmp_path):
 
 def test_sarif_junit_github_markdown_outputs(moto_server, tmp_path):
     ids = seed_blackhole(moto_server.client("ec2", "eu-south-1"))
-    res = check(moto_server, "--select", "NET", "--format", "sarif", "--output", "out.sarif", cwd=tmp_path)
+    res = check(moto_server, "--select", "NET", "--format", "sarif", "--output", "out.sarif", cwd=tmp_path,
+                run=run_in_process)
     assert res.code == 1, res.stderr
     doc = json.loads((tmp_path / "out.sarif").read_text())
     jsonschema.Draft4Validator(SCHEMA).validate(doc)
@@ -90,16 +93,16 @@ def test_sarif_junit_github_markdown_outputs(moto_server, tmp_path):
 
 def test_bad_gate_input_is_one_line_exit_2(moto_server, tmp_path):
     (tmp_path / ".preflight.toml").write_text('select = ["NET"]\nfail-on = "severe"\n')
-    res = check(moto_server, cwd=tmp_path)
+    res = check(moto_server, cwd=tmp_path, run=run_in_process)
     assert res.code == 2
     assert res.stderr.strip() == (f"preflight: error: {tmp_path}/.preflight.toml:2: fail-on: 'severe' is not one "
                                   "of info, low, medium, high, critical")
     (tmp_path / ".preflight.toml").unlink()
     (tmp_path / "b.json").write_text('{"schema": "preflight-baseline/v1",\n "findings": [\n  {"rule": 1}\n ]\n}')
-    res = check(moto_server, "--baseline", "b.json", cwd=tmp_path)
+    res = check(moto_server, "--baseline", "b.json", cwd=tmp_path, run=run_in_process)
     assert res.code == 2
     assert res.stderr.strip() == "preflight: error: b.json:3: findings[0]: 'rule' is required and must be a string"
-    res = check(moto_server, "--format", "xml", cwd=tmp_path)
+    res = check(moto_server, "--format", "xml", cwd=tmp_path, run=run_in_process)
     assert res.code == 2 and "unknown format 'xml'" in res.stderr
-    res = check(moto_server, "--config", "missing.toml", cwd=tmp_path)
+    res = check(moto_server, "--config", "missing.toml", cwd=tmp_path, run=run_in_process)
     assert res.code == 2 and res.stderr.strip() == "preflight: error: config file not found: missing.toml"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_in_process
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +50,8 @@ def test_unreadable_quotas_in_a_snapshot_exit_3_naming_the_permission(tmp_path) 
     snapshot.save(snap, [inv])
     plan = tmp_path / "plan.yaml"
     plan.write_text("region: eu-south-1\ninstance_type: m5.large\ncount: 1\n")
-    res = run_cli("check", "--snapshot", str(snap), "--plan", str(plan), "--select", "CMP001", "--format", "json")
+    res = run_in_process("check", "--snapshot", str(snap), "--plan", str(plan), "--select", "CMP001",
+                         "--format", "json")
     assert res.code == 3, (res.stdout, res.stderr)
     report = res.json()
     [f] = report["findings"]

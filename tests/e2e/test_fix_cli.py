@@ -1,13 +1,17 @@
-"""`preflight fix` as a user runs it: the sandbox incident, a moto server account, bad input."""
+"""`preflight fix` as a user runs it: the sandbox incident, a moto server account, bad input.
+
+The incident and the moto-server account are fixed by the installed command in a subprocess (slow
+tests); the refusals and bad input run the same entry point in process (run_in_process)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import Result, run_cli, run_in_process
 
 REGION = "eu-south-1"
 PORTS = "8000,8002,8004"
@@ -36,10 +40,10 @@ def rules_of(server, gid: str) -> list[tuple]:
                   for r in rules)
 
 
-def fix_cli(server, *args: str):
+def fix_cli(server, *args: str, run: Callable[..., Result] = run_cli) -> Result:
     """`preflight fix` against the server, scoped to the SG rules (the bare VPC has network findings)."""
     scope = () if "--select" in args else ("--select", "SG")
-    return run_cli("fix", "--region", REGION, *scope, *args, env={"AWS_ENDPOINT_URL": server.url})
+    return run("fix", "--region", REGION, *scope, *args, env={"AWS_ENDPOINT_URL": server.url})
 
 
 def test_sandbox_incident_apply_makes_only_the_safe_change_and_names_the_unsafe_flag():
@@ -114,13 +118,13 @@ def test_max_changes_refuses_and_changes_nothing(moto_server):
     gid = seed_incident(moto_server)
     before = rules_of(moto_server, gid)
     res = fix_cli(moto_server, "--security-group", gid, "--ports", PORTS, "--apply", "--unsafe-fixes",
-                  "--max-changes", "1")
+                  "--max-changes", "1", run=run_in_process)
     assert res.code == 2
     assert res.stderr.strip() == ("preflight: error: the fix plan has 2 changes, more than --max-changes 1; "
                                   "nothing was changed (narrow it with --select, or raise --max-changes)")
     assert rules_of(moto_server, gid) == before
     only = fix_cli(moto_server, "--security-group", gid, "--ports", PORTS, "--apply", "--max-changes", "1",
-                   "--select", "SG010")
+                   "--select", "SG010", run=run_in_process)
     assert only.code == 0 and "fixed SG010" in only.stdout
 
 
@@ -151,7 +155,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_changes(moto_server, args, mes
     gid = seed_incident(moto_server)
     before = rules_of(moto_server, gid)
     full = ["--security-group", gid, *args] if "--security-group" not in args else list(args)
-    res = fix_cli(moto_server, *full, "--apply")
+    res = fix_cli(moto_server, *full, "--apply", run=run_in_process)
     assert res.code == 2, res.stdout + res.stderr
     assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert "Traceback" not in res.stderr and res.stdout == ""
@@ -164,7 +168,7 @@ def test_apply_on_a_snapshot_is_refused(tmp_path):
 
     snap = tmp_path / "s.json"
     snapshot.save(snap, [Inventory(region=REGION, account="123456789012")])
-    res = run_cli("fix", "--snapshot", str(snap), "--apply")
+    res = run_in_process("fix", "--snapshot", str(snap), "--apply")
     assert res.code == 2 and "--apply needs a live account or --sandbox, not --snapshot" in res.stderr
 
 

@@ -4,12 +4,13 @@ a loopback fake GCP server, service-account key files signed with real (throwawa
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from preflight.permissions import catalogue
-from tests.conftest import run_cli
+from tests.conftest import Result, run_cli, run_in_process
 from tests.fakes.gcp_server import FakeGcp, write_key
 
 PROJECT = "proj-1"
@@ -46,13 +47,15 @@ def keys(fake, tmp_path):
     return {a: write_key(fake, d, a, PROJECT) for a in (STORAGE_ONLY, FULL)}
 
 
-def gcp_check(fake, env, key: Path | None, *extra: str, project: str = PROJECT):
+def gcp_check(fake, env, key: Path | None, *extra: str, project: str = PROJECT,
+              run: Callable[..., Result] = run_cli) -> Result:
+    """`preflight check --cloud gcp` against the fake: the installed command, or `run`."""
     args = ["check", "--cloud", "gcp", "--gcp-endpoint", fake.url, "--format", "json"]
     if project:
         args += ["--project", project]
     if key is not None:
         args += ["--gcp-credentials", str(key)]
-    return run_cli(*args, *extra, env=env)
+    return run(*args, *extra, env=env)
 
 
 def by_rule(result):
@@ -79,7 +82,7 @@ def test_incident_storage_works_compute_does_not(fake, env, keys, tmp_path):
 
 
 def test_full_access_is_clean(fake, env, keys):
-    r = gcp_check(fake, env, keys[FULL])
+    r = gcp_check(fake, env, keys[FULL], run=run_in_process)
     assert r.code == 0, r.stdout + r.stderr
     assert r.json()["findings"] == [] and r.json()["summary"]["rules_run"] == 3  # only GCP-capable rules
 
@@ -110,8 +113,8 @@ def test_switching_account_never_reuses_the_old_verdict(fake, env, keys, tmp_pat
 
 
 def test_switching_project_is_an_identity_change(fake, env, keys):
-    assert gcp_check(fake, env, keys[FULL]).code == 0
-    r = gcp_check(fake, env, keys[FULL], project="proj-2")
+    assert gcp_check(fake, env, keys[FULL], run=run_in_process).code == 0
+    r = gcp_check(fake, env, keys[FULL], project="proj-2", run=run_in_process)
     stale = by_rule(r)["IAM003"]["message"]
     assert f"project {PROJECT} → proj-2" in stale and "account" not in stale.split("(")[1].split(")")[0]
 
@@ -137,7 +140,7 @@ def test_no_secret_is_printed_or_stored(fake, env, keys, tmp_path):
 
 
 def test_sandbox_gcp_storage_only(main_in_process):
-    r = run_cli("check", "--sandbox", "gcp-storage-only", "--cloud", "gcp", "--format", "json")
+    r = run_in_process("check", "--sandbox", "gcp-storage-only", "--cloud", "gcp", "--format", "json")
     assert r.code == 1, r.stderr
     found = by_rule(r)
     assert set(found) == {"IAM001", "IAM002"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_in_process
 
 REGION = "eu-south-1"
 SELECT = "IAM001,IAM002,IAM003,IAM004"  # IAM005's last-accessed API is not in moto (Stubber-tested)
@@ -58,7 +58,7 @@ def test_switching_iam_user_rechecks_and_says_what_changed(moto_server, tmp_path
 
 
 def test_wrong_profile_is_one_line(tmp_path):
-    r = run_cli("check", "--region", REGION, "--profile", "no-such-profile", "--select", "IAM")
+    r = run_in_process("check", "--region", REGION, "--profile", "no-such-profile", "--select", "IAM")
     assert r.code == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
     assert "no-such-profile" in r.stderr
 

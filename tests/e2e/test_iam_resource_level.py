@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import Result, run_cli, run_in_process
 
 REGION = "eu-south-1"
 ACCOUNT = "123456789012"  # moto's account
@@ -47,10 +48,12 @@ def user_with(moto_server, name: str, policy: dict) -> dict[str, str]:
             "AWS_SESSION_TOKEN": "", "AWS_SECURITY_TOKEN": ""}
 
 
-def check(moto_server, env: dict[str, str], tmp_path: Path, plan: Path = TASK):
+def check(moto_server, env: dict[str, str], tmp_path: Path, plan: Path = TASK,
+          run: Callable[..., Result] = run_in_process) -> Result:
+    """`preflight check` of `plan` as the user with `env`'s keys: in process, or with `run`."""
     env = {**env, "PREFLIGHT_CACHE_DIR": str(tmp_path / "cache")}
-    return run_cli("check", "--plan", str(plan), "--region", REGION, "--endpoint-url", moto_server.url,
-                   "--select", SELECT, "--format", "json", env=env)
+    return run("check", "--plan", str(plan), "--region", REGION, "--endpoint-url", moto_server.url,
+               "--select", SELECT, "--format", "json", env=env)
 
 
 def test_skypilot_documented_minimal_policy_checks_clean(moto_server, tmp_path):
@@ -89,8 +92,9 @@ def test_instance_type_condition_is_named(moto_server, tmp_path):
     small, big = tmp_path / "small.yaml", tmp_path / "big.yaml"
     for path, itype in ((small, "t3.medium"), (big, "g5.xlarge")):
         path.write_text(f"name: train\nresources:\n  infra: aws/{REGION}\n  instance_type: {itype}\nrun: echo hi\n")
-    assert check(moto_server, env, tmp_path, small).code == 0  # t3.medium: allowed
-    r = check(moto_server, env, tmp_path, big)
+    # The installed command in a subprocess (the other tests here run it in process).
+    assert check(moto_server, env, tmp_path, small, run=run_cli).code == 0  # t3.medium: allowed
+    r = check(moto_server, env, tmp_path, big, run=run_cli)
     assert r.code == 1, r.stdout + r.stderr
     [f] = [f for f in r.json()["findings"] if f["rule"] == "IAM001"]
     assert "ec2:RunInstances on arn:aws:ec2:eu-south-1:123456789012:instance/i-*" in f["message"]
@@ -102,7 +106,8 @@ def test_iam_policy_for_skypilot_prints_the_plans_policy(tmp_path):
     from preflight.semantics.iam import Decision, evaluate_all, parse_policy
     from preflight.semantics.iam_requests import LaunchFacts, build_requests
 
-    r = run_cli("iam-policy", "--for", "skypilot", "--plan", str(TASK), "--region", REGION, "--account", ACCOUNT)
+    r = run_in_process("iam-policy", "--for", "skypilot", "--plan", str(TASK), "--region", REGION,
+                       "--account", ACCOUNT)
     assert r.code == 0, r.stderr
     policy = parse_policy(r.stdout, "printed")
     facts = LaunchFacts(region=REGION, account=ACCOUNT, instance_type="t3.medium", role="skypilot-v1",
@@ -111,7 +116,7 @@ def test_iam_policy_for_skypilot_prints_the_plans_policy(tmp_path):
                         ("ec2:TerminateInstances", None), ("ec2:DescribeInstances", None)]:
         assert evaluate_all(build_requests(action, facts, load(), res), [policy]).decision is Decision.ALLOW, action
     assert "s3:" not in r.stdout  # the task mounts no bucket
-    bad = run_cli("iam-policy", "--for", "skypilot", "--region", REGION, "--account", ACCOUNT)
+    bad = run_in_process("iam-policy", "--for", "skypilot", "--region", REGION, "--account", ACCOUNT)
     assert bad.code == 2 and bad.stderr.count("\n") == 1 and "--plan" in bad.stderr
 
 

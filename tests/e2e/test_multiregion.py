@@ -7,7 +7,7 @@ import re
 
 import boto3
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_in_process
 
 SECOND_ACCOUNT = "111122223333"
 
@@ -30,8 +30,8 @@ def seed_blackhole(ec2) -> dict[str, str]:
 def test_two_regions_each_finding_carries_its_region(moto_server):
     south = seed_blackhole(moto_server.client("ec2", "eu-south-1"))
     west = seed_blackhole(moto_server.client("ec2", "eu-west-1"))
-    res = run_cli("check", "--region", "eu-south-1", "--region", "eu-west-1", "--select", "NET004",
-                  "--format", "json", "--stats", env={"AWS_ENDPOINT_URL": moto_server.url})
+    res = run_in_process("check", "--region", "eu-south-1", "--region", "eu-west-1", "--select", "NET004",
+                         "--format", "json", "--stats", env={"AWS_ENDPOINT_URL": moto_server.url})
     assert res.code == 1, res.stderr
     report = res.json()
     assert report["regions"] == ["eu-south-1", "eu-west-1"]
@@ -76,14 +76,15 @@ def test_same_account_twice_is_collected_once(moto_server, tmp_path):
                          "[b]\naws_access_key_id = testing2\naws_secret_access_key = testing\n")
     env = {"AWS_ENDPOINT_URL": moto_server.url, "AWS_SHARED_CREDENTIALS_FILE": str(cred_file),
            "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_SECURITY_TOKEN": ""}
-    res = run_cli("check", "--profile", "a", "--profile", "b", "--region", "eu-south-1", "--select", "NET004",
-                  "--format", "json", env=env)
+    res = run_in_process("check", "--profile", "a", "--profile", "b", "--region", "eu-south-1",
+                         "--select", "NET004", "--format", "json", env=env)
     assert res.code == 1, res.stderr
     assert len(res.json()["findings"]) == 1
 
 
 def test_unknown_profile_is_one_line_exit_2(moto_server):
-    res = run_cli("check", "--profile", "nope", "--region", "eu-south-1", env={"AWS_ENDPOINT_URL": moto_server.url})
+    res = run_in_process("check", "--profile", "nope", "--region", "eu-south-1",
+                         env={"AWS_ENDPOINT_URL": moto_server.url})
     assert res.code == 2
     assert res.stderr.strip() == "preflight: error: AWS profile 'nope' not found in your AWS config"
 

@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 
 from preflight.report.path import JSON_SCHEMA
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_in_process
 from tests.e2e.test_check_cli import seed_incident
 
 REGION = "eu-south-1"
@@ -78,8 +78,8 @@ def snapshot_file(tmp_path_factory):
 
 
 def test_snapshot_offline_dot(snapshot_file):
-    res = run_cli("path", "--snapshot", snapshot_file, "--from", "i-priv", "--to", "internet", "--port", "443",
-                  "--format", "dot")
+    res = run_in_process("path", "--snapshot", snapshot_file, "--from", "i-priv", "--to", "internet",
+                         "--port", "443", "--format", "dot")
     assert res.code == 0, res.stdout + res.stderr
     assert res.stdout.startswith("digraph preflight {")
     red = [x for x in res.stdout.splitlines() if "color=red" in x and "->" in x]
@@ -99,7 +99,7 @@ def test_snapshot_offline_dot(snapshot_file):
     (("--to", "203.0.113.0/24", "--port", "80"), "neither internet nor 203.0.113.0/24 is in eu-south-1"),
 ])
 def test_bad_input_one_line_exit_2(snapshot_file, extra, needle):
-    res = run_cli("path", "--snapshot", snapshot_file, "--from", "internet", *extra)
+    res = run_in_process("path", "--snapshot", snapshot_file, "--from", "internet", *extra)
     assert res.code == 2, res.stdout + res.stderr
     lines = [x for x in res.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and needle in lines[0], res.stderr

@@ -19,7 +19,7 @@ import pytest
 from preflight.collect.aws import AwsSession
 from preflight.ports import PortRangeExhausted, parse_ledger_url
 from preflight.ports_dynamodb import DynamoLedger
-from tests.conftest import MotoServer, run_cli
+from tests.conftest import MotoServer, run_cli, run_in_process
 from tests.unit.test_ports import Clock, run_allocators
 
 REGION = "eu-south-1"
@@ -129,7 +129,7 @@ def test_launch_with_a_missing_ledger_table_stops_before_anything_is_created(mot
                                                                              tmp_path: Path) -> None:
     plan = Path(__file__).parents[2] / "examples" / "launch.yaml"
     env = {"AWS_ENDPOINT_URL": moto_server.url, "PREFLIGHT_STATE_DIR": str(tmp_path)}
-    res = run_cli("launch", str(plan), "--fix", "--apply", "--ledger", URL, env=env, cwd=tmp_path)
+    res = run_in_process("launch", str(plan), "--fix", "--apply", "--ledger", URL, env=env, cwd=tmp_path)
     assert res.code == 2 and res.stdout == ""
     assert res.stderr == ("preflight: error: the DynamoDB port ledger shared-ports in eu-south-1 does not exist: "
                           f"create it with `preflight ports init --ledger {URL}` (launch stopped before changing "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_in_process
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ def test_incident_with_the_ray_example_reports_net001_in_rays_words() -> None:
 def test_ray_yaml_for_another_provider_is_one_line_exit_2(tmp_path: Path) -> None:
     plan = tmp_path / "gcp-cluster.yaml"
     plan.write_text("cluster_name: x\nprovider:\n  type: gcp\n  region: us-central1\n  project_id: p\n")
-    res = run_cli("check", "--sandbox", "--plan", str(plan))
+    res = run_in_process("check", "--sandbox", "--plan", str(plan))
     assert res.code == 2 and res.stdout == ""
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and str(plan) in lines[0] and "provider.type" in lines[0], res.stderr

@@ -10,14 +10,10 @@ MAX_ATTEMPTS x preflight's attempts (it was 4 x 6 = 24 per call, 54 for a launch
 
 from __future__ import annotations
 
-import time
-import types
 from collections.abc import Iterator
 from pathlib import Path
 
-import botocore.endpoint
 import botocore.exceptions
-import botocore.retries.bucket
 import pytest
 
 from preflight.collect.aws import MAX_ATTEMPTS, AwsSession
@@ -29,28 +25,6 @@ REGION = "eu-south-1"
 PLAN = str(Path(__file__).resolve().parents[2] / "examples" / "launch.yaml")
 
 pytestmark = pytest.mark.e2e
-
-
-class Sleeps:
-    """botocore's back-off sleeps, recorded instead of slept (the count of requests is what is
-    tested; the seconds are botocore's own business and bounded by its max backoff)."""
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-
-    def sleep(self, s: float) -> None:
-        self.seconds.append(s)
-
-
-@pytest.fixture
-def fast_botocore(monkeypatch: pytest.MonkeyPatch) -> Sleeps:
-    sleeps = Sleeps()
-    shim = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time) if not k.startswith("_")})
-    shim.sleep = sleeps.sleep
-    monkeypatch.setattr(botocore.endpoint, "time", shim)
-    # adaptive mode's client-side rate limiter would wait on a real clock after a throttle
-    monkeypatch.setattr(botocore.retries.bucket.TokenBucket, "acquire", lambda self, amount=1, block=True: True)
-    return sleeps
 
 
 @pytest.fixture

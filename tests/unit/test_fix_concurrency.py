@@ -490,3 +490,42 @@ def test_undo_leaves_an_in_doubt_association_another_run_made_alone(tmp_path: Pa
         assert [(st.seq, st.status) for st in again.steps] == [(3, "gone"), (2, "undone"), (1, "undone")]
         assert again.exit_code() == 0
         assert [t for t in tables(later, s.ids["vpc"]) if tag_of(t)] == []
+
+
+def test_undo_leaves_an_in_doubt_gateway_attachment_another_run_made_alone(tmp_path: Path) -> None:
+    """The same for the gateway chain, whose commit point is the attachment: our run made the gateway
+    and died during its AttachInternetGateway; the other run adopted the gateway, attached it and
+    routed its subnet through it. Undoing our run used to detach the gateway (the other run's
+    attachment) and delete it, leaving the other run's route a blackhole."""
+    from preflight.undo import apply_undo
+
+    with account(no_gateway) as (session, s):
+        other, ours = other_and_ours(tmp_path)
+        other.journal = Journal(directory=tmp_path / "ours", header={"command": "test", "source": "test",
+                                                                      "account": ""})
+
+        def die() -> None:
+            other.apply()
+            raise InjectedCrash("died during AttachInternetGateway")
+        ours.before("AttachInternetGateway", die)
+        with pytest.raises(InjectedCrash):
+            ours.apply()
+        assert other.statuses() == ["already", "applied", "applied", "applied", "applied"]
+        later = aws.AwsSession(region=REGION)
+        [igw] = later.client("ec2", REGION).describe_internet_gateways(
+            Filters=[{"Name": f"tag:{rm.TAG}", "Values": [rm.igw_tag(s.ids["vpc"])]}])["InternetGateways"]
+        gid, vpc = igw["InternetGatewayId"], s.ids["vpc"]
+        undo = apply_undo(plan_undo(ours.journal.path), later)
+        assert [(st.seq, st.in_doubt, st.status) for st in undo.steps] == [
+            (2, True, "not-undoable"), (1, False, "not-attempted")]
+        assert undo.steps[0].error == (
+            f"the attachment of {gid} to {vpc} was made by run {other.journal.run_id}, not this one (its journal "
+            f"{other.journal.path} says so); left alone with the steps before it: undo that run first "
+            f"(preflight undo {other.journal.path}), then this one")
+        assert undo.exit_code() == 1
+        assert fails(check(later, ("NET002",))) == []  # the other run's fix stands
+        assert [st.status for st in apply_undo(plan_undo(other.journal.path), later).steps] == ["undone"] * 4
+        again = apply_undo(plan_undo(ours.journal.path), later)
+        assert [(st.seq, st.status) for st in again.steps] == [(2, "gone"), (1, "undone")]
+        assert later.client("ec2", REGION).describe_internet_gateways(
+            Filters=[{"Name": f"tag:{rm.TAG}", "Values": [rm.igw_tag(vpc)]}])["InternetGateways"] == []

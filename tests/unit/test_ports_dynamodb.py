@@ -24,6 +24,7 @@ from preflight.ports import (
     resolve_ledger_url,
 )
 from preflight.ports_dynamodb import DynamoLedger
+from tests.conftest import Sleeps
 from tests.unit.test_ports import Clock, LedgerMachine
 
 REGION = "eu-south-1"
@@ -150,7 +151,8 @@ def test_expired_lease_is_reclaimed_by_the_next_put_and_gc_is_conditional() -> N
         assert [(r.owner, r.port) for r in ledger.list()] == [("newer", 5001)]
 
 
-def test_throttled_put_is_retried_by_botocore_and_a_landed_first_attempt_is_recognised_as_ours() -> None:
+def test_throttled_put_is_retried_by_botocore_and_a_landed_first_attempt_is_recognised_as_ours(
+        fast_botocore: Sleeps) -> None:
     from preflight.launch.faults import FaultInjector
 
     with dynamo() as (ledger, _):
