@@ -437,8 +437,10 @@ def _journal_that_made(run: UndoRun, undo: Call) -> tuple[str, Path] | None:
                 entries, _ = read_journal_lines(path)
             except (PreflightError, OSError):
                 continue  # unreadable or not a journal: no evidence either way
+            taken_back = {e.get("seq") for e in entries if e.get("event") == "undone"
+                          and e.get("status") in ("undone", "gone")}  # that run's undo (or its own) took it back
             for e in entries:
-                recorded = e.get("undo") if e.get("event") == "done" else None
+                recorded = e.get("undo") if e.get("event") == "done" and e.get("seq") not in taken_back else None
                 if (isinstance(recorded, dict) and recorded.get("operation") == undo.operation
                         and recorded.get("params") == undo.params):
                     return str(entries[0].get("run") or path.stem), path

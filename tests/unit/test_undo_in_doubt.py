@@ -251,6 +251,11 @@ def test_an_in_doubt_change_another_runs_journal_made_is_left_alone(tmp_path: Pa
                 f"{later.path} says so); left alone with the steps before it: undo that run first (preflight undo "
                 f"{later.path}), then this one")
             assert run.exit_code() == 1 and fails(check(session, ("NET005",))) == []
+            # Once that run is undone, its journal is no longer evidence: ours goes ahead.
+            assert [st.status for st in apply_undo(plan_undo(later.path), session).steps] == ["undone"]
+            again = apply_undo(plan_undo(journal.path), session)
+            assert [(st.seq, st.status) for st in again.steps] == [(1, "undone")]
+            assert again.exit_code() == 0 and state(session) == start
         else:
             assert [(st.seq, st.in_doubt, st.status) for st in run.steps] == [(1, True, "undone")]
             assert run.exit_code() == 0 and state(session) == start
