@@ -210,7 +210,7 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
         assert call is not None
         try:
             foreign = ("" if not step.in_doubt else _in_doubt_attachment(session, call, run)
-                       if call.operation == "detach_internet_gateway" else _made_by_another_run(run, call))
+                       if call.operation == "detach_internet_gateway" else _made_by_another_run(session, run, call))
             foreign = foreign or _used_by_another_run(session, call, own_associations(run))
         except botocore.exceptions.ClientError as exc:
             foreign = "" if error_code(exc) in GONE_CODES else f"looking it up: {error_code(exc)}"
@@ -312,7 +312,7 @@ def find_in_doubt(session: Any, made: Call, run: UndoRun | None = None) -> tuple
         for t in found.get("RouteTables", []):
             for a in t.get("Associations") or []:
                 if a.get("SubnetId") == subnet and t.get("RouteTableId") == table and not a.get("Main"):
-                    return None, _in_doubt_association(made, str(a["RouteTableAssociationId"]), run)
+                    return None, _in_doubt_association(session, made, str(a["RouteTableAssociationId"]), run)
         return None, ""
     value = _tag_value(made)
     if not value:
@@ -338,11 +338,11 @@ def find_in_doubt(session: Any, made: Call, run: UndoRun | None = None) -> tuple
                   "first, or check by hand")
 
 
-def _in_doubt_association(made: Call, association: str, run: UndoRun | None) -> str:
+def _in_doubt_association(session: Any, made: Call, association: str, run: UndoRun | None) -> str:
     """Why an in-doubt association that is there is left alone (see `_kept_in_doubt`)."""
     subnet, table = made.params.get("SubnetId", "?"), made.params.get("RouteTableId", "?")
-    return _kept_in_doubt(run, Call("ec2", "disassociate_route_table", {"AssociationId": association}, made.region),
-                          f"{subnet}'s association with {table} ({association})",
+    undo = Call("ec2", "disassociate_route_table", {"AssociationId": association}, made.region)
+    return _kept_in_doubt(session, run, undo, f"{subnet}'s association with {table} ({association})",
                           f"{subnet} is associated with {table} ({association})", "association", table, subnet)
 
 
@@ -355,11 +355,11 @@ def _in_doubt_attachment(session: Any, detach: Call, run: UndoRun) -> str:
     if not any(a.get("VpcId") == vpc and a.get("State") in ("available", "attached")
                for g in found.get("InternetGateways", []) for a in g.get("Attachments") or []):
         return ""
-    return _kept_in_doubt(run, detach, f"the attachment of {igw} to {vpc}", f"{igw} is attached to {vpc}",
+    return _kept_in_doubt(session, run, detach, f"the attachment of {igw} to {vpc}", f"{igw} is attached to {vpc}",
                           "attachment", igw, vpc)
 
 
-def _kept_in_doubt(run: UndoRun | None, undo: Call, made: str, there: str, kind: str, adopted: str,
+def _kept_in_doubt(session: Any, run: UndoRun | None, undo: Call, made: str, there: str, kind: str, adopted: str,
                    scope: str) -> str:
     """Why an in-doubt call's effect that is there (`there`) is left alone, and what to do about it.
 
@@ -375,27 +375,44 @@ def _kept_in_doubt(run: UndoRun | None, undo: Call, made: str, there: str, kind:
     undo as made is proof it is another run's: the message then names that run instead."""
     maker = _journal_that_made(run, undo) if run is not None else None
     if maker is not None:
-        return _theirs(f"{made} was made by run {maker[0]}, not this one", maker[1])
-    again = f" && preflight undo {shlex.quote(run.journal)}" if run is not None else ""
+        return _theirs(f"{made} was made by run {maker[0]}, not this one", maker[1], _account_flags(session))
+    flags = _account_flags(session)
+    again = f" && preflight undo {shlex.quote(run.journal)}{flags}" if run is not None else ""
     return (f"in doubt: {there}, but this run never got the answer to its call, so it cannot tell whether it made "
             f"that {kind} or a concurrent run that adopted {adopted} did (taking another run's {kind} back would "
             f"undo its fix); left alone with the steps before it. If no other preflight run was fixing {scope} "
-            f"then, take it back and undo again: {undo.cli()}{again}")
+            f"then, take it back and undo again: {undo.cli()}{flags}{again}")
 
 
-def _made_by_another_run(run: UndoRun, undo: Call) -> str:
+def _account_flags(session: Any) -> str:
+    """The --profile and --endpoint-url this undo runs with, for the commands it prints to finish by
+    hand (both the aws CLI and preflight take them): the exact command reaches the same account.
+    A user name or password in the endpoint is never printed."""
+    from preflight.errors import redact_url
+
+    inner = getattr(session, "session", None)
+    profile = getattr(inner, "profile_name", None) if inner is not None else None
+    endpoint = getattr(session, "endpoint_url", None)
+    flags = f" --profile {shlex.quote(profile)}" if profile and profile != "default" else ""
+    return flags + (f" --endpoint-url {shlex.quote(redact_url(endpoint))}" if endpoint else "")
+
+
+def _made_by_another_run(session: Any, run: UndoRun, undo: Call) -> str:
     """Why the undo of an in-doubt call is not made: another run's journal records the very same
     change as made (e.g. the process died before its call left, and a later run made it), so what
     is there is that run's, and taking it back would undo that run's fix; "" with no such journal.
     Without one, undo goes ahead as before: for a route or a subnet attribute that is what a lone
     crashed run needs, and only the commit points (`_kept_in_doubt`) are left alone on doubt alone."""
     maker = _journal_that_made(run, undo)
-    return _theirs(f"run {maker[0]} made this very change, so what is there is that run's", maker[1]) if maker else ""
+    if maker is None:
+        return ""
+    return _theirs(f"run {maker[0]} made this very change, so what is there is that run's", maker[1],
+                   _account_flags(session))
 
 
-def _theirs(whose: str, path: Path) -> str:
+def _theirs(whose: str, path: Path, flags: str) -> str:
     return (f"{whose} (its journal {path} says so); left alone with the steps before it: undo that run first "
-            f"(preflight undo {shlex.quote(str(path))}), then this one")
+            f"(preflight undo {shlex.quote(str(path))}{flags}), then this one")
 
 
 def _journal_that_made(run: UndoRun, undo: Call) -> tuple[str, Path] | None:
@@ -420,8 +437,10 @@ def _journal_that_made(run: UndoRun, undo: Call) -> tuple[str, Path] | None:
                 entries, _ = read_journal_lines(path)
             except (PreflightError, OSError):
                 continue  # unreadable or not a journal: no evidence either way
+            taken_back = {e.get("seq") for e in entries if e.get("event") == "undone"
+                          and e.get("status") in ("undone", "gone")}  # that run's undo (or its own) took it back
             for e in entries:
-                recorded = e.get("undo") if e.get("event") == "done" else None
+                recorded = e.get("undo") if e.get("event") == "done" and e.get("seq") not in taken_back else None
                 if (isinstance(recorded, dict) and recorded.get("operation") == undo.operation
                         and recorded.get("params") == undo.params):
                     return str(entries[0].get("run") or path.stem), path

@@ -88,18 +88,23 @@ def test_an_in_doubt_creation_that_never_happened_is_gone(tmp_path: Path) -> Non
         assert run.exit_code() == 0 and state(session) == start
 
 
-def test_a_lone_crashed_runs_in_doubt_association_is_left_with_the_commands_that_finish(tmp_path: Path) -> None:
+def test_a_lone_crashed_runs_in_doubt_association_is_left_with_the_commands_that_finish(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The run was alone, and its association was made before it died: undo cannot prove that (a
     concurrent run's association of the same subnet with the same table looks the same), so it
     leaves the association and the chain under it alone, exit 1, and names the two commands that
-    finish; after them, nothing is left of the run."""
+    finish, with the profile undo ran with; after them, nothing is left of the run."""
+    config = tmp_path / "aws-config"
+    config.write_text("[profile ci]\nregion = eu-south-1\naws_access_key_id = testing\n"
+                      "aws_secret_access_key = testing\n")  # moto's own fake keys
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     with account(chain) as (session, s):
         start = state(session)
         crash_after_answer(session, "AssociateRouteTable")
         journal = crashed_run(session, tmp_path)
         from preflight.collect import aws
 
-        other = aws.AwsSession(region=REGION)  # a new process: the crashed one's hooks are gone
+        other = aws.AwsSession(profile="ci", region=REGION)  # a new process: the crashed one's hooks are gone
         subnet = s.ids["chain-pub"]
         run = plan_undo(journal.path)
         assert (f"5. undo: associate $RTB with {subnet} only (in doubt: the run stopped during this call)\n"
@@ -113,10 +118,10 @@ def test_a_lone_crashed_runs_in_doubt_association_is_left_with_the_commands_that
         [(table, assoc)] = [(t["RouteTableId"], a["RouteTableAssociationId"])
                             for t in other.client("ec2", REGION).describe_route_tables()["RouteTables"]
                             for a in t["Associations"] if a.get("SubnetId") == subnet]
-        by_hand = f"aws ec2 disassociate-route-table --region {REGION} --association-id {assoc}"
+        by_hand = f"aws ec2 disassociate-route-table --region {REGION} --association-id {assoc} --profile ci"
         assert run.steps[0].error.endswith(
             f"If no other preflight run was fixing {subnet} then, take it back and undo again: "
-            f"{by_hand} && preflight undo {journal.path}")
+            f"{by_hand} && preflight undo {journal.path} --profile ci")
         assert f"in doubt: {subnet} is associated with {table} ({assoc})" in render_undo(run)
         assert fails(check(other, ("NET002",))) == []  # nothing was taken back
         other.client("ec2", REGION).disassociate_route_table(AssociationId=assoc)  # the first command
@@ -246,6 +251,20 @@ def test_an_in_doubt_change_another_runs_journal_made_is_left_alone(tmp_path: Pa
                 f"{later.path} says so); left alone with the steps before it: undo that run first (preflight undo "
                 f"{later.path}), then this one")
             assert run.exit_code() == 1 and fails(check(session, ("NET005",))) == []
+            # Once that run is undone, its journal is no longer evidence: ours goes ahead.
+            assert [st.status for st in apply_undo(plan_undo(later.path), session).steps] == ["undone"]
+            again = apply_undo(plan_undo(journal.path), session)
+            assert [(st.seq, st.status) for st in again.steps] == [(1, "undone")]
+            assert again.exit_code() == 0 and state(session) == start
         else:
             assert [(st.seq, st.in_doubt, st.status) for st in run.steps] == [(1, True, "undone")]
             assert run.exit_code() == 0 and state(session) == start
+
+
+def test_the_commands_to_finish_by_hand_name_the_endpoint_without_its_password() -> None:
+    from preflight.collect import aws
+    from preflight.undo import _account_flags
+
+    assert _account_flags(aws.AwsSession(region=REGION)) == ""
+    assert _account_flags(aws.AwsSession(region=REGION, endpoint_url="http://admin:pw@127.0.0.1:5000")) == (
+        " --endpoint-url 'http://***@127.0.0.1:5000'")
