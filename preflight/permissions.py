@@ -315,10 +315,10 @@ class Assessment:
 
 def assess(inventory: Any, plan: Any = None, permissions_file: str | None = None) -> Assessment | None:
     """The permission assessment for one inventory, or None when no permission data was collected."""
+    data = inventory.permission_data()
+    if data is None:
+        return None
     if inventory.cloud == "gcp":
-        data = inventory.extra.get("gcp")
-        if not data:
-            return None
         caps = capabilities_for("gcp", plan, permissions_file=permissions_file)
         unused = capabilities_for("gcp", plan, unused=True, permissions_file=permissions_file)
         granted = set(data.get("granted", []))
@@ -339,9 +339,6 @@ def assess(inventory: Any, plan: Any = None, permissions_file: str | None = None
                           verdicts=verdicts, method=data.get("method", "testIamPermissions"),
                           cache=data.get("cache", {}), notes=list(data.get("notes", [])), unused=unused,
                           skypilot=data.get("skypilot") or {})
-    data = inventory.extra.get("iam")
-    if not data:
-        return None
     caps = capabilities_for("aws", plan, permissions_file=permissions_file)
     unused = capabilities_for("aws", plan, unused=True, permissions_file=permissions_file)
     specs = {k: cap.spec(k) for cap in (*caps.values(), *unused.values()) for k in cap.permissions}

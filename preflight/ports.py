@@ -38,6 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from preflight.errors import PreflightError
+from preflight.porttags import (  # re-exported: PORT001 reads the launch tags without the ledger
+    LAUNCH_TAG,  # noqa: F401
+    REPLICA_PORTS_TAG,  # noqa: F401
+    format_ports_tag,  # noqa: F401
+    parse_ports_tag,  # noqa: F401
+)
 
 DEFAULT_LEASE_SECONDS = 600.0
 BUSY_TIMEOUT_MS = 60_000
@@ -633,23 +639,3 @@ def parse_port_range(text: str, what: str = "--range") -> tuple[int, int]:
     if not (1 <= lo <= hi <= 65535):
         raise PortsError(f"{what}: {text!r} must be within 1-65535, low end first")
     return lo, hi
-
-
-# Tags a launch puts on its instances, so other machines (and PORT001) can see which replica
-# ports a host already carries: "40052,40053" in replica order.
-LAUNCH_TAG = "preflight:launch-id"
-REPLICA_PORTS_TAG = "preflight:replica-ports"
-
-
-def format_ports_tag(ports: Iterable[int]) -> str:
-    return ",".join(str(p) for p in ports)
-
-
-def parse_ports_tag(value: str) -> list[int]:
-    """Ports from a replica-ports tag; anything that is not a port is ignored (tags are user data)."""
-    out = []
-    for item in value.split(","):
-        item = item.strip()
-        if item.isdigit() and 1 <= int(item) <= 65535:
-            out.append(int(item))
-    return out

@@ -12,14 +12,18 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
 
 from preflight import engine
 from preflight.errors import PreflightError
 from preflight.inventory import snapshot
 from preflight.inventory.model import Inventory, Unreadable
-from preflight.plan import Plan
 from preflight.settings import RunSettings
+
+if TYPE_CHECKING:  # a check without a plan never imports the plan model
+    from preflight.plan import Plan
 
 MAX_REGION_WORKERS = 4
 
@@ -96,7 +100,6 @@ class Source:
 def _missing_extras_unreadable(inv: Inventory, needs: set[str]) -> Inventory:
     """A snapshot holds only the extra data (IAM, quotas, offerings...) collected when it was taken:
     what a selected rule needs but the snapshot lacks is unreadable (UNKNOWN), never an empty pass."""
-    import dataclasses
 
     from preflight.collect.registry import EXTRA_PROVIDERS as EXTRA_MODULES  # no SDK import offline
 
@@ -109,7 +112,7 @@ def _missing_extras_unreadable(inv: Inventory, needs: set[str]) -> Inventory:
     added = tuple(Unreadable(resource_type=n, error_code="NotInSnapshot", permission="",
                              message="the snapshot was taken without this data; check the account itself")
                   for n in missing)
-    return dataclasses.replace(inv, unreadable=tuple(inv.unreadable) + added)
+    return msgspec.structs.replace(inv, unreadable=tuple(inv.unreadable) + added)
 
 
 def resolve_regions(target: Target, plan: Plan | None, session: Any) -> list[str]:
@@ -184,12 +187,12 @@ def run_check(source: CheckSource, plan: Plan | None, select: list[str], ignore:
     calls and stage timings."""
     rules = engine.select_rules(engine.load_rules(), select, ignore, enable or ())
     t0 = time.perf_counter()
-    from preflight import variants
-
     settings = source.target.settings
     # Several launches in one plan, candidates, names: each on its own. A plan checked with an
     # inventory cache goes the same way: the variant runner is where base inventories are reused.
     cached = settings.inventory_cache is not None and plan is not None and plan.cloud != "gcp"
+    if plan is not None:
+        from preflight import variants  # only a plan can have variants
     if plan is not None and (variants.needs_variants(plan) or cached):
         report = variants.check(source, plan, rules, needs_of(rules), config, settings,
                                 cache=settings.inventory_cache)

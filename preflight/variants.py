@@ -17,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import msgspec
+
 from preflight import engine
 from preflight.errors import PreflightError
 from preflight.inventory.model import Inventory
@@ -121,7 +123,7 @@ def check(source: Any, plan: Plan, rules: list[engine.Rule], needs: set[str],
                 extra.pop(name, None)
             else:
                 extra[name] = value
-        return dataclasses.replace(base, extra=extra, unreadable=tuple(unreadable))
+        return msgspec.structs.replace(base, extra=extra, unreadable=tuple(unreadable))
 
     for v in variants:
         regions = [v.region] if v.region else default_regions

@@ -44,11 +44,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     No automatic fix: a quota increase is a request to AWS. The finding gives the exact
     `aws service-quotas request-service-quota-increase` command with the value needed.
     """
-    from preflight.semantics import quotas as q
-
     plan = ctx.plan
     if plan is None or not (plan.instance_type or plan.nodes):
         return
+    from preflight.semantics import quotas as q
     region = ctx.region
     extra = ctx.inventory.extra
     types_data = extra.get("instance_types") or {}

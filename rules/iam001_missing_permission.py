@@ -43,6 +43,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     No automatic fix: granting permissions is a security decision. The finding prints a policy
     that grants exactly the missing permissions and nothing else.
     """
+    if ctx.inventory.permission_data() is None:
+        return  # nothing collected: the permission machinery is not even imported
     from preflight.permissions import DENY, cached_assessment, fix_commands, join
 
     a = cached_assessment(ctx)

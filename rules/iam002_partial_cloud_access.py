@@ -37,6 +37,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     No automatic fix: granting permissions is a security decision. The finding prints the
     commands that grant exactly what the failing capabilities miss.
     """
+    if ctx.inventory.permission_data() is None:
+        return  # nothing collected: the permission machinery is not even imported
     from preflight.permissions import and_list, cached_assessment, fix_commands, join
 
     a = cached_assessment(ctx)

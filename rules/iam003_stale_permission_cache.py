@@ -53,6 +53,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     Nothing to fix: the stale verdicts were already replaced. Use `--refresh` to force a re-check
     at any time. SkyPilot's own cache is SkyPilot's: `sky check <cloud>` refreshes it.
     """
+    if ctx.inventory.permission_data() is None:
+        return  # nothing collected: the permission machinery is not even imported
     from preflight.permcache import describe
     from preflight.permissions import ALLOW, cached_assessment, join
 

@@ -48,6 +48,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     No automatic fix: deny statements, boundaries and SCPs are guardrails someone set on
     purpose. The finding names them so their owner can decide.
     """
+    if ctx.inventory.permission_data() is None:
+        return  # nothing collected: the permission machinery is not even imported
     from preflight.permissions import DENY, IMPLICIT_DENY, cached_assessment
 
     a = cached_assessment(ctx)

@@ -76,7 +76,7 @@ def _plan_collisions(ctx: Context) -> Iterator[Finding]:
 
 def _account_collisions(ctx: Context) -> Iterator[Finding]:
     # claims[(host, port)][owner] = how many times that owner claims it
-    from preflight.ports import LAUNCH_TAG, REPLICA_PORTS_TAG, parse_ports_tag
+    from preflight.porttags import LAUNCH_TAG, REPLICA_PORTS_TAG, parse_ports_tag
 
     claims: dict[tuple[str, int], Counter[str]] = defaultdict(Counter)
     live_ids = set()

@@ -786,15 +786,6 @@ def rule_shards(group_ids: list[str], first_page: list[dict[str, Any]], page: in
     return shards if len(shards) > 1 else []
 
 
-def _pass_on(done: Future[Any], to: Future[Any]) -> None:
-    """`done`'s outcome, result or error, handed to `to`."""
-    error = done.exception()
-    if error is not None:
-        to.set_exception(error)
-    else:
-        to.set_result(done.result())
-
-
 _ID_KEYS = {
     "vpcs": "VpcId", "subnets": "SubnetId", "route_tables": "RouteTableId", "internet_gateways": "InternetGatewayId",
     "egress_only_internet_gateways": "EgressOnlyInternetGatewayId", "nat_gateways": "NatGatewayId",
@@ -869,20 +860,24 @@ def _read(client: Any, page_size: int | None, vpcs: tuple[str, ...],
             return None
         return _filter_sets(fetcher.vpc_filter, vpcs)
 
-    names = [n for n in FETCHERS if n != "security_group_rules"]
+    names = ["security_groups", *(n for n in FETCHERS if n not in ("security_groups", "security_group_rules"))]
     results: dict[str, Any] = {}
     scope: dict[str, Any] = {}
     with ThreadPoolExecutor(max_workers=len(names) + 2) as pool:
         futures: dict[str, Future[Any]] = {}
-        groups: Future[Any] = Future()
+        # A read that waits for another read's future is submitted after it, on a pool with a
+        # worker per read: what it waits for is then always a running read of this pool, which
+        # ends. An interrupt (Ctrl-C, SIGTERM) between two submits leaves the pool's shutdown
+        # waiting only for reads that end, never for a future nothing would complete.
+        futures["security_groups"] = pool.submit(_fetch_type, client, "security_groups", page_size,
+                                                 filters("security_groups"))
         if not vpcs:
-            # The rules are usually the longest chain: their first request goes out first, and the
-            # rest of the reads (and their parsing) fit in its waits. Every read has its own
-            # worker, so the groups it may wait for are read meanwhile.
-            futures["security_group_rules"] = pool.submit(_all_rules, client, page_size, groups)
-        futures.update({name: pool.submit(_fetch_type, client, name, page_size, filters(name)) for name in names})
-        futures["security_groups"].add_done_callback(lambda done: _pass_on(done, groups))
-        if vpcs:  # (submitted after the reads they wait for, so those always have a worker)
+            # The rules are usually the longest chain: their first request goes out right after
+            # the groups' (which it may wait for), and the rest of the reads (and their parsing)
+            # fit in its waits.
+            futures["security_group_rules"] = pool.submit(_all_rules, client, page_size, futures["security_groups"])
+        futures.update({name: pool.submit(_fetch_type, client, name, page_size, filters(name)) for name in names[1:]})
+        if vpcs:
             scoped_rules = pool.submit(_scoped_rules, client, page_size, futures["security_groups"])
             route_users = pool.submit(_igw_route_users, client, page_size, futures["internet_gateways"], vpcs)
         for name, fut in futures.items():

@@ -3,12 +3,26 @@
 Collectors produce it, snapshots store it, the graph and the rules read it. Nothing here talks to a
 cloud. Every field has a default so that snapshots written by an older preflight still load, and
 new fields can be added without touching the snapshot code (which is driven by the type hints).
+
+The classes are frozen msgspec Structs (copy one with `msgspec.structs.replace`): msgspec decodes a
+snapshot straight into them, checking every type and refusing unknown keys, and a Struct class costs
+a few microseconds to define where a frozen dataclass costs over a millisecond, which is most of what
+an offline check spends before reading its snapshot. `gc=False`: an inventory is a tree of frozen
+values (strings, numbers, tuples, string-to-string tag dicts) that cannot form a reference cycle, so
+the cyclic collector has nothing to find in it; only `Inventory` itself, whose `extra` holds
+collectors' JSON-able data, stays tracked.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
+
+
+class Model(Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    """The base of every inventory class (the options are inherited; each class repeats
+    `frozen=True` for type checkers, which do not see inherited Struct options)."""
 
 # Resource type names: the keys of `Inventory` collections, of `unreadable`, and of rule `needs`.
 RESOURCE_TYPES = (
@@ -26,8 +40,7 @@ RESOURCE_TYPES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Tagged:
+class Tagged(Model, frozen=True):
     tags: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -35,8 +48,7 @@ class Tagged:
         return self.tags.get("Name", "")
 
 
-@dataclass(frozen=True, slots=True)
-class Vpc(Tagged):
+class Vpc(Tagged, frozen=True):
     id: str = ""
     cidr_blocks: tuple[str, ...] = ()
     ipv6_cidr_blocks: tuple[str, ...] = ()
@@ -45,8 +57,7 @@ class Vpc(Tagged):
     owner_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Subnet(Tagged):
+class Subnet(Tagged, frozen=True):
     id: str = ""
     vpc_id: str = ""
     cidr_block: str = ""
@@ -60,8 +71,7 @@ class Subnet(Tagged):
     state: str = "available"
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+class Route(Model, frozen=True):
     """One route. Exactly one destination and (usually) one target is set.
 
     `target_kind` is one of: local, internet_gateway, egress_only_igw, nat_gateway, instance,
@@ -82,8 +92,7 @@ class Route:
         return self.destination_cidr or self.destination_ipv6_cidr or self.destination_prefix_list
 
 
-@dataclass(frozen=True, slots=True)
-class RouteTableAssociation:
+class RouteTableAssociation(Model, frozen=True):
     id: str = ""
     subnet_id: str = ""
     gateway_id: str = ""
@@ -91,8 +100,7 @@ class RouteTableAssociation:
     state: str = "associated"
 
 
-@dataclass(frozen=True, slots=True)
-class RouteTable(Tagged):
+class RouteTable(Tagged, frozen=True):
     id: str = ""
     vpc_id: str = ""
     routes: tuple[Route, ...] = ()
@@ -103,8 +111,7 @@ class RouteTable(Tagged):
         return any(a.main for a in self.associations)
 
 
-@dataclass(frozen=True, slots=True)
-class Attachment:
+class Attachment(Model, frozen=True):
     vpc_id: str = ""
     # An attached internet gateway reports "available" (EC2's own wording), others "attached".
     state: str = ""
@@ -114,8 +121,7 @@ class Attachment:
         return self.state in ("available", "attached")
 
 
-@dataclass(frozen=True, slots=True)
-class InternetGateway(Tagged):
+class InternetGateway(Tagged, frozen=True):
     id: str = ""
     attachments: tuple[Attachment, ...] = ()
     owner_id: str = ""
@@ -124,8 +130,7 @@ class InternetGateway(Tagged):
         return tuple(a.vpc_id for a in self.attachments if a.is_attached)
 
 
-@dataclass(frozen=True, slots=True)
-class EgressOnlyInternetGateway(Tagged):
+class EgressOnlyInternetGateway(Tagged, frozen=True):
     id: str = ""
     attachments: tuple[Attachment, ...] = ()
 
@@ -133,8 +138,7 @@ class EgressOnlyInternetGateway(Tagged):
         return tuple(a.vpc_id for a in self.attachments if a.is_attached)
 
 
-@dataclass(frozen=True, slots=True)
-class NatGateway(Tagged):
+class NatGateway(Tagged, frozen=True):
     id: str = ""
     vpc_id: str = ""
     subnet_id: str = ""
@@ -143,8 +147,7 @@ class NatGateway(Tagged):
     public_ips: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class NaclEntry:
+class NaclEntry(Model, frozen=True):
     rule_number: int = 0
     egress: bool = False
     action: str = "allow"  # allow | deny
@@ -157,14 +160,12 @@ class NaclEntry:
     icmp_code: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class NaclAssociation:
+class NaclAssociation(Model, frozen=True):
     id: str = ""
     subnet_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkAcl(Tagged):
+class NetworkAcl(Tagged, frozen=True):
     id: str = ""
     vpc_id: str = ""
     is_default: bool = False
@@ -172,8 +173,7 @@ class NetworkAcl(Tagged):
     associations: tuple[NaclAssociation, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class UserIdGroupPair:
+class UserIdGroupPair(Model, frozen=True):
     group_id: str = ""
     user_id: str = ""
     vpc_id: str = ""
@@ -181,8 +181,7 @@ class UserIdGroupPair:
     peering_status: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class SecurityGroupRule:
+class SecurityGroupRule(Model, frozen=True):
     """One rule as AWS's DescribeSecurityGroupRules returns it: one peer per rule, with its id.
 
     `ip_protocol` is "-1" (all protocols, all ports), "tcp", "udp", "icmp", "icmpv6" or a number.
@@ -202,8 +201,7 @@ class SecurityGroupRule:
     description: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class SecurityGroup(Tagged):
+class SecurityGroup(Tagged, frozen=True):
     id: str = ""
     group_name: str = ""
     vpc_id: str = ""
@@ -220,8 +218,7 @@ class SecurityGroup(Tagged):
         return tuple(r for r in self.rules if r.egress)
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkInterface(Tagged):
+class NetworkInterface(Tagged, frozen=True):
     id: str = ""
     subnet_id: str = ""
     vpc_id: str = ""
@@ -234,8 +231,7 @@ class NetworkInterface(Tagged):
     interface_type: str = "interface"
 
 
-@dataclass(frozen=True, slots=True)
-class Instance(Tagged):
+class Instance(Tagged, frozen=True):
     id: str = ""
     instance_type: str = ""
     state: str = ""
@@ -253,16 +249,14 @@ class Instance(Tagged):
     lifecycle: str = ""  # "" (on-demand) or "spot"
 
 
-@dataclass(frozen=True, slots=True)
-class VpcPeeringConnection(Tagged):
+class VpcPeeringConnection(Tagged, frozen=True):
     id: str = ""
     requester_vpc_id: str = ""
     accepter_vpc_id: str = ""
     status: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Unreadable:
+class Unreadable(Model, frozen=True):
     """A resource type that could not be read, and why. Rules needing it report UNKNOWN."""
 
     resource_type: str = ""
@@ -271,8 +265,7 @@ class Unreadable:
     message: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Inventory:
+class Inventory(Model, frozen=True, gc=True):
     """Everything collected from one account in one region."""
 
     cloud: str = "aws"
@@ -295,6 +288,12 @@ class Inventory:
     # Data collected by other issues' collectors (IAM, quotas, offerings...), keyed by name.
     # Plain JSON-able values only, so snapshots stay simple.
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def permission_data(self) -> dict[str, Any] | None:
+        """The permission data an IAM collector stored (AWS `iam`, GCP `gcp`), None if none was.
+        The IAM rules look here before importing the permission machinery (YAML catalogue, policy
+        evaluator), which an offline check of a snapshot without permission data never needs."""
+        return self.extra.get("gcp" if self.cloud == "gcp" else "iam") or None
 
     def unreadable_types(self) -> set[str]:
         return {u.resource_type for u in self.unreadable}

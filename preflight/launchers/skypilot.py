@@ -160,10 +160,10 @@ class SkyPilotProfile(LauncherProfile):
 
 def _only_vpc(inv: Inventory, vpc_id: str) -> Inventory:
     """`inv` seen with `vpc_id` as the only default VPC: a plan that names an untagged VPC by id."""
-    import dataclasses
+    from msgspec.structs import replace
 
-    vpcs = tuple(dataclasses.replace(v, is_default=(v.id == vpc_id)) for v in inv.vpcs)
-    return dataclasses.replace(inv, vpcs=vpcs)
+    vpcs = tuple(replace(v, is_default=(v.id == vpc_id)) for v in inv.vpcs)
+    return replace(inv, vpcs=vpcs)
 
 
 PROFILE = SkyPilotProfile()

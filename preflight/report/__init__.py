@@ -48,12 +48,21 @@ def fix_command(sources: object, region: str, rule: str = "", plan: Any = None, 
     parts += plan_flags(plan)
     if rule:
         parts += ["--select", rule]
-    if fixer:
-        from preflight.fix.registry import always_unsafe  # the registry only when a hint names a fixer
-
-        if always_unsafe(fixer):
-            parts.append("--unsafe-fixes")
+    if fixer and _always_unsafe(fixer):
+        parts.append("--unsafe-fixes")
     return " ".join(shlex.quote(p) for p in parts) + " --apply"
+
+
+def _always_unsafe(fixer: str) -> bool:
+    """Whether every change of `fixer` is unsafe: a built-in fixer's declared safety, read without
+    importing any fixer; the registry (which imports them all) only for a plugin's fixer."""
+    from preflight.fixers import SAFETY
+
+    if fixer in SAFETY:
+        return SAFETY[fixer] == "unsafe"
+    from preflight.fix.registry import always_unsafe
+
+    return always_unsafe(fixer)
 
 
 def plan_flags(plan: Any) -> list[str]:

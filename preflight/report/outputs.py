@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from preflight.errors import PreflightError
 
@@ -20,8 +21,7 @@ ALL_FORMAT_NAMES = frozenset({"table", "json", "sarif", "junit", "github", "mark
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(Struct, frozen=True):
     fmt: str
     path: str | None  # None: standard output
 

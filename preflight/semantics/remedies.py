@@ -20,8 +20,10 @@ import json
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct, field
 
 from preflight.inventory.model import Route, RouteTable, Subnet
 from preflight.semantics.routes import IPV4_DEFAULT, RouteChoice, Topology
@@ -167,7 +169,9 @@ def cli_args(params: Mapping[str, Any]) -> list[str]:
 
 @dataclass(frozen=True)
 class Call:
-    """One AWS API call: what a rule prints, a fixer applies and a journal records."""
+    """One AWS API call: what a rule prints, a fixer applies and a journal records.
+
+    A dataclass (fixes copy it with dataclasses.replace); the other classes here are Structs."""
 
     service: str
     operation: str  # boto3 client method, snake_case
@@ -211,8 +215,7 @@ def ec2(operation: str, region: str, **params: Any) -> Call:
     return Call("ec2", operation, dict(params), region)
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Struct, frozen=True):
     """One call of a remedy, with what a fixer needs to apply and undo it safely.
 
     `produces`: the placeholder the call's answer defines; `refs`: the placeholders its params use
@@ -445,8 +448,7 @@ def own_table_steps(t: Topology, region: str, subnet: Subnet, table: RouteTable 
     return steps
 
 
-@dataclass(frozen=True)
-class Remedy:
+class Remedy(Struct, frozen=True):
     """The steps of one repair, a description for the finding, and whether a fixer may apply it
     (`refusal`: why not, with the command to run by hand)."""
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import functools
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
+
+from msgspec import Struct
 
 from preflight.inventory.model import (
     EgressOnlyInternetGateway,
@@ -34,8 +35,7 @@ IPV6_DEFAULT = "::/0"
 DEAD_NAT_STATES = frozenset({"deleted", "deleting", "failed"})
 
 
-@dataclass(frozen=True)
-class RouteChoice:
+class RouteChoice(Struct, frozen=True):
     table: RouteTable
     association: str  # "explicit" | "main"
 
@@ -45,8 +45,7 @@ InternetVerdict = Literal["ok", "no_route_table", "no_default_route", "blackhole
 RouteState = Literal["active", "blackhole"]
 
 
-@dataclass(frozen=True)
-class Reachability:
+class Reachability(Struct, frozen=True):
     """Can an instance launched in `subnet` be reached from the internet? (see `public_reachability`)"""
 
     subnet: Subnet

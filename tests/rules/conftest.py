@@ -77,7 +77,7 @@ def inventory(*resources: Any, region: str = REGION, account: str = ACCOUNT, **f
         else:
             buckets.setdefault(_COLLECTIONS[type(res)], []).append(res)
     for key, value in fields.items():
-        if key in m.Inventory.__dataclass_fields__ and isinstance(value, (list, tuple)):
+        if key in m.Inventory.__struct_fields__ and isinstance(value, (list, tuple)):
             buckets.setdefault(key, []).extend(value)
     other = {k: v for k, v in fields.items() if not isinstance(v, (list, tuple))}
     return m.Inventory(region=region, account=account, source="test",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from preflight.inventory.model import SecurityGroup, SecurityGroupRule, UserIdGroupPair
 from tests.rules.conftest import inventory, run_rules, vpc

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from typing import Any
@@ -12,6 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
+from msgspec.structs import replace
 
 from preflight.collect import aws_compute as c
 from preflight.collect.aws import AwsSession, Denied
@@ -58,7 +58,7 @@ def test_spot_plan_uses_the_spot_bucket_and_spot_instances() -> None:
 
 def test_unreadable_quotas_is_unknown_naming_the_permission() -> None:
     i = inv(instance_types=G_TYPES)
-    i = dataclasses.replace(i, unreadable=(Unreadable("quotas", "AccessDeniedException",
+    i = replace(i, unreadable=(Unreadable("quotas", "AccessDeniedException",
                                                       "servicequotas:ListServiceQuotas"),))
     [f] = run("CMP001", i, PLAN)
     assert (f.status, f.resource) == ("UNKNOWN", REGION)

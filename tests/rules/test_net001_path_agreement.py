@@ -4,9 +4,8 @@ or address hop, with the same codes in the same order, and the reverse."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
+from msgspec.structs import replace
 
 from preflight.collect.sandbox import load_scenarios
 from preflight.semantics import reach
@@ -77,7 +76,7 @@ def test_net001_and_path_agree_on_every_sandbox_scenario(name):
 def _only_public_subnet(inv):
     """The hand-built world without its private subnet (which is never usable), so NET001 turns on
     exactly when the public subnet breaks."""
-    return dataclasses.replace(inv, subnets=tuple(s for s in inv.subnets if s.id != w.PRIV))
+    return replace(inv, subnets=tuple(s for s in inv.subnets if s.id != w.PRIV))
 
 
 WORLDS = {
@@ -87,11 +86,11 @@ WORLDS = {
                                    w.change("subnets", w.PUB, map_public_ip_on_launch=False)),
     "v6-route-without-v4": (w.drop_routes(w.RTB_PUB, "0.0.0.0/0"),),
     "v6-egress-only": (w.drop_routes(w.RTB_PUB, "0.0.0.0/0", "::/0"),
-                       w.add_routes(w.RTB_PUB, dataclasses.replace(w.healthy().route_tables[2].routes[-1])),),
+                       w.add_routes(w.RTB_PUB, replace(w.healthy().route_tables[2].routes[-1])),),
     "igw-detached": (w.change("internet_gateways", w.IGW, attachments=()),),
     "igw-deleted": (w.drop("internet_gateways", w.IGW),),
     "ec2-says-blackhole": (w.drop_routes(w.RTB_PUB, "0.0.0.0/0", "::/0"),
-                           w.add_routes(w.RTB_PUB, dataclasses.replace(w.V4_DEFAULT_IGW_ROUTE, state="blackhole"))),
+                           w.add_routes(w.RTB_PUB, replace(w.V4_DEFAULT_IGW_ROUTE, state="blackhole"))),
     "public-subnet-pending": (w.change("subnets", w.PUB, state="pending"),),
 }
 

@@ -3,9 +3,10 @@ mutators, for the reachability table and property tests. Built directly as Inven
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
+
+from msgspec.structs import replace
 
 from preflight.inventory.model import (
     Attachment,
@@ -121,8 +122,8 @@ Mut = Callable[[Inventory], Inventory]
 
 
 def _swap(inv: Inventory, collection: str, rid: str, **changes: Any) -> Inventory:
-    items = tuple(dataclasses.replace(x, **changes) if x.id == rid else x for x in getattr(inv, collection))
-    return dataclasses.replace(inv, **{collection: items})
+    items = tuple(replace(x, **changes) if x.id == rid else x for x in getattr(inv, collection))
+    return replace(inv, **{collection: items})
 
 
 def change(collection: str, rid: str, **changes: Any) -> Mut:
@@ -131,7 +132,7 @@ def change(collection: str, rid: str, **changes: Any) -> Mut:
 
 def drop(collection: str, rid: str) -> Mut:
     def f(inv: Inventory) -> Inventory:
-        return dataclasses.replace(inv, **{collection: tuple(x for x in getattr(inv, collection) if x.id != rid)})
+        return replace(inv, **{collection: tuple(x for x in getattr(inv, collection) if x.id != rid)})
     return f
 
 
@@ -174,7 +175,7 @@ def sg_without(group: str, *rule_ids: str) -> Mut:
 def unreadable(rtype: str) -> Mut:
     from preflight.inventory.model import Unreadable
 
-    return lambda inv: dataclasses.replace(inv, unreadable=inv.unreadable + (
+    return lambda inv: replace(inv, unreadable=inv.unreadable + (
         Unreadable(rtype, "UnauthorizedOperation", "ec2:Describe"),), **{rtype: ()})
 
 

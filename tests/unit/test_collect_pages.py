@@ -8,6 +8,8 @@ MaxResults items and a token for the rest), and the collector runs with pages of
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -379,3 +381,92 @@ def test_group_rule_lists_are_cut_only_from_the_collectors_own_reads():
         assert (g.group_name, g.vpc_id, g.owner_id, g.description) == (
             by_id[g.id]["GroupName"], by_id[g.id]["VpcId"], by_id[g.id]["OwnerId"], by_id[g.id]["Description"])
     assert sum(1 for g in inv.security_groups for r in g.rules if not r.egress) >= 4  # from the rules API
+
+
+class InterruptingPool:
+    """The reads' thread pool, with a KeyboardInterrupt raised at the `at`-th submit made from
+    `runner` (where the reads are started: a Ctrl-C or SIGTERM lands in that thread between two
+    submits). It keeps every future it hands out, and `foreign`: each future a read was given to
+    wait for that this pool had not handed out before (a read of its own started earlier, which
+    ends): nothing would complete it if the interrupt came before whatever was to."""
+
+    def __init__(self, at: int, runner: threading.Thread) -> None:
+        self.handed: list[Future[Any]] = []
+        self.foreign: list[Future[Any]] = []
+        made = 0
+        outer = self
+
+        class Pool(ThreadPoolExecutor):
+            def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+                nonlocal made
+                if threading.current_thread() is runner:
+                    made += 1
+                    if made == at:
+                        raise KeyboardInterrupt
+                outer.foreign += [a for a in (*args, *kwargs.values()) if isinstance(a, Future)
+                                  and not any(a is h for h in outer.handed)]
+                future = super().submit(fn, *args, **kwargs)
+                outer.handed.append(future)
+                return future
+
+        self.pool = Pool
+
+
+def interrupted_read(client: Any, at: int, monkeypatch: pytest.MonkeyPatch) -> BaseException | None:
+    """What comes out of `_read` (None: it ended normally) with an interrupt at its `at`-th submit,
+    started in a helper thread standing in for the main thread. Every read it submitted must have
+    ended, and waited only for reads submitted before it. The 60 s join is a safety net (the reads
+    take well under a second): a read left waiting is then released, so the failure is reported
+    instead of the suite hanging."""
+    outcome: list[BaseException | None] = []
+
+    def read() -> None:
+        try:
+            aws._read(client, 5, (), None)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: B036 - the interrupt is what is looked for
+            outcome.append(exc)
+
+    runner = threading.Thread(target=read, daemon=True)
+    hooked = InterruptingPool(at, runner)
+    monkeypatch.setattr(aws, "ThreadPoolExecutor", hooked.pool)
+    runner.start()
+    runner.join(60)
+    stuck = runner.is_alive()
+    for future in hooked.foreign:
+        if not future.done():
+            future.set_exception(RuntimeError("released by the test"))
+    runner.join()
+    assert not stuck, f"an interrupt at submit {at} left a read waiting forever"
+    assert hooked.foreign == [], f"a read waits for a future its pool had not handed out (submit {at})"
+    assert all(f.done() for f in hooked.handed), at
+    return outcome[0]
+
+
+def test_an_interrupt_between_the_reads_submits_leaves_no_read_waiting(monkeypatch):
+    """The rule read, sharded once the groups are known, waits for the groups' read. An interrupt
+    (Ctrl-C, SIGTERM) at any submit of the concurrent reads must come out as the interrupt, with
+    every read already submitted ended: a read left waiting for a future that nothing completes
+    would keep the pool's shutdown, and so the interrupted command, waiting forever. The first
+    submits are interrupted in turn (the groups', the rules' and the next); the uninterrupted run
+    shows every read waits only for reads submitted before it, which makes every later position
+    as safe."""
+    monkeypatch.setattr(aws, "FILTER_VALUES", 2)
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=REGION)
+        for i in range(4):  # 12 rules and more: pages of 5 make the rule read wait for the groups
+            g = ec2.create_security_group(GroupName=f"g{i}", Description="d")["GroupId"]
+            ec2.authorize_security_group_ingress(GroupId=g, IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": 8000 + j, "ToPort": 8000 + j, "IpRanges": [{"CidrIp": "10.9.0.0/16"}]}
+                for j in range(3)])
+        client = aws.AwsSession(region=REGION, page_size=5).client("ec2", REGION)
+        strict_pages(client, {})
+        filters = _rule_filters(client)
+        sharded = []
+        for at in (1, 2, 3, 4, 10_000):
+            filters.clear()
+            outcome = interrupted_read(client, at, monkeypatch)
+            assert (outcome is None) if at == 10_000 else isinstance(outcome, KeyboardInterrupt), (at, outcome)
+            # the rule read waited for the groups, then read by group-id filters
+            sharded.append(any(f and f[0]["Name"] == "group-id" for f in filters))
+    assert sharded == [False, False, True, True, True]  # submitted second, after the groups' read

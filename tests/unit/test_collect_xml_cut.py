@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
+from msgspec.structs import replace
 
 from preflight.collect import aws
 from preflight.inventory import model as m
@@ -40,7 +41,7 @@ def _collect(cut: bool) -> m.Inventory:
             for name, fetcher in aws.FETCHERS.items():
                 mp.setitem(aws.FETCHERS, name, dataclasses.replace(fetcher, keep=frozenset()))
         inv = aws.collect(aws.AwsSession(region=REGION), REGION)
-    return dataclasses.replace(inv, collected_at="")
+    return replace(inv, collected_at="")
 
 
 tags = st.dictionaries(st.sampled_from(["Name", "team", "env"]), st.sampled_from(["", "a", "web 1"]), max_size=2)
@@ -146,7 +147,7 @@ def test_the_cut_reaches_botocore_only_for_the_collectors_reads(account):
     assert cut is _emits_before_parse()
     web = next(i for i in inv.instances if i.tags.get("Name") == "web")
     assert web.public_ip and web.key_name == "deploy" and len(web.network_interface_ids) == 2
-    assert dataclasses.replace(inv, collected_at="") == _collect(cut=False)
+    assert replace(inv, collected_at="") == _collect(cut=False)
 
 
 def test_elements_a_parser_reads_or_that_nest_in_themselves_are_never_cut():

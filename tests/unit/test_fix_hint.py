@@ -83,3 +83,28 @@ def test_always_unsafe_is_the_fixers_declared_safety() -> None:
         f for f in load_fixers() if always_unsafe(f)}
     assert always_unsafe("sg-remove-duplicate-rules") and not always_unsafe("route-add-default")
     assert not always_unsafe("no-such-fixer")
+
+
+def test_the_built_in_fixers_declared_safety_is_the_registry_s() -> None:
+    """Hints read `preflight.fixers.SAFETY` instead of importing every fixer: it must say what the
+    fixers themselves declare, for every built-in fixer."""
+    from preflight.fix.registry import load_fixers
+    from preflight.fixers import SAFETY
+
+    assert SAFETY == {f.meta.id: f.meta.safety for f in load_fixers().values()
+                      if f.meta.module.startswith("preflight.fixers.")}
+
+
+def test_a_plugin_fixer_s_hint_asks_the_registry() -> None:
+    """The near miss: a fixer that is not built in (a plugin's) is not in SAFETY; its hint still
+    carries --unsafe-fixes when the registry says every change of it is unsafe."""
+    from preflight.fix import registry
+    from preflight.report import fix_command
+
+    registry.load_fixers()
+    registry.fixer(id="plugin-revoke-all", fixes=("SG001",), safety="unsafe")(lambda ctx, findings: ())
+    try:
+        assert "--unsafe-fixes" in fix_command([], "eu-south-1", "SG001", None, "plugin-revoke-all")
+        assert "--unsafe-fixes" not in fix_command([], "eu-south-1", "NET002", None, "route-add-default")
+    finally:
+        del registry._FIXERS["plugin-revoke-all"]

@@ -3,7 +3,6 @@ blocking hop; IPv6; bad input; and monotonicity properties (allow never hurts, d
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -11,6 +10,7 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from preflight.errors import PreflightError
 from preflight.inventory.model import Inventory, NaclEntry, Route, RouteTable, RouteTableAssociation
@@ -62,8 +62,8 @@ def nacl_only(*entries: NaclEntry) -> Any:
 
 def main_associated(inv: Inventory) -> Inventory:
     """subnet-pub loses its explicit association: it uses the main table."""
-    tables = tuple(dataclasses.replace(t, associations=()) if t.id == RTB_PUB else t for t in inv.route_tables)
-    return dataclasses.replace(inv, route_tables=tables)
+    tables = tuple(replace(t, associations=()) if t.id == RTB_PUB else t for t in inv.route_tables)
+    return replace(inv, route_tables=tables)
 
 
 def main_has_default(inv: Inventory) -> Inventory:
@@ -73,7 +73,7 @@ def main_has_default(inv: Inventory) -> Inventory:
 
 def no_route_tables_for_priv(inv: Inventory) -> Inventory:
     tables = tuple(t for t in inv.route_tables if t.id not in (RTB_PRIV, RTB_MAIN))
-    return dataclasses.replace(inv, route_tables=tables)
+    return replace(inv, route_tables=tables)
 
 
 
@@ -193,7 +193,7 @@ CASES: list[tuple[str, tuple[Any, ...], str, str, str, int | None, dict[str, Any
     ("v6-sg-v4-rule-does-not-count", (sg_without(SG_WEB, "sgr-8000v6"),), "internet", WEB, "tcp", 8000,
      {"version": 6}, "unreachable", "SG_NO_INGRESS", SG_WEB),
     ("v6-eigw-detached-blackhole", (change("egress_only_internet_gateways", EIGW, attachments=(
-        dataclasses.replace(healthy().egress_only_internet_gateways[0].attachments[0], vpc_id="vpc-other"),)),),
+        replace(healthy().egress_only_internet_gateways[0].attachments[0], vpc_id="vpc-other"),)),),
      PRIV_I, "internet", "tcp", 443, {"version": 6}, "unreachable", "ROUTE_BLACKHOLE", RTB_PRIV),
 ]
 
@@ -248,8 +248,8 @@ def test_missing_default_route_names_table_and_fix() -> None:
 
 def _live_nat(inv: Inventory) -> Inventory:
     """A second, live NAT gateway in the VPC: an obvious target for a dead NAT route."""
-    live = dataclasses.replace(next(n for n in inv.nat_gateways if n.id == NAT), id="nat-live", state="available")
-    return dataclasses.replace(inv, nat_gateways=(*inv.nat_gateways, live))
+    live = replace(next(n for n in inv.nat_gateways if n.id == NAT), id="nat-live", state="available")
+    return replace(inv, nat_gateways=(*inv.nat_gateways, live))
 
 
 def test_a_blackhole_with_nothing_to_point_at_names_no_fixer() -> None:
@@ -362,13 +362,13 @@ def test_peering_between_vpcs() -> None:
         Route(destination_cidr="10.9.0.0/16", target_kind="local", target_id="local"),
         Route(destination_cidr="10.0.0.0/16", target_kind="vpc_peering", target_id="pcx-1")),
         associations=(RouteTableAssociation(id="a", subnet_id="subnet-b"),))
-    inv = dataclasses.replace(
+    inv = replace(
         inv, vpcs=inv.vpcs + (Vpc(id="vpc-b", cidr_blocks=("10.9.0.0/16",)),),
         subnets=inv.subnets + (Subnet(id="subnet-b", vpc_id="vpc-b", cidr_block="10.9.1.0/24"),),
         route_tables=inv.route_tables + (other,),
-        network_acls=inv.network_acls + (dataclasses.replace(inv.network_acls[0], id="acl-b", vpc_id="vpc-b",
+        network_acls=inv.network_acls + (replace(inv.network_acls[0], id="acl-b", vpc_id="vpc-b",
                                                              associations=()),),
-        security_groups=inv.security_groups + (dataclasses.replace(inv.security_groups[1], id="sg-b",
+        security_groups=inv.security_groups + (replace(inv.security_groups[1], id="sg-b",
                                                                    vpc_id="vpc-b"),),
         vpc_peering_connections=(VpcPeeringConnection(id="pcx-1", requester_vpc_id=VPC, accepter_vpc_id="vpc-b",
                                                       status="active"),))
@@ -381,7 +381,7 @@ def test_peering_between_vpcs() -> None:
     ok = reach.path(inv, "subnet-b", WEB, "tcp", 22)
     assert ok.reachable, [(h.id, h.code, h.detail) for h in ok.hops]
     assert "pcx-1" in [h.id for h in ok.hops]
-    gone = dataclasses.replace(inv, vpc_peering_connections=(dataclasses.replace(
+    gone = replace(inv, vpc_peering_connections=(replace(
         inv.vpc_peering_connections[0], status="deleted"),))
     assert reach.path(gone, "subnet-b", WEB, "tcp", 22).code == "ROUTE_BLACKHOLE"
 
@@ -513,7 +513,7 @@ def test_adding_a_security_group_rule_never_blocks(entries: list[NaclEntry], rul
 def test_adding_a_nacl_allow_numbered_first_never_blocks(entries: list[NaclEntry], rules: list[Any],
                                                          new: NaclEntry, proto: str, port: int) -> None:
     before = _verdicts(_world(entries, rules), proto, port)
-    after = _verdicts(_world([dataclasses.replace(new, rule_number=0), *entries], rules), proto, port)
+    after = _verdicts(_world([replace(new, rule_number=0), *entries], rules), proto, port)
     for b, a in zip(before, after, strict=True):
         assert not (b == "reachable" and a != "reachable")
 
@@ -525,7 +525,7 @@ def test_adding_a_nacl_allow_numbered_first_never_blocks(entries: list[NaclEntry
 def test_adding_a_nacl_deny_numbered_first_never_opens(entries: list[NaclEntry], rules: list[Any],
                                                        new: NaclEntry, proto: str, port: int) -> None:
     before = _verdicts(_world(entries, rules), proto, port)
-    after = _verdicts(_world([dataclasses.replace(new, rule_number=0), *entries], rules), proto, port)
+    after = _verdicts(_world([replace(new, rule_number=0), *entries], rules), proto, port)
     for b, a in zip(before, after, strict=True):
         assert not (b != "reachable" and a == "reachable")
 
@@ -547,7 +547,7 @@ def test_removing_a_security_group_rule_never_opens(entries: list[NaclEntry], ru
        port=st.sampled_from(PORT_EDGES))
 def test_verdict_does_not_depend_on_entry_listing_order(entries: list[NaclEntry], proto: str, port: int) -> None:
     # NACL entries are evaluated by rule number, whatever order the API lists them in.
-    numbered = [dataclasses.replace(e, rule_number=i + 1) for i, e in enumerate(entries)]
+    numbered = [replace(e, rule_number=i + 1) for i, e in enumerate(entries)]
     inv = _world(numbered, [])
     rev = _world(list(reversed(numbered)), [])
     assert _verdicts(inv, proto, port) == _verdicts(rev, proto, port)

@@ -48,6 +48,15 @@ def test_commands_without_a_cloud_import_no_cloud_sdk(argv, code, says):
     assert heavy(modules) == []
 
 
+def test_an_offline_check_s_fix_hints_import_no_fixer():
+    """The hints name a fixer and its safety (`--unsafe-fixes`) from the fixers' declared table: an
+    offline check applies nothing, so it loads no fixer and none of the fix machinery."""
+    rc, out, modules = modules_after("check", "--snapshot", SNAPSHOT)
+    assert rc == 1 and "or: preflight fix" in out and "(fixer " in out, out
+    fix_modules = [m for m in modules if m == "preflight.fix" or m.startswith(("preflight.fix.", "preflight.fixers."))]
+    assert fix_modules == []
+
+
 def test_version_does_not_even_import_the_cli_framework():
     rc, out, modules = modules_after("--version")
     assert rc == 0 and out.startswith("preflight ")

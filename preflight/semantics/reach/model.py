@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal, get_args
+
+from msgspec import Struct
 
 from preflight.findings import Fix
 from preflight.inventory.model import Subnet
@@ -58,8 +59,7 @@ PERMISSION = {
 
 
 # --- results -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Hop:
+class Hop(Struct, frozen=True):
     """One place the packet passes, and what it found there."""
 
     kind: str  # internet_gateway, egress_only_igw, nat_gateway, route_table, public_ip, network_acl,
@@ -83,8 +83,7 @@ class Hop:
                 "refs": list(self.refs), "fix": self.fix.to_dict() if self.fix else None}
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(Struct, frozen=True):
     kind: str  # internet | instance | network_interface | subnet
     id: str  # cloud id, or "internet"
     input: str
@@ -112,8 +111,7 @@ class Endpoint:
                 "ipv6": self.ipv6 or None, "name": self.label or None}
 
 
-@dataclass(frozen=True)
-class PathResult:
+class PathResult(Struct, frozen=True):
     source: Endpoint
     destination: Endpoint
     protocol: str

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from preflight.errors import PreflightError
 from preflight.inventory.model import Instance, Inventory, NetworkInterface, Subnet
