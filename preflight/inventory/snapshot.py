@@ -102,6 +102,8 @@ def loads(text: str | bytes, name: str = "snapshot") -> list[Inventory]:
             head = _decoder().decode(text)
     except msgspec.MsgspecError:
         return _loads_reference(text, name)  # it names the JSON path of the first problem
+    except RecursionError:  # arrays in arrays, thousands deep: no snapshot looks like that
+        raise SnapshotError(f"{name}: nested too deeply to be a preflight snapshot") from None
     if head.schema != SCHEMA or not head.inventories:
         return _loads_reference(text, name)  # it says what is wrong with the schema or the list
     loaded = list(head.inventories)
@@ -126,6 +128,8 @@ def _loads_reference(text: str | bytes, name: str) -> list[Inventory]:
     try:
         with paused_gc():
             data = json.loads(text)
+    except RecursionError:
+        raise SnapshotError(f"{name}: nested too deeply to be a preflight snapshot") from None
     except json.JSONDecodeError as exc:
         raise SnapshotError(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except UnicodeDecodeError as exc:

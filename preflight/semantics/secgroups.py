@@ -358,14 +358,11 @@ def missing_ports(groups: Iterable[SecurityGroup], ports: Iterable[int], source:
     return [p for p in sorted(set(ports)) if not contains(opened, p)]
 
 
-@functools.lru_cache(maxsize=4096)
 def is_world(cidr: str) -> bool:
-    if not cidr.endswith("/0"):  # fast path: only a /0 prefix is the whole address space
-        return False
-    try:
-        return ipaddress.ip_network(cidr, strict=False).prefixlen == 0
-    except ValueError:
-        return False
+    """Whether `cidr` is the whole IPv4 or IPv6 space, in any form the rules' peers are read in
+    (`0.0.0.0/0`, `::/00`, `0.0.0.0/0.0.0.0`, padded): a suffix test would miss the others, and
+    SG004 would stay silent on a rule `rules_admitting` says lets the whole internet in."""
+    return bool(cidr) and _prefix_len(cidr, -1) == 0
 
 
 # --- redundancy -----------------------------------------------------------------------------------
@@ -543,7 +540,7 @@ def admin_ports_open_to_world(group: SecurityGroup, admin_ports: Iterable[int]) 
         if r.egress:
             continue
         c4, c6 = r.cidr_ipv4, r.cidr_ipv6
-        if (c4.endswith("/0") and is_world(c4)) or (c6.endswith("/0") and is_world(c6)):
+        if is_world(c4) or is_world(c6):
             world.append(r)
         elif not wide:
             wide = bool((c4 and _block_share(c4, 32, n)) or (c6 and _block_share(c6, 128, n)))
@@ -585,10 +582,13 @@ def _block_share(cidr: str, bits: int, n: int) -> bool:
 
 
 def _prefix_len(cidr: str, bits: int) -> int:
+    """The prefix length of `cidr` in canonical form (`/0.0.0.0` and `/00` are /0), or `bits` when
+    it is not an address at all (such a peer admits nothing)."""
     try:
-        return int(cidr.rsplit("/", 1)[1]) if "/" in cidr else bits
-    except ValueError:
+        value = canonical_cidr(cidr).value
+    except SecGroupError:
         return bits
+    return int(value.rsplit("/", 1)[1])
 
 
 def _split_world(group: SecurityGroup, admin_ports: Iterable[int]) -> dict[int, list[SecurityGroupRule]]:

@@ -262,6 +262,20 @@ def test_admin_ports_open_to_world_sees_ranges_and_all_traffic():
     assert sg.admin_ports_open_to_world(g(r("office", "tcp", 22, "1.2.3.0/24")), [22]) == {}
 
 
+@pytest.mark.parametrize("world", ["0.0.0.0/00", "0.0.0.0/0.0.0.0", " 0.0.0.0/0 ", "::/00", "1.2.3.4/0"])
+def test_admin_ports_open_to_world_reads_every_spelling_of_the_world(world):
+    """A world rule written otherwise than `0.0.0.0/0` is just as open (rules_admitting says so)."""
+    found = sg.admin_ports_open_to_world(g(r("any", "tcp", 22, world)), [22])
+    assert {p: [x.id for x in rs] for p, rs in found.items()} == {22: ["any"]}
+    assert sg.rules_admitting([g(r("any", "tcp", 22, world))], "tcp", 22, "::/0" if ":" in world else "0.0.0.0/0")
+
+
+def test_a_zero_split_in_netmask_form_is_the_world_too():
+    group = g(r("low", "tcp", 22, "0.0.0.0/128.0.0.0"), r("high", "tcp", 22, "128.0.0.0/128.0.0.0"))
+    found = sg.admin_ports_open_to_world(group, [22])
+    assert {p: [x.id for x in rs] for p, rs in found.items()} == {22: ["low", "high"]}
+
+
 def test_admin_ports_open_to_world_by_a_zero_split():
     # 0.0.0.0/1 + 128.0.0.0/1 admit every IPv4 address: as open as 0.0.0.0/0 (the office /24 inside
     # one half is not named, so revoking the named rules keeps it).

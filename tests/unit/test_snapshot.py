@@ -87,3 +87,16 @@ def test_checking_a_snapshot_without_a_rules_extra_data_is_unknown_not_a_pass(tm
     assert unknown == [("CMP004", "UNKNOWN")]
     assert "key_pairs could not be read (NotInSnapshot)" in report.findings[0].message
     assert report.exit_code() in (1, 3)
+
+
+@pytest.mark.parametrize("where", ["extra", "top"])
+def test_a_snapshot_nested_thousands_deep_is_refused_in_one_line(tmp_path, where):
+    """Arrays in arrays 100,000 deep exhaust the decoder's recursion: one line, exit 2, as for any
+    other bad snapshot (it was an internal error)."""
+    deep = "[" * 100_000 + "]" * 100_000
+    text = ('{"schema": "preflight-snapshot/v1", "inventories": [{"region": "r", "extra": {"x": %s}}]}' % deep
+            if where == "extra" else deep)
+    path = tmp_path / "deep.json"
+    path.write_text(text)
+    with pytest.raises(snapshot.SnapshotError, match="nested too deeply"):
+        snapshot.load(path)
