@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 from preflight.inventory.model import SecurityGroup, SecurityGroupRule
 from preflight.semantics.secgroups import ADMIN_PORTS, admin_ports_open_to_world, rules_admitting
 
-# With the whole space written in other forms ipaddress reads (and a /0 split in netmask form):
-# SG004 must see what rules_admitting sees, whatever the spelling.
+# With the whole space written in other forms ipaddress reads: SG004 must see what rules_admitting
+# sees, whatever the spelling. (No /1 halves here: a /0 split is SG004's own finding, which
+# rules_admitting, judging one rule at a time, does not make; tests/unit/test_secgroups.py has it.)
 CIDRS = ("0.0.0.0/0", "::/0", "10.0.0.0/8", "203.0.113.0/24", "2001:db8::/32", "1.2.3.4/0", "",
-         "0.0.0.0/00", "0.0.0.0/0.0.0.0", " 0.0.0.0/0 ", "::/00", "0.0.0.0/128.0.0.0", "128.0.0.0/1",
-         "128.0.0.0/128.0.0.0", "0.0.0.0/1")
+         "0.0.0.0/00", "0.0.0.0/0.0.0.0", " 0.0.0.0/0 ", "::/00")
 
 
 @st.composite
