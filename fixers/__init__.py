@@ -2,7 +2,7 @@
 
 `SAFETY` is each built-in fixer's declared safety (its `@fixer(safety=...)`), so that a check's fix
 hints can carry `--unsafe-fixes` without importing the fixers and the fix machinery (an offline
-check prints hints but applies nothing). tests/unit/test_fix_hint.py holds it to the registry.
+check prints hints but applies nothing). tests/unit/test_fix_safety.py holds it to the registry.
 """
 
 SAFETY: dict[str, str] = {

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -20,10 +20,8 @@ from preflight import engine
 from preflight.errors import PreflightError
 from preflight.inventory import snapshot
 from preflight.inventory.model import Inventory, Unreadable
+from preflight.plan import Plan
 from preflight.settings import RunSettings
-
-if TYPE_CHECKING:  # a check without a plan never imports the plan model
-    from preflight.plan import Plan
 
 MAX_REGION_WORKERS = 4
 
@@ -187,12 +185,12 @@ def run_check(source: CheckSource, plan: Plan | None, select: list[str], ignore:
     calls and stage timings."""
     rules = engine.select_rules(engine.load_rules(), select, ignore, enable or ())
     t0 = time.perf_counter()
+    from preflight import variants
+
     settings = source.target.settings
     # Several launches in one plan, candidates, names: each on its own. A plan checked with an
     # inventory cache goes the same way: the variant runner is where base inventories are reused.
     cached = settings.inventory_cache is not None and plan is not None and plan.cloud != "gcp"
-    if plan is not None:
-        from preflight import variants  # only a plan can have variants
     if plan is not None and (variants.needs_variants(plan) or cached):
         report = variants.check(source, plan, rules, needs_of(rules), config, settings,
                                 cache=settings.inventory_cache)

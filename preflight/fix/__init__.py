@@ -66,78 +66,25 @@ read_journal), `apply` (apply_changes, error_code), `command` (run_fix, FixRun) 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from preflight.fix.apply import MAX_ATTEMPTS, apply_changes, error_code
+from preflight.fix.command import FixRun, run_fix
+from preflight.fix.journal import JOURNAL_VERSION, Journal, journal_dir, new_run_id, read_journal, read_journal_lines
+from preflight.fix.model import ALREADY, AlreadyDone, ApplyContext, Change, FixContext, FixPlan, Made, Outcome, Refusal
+from preflight.fix.planning import build_plan
+from preflight.fix.registry import (
+                                    Fixer,
+                                    FixerMeta,
+                                    candidate_fixers,
+                                    choose_fixer,
+                                    fixable_rule_ids,
+                                    fixer,
+                                    fixers_for,
+                                    load_fixers,
+)
+from preflight.fix.render import render_fix
 
-if TYPE_CHECKING:
-    from preflight.fix.apply import MAX_ATTEMPTS, apply_changes, error_code
-    from preflight.fix.command import FixRun, run_fix
-    from preflight.fix.journal import (
-                                       JOURNAL_VERSION,
-                                       Journal,
-                                       journal_dir,
-                                       new_run_id,
-                                       read_journal,
-                                       read_journal_lines,
-    )
-    from preflight.fix.model import (
-                                     ALREADY,
-                                     AlreadyDone,
-                                     ApplyContext,
-                                     Change,
-                                     FixContext,
-                                     FixPlan,
-                                     Made,
-                                     Outcome,
-                                     Refusal,
-    )
-    from preflight.fix.planning import build_plan
-    from preflight.fix.registry import (
-                                        Fixer,
-                                        FixerMeta,
-                                        candidate_fixers,
-                                        choose_fixer,
-                                        fixable_rule_ids,
-                                        fixer,
-                                        fixers_for,
-                                        load_fixers,
-    )
-    from preflight.fix.render import render_fix
-
-    # One Call for rules, fixers, journals and `path`: defined with the remedies (pure, no AWS).
-    from preflight.semantics.remedies import Call, aws_cli
-
-# Each name is imported from its module on first use (PEP 562): a fixer module needs the model
-# and the registry, and a report that names a fixer loads the fixers, neither the journal, the
-# apply loop nor the command (an offline check must not pay for them at start-up).
-_HOME = {
-    **dict.fromkeys(("MAX_ATTEMPTS", "apply_changes", "error_code"), "preflight.fix.apply"),
-    **dict.fromkeys(("FixRun", "run_fix"), "preflight.fix.command"),
-    **dict.fromkeys(("JOURNAL_VERSION", "Journal", "journal_dir", "new_run_id", "read_journal",
-                     "read_journal_lines"), "preflight.fix.journal"),
-    **dict.fromkeys(("ALREADY", "AlreadyDone", "ApplyContext", "Change", "FixContext", "FixPlan", "Made", "Outcome",
-                     "Refusal"), "preflight.fix.model"),
-    "build_plan": "preflight.fix.planning",
-    **dict.fromkeys(("Fixer", "FixerMeta", "candidate_fixers", "choose_fixer", "fixable_rule_ids", "fixer",
-                     "fixers_for", "load_fixers"), "preflight.fix.registry"),
-    "render_fix": "preflight.fix.render",
-    **dict.fromkeys(("Call", "aws_cli"), "preflight.semantics.remedies"),
-}
-
-
-_SUBMODULES = ("apply", "command", "interrupted", "journal", "model", "planning", "registry", "render")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:  # `preflight.fix.registry` as an attribute, imported or not yet
-        return importlib.import_module(f"{__name__}.{name}")
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
+# One Call for rules, fixers, journals and `path`: defined with the remedies (pure, no AWS).
+from preflight.semantics.remedies import Call, aws_cli
 
 __all__ = [
     "ALREADY", "JOURNAL_VERSION", "MAX_ATTEMPTS", "AlreadyDone", "ApplyContext", "Call", "Change", "FixContext",

@@ -15,20 +15,13 @@ from preflight.cli import main
 from preflight.collect import sandbox as sb
 from preflight.collect.sandbox import Seeder
 from preflight.engine import Finding, Fix
+from preflight.fixers import SAFETY
 from preflight.inventory.model import Inventory
 from preflight.plan import plan_from_dict
 from tests.unit.netfix_support import REGION, account, plan_fixes, state
 
-# The decisions, pinned: changing one is a deliberate act (and its docstring says why).
-SAFETY = {
-    "igw-attach": "safe",
-    "route-add-default": "sometimes-unsafe",
-    "route-replace-blackhole": "unsafe",
-    "sg-open-missing-ports": "safe",
-    "sg-remove-duplicate-rules": "unsafe",
-    "subnet-make-public": "sometimes-unsafe",
-    "subnet-map-public-ip": "safe",
-}
+# The decisions, pinned in preflight.fixers.SAFETY (which fix hints read without loading the fixers):
+# changing one means editing both it and the fixer's decorator (and its docstring says why).
 OPENING = {"safe": "Safe.", "unsafe": "Unsafe.", "sometimes-unsafe": "Sometimes unsafe."}
 
 
