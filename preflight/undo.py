@@ -202,9 +202,7 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
                 step.status = "gone" if not why else "not-undoable"
                 step.error = why or "not found: the call never happened, or what it made was taken back since"
                 failed = bool(why)  # in use since: the earlier steps it built on are left alone too
-                _append(run.journal, {"event": "undone", "seq": step.seq, "status": step.status, "error": step.error,
-                                      "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")},
-                        run.torn_line)
+                _record(run, step)
                 continue
         call = step.call
         assert call is not None
@@ -217,9 +215,7 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
         if foreign:
             step.status, step.error = "not-undoable", foreign
             failed = True  # the steps before it built that table or gateway: left alone with it
-            _append(run.journal, {"event": "undone", "seq": step.seq, "status": step.status, "error": step.error,
-                                  "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")},
-                    run.torn_line)
+            _record(run, step)
             continue
         try:
             client = session.client(call.service, call.region)
@@ -238,10 +234,15 @@ def apply_undo(run: UndoRun, session: Any) -> UndoRun:
             else:
                 step.status, step.error = "failed", code
                 failed = True
-        _append(run.journal, {"event": "undone", "seq": step.seq, "status": step.status, "error": step.error,
-                              "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")},
-                run.torn_line)
+        _record(run, step)
     return run
+
+
+def _record(run: UndoRun, step: UndoStep) -> None:
+    """The journal's `undone` line for `step`, as it ended."""
+    _append(run.journal, {"event": "undone", "seq": step.seq, "status": step.status, "error": step.error,
+                          "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")},
+            run.torn_line)
 
 
 def own_associations(run: UndoRun) -> set[str]:
